@@ -1,0 +1,117 @@
+#include "ir/verifier.hpp"
+
+#include <map>
+#include <queue>
+
+#include "core/check.hpp"
+
+namespace nnaccel {
+
+namespace {
+
+// Names a node reads, including the free variables of its subgraphs (outer-scope reads), so a
+// node with a subgraph runs after whatever its body reads from the enclosing graph.
+void collect_subgraph_reads(const Graph& g, std::set<std::string>& defined,
+                            std::set<std::string>& reads) {
+  std::set<std::string> local = defined;
+  for (const auto& [n, t] : g.initializers) local.insert(n);
+  for (const ValueInfo& v : g.inputs) local.insert(v.name);
+  for (const Node& n : g.nodes) {
+    for (const std::string& i : n.inputs)
+      if (!i.empty() && !local.count(i)) reads.insert(i);
+    for (const Attribute& a : n.attrs) {
+      if (a.g) collect_subgraph_reads(*a.g, local, reads);
+      for (const auto& sg : a.graphs) collect_subgraph_reads(*sg, local, reads);
+    }
+    for (const std::string& o : n.outputs) local.insert(o);
+  }
+  for (const ValueInfo& v : g.outputs)
+    if (!local.count(v.name)) reads.insert(v.name);
+}
+
+std::vector<std::string> node_reads(const Node& n) {
+  std::vector<std::string> r;
+  for (const std::string& i : n.inputs)
+    if (!i.empty()) r.push_back(i);
+  std::set<std::string> none, reads;
+  for (const Attribute& a : n.attrs) {
+    if (a.g) collect_subgraph_reads(*a.g, none, reads);
+    for (const auto& sg : a.graphs) collect_subgraph_reads(*sg, none, reads);
+  }
+  r.insert(r.end(), reads.begin(), reads.end());
+  return r;
+}
+
+}  // namespace
+
+void verify_graph(Graph& g, const std::set<std::string>& outer) {
+  std::set<std::string> available = outer;
+  std::map<std::string, size_t> producer;
+  for (const auto& [name, t] : g.initializers) available.insert(name);
+  for (const ValueInfo& v : g.inputs) {
+    if (v.name.empty()) fail("a graph input has no name");
+    available.insert(v.name);
+  }
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    if (n.op_type.empty()) fail("node {} has no op type", i);
+    for (const std::string& o : n.outputs) {
+      if (o.empty()) continue;
+      if (producer.count(o))
+        fail("{}: output '{}' is also produced by {}", n.describe(), o,
+             g.nodes[producer[o]].describe());
+      if (g.initializers.count(o) || (available.count(o) && !outer.count(o)))
+        fail("{}: output '{}' overwrites a graph input or initializer", n.describe(), o);
+      producer[o] = i;
+    }
+  }
+  // Kahn's algorithm, taking the lowest original index first to keep the file's order.
+  std::vector<std::vector<size_t>> users(g.nodes.size());
+  std::vector<int> pending(g.nodes.size(), 0);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (const std::string& in : node_reads(g.nodes[i])) {
+      auto it = producer.find(in);
+      if (it != producer.end()) {
+        users[it->second].push_back(i);
+        ++pending[i];
+      } else if (!available.count(in)) {
+        fail("{}: input '{}' is not produced by any node, initializer or graph input",
+             g.nodes[i].describe(), in);
+      }
+    }
+  }
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<>> ready;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (pending[i] == 0) ready.push(i);
+  std::vector<size_t> order;
+  while (!ready.empty()) {
+    size_t i = ready.top();
+    ready.pop();
+    order.push_back(i);
+    for (size_t u : users[i])
+      if (--pending[u] == 0) ready.push(u);
+  }
+  if (order.size() != g.nodes.size()) {
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      if (pending[i] > 0) fail("the graph has a cycle through {}", g.nodes[i].describe());
+  }
+  std::vector<Node> sorted;
+  sorted.reserve(g.nodes.size());
+  for (size_t i : order) sorted.push_back(std::move(g.nodes[i]));
+  g.nodes = std::move(sorted);
+
+  for (const ValueInfo& v : g.outputs)
+    if (!producer.count(v.name) && !available.count(v.name))
+      fail("graph output '{}' is not produced by any node", v.name);
+
+  // Subgraphs see everything defined in this graph (and the outer scopes).
+  std::set<std::string> scope = available;
+  for (const auto& [name, i] : producer) scope.insert(name);
+  for (Node& n : g.nodes)
+    for (Attribute& a : n.attrs) {
+      if (a.g) verify_graph(*a.g, scope);
+      for (auto& sg : a.graphs) verify_graph(*sg, scope);
+    }
+}
+
+}  // namespace nnaccel

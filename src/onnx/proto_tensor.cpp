@@ -1,0 +1,176 @@
+#include "onnx/proto_tensor.hpp"
+
+#include <sys/stat.h>
+
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/check.hpp"
+#include "core/checked_math.hpp"
+
+namespace nnaccel {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string tensor_label(const onnx::TensorProto& p) {
+  return p.name().empty() ? std::string("tensor") : fmt::format("tensor '{}'", p.name());
+}
+
+// Resolves an external data location, refusing anything outside base_dir.
+std::string external_path(const std::string& base_dir, const std::string& location,
+                          const std::string& label) {
+  if (base_dir.empty()) fail("{}: external data is not allowed here", label);
+  fs::path loc(location);
+  if (location.empty()) fail("{}: external data location is empty", label);
+  if (loc.is_absolute()) fail("{}: external data path '{}' is absolute", label, location);
+  for (const auto& part : loc)
+    if (part == "..") fail("{}: external data path '{}' escapes the model's folder", label, location);
+  std::error_code ec;
+  fs::path base = fs::weakly_canonical(fs::path(base_dir), ec);
+  fs::path full = fs::weakly_canonical(fs::path(base_dir) / loc, ec);
+  if (ec) fail("{}: external data file '{}' cannot be resolved", label, location);
+  auto rel = full.lexically_relative(base);
+  if (rel.empty() || *rel.begin() == "..")
+    fail("{}: external data path '{}' escapes the model's folder", label, location);
+  return full.string();
+}
+
+void read_external(const onnx::TensorProto& p, const std::string& base_dir, void* dst,
+                   size_t nbytes, const std::string& label) {
+  std::string location;
+  int64_t offset = 0;
+  int64_t length = -1;
+  for (const auto& kv : p.external_data()) {
+    auto parse = [&](const std::string& v) -> int64_t {
+      char* end = nullptr;
+      errno = 0;
+      long long x = std::strtoll(v.c_str(), &end, 10);
+      if (errno != 0 || end == v.c_str() || *end != '\0' || x < 0)
+        fail("{}: external data {} '{}' is not a non-negative integer", label, kv.key(), v);
+      return x;
+    };
+    if (kv.key() == "location") location = kv.value();
+    else if (kv.key() == "offset") offset = parse(kv.value());
+    else if (kv.key() == "length") length = parse(kv.value());
+  }
+  std::string path = external_path(base_dir, location, label);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    fail("{}: external data file '{}' not found", label, location);
+  int64_t file_size = st.st_size;
+  if (length >= 0 && static_cast<size_t>(length) != nbytes)
+    fail("{}: external data length {} but the shape needs {} bytes", label, length, nbytes);
+  if (offset > file_size || static_cast<int64_t>(nbytes) > file_size - offset)
+    fail("{}: external data at offset {} + {} bytes is past the end of '{}' ({} bytes)", label,
+         offset, nbytes, location, file_size);
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(offset);
+  in.read(static_cast<char*>(dst), static_cast<std::streamsize>(nbytes));
+  if (!in) fail("{}: could not read external data from '{}'", label, location);
+}
+
+template <typename Field>
+void check_count(const Field& f, int64_t n, const std::string& label) {
+  if (static_cast<int64_t>(f.size()) != n)
+    fail("{}: has {} values but its shape needs {}", label, f.size(), n);
+}
+
+}  // namespace
+
+Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir) {
+  const std::string label = tensor_label(p);
+  if (!dtype_is_known(p.data_type()) || p.data_type() == 0)
+    fail("{}: unknown data type {}", label, p.data_type());
+  DType dt = static_cast<DType>(p.data_type());
+  if (dt == DType::string) fail("{}: string tensors are not supported", label);
+  if (dt == DType::c64 || dt == DType::c128) fail("{}: complex tensors are not supported", label);
+  Shape shape;
+  for (int64_t d : p.dims()) {
+    if (d < 0) fail("{}: negative dimension {}", label, d);
+    shape.push_back(d);
+  }
+  int64_t n = 1;
+  for (int64_t d : shape) n = checked_mul(n, d, "tensor element count");
+  size_t nbytes = dtype_storage_bytes(dt, n);
+  if (checked_mul(n, dtype_bits(dt), "tensor size") / 8 > (int64_t{1} << 46))
+    fail("{}: shape {} is too large", label, shape_str(shape));
+
+  const bool external = p.data_location() == onnx::TensorProto::EXTERNAL;
+  // Check the bytes present before allocating.
+  if (!external) {
+    if (p.has_raw_data()) {
+      if (p.raw_data().size() != nbytes)
+        fail("{}: raw data has {} bytes but shape {} of {} needs {}", label, p.raw_data().size(),
+             shape_str(shape), dtype_name(dt), nbytes);
+    } else {
+      int64_t have = 0;
+      switch (dt) {
+        case DType::f32: have = p.float_data_size(); break;
+        case DType::f64: have = p.double_data_size(); break;
+        case DType::i64: have = p.int64_data_size(); break;
+        case DType::u32: case DType::u64: have = p.uint64_data_size(); break;
+        default: have = p.int32_data_size(); break;
+      }
+      int64_t need = n;
+      if (dt == DType::u4 || dt == DType::i4) need = (n + 1) / 2;
+      if (have != need)
+        fail("{}: has {} values but shape {} needs {}", label, have, shape_str(shape), need);
+    }
+  }
+  Tensor t(dt, shape);
+  if (external) {
+    read_external(p, base_dir, t.raw(), nbytes, label);
+    return t;
+  }
+  if (p.has_raw_data()) {
+    std::memcpy(t.raw(), p.raw_data().data(), nbytes);
+    return t;
+  }
+  switch (dt) {
+    case DType::f32: std::memcpy(t.raw(), p.float_data().data(), nbytes); break;
+    case DType::f64: std::memcpy(t.raw(), p.double_data().data(), nbytes); break;
+    case DType::i64: std::memcpy(t.raw(), p.int64_data().data(), nbytes); break;
+    case DType::u64: std::memcpy(t.raw(), p.uint64_data().data(), nbytes); break;
+    case DType::u32: {
+      auto* d = t.data<uint32_t>();
+      for (int64_t i = 0; i < n; ++i) d[i] = static_cast<uint32_t>(p.uint64_data(static_cast<int>(i)));
+      break;
+    }
+    default: {
+      // int32_data holds int32, and the low bits of every narrower type (f16/bf16 as bits).
+      int bits = dtype_bits(dt);
+      auto* bytes = static_cast<uint8_t*>(t.raw());
+      int64_t count = (bits == 4) ? (n + 1) / 2 : n;
+      for (int64_t i = 0; i < count; ++i) {
+        int32_t v = p.int32_data(static_cast<int>(i));
+        switch (bits) {
+          case 4: bytes[i] = static_cast<uint8_t>(v); break;
+          case 8: bytes[i] = static_cast<uint8_t>(v); break;
+          case 16: {
+            uint16_t u = static_cast<uint16_t>(v);
+            std::memcpy(bytes + 2 * i, &u, 2);
+            break;
+          }
+          case 32: std::memcpy(bytes + 4 * i, &v, 4); break;
+          default: fail("{}: unsupported data type {}", label, dtype_name(dt));
+        }
+      }
+      if (dt == DType::boolean)
+        for (int64_t i = 0; i < n; ++i) bytes[i] = bytes[i] != 0;
+    }
+  }
+  return t;
+}
+
+void tensor_to_proto(const Tensor& t, onnx::TensorProto* p) {
+  p->set_data_type(static_cast<int32_t>(t.dtype()));
+  p->clear_dims();
+  for (int64_t d : t.shape()) p->add_dims(d);
+  p->set_raw_data(t.raw(), t.nbytes());
+}
+
+}  // namespace nnaccel

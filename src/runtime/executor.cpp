@@ -1,0 +1,188 @@
+#include "runtime/executor.hpp"
+
+#include <set>
+
+#include "core/check.hpp"
+#include "ir/shape_inference.hpp"
+#include "ir/verifier.hpp"
+
+namespace nnaccel {
+
+const Tensor* Scope::find(const std::string& name) const {
+  for (const Scope* s = this; s != nullptr; s = s->parent_) {
+    auto it = s->values_.find(name);
+    if (it != s->values_.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+namespace {
+
+void collect_free_reads(const Graph& g, std::set<std::string>& out) {
+  std::set<std::string> local;
+  for (const auto& [n, t] : g.initializers) local.insert(n);
+  for (const ValueInfo& v : g.inputs) local.insert(v.name);
+  for (const Node& n : g.nodes) {
+    for (const std::string& i : n.inputs)
+      if (!i.empty() && !local.count(i)) out.insert(i);
+    for (const Attribute& a : n.attrs) {
+      if (a.g) collect_free_reads(*a.g, out);
+      for (const auto& sg : a.graphs) collect_free_reads(*sg, out);
+    }
+    for (const std::string& o : n.outputs) local.insert(o);
+  }
+  for (const ValueInfo& v : g.outputs)
+    if (!local.count(v.name)) out.insert(v.name);
+}
+
+}  // namespace
+
+Executor::Executor(Model model, SessionOptions options)
+    : model_(std::move(model)), options_(options) {
+  verify_graph(model_.graph);
+  for (const ValueInfo& v : model_.graph.inputs)
+    if (!model_.graph.initializers.count(v.name)) inputs_.push_back(v);
+  prepare(model_.graph);
+  // Validates shapes and dtypes across the graph before the first run.
+  infer_shapes(model_.graph);
+}
+
+void Executor::prepare(const Graph& g) {
+  PreparedGraph p;
+  const OpRegistry& reg = OpRegistry::instance();
+  std::map<std::string, size_t> last_use;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    const OpSchema* s = reg.find(n.domain, n.op_type);
+    if (s == nullptr) {
+      if (!n.domain.empty())
+        fail("{}: unknown op {}::{}", n.describe(), n.domain, n.op_type);
+      fail("{}: unknown op {}", n.describe(), n.op_type);
+    }
+    p.schemas.push_back(s);
+    for (const std::string& in : n.inputs)
+      if (!in.empty()) last_use[in] = i;
+    std::set<std::string> sub_reads;
+    for (const Attribute& a : n.attrs) {
+      if (a.g) {
+        prepare(*a.g);
+        collect_free_reads(*a.g, sub_reads);
+      }
+      for (const auto& sg : a.graphs) {
+        prepare(*sg);
+        collect_free_reads(*sg, sub_reads);
+      }
+    }
+    for (const std::string& in : sub_reads) last_use[in] = i;
+  }
+  std::set<std::string> keep;
+  for (const ValueInfo& v : g.outputs) keep.insert(v.name);
+  p.frees.resize(g.nodes.size());
+  for (const auto& [name, i] : last_use)
+    if (!keep.count(name)) p.frees[i].push_back(name);
+  prepared_[&g] = std::move(p);
+}
+
+void Executor::check_input(const ValueInfo& info, const Tensor& t) const {
+  if (info.type.dtype != DType::undefined && t.dtype() != info.type.dtype)
+    fail("input '{}' is {} but the model expects {}", info.name, dtype_name(t.dtype()),
+         dtype_name(info.type.dtype));
+  if (!info.type.has_shape) return;
+  if (static_cast<size_t>(t.rank()) != info.type.dims.size())
+    fail("input '{}' has rank {} but the model expects rank {}", info.name, t.rank(),
+         info.type.dims.size());
+  for (size_t i = 0; i < info.type.dims.size(); ++i) {
+    const Dim& d = info.type.dims[i];
+    if (d.known() && d.value != t.shape()[i])
+      fail("input '{}' has dimension {} = {} but the model expects {}", info.name, i,
+           t.shape()[i], d.value);
+  }
+}
+
+void Executor::set_input(const std::string& name, Tensor value) {
+  for (const ValueInfo& v : model_.graph.inputs)
+    if (v.name == name) {
+      check_input(v, value);
+      feeds_[name] = std::move(value);
+      return;
+    }
+  fail("the model has no input named '{}'", name);
+}
+
+void Executor::run() {
+  std::vector<Tensor> inputs;
+  for (const ValueInfo& v : model_.graph.inputs) {
+    auto it = feeds_.find(v.name);
+    if (it != feeds_.end()) {
+      inputs.push_back(it->second);
+    } else if (model_.graph.initializers.count(v.name)) {
+      inputs.push_back(Tensor{});  // optional input defaulting to its initializer
+    } else {
+      fail("input '{}' is missing", v.name);
+    }
+  }
+  results_ = run_graph(model_.graph, inputs, nullptr);
+}
+
+std::vector<Tensor> Executor::run_graph(const Graph& g, const std::vector<Tensor>& inputs,
+                                        const Scope* parent) {
+  Scope scope(parent);
+  for (const auto& [name, t] : g.initializers) scope.set(name, t);
+  if (inputs.size() > g.inputs.size())
+    fail("graph '{}' takes {} inputs, given {}", g.name, g.inputs.size(), inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].defined()) scope.set(g.inputs[i].name, inputs[i]);
+
+  auto it = prepared_.find(&g);
+  if (it == prepared_.end()) {
+    prepare(g);
+    it = prepared_.find(&g);
+  }
+  const PreparedGraph& p = it->second;
+  SubgraphRunner runner = [&](const Graph& body, const std::vector<Tensor>& in) {
+    return run_graph(body, in, &scope);
+  };
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& node = g.nodes[i];
+    std::vector<const Tensor*> ins;
+    ins.reserve(node.inputs.size());
+    for (const std::string& name : node.inputs) {
+      if (name.empty()) {
+        ins.push_back(nullptr);
+        continue;
+      }
+      const Tensor* t = scope.find(name);
+      if (t == nullptr) fail("{}: input '{}' has no value", node.describe(), name);
+      ins.push_back(t);
+    }
+    OpContext ctx(node, std::move(ins), &runner);
+    p.schemas[i]->run(ctx);
+    for (size_t o = 0; o < node.outputs.size(); ++o) {
+      if (node.outputs[o].empty()) continue;
+      if (!ctx.outputs[o].defined())
+        fail("{}: output '{}' was not produced", node.describe(), node.outputs[o]);
+      scope.set(node.outputs[o], std::move(ctx.outputs[o]));
+    }
+    for (const std::string& name : p.frees[i]) scope.erase(name);
+  }
+  std::vector<Tensor> out;
+  for (const ValueInfo& v : g.outputs) {
+    const Tensor* t = scope.find(v.name);
+    if (t == nullptr) fail("graph output '{}' has no value", v.name);
+    out.push_back(*t);
+  }
+  return out;
+}
+
+const Tensor& Executor::output(const std::string& name) const {
+  for (size_t i = 0; i < model_.graph.outputs.size(); ++i)
+    if (model_.graph.outputs[i].name == name) return output(i);
+  fail("the model has no output named '{}'", name);
+}
+
+const Tensor& Executor::output(size_t index) const {
+  if (index >= results_.size()) fail("output {} is not available (run first)", index);
+  return results_[index];
+}
+
+}  // namespace nnaccel

@@ -1,0 +1,62 @@
+#pragma once
+// The reference interpreter: runs a graph node by node with the registered reference kernels.
+// Values live in a scope; subgraphs (If/Loop bodies) get a child scope that reads the parent's.
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "nnaccel/graph.hpp"
+#include "nnaccel/session.hpp"
+#include "ops/op_registry.hpp"
+
+namespace nnaccel {
+
+class Scope {
+ public:
+  explicit Scope(const Scope* parent = nullptr) : parent_(parent) {}
+  const Tensor* find(const std::string& name) const;
+  void set(const std::string& name, Tensor t) { values_[name] = std::move(t); }
+  void erase(const std::string& name) { values_.erase(name); }
+
+ private:
+  const Scope* parent_;
+  std::unordered_map<std::string, Tensor> values_;
+};
+
+// A graph prepared for running: each node's schema looked up once, and for each value the index
+// of the last node that reads it, so intermediate tensors are freed as soon as possible.
+struct PreparedGraph {
+  std::vector<const OpSchema*> schemas;
+  std::vector<std::vector<std::string>> frees;  // names to drop after node i
+};
+
+class Executor {
+ public:
+  Executor(Model model, SessionOptions options);
+  const Model& model() const { return model_; }
+  const std::vector<ValueInfo>& inputs() const { return inputs_; }
+  const std::vector<ValueInfo>& outputs() const { return model_.graph.outputs; }
+
+  void set_input(const std::string& name, Tensor value);
+  void run();
+  const Tensor& output(const std::string& name) const;
+  const Tensor& output(size_t index) const;
+
+  // Runs `graph` in a child scope of `parent`, binding its inputs positionally.
+  std::vector<Tensor> run_graph(const Graph& graph, const std::vector<Tensor>& inputs,
+                                const Scope* parent);
+
+ private:
+  void prepare(const Graph& g);
+  void check_input(const ValueInfo& info, const Tensor& t) const;
+
+  Model model_;
+  SessionOptions options_;
+  std::vector<ValueInfo> inputs_;
+  std::map<std::string, Tensor> feeds_;
+  std::vector<Tensor> results_;
+  std::map<const Graph*, PreparedGraph> prepared_;
+};
+
+}  // namespace nnaccel

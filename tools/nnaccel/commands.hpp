@@ -1,0 +1,30 @@
+#pragma once
+// The subcommands of the nnaccel CLI. main.cpp parses flags (CLI11 stays in that one file, it is
+// slow to compile); each subcommand lives in its own file and returns the process exit status.
+#include <string>
+#include <vector>
+
+namespace nnaccel::cli {
+
+struct InspectOptions {
+  std::string model;
+  bool json = false;
+};
+int run_inspect(const InspectOptions& o);
+
+struct RunOptions {
+  std::string model;
+  std::vector<std::string> inputs;  // NAME=FILE
+  std::string out_dir;
+  bool json = false;
+};
+int run_run(const RunOptions& o);
+
+struct ConformanceOptions {
+  std::vector<std::string> dirs;
+  std::string expected_failures;  // file listing cases to skip with their reasons
+  bool verbose = false;
+};
+int run_conformance(const ConformanceOptions& o);
+
+}  // namespace nnaccel::cli

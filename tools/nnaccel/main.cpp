@@ -1,0 +1,85 @@
+// nnaccel: the command line. Errors in input are one line on stderr and exit status 2.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <new>
+
+#include "commands.hpp"
+#include "nnaccel/error.hpp"
+#include "nnaccel/tensor.hpp"
+
+namespace {
+
+// "--max-memory 8G" -> bytes.
+uint64_t parse_bytes(const std::string& s) {
+  if (s.empty()) throw nnaccel::Error("--max-memory: empty value");
+  size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &pos);
+  } catch (...) {
+    throw nnaccel::Error("--max-memory: '" + s + "' is not a size");
+  }
+  std::string unit = s.substr(pos);
+  double mult = 1;
+  if (unit == "" || unit == "B") mult = 1;
+  else if (unit == "K" || unit == "KB") mult = 1024.0;
+  else if (unit == "M" || unit == "MB") mult = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GB") mult = 1024.0 * 1024 * 1024;
+  else throw nnaccel::Error("--max-memory: unknown unit '" + unit + "' (use K, M or G)");
+  if (!(v > 0)) throw nnaccel::Error("--max-memory: must be positive");
+  return static_cast<uint64_t>(v * mult);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nnaccel: make trained neural networks smaller and faster"};
+  app.require_subcommand(1);
+  std::string max_memory;
+  app.add_option("--max-memory", max_memory,
+                 "cap on any single allocation, e.g. 4G (default: physical memory)");
+
+  nnaccel::cli::InspectOptions inspect;
+  auto* ci = app.add_subcommand("inspect", "describe a model: inputs, outputs, ops, parameters");
+  ci->add_option("model", inspect.model, "ONNX model")->required();
+  ci->add_flag("--json", inspect.json, "machine-readable output");
+
+  nnaccel::cli::RunOptions run;
+  auto* cr = app.add_subcommand("run", "run a model on inputs from .npy or .pb files");
+  cr->add_option("model", run.model, "ONNX model")->required();
+  cr->add_option("--input,-i", run.inputs, "NAME=FILE (.npy or ONNX TensorProto .pb)");
+  cr->add_option("--out,-o", run.out_dir, "folder for the outputs (NAME.npy)")->required();
+  cr->add_flag("--json", run.json, "print a map of output names to files");
+
+  nnaccel::cli::ConformanceOptions conf;
+  auto* cc = app.add_subcommand("conformance", "run ONNX backend test cases below folders");
+  cc->add_option("dirs", conf.dirs, "folders holding test cases")->required();
+  cc->add_option("--expected-failures", conf.expected_failures,
+                 "file of cases whose expected data no correct implementation meets");
+  cc->add_flag("--verbose,-v", conf.verbose, "print every case");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "nnaccel: %s\n", e.what());
+    return 2;
+  }
+  try {
+    nnaccel::set_max_allocation_bytes(max_memory.empty() ? nnaccel::physical_memory_bytes()
+                                                         : parse_bytes(max_memory));
+    if (*ci) return nnaccel::cli::run_inspect(inspect);
+    if (*cr) return nnaccel::cli::run_run(run);
+    if (*cc) return nnaccel::cli::run_conformance(conf);
+  } catch (const nnaccel::Error& e) {
+    std::fprintf(stderr, "nnaccel: error: %s\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "nnaccel: error: out of memory\n");
+    return 2;
+  }
+  return 0;
+}
