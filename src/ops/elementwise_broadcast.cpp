@@ -68,8 +68,6 @@ bool in_type_set(DType t, TypeSet s) {
     case TypeSet::unsigned_ints: return is_unsigned_int(t);
     case TypeSet::boolean: return t == DType::boolean;
     case TypeSet::numeric_or_bool: return is_float(t) || is_int(t) || t == DType::boolean;
-    case TypeSet::any:
-      return t != DType::undefined && t != DType::string && dtype_bits(t) >= 8;
   }
   return false;
 }
@@ -82,7 +80,6 @@ const char* type_set_name(TypeSet s) {
     case TypeSet::unsigned_ints: return "an unsigned integer type";
     case TypeSet::boolean: return "bool";
     case TypeSet::numeric_or_bool: return "a numeric type or bool";
-    case TypeSet::any: return "a non-string type";
   }
   return "?";
 }

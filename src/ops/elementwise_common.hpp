@@ -103,8 +103,7 @@ enum class TypeSet {
   numeric,         // floats and all integers
   unsigned_ints,   // u8 u16 u32 u64
   boolean,
-  numeric_or_bool,
-  any,
+  numeric_or_bool,  // every type the reference kernels store
 };
 bool in_type_set(DType t, TypeSet s);
 const char* type_set_name(TypeSet s);

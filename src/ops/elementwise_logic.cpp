@@ -82,7 +82,7 @@ void run_where(OpContext& ctx) {
   const Tensor& x = ctx.input(1);
   const Tensor& y = ctx.input(2);
   check_type(ctx, 0, c.dtype(), TypeSet::boolean);
-  check_type(ctx, 1, x.dtype(), TypeSet::any);
+  check_type(ctx, 1, x.dtype(), TypeSet::numeric_or_bool);
   if (x.dtype() != y.dtype())
     ctx.fail("X and Y have different element types {} and {}", dtype_name(x.dtype()),
              dtype_name(y.dtype()));

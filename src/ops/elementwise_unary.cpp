@@ -204,7 +204,7 @@ void register_elementwise_unary_ops(OpRegistry& r) {
   r.add({"Clip", "", infer_clip, run_clip});
   r.add({"Not", "", infer_unary<TypeSet::boolean>, run_not});
   // Tensors are immutable once produced, so Identity shares the input's buffer.
-  r.add({"Identity", "", infer_unary<TypeSet::any>,
+  r.add({"Identity", "", infer_unary<TypeSet::numeric_or_bool>,
          [](OpContext& c) { c.outputs[0] = c.input(0); }});
 
   register_elementwise_activation_ops(r);
