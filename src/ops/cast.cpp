@@ -24,8 +24,7 @@ template <typename Ctx>
 DType cast_target(const Ctx& ctx) {
   if (ctx.node.attr("to") == nullptr) ctx.fail("attribute 'to' is required");
   const int64_t to = ctx.node.attr_int("to", 0);
-  if (to < 0 || to > std::numeric_limits<int32_t>::max() || !dtype_is_known(static_cast<int32_t>(to)) ||
-      to == 0)
+  if (to <= 0 || to > 1000 || !dtype_is_known(static_cast<int32_t>(to)))
     ctx.fail("attribute 'to' = {} is not an element type", to);
   const DType t = static_cast<DType>(to);
   check_castable(ctx, "to", t);

@@ -43,9 +43,8 @@ void run_selu(OpContext& ctx) {
 
 void run_leaky_relu(OpContext& ctx) {
   const float alpha = ctx.attr_float("alpha", 0.01f);
-  ctx.outputs[0] = map_float(ctx, ctx.input(0), [&](auto v) {
-    return v < 0 ? static_cast<decltype(v)>(alpha) * v : v;
-  });
+  ctx.outputs[0] = map_float(
+      ctx, ctx.input(0), [&](auto v) { return v < 0 ? static_cast<decltype(v)>(alpha) * v : v; });
 }
 
 void run_thresholded_relu(OpContext& ctx) {

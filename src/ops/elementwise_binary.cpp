@@ -107,8 +107,8 @@ void run_mod(OpContext& ctx) {
   const Tensor& b = ctx.input(1);
   check_same_types(ctx, a, b);
   check_no_zero_divisor(ctx, b);
-  ctx.outputs[0] = arith(ctx, a, b, TypeSet::numeric,
-                         [&](auto x, auto y) { return modulo(x, y, fmod == 1); });
+  ctx.outputs[0] =
+      arith(ctx, a, b, TypeSet::numeric, [&](auto x, auto y) { return modulo(x, y, fmod == 1); });
 }
 
 // ---- Variadic ops ------------------------------------------------------------------------------
@@ -174,8 +174,7 @@ T int_pow(const OpContext& ctx, T base, int64_t e) {
 Tensor power(const OpContext& ctx, const Tensor& a, const Tensor& b) {
   check_type(ctx, 0, a.dtype(), TypeSet::numeric);
   check_type(ctx, 1, b.dtype(), TypeSet::numeric);
-  if (is_half(a.dtype()))
-    return cast_tensor(power(ctx, cast_tensor(a, DType::f32), b), a.dtype());
+  if (is_half(a.dtype())) return cast_tensor(power(ctx, cast_tensor(a, DType::f32), b), a.dtype());
   return visit_numeric(a.dtype(), [&](auto tag) -> Tensor {
     using T = typename decltype(tag)::type;
     if constexpr (std::is_same_v<T, bool>) {
@@ -283,9 +282,8 @@ void register_elementwise_binary_ops(OpRegistry& r) {
   r.add({"Min", "", infer_arith<TypeSet::numeric>, [](OpContext& c) {
            run_fold(c, TypeSet::numeric, [](auto x, auto y) { return min_of(x, y); });
          }});
-  r.add({"Sum", "", infer_arith<TypeSet::floats>, [](OpContext& c) {
-           run_fold(c, TypeSet::floats, [](auto x, auto y) { return x + y; });
-         }});
+  r.add({"Sum", "", infer_arith<TypeSet::floats>,
+         [](OpContext& c) { run_fold(c, TypeSet::floats, [](auto x, auto y) { return x + y; }); }});
   r.add({"Mean", "", infer_arith<TypeSet::floats>, run_mean});
 
   register_elementwise_logic_ops(r);

@@ -84,9 +84,7 @@ Tensor broadcast_binary(const OpContext& ctx, const Tensor& a, const Tensor& b, 
 // ---- Element types -----------------------------------------------------------------------------
 
 inline bool is_half(DType t) { return t == DType::f16 || t == DType::bf16; }
-inline bool is_float(DType t) {
-  return t == DType::f32 || t == DType::f64 || is_half(t);
-}
+inline bool is_float(DType t) { return t == DType::f32 || t == DType::f64 || is_half(t); }
 // 8- to 64-bit integers (the 4-bit types are storage formats, not elementwise operands).
 inline bool is_signed_int(DType t) {
   return t == DType::i8 || t == DType::i16 || t == DType::i32 || t == DType::i64;
@@ -130,7 +128,8 @@ void map_into(const Tensor& x, Tensor& y, F& f) {
 template <typename F>
 Tensor map_float(const OpContext& ctx, const Tensor& x, F&& f) {
   check_type(ctx, 0, x.dtype(), TypeSet::floats);
-  if (is_half(x.dtype())) return cast_tensor(map_float(ctx, cast_tensor(x, DType::f32), f), x.dtype());
+  if (is_half(x.dtype()))
+    return cast_tensor(map_float(ctx, cast_tensor(x, DType::f32), f), x.dtype());
   Tensor y(x.dtype(), x.shape());
   if (x.dtype() == DType::f32) {
     map_into<float, float>(x, y, f);
@@ -187,7 +186,8 @@ void infer_unary_bool(InferContext& ctx) {
 // The unsigned type integer arithmetic on T is done in: at least `unsigned`, so that small types
 // do not promote to (signed) int and overflow there.
 template <typename T>
-using WrapType = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
+using WrapType =
+    std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
 
 template <typename T>
 T wrap_add(T a, T b) {
@@ -230,7 +230,8 @@ T saturate_to(double d) {
     if (std::isnan(d)) return T(0);
     if (d <= static_cast<double>(std::numeric_limits<T>::lowest()))
       return std::numeric_limits<T>::lowest();
-    if (d >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+    if (d >= static_cast<double>(std::numeric_limits<T>::max()))
+      return std::numeric_limits<T>::max();
   }
   return static_cast<T>(d);
 }

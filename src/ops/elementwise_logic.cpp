@@ -131,8 +131,8 @@ void infer_compare(InferContext& ctx) {
 
 void register_elementwise_logic_ops(OpRegistry& r) {
   r.add({"Equal", "", infer_compare<TypeSet::numeric_or_bool>, [](OpContext& c) {
-           c.outputs[0] = compare(c, TypeSet::numeric_or_bool,
-                                  [](auto x, auto y) { return x == y; });
+           c.outputs[0] =
+               compare(c, TypeSet::numeric_or_bool, [](auto x, auto y) { return x == y; });
          }});
   r.add({"Greater", "", infer_compare<TypeSet::numeric>, [](OpContext& c) {
            c.outputs[0] = compare(c, TypeSet::numeric, [](auto x, auto y) { return x > y; });

@@ -84,8 +84,8 @@ void infer_clip(InferContext& ctx) {
     if (!ctx.has_input(i)) continue;
     const TypeInfo& b = ctx.type(i);
     if (t != DType::undefined && b.dtype != DType::undefined && b.dtype != t)
-      ctx.fail("input {} has element type {}, expected {} like the input", i,
-               dtype_name(b.dtype), dtype_name(t));
+      ctx.fail("input {} has element type {}, expected {} like the input", i, dtype_name(b.dtype),
+               dtype_name(t));
     if (b.has_shape)
       for (const Dim& d : b.dims)
         if (d.known() && d.value != 1)
@@ -163,8 +163,7 @@ void register_elementwise_unary_ops(OpRegistry& r) {
     c.outputs[0] = map_float(c, c.input(0), [](auto v) { return std::sqrt(v); });
   });
   add_float(r, "Reciprocal", [](OpContext& c) {
-    c.outputs[0] =
-        map_float(c, c.input(0), [](auto v) { return static_cast<decltype(v)>(1) / v; });
+    c.outputs[0] = map_float(c, c.input(0), [](auto v) { return static_cast<decltype(v)>(1) / v; });
   });
   add_float(r, "Erf", [](OpContext& c) {
     c.outputs[0] = map_float(c, c.input(0), [](auto v) { return std::erf(v); });
@@ -183,16 +182,16 @@ void register_elementwise_unary_ops(OpRegistry& r) {
 
   // Sign-related ops, also on integers.
   r.add({"Abs", "", infer_unary<TypeSet::numeric>, [](OpContext& c) {
-           c.outputs[0] = map_numeric(c, c.input(0), TypeSet::numeric,
-                                      [](auto v) { return abs_of(v); });
+           c.outputs[0] =
+               map_numeric(c, c.input(0), TypeSet::numeric, [](auto v) { return abs_of(v); });
          }});
   r.add({"Neg", "", infer_unary<TypeSet::signed_numeric>, [](OpContext& c) {
            c.outputs[0] = map_numeric(c, c.input(0), TypeSet::signed_numeric,
                                       [](auto v) { return wrap_neg(v); });
          }});
   r.add({"Sign", "", infer_unary<TypeSet::numeric>, [](OpContext& c) {
-           c.outputs[0] = map_numeric(c, c.input(0), TypeSet::numeric,
-                                      [](auto v) { return sign_of(v); });
+           c.outputs[0] =
+               map_numeric(c, c.input(0), TypeSet::numeric, [](auto v) { return sign_of(v); });
          }});
 
   // Predicates.

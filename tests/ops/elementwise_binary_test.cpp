@@ -190,11 +190,10 @@ TEST(ElementwiseBinary, PowIntegerBase) {
   EXPECT_EQ(values_of<int32_t>(y), (std::vector<int32_t>{1, 32, 1}));  // sqrt(3) truncates
   Tensor b = tensor_of<int64_t>({5}, {3, -2, 2, -1, 10});
   Tensor e = tensor_of<int64_t>({5}, {13, 3, -1, -3, 0});
-  EXPECT_EQ(values_of<int64_t>(run1("Pow", {b, e})),
-            (std::vector<int64_t>{1594323, -8, 0, -1, 1}));
+  EXPECT_EQ(values_of<int64_t>(run1("Pow", {b, e})), (std::vector<int64_t>{1594323, -8, 0, -1, 1}));
   // 2^40 wraps in int32, as numpy's integer power does.
-  EXPECT_EQ(values_of<int32_t>(run1("Pow", {tensor_of<int32_t>({1}, {2}),
-                                            tensor_of<int32_t>({1}, {40})})),
+  EXPECT_EQ(values_of<int32_t>(
+                run1("Pow", {tensor_of<int32_t>({1}, {2}), tensor_of<int32_t>({1}, {40})})),
             (std::vector<int32_t>{0}));
   std::string err = run_error("Pow", {tensor_of<int32_t>({1}, {0}), tensor_of<int32_t>({1}, {-1})});
   EXPECT_NE(err.find("negative power"), std::string::npos) << err;
@@ -226,8 +225,8 @@ TEST(ElementwiseBinary, Float16ComputesInFloat) {
     Tensor y = run1(op, {a, b});
     ASSERT_EQ(y.dtype(), DType::f16);
     ASSERT_EQ(y.shape(), (Shape{2, 3}));
-    Tensor ref = cast_tensor(
-        run1(op, {cast_tensor(a, DType::f32), cast_tensor(b, DType::f32)}), DType::f16);
+    Tensor ref =
+        cast_tensor(run1(op, {cast_tensor(a, DType::f32), cast_tensor(b, DType::f32)}), DType::f16);
     for (int64_t i = 0; i < y.numel(); ++i)
       EXPECT_EQ(y.data<uint16_t>()[i], ref.data<uint16_t>()[i]) << "element " << i;
   }
@@ -253,9 +252,9 @@ TEST(ElementwiseBinary, ShapeFunctions) {
   TypeInfo p = infer1("Pow", {type_of(DType::i32, {known(2)}), type_of(DType::f32, {})});
   EXPECT_EQ(p, type_of(DType::i32, {known(2)}));
   EXPECT_EQ(infer1("PRelu", {a, type_of(DType::f32, {known(4)})}), a);
-  EXPECT_THROW(infer1("PRelu", {type_of(DType::f32, {known(3), known(1)}),
-                                type_of(DType::f32, {known(4)})}),
-               Error);
+  EXPECT_THROW(
+      infer1("PRelu", {type_of(DType::f32, {known(3), known(1)}), type_of(DType::f32, {known(4)})}),
+      Error);
   TypeInfo unknown_rank;
   unknown_rank.dtype = DType::f32;
   EXPECT_FALSE(infer1("Add", {a, unknown_rank}).has_shape);

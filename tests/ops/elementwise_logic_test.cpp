@@ -28,8 +28,8 @@ TEST(ElementwiseLogic, ComparisonsReturnBoolAndBroadcast) {
 }
 
 TEST(ElementwiseLogic, ComparisonsOnIntegersBoolAndF16) {
-  Tensor a = tensor_of<int64_t>({3}, {std::numeric_limits<int64_t>::max(),
-                                      std::numeric_limits<int64_t>::max() - 1, -1});
+  Tensor a = tensor_of<int64_t>(
+      {3}, {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max() - 1, -1});
   Tensor b = tensor_of<int64_t>({}, {std::numeric_limits<int64_t>::max() - 1});
   // Values that differ only beyond double precision still compare exactly.
   EXPECT_EQ(values_of<bool>(run1("Greater", {a, b})), (std::vector<bool>{true, false, false}));
@@ -74,11 +74,11 @@ TEST(ElementwiseLogic, BitShift) {
   Tensor ws = tensor_of<uint64_t>({3}, {63, 64, 1000});
   EXPECT_EQ(values_of<uint64_t>(run1("BitShift", {w, ws}, {attr_s("direction", "LEFT")})),
             (std::vector<uint64_t>{uint64_t{1} << 63, 0, 0}));
-  EXPECT_EQ(values_of<uint16_t>(run1("BitShift",
-                                     {tensor_of<uint16_t>({2}, {0x8001, 0x00ff}),
-                                      tensor_of<uint16_t>({}, {8})},
-                                     {attr_s("direction", "LEFT")})),
-            (std::vector<uint16_t>{0x0100, 0xff00}));
+  EXPECT_EQ(
+      values_of<uint16_t>(run1(
+          "BitShift", {tensor_of<uint16_t>({2}, {0x8001, 0x00ff}), tensor_of<uint16_t>({}, {8})},
+          {attr_s("direction", "LEFT")})),
+      (std::vector<uint16_t>{0x0100, 0xff00}));
   EXPECT_NE(run_error("BitShift", {x, s}).find("direction"), std::string::npos);
   EXPECT_NE(run_error("BitShift", {tensor_of<int8_t>({1}, {1}), tensor_of<int8_t>({1}, {1})},
                       {attr_s("direction", "LEFT")})
@@ -96,7 +96,7 @@ TEST(ElementwiseLogic, WhereBroadcastsAllThree) {
   // int64 and f16 move bits unchanged.
   Tensor ci = tensor_of<bool>({3}, {false, true, false});
   EXPECT_EQ(values_of<int64_t>(run1("Where", {ci, tensor_of<int64_t>({3}, {1, 2, 3}),
-                                                tensor_of<int64_t>({3}, {-1, -2, -3})})),
+                                              tensor_of<int64_t>({3}, {-1, -2, -3})})),
             (std::vector<int64_t>{-1, 2, -3}));
   Tensor h = run1("Where", {ci, f16_of({3}, {0.1f, 0.2f, 0.3f}), f16_of({1}, {7})});
   ASSERT_EQ(h.dtype(), DType::f16);

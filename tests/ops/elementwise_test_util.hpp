@@ -41,7 +41,8 @@ std::vector<T> values_of(const Tensor& t) {
 }
 
 // Every element of t (any float dtype) within tol of the expected values; NaN matches NaN.
-inline void expect_all_near(const Tensor& t, const std::vector<double>& expected, double tol = 1e-6) {
+inline void expect_all_near(const Tensor& t, const std::vector<double>& expected,
+                            double tol = 1e-6) {
   ASSERT_EQ(t.numel(), static_cast<int64_t>(expected.size()));
   const Tensor f = cast_tensor(t, DType::f64);
   for (size_t i = 0; i < expected.size(); ++i) {

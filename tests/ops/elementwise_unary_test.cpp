@@ -42,7 +42,8 @@ TEST(ElementwiseUnary, MathFunctionsHandChecked) {
       {"Ceil", {1.2f, -1.2f, 2, -0.5f}, {2, -1, 2, 0}},
       {"Floor", {1.8f, -1.2f, 2, -0.5f}, {1, -2, 2, -1}},
       // Half to even.
-      {"Round", {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 2.4f, 2.6f, -2.6f},
+      {"Round",
+       {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 2.4f, 2.6f, -2.6f},
        {0, 2, 2, 0, -2, -2, 2, 3, -3}},
       {"Sqrt", {-1}, {kNaN}},
   };
@@ -104,9 +105,9 @@ TEST(ElementwiseUnary, ActivationsHandChecked) {
   expect_all_near(run("HardSwish"), {-2 * (1.0 / 6), -0.5 * (5.0 / 12), 0, 0.5 * (7.0 / 12), 3});
   expect_all_near(run("Sigmoid"), {1 / (1 + std::exp(2.0)), 1 / (1 + std::exp(0.5)), 0.5,
                                    1 / (1 + std::exp(-0.5)), 1 / (1 + std::exp(-3.0))});
-  expect_all_near(run("Softplus"), {std::log1p(std::exp(-2.0)), std::log1p(std::exp(-0.5)),
-                                    std::log(2.0), std::log1p(std::exp(0.5)),
-                                    std::log1p(std::exp(3.0))});
+  expect_all_near(run("Softplus"),
+                  {std::log1p(std::exp(-2.0)), std::log1p(std::exp(-0.5)), std::log(2.0),
+                   std::log1p(std::exp(0.5)), std::log1p(std::exp(3.0))});
   expect_all_near(run("Softsign"), {-2.0 / 3, -0.5 / 1.5, 0, 0.5 / 1.5, 0.75});
   expect_all_near(run("Shrink"), {-2, 0, 0, 0, 3});
   expect_all_near(run("Shrink", {attr_f("lambd", 1), attr_f("bias", 0.5f)}), {-1.5, 0, 0, 0, 2.5});
