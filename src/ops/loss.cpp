@@ -77,8 +77,8 @@ Tensor nll_loss(const OpContext& ctx, const Tensor& log_prob, const Tensor& targ
   for (int64_t b = 0; b < n; ++b)
     for (int64_t i = 0; i < d; ++i) {
       const int64_t e = b * d + i;
-      const int64_t cls = target.dtype() == DType::i64 ? target.data<int64_t>()[e]
-                                                       : target.data<int32_t>()[e];
+      const int64_t cls =
+          target.dtype() == DType::i64 ? target.data<int64_t>()[e] : target.data<int32_t>()[e];
       if (has_ignore && cls == ignore) {
         pd[e] = 0;
         continue;
@@ -130,7 +130,8 @@ void run_loss(OpContext& ctx, bool softmax_first) {
           for (int64_t k = 0; k < c; ++k) sum += std::exp(static_cast<double>(xs[k * d]) - max);
           const double log_sum = std::log(sum);
           for (int64_t k = 0; k < c; ++k)
-            lp[b * c * d + k * d + i] = static_cast<T>(static_cast<double>(xs[k * d]) - max - log_sum);
+            lp[b * c * d + k * d + i] =
+                static_cast<T>(static_cast<double>(xs[k * d]) - max - log_sum);
         }
       if (ctx.has_output(1)) ctx.outputs[1] = to_dtype(log_prob, io);
     }

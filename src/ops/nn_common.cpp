@@ -47,8 +47,8 @@ Window resolve_window(const Node& node, const std::vector<int64_t>& in_spatial,
                       const std::vector<int64_t>& kernel, bool ceil_mode) {
   const size_t r = in_spatial.size();
   if (kernel.size() != r)
-    node_fail(node, "kernel has {} dimensions, the input has {} spatial dimensions",
-              kernel.size(), r);
+    node_fail(node, "kernel has {} dimensions, the input has {} spatial dimensions", kernel.size(),
+              r);
   for (int64_t k : kernel)
     if (k < 1) node_fail(node, "kernel shape {} must be positive", fmt::join(kernel, ","));
   Window w = read_window_attrs(node, r);

@@ -23,10 +23,13 @@ template <typename... Args>
 inline DType float_compute_dtype(const Node& node, DType t) {
   switch (t) {
     case DType::f32:
-    case DType::f64: return t;
+    case DType::f64:
+      return t;
     case DType::f16:
-    case DType::bf16: return DType::f32;
-    default: node_fail(node, "element type {} is not supported (float types only)", dtype_name(t));
+    case DType::bf16:
+      return DType::f32;
+    default:
+      node_fail(node, "element type {} is not supported (float types only)", dtype_name(t));
   }
 }
 
@@ -44,7 +47,8 @@ decltype(auto) visit_float(DType t, F&& f) {
 inline DType arith_compute_dtype(const Node& node, DType t) {
   switch (t) {
     case DType::f16:
-    case DType::bf16: return DType::f32;
+    case DType::bf16:
+      return DType::f32;
     case DType::f32:
     case DType::f64:
     case DType::i8:
@@ -54,8 +58,10 @@ inline DType arith_compute_dtype(const Node& node, DType t) {
     case DType::i32:
     case DType::u32:
     case DType::i64:
-    case DType::u64: return t;
-    default: node_fail(node, "element type {} is not supported", dtype_name(t));
+    case DType::u64:
+      return t;
+    default:
+      node_fail(node, "element type {} is not supported", dtype_name(t));
   }
 }
 
@@ -83,7 +89,8 @@ inline T from_double(double v) {
     if (!(v == v)) return T{};
     if (v <= static_cast<double>(std::numeric_limits<T>::lowest()))
       return std::numeric_limits<T>::lowest();
-    if (v >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+    if (v >= static_cast<double>(std::numeric_limits<T>::max()))
+      return std::numeric_limits<T>::max();
     return static_cast<T>(v);
   }
 }

@@ -18,8 +18,10 @@ using namespace nn;
 int64_t check_conv_dims(const Node& node, const std::vector<int64_t>& x,
                         const std::vector<int64_t>& w, const std::vector<int64_t>* b) {
   if (x.size() < 3)
-    node_fail(node, "input X has rank {}; expected [N, C, spatial...] with at least one spatial "
-              "dimension", x.size());
+    node_fail(node,
+              "input X has rank {}; expected [N, C, spatial...] with at least one spatial "
+              "dimension",
+              x.size());
   if (w.size() != x.size())
     node_fail(node, "weight W has rank {}, the input X has rank {}", w.size(), x.size());
   const int64_t group = node.attr_int("group", 1);
@@ -117,7 +119,8 @@ void run_conv(OpContext& ctx) {
   Tensor b;
   if (ctx.has_input(2)) b = to_dtype(ctx.input(2), ct);
   std::vector<int64_t> bshape = b.defined() ? b.shape() : std::vector<int64_t>{};
-  const int64_t group = check_conv_dims(ctx.node, x.shape(), w.shape(), b.defined() ? &bshape : nullptr);
+  const int64_t group =
+      check_conv_dims(ctx.node, x.shape(), w.shape(), b.defined() ? &bshape : nullptr);
   std::vector<int64_t> kernel = kernel_from_weight(ctx.node, spatial(w.shape()));
   Window win = resolve_window(ctx.node, spatial(x.shape()), kernel, false);
   Shape out = {x.dim(0), w.dim(0)};
@@ -138,8 +141,10 @@ void run_conv(OpContext& ctx) {
 int64_t check_conv_transpose_dims(const Node& node, const std::vector<int64_t>& x,
                                   const std::vector<int64_t>& w, const std::vector<int64_t>* b) {
   if (x.size() < 3)
-    node_fail(node, "input X has rank {}; expected [N, C, spatial...] with at least one spatial "
-              "dimension", x.size());
+    node_fail(node,
+              "input X has rank {}; expected [N, C, spatial...] with at least one spatial "
+              "dimension",
+              x.size());
   if (w.size() != x.size())
     node_fail(node, "weight W has rank {}, the input X has rank {}", w.size(), x.size());
   const int64_t group = node.attr_int("group", 1);
@@ -195,8 +200,8 @@ Window resolve_transpose_window(const Node& node, const std::vector<int64_t>& in
       // Total padding may be negative (an output larger than the full result): the extra
       // positions then receive no input, only the bias.
       const int64_t total = full - w.out[i];
-      w.pads_begin[i] = ap == AutoPad::same_upper ? floor_div(total, 2)
-                                                  : total - floor_div(total, 2);
+      w.pads_begin[i] =
+          ap == AutoPad::same_upper ? floor_div(total, 2) : total - floor_div(total, 2);
       w.pads_end[i] = total - w.pads_begin[i];
     } else {
       w.out[i] = full - w.pads_begin[i] - w.pads_end[i];

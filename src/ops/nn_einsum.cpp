@@ -54,9 +54,9 @@ Term parse_term(const Node& node, const std::string& s) {
 
 // The equation resolved against the input ranks and shapes (dims -1 when unknown).
 struct EinsumPlan {
-  int num_labels = 0;                       // kLetters + ellipsis dims
-  std::vector<int64_t> size;                // per label id; -1 when unknown
-  std::vector<bool> used;                   // per label id: appears in some input
+  int num_labels = 0;                        // kLetters + ellipsis dims
+  std::vector<int64_t> size;                 // per label id; -1 when unknown
+  std::vector<bool> used;                    // per label id: appears in some input
   std::vector<std::vector<int>> input_axes;  // per input: label id of each axis
   std::vector<int> output;                   // output label ids in order
   std::vector<int> summed;                   // labels reduced away
@@ -117,8 +117,8 @@ EinsumPlan plan_einsum(const Node& node, const std::vector<std::vector<int64_t>>
       if (known < 0 || (l >= kLetters && known == 1)) {
         known = d;
       } else if (d != known && !(l >= kLetters && d == 1)) {
-        node_fail(node, "label {} of '{}' has size {} in input {} but {} elsewhere",
-                  label_name(l), eq, d, i, known);
+        node_fail(node, "label {} of '{}' has size {} in input {} but {} elsewhere", label_name(l),
+                  eq, d, i, known);
       }
     }
     p.input_axes.push_back(std::move(axes));
@@ -132,8 +132,8 @@ EinsumPlan plan_einsum(const Node& node, const std::vector<std::vector<int64_t>>
         continue;
       }
       if (!p.used[static_cast<size_t>(l)])
-        node_fail(node, "output label '{}' of '{}' does not appear in any input",
-                  label_name(l), eq);
+        node_fail(node, "output label '{}' of '{}' does not appear in any input", label_name(l),
+                  eq);
       if (seen[static_cast<size_t>(l)]) node_fail(node, "output of '{}' repeats a label", eq);
       seen[static_cast<size_t>(l)] = true;
       p.output.push_back(l);
@@ -146,8 +146,7 @@ EinsumPlan plan_einsum(const Node& node, const std::vector<std::vector<int64_t>>
     std::vector<int> once;
     for (int l = 0; l < kLetters; ++l)
       if (count[static_cast<size_t>(l)] == 1) once.push_back(l);
-    std::sort(once.begin(), once.end(),
-              [](int a, int b) { return label_name(a) < label_name(b); });
+    std::sort(once.begin(), once.end(), [](int a, int b) { return label_name(a) < label_name(b); });
     p.output.insert(p.output.end(), once.begin(), once.end());
   }
   std::vector<bool> in_output(static_cast<size_t>(p.num_labels), false);
@@ -162,7 +161,8 @@ void infer_einsum(InferContext& ctx) {
   std::vector<std::vector<int64_t>> shapes;
   for (int i = 0; i < ctx.num_inputs(); ++i) {
     const TypeInfo& t = ctx.type(i);
-    if (t.dtype != dt) ctx.fail("input {} is {}, input 0 is {}", i, dtype_name(t.dtype), dtype_name(dt));
+    if (t.dtype != dt)
+      ctx.fail("input {} is {}, input 0 is {}", i, dtype_name(t.dtype), dtype_name(dt));
     if (!t.has_shape) {
       ctx.outputs[0] = type_unknown_shape(dt);
       return;
@@ -236,7 +236,8 @@ void run_einsum(OpContext& ctx) {
   std::vector<std::vector<int64_t>> shapes;
   for (int i = 0; i < ctx.num_inputs(); ++i) {
     if (ctx.input(i).dtype() != io)
-      ctx.fail("input {} is {}, input 0 is {}", i, dtype_name(ctx.input(i).dtype()), dtype_name(io));
+      ctx.fail("input {} is {}, input 0 is {}", i, dtype_name(ctx.input(i).dtype()),
+               dtype_name(io));
     in.push_back(to_dtype(ctx.input(i), ct));
     shapes.push_back(in.back().shape());
   }

@@ -143,8 +143,8 @@ struct GemmShape {
   int64_t m, k, n;
 };
 
-GemmShape gemm_shape(const Node& node, const std::vector<int64_t>& a,
-                     const std::vector<int64_t>& b, const std::vector<int64_t>* c) {
+GemmShape gemm_shape(const Node& node, const std::vector<int64_t>& a, const std::vector<int64_t>& b,
+                     const std::vector<int64_t>* c) {
   if (a.size() != 2 || b.size() != 2)
     node_fail(node, "A and B must be matrices, got ranks {} and {}", a.size(), b.size());
   const bool ta = node.attr_int("transA", 0) != 0, tb = node.attr_int("transB", 0) != 0;
@@ -154,16 +154,18 @@ GemmShape gemm_shape(const Node& node, const std::vector<int64_t>& a,
   const int64_t kb = tb ? b[1] : b[0];
   s.n = tb ? b[0] : b[1];
   if (s.k >= 0 && kb >= 0 && s.k != kb)
-    node_fail(node, "inner dimensions differ: A' has {} columns, B' has {} rows (transA={}, "
-              "transB={})", s.k, kb, ta, tb);
+    node_fail(node,
+              "inner dimensions differ: A' has {} columns, B' has {} rows (transA={}, "
+              "transB={})",
+              s.k, kb, ta, tb);
   if (c != nullptr) {
     if (c->size() > 2) node_fail(node, "C has rank {}, expected at most 2", c->size());
     const std::vector<int64_t> target = {s.m, s.n};
     for (size_t i = 0; i < c->size(); ++i) {
       const int64_t d = (*c)[i], t = target[2 - c->size() + i];
       if (d >= 0 && t >= 0 && d != 1 && d != t)
-        node_fail(node, "C of shape [{}] does not broadcast to [{}, {}]", fmt::join(*c, ","),
-                  s.m, s.n);
+        node_fail(node, "C of shape [{}] does not broadcast to [{}, {}]", fmt::join(*c, ","), s.m,
+                  s.n);
     }
   }
   return s;
@@ -232,9 +234,11 @@ void run_gemm(OpContext& ctx) {
         for (int64_t j = 0; j < s.n; ++j) {
           const acc_t<T> sum = acc[static_cast<size_t>(i * s.n + j)];
           // Integer sums are taken modulo the type first, then scaled.
-          double v = alpha * (std::is_floating_point_v<T> ? static_cast<double>(sum)
-                                                          : static_cast<double>(static_cast<T>(sum)));
-          if (cd != nullptr && beta != 0) v += beta * static_cast<double>(cd[i * c_row + j * c_col]);
+          double v =
+              alpha * (std::is_floating_point_v<T> ? static_cast<double>(sum)
+                                                   : static_cast<double>(static_cast<T>(sum)));
+          if (cd != nullptr && beta != 0)
+            v += beta * static_cast<double>(cd[i * c_row + j * c_col]);
           yd[i * s.n + j] = from_double<T>(v);
         }
     }

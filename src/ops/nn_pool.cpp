@@ -15,8 +15,10 @@ enum class PoolKind { average, max, lp };
 
 void check_pool_input(const Node& node, size_t rank) {
   if (rank < 3)
-    node_fail(node, "input X has rank {}; expected [N, C, spatial...] with at least one spatial "
-              "dimension", rank);
+    node_fail(node,
+              "input X has rank {}; expected [N, C, spatial...] with at least one spatial "
+              "dimension",
+              rank);
 }
 
 int64_t lp_order(const Node& node) {
@@ -210,8 +212,8 @@ void infer_max_roi_pool(InferContext& ctx) {
   TypeInfo t;
   t.dtype = xt.dtype;
   t.has_shape = true;
-  t.dims = {rt.has_shape ? rt.dims[0] : Dim{}, xt.has_shape ? xt.dims[1] : Dim{},
-            Dim{ps[0], {}}, Dim{ps[1], {}}};
+  t.dims = {rt.has_shape ? rt.dims[0] : Dim{}, xt.has_shape ? xt.dims[1] : Dim{}, Dim{ps[0], {}},
+            Dim{ps[1], {}}};
   ctx.outputs[0] = t;
 }
 
@@ -243,10 +245,10 @@ void run_max_roi_pool(OpContext& ctx) {
         return static_cast<int64_t>(std::round(static_cast<double>(roi[i]) * scale));
       };
       const int64_t x1 = scaled(1), y1 = scaled(2), x2 = scaled(3), y2 = scaled(4);
-      const double bin_h = static_cast<double>(std::max<int64_t>(y2 - y1 + 1, 1)) /
-                           static_cast<double>(ps[0]);
-      const double bin_w = static_cast<double>(std::max<int64_t>(x2 - x1 + 1, 1)) /
-                           static_cast<double>(ps[1]);
+      const double bin_h =
+          static_cast<double>(std::max<int64_t>(y2 - y1 + 1, 1)) / static_cast<double>(ps[0]);
+      const double bin_w =
+          static_cast<double>(std::max<int64_t>(x2 - x1 + 1, 1)) / static_cast<double>(ps[1]);
       for (int64_t c = 0; c < channels; ++c) {
         const T* plane = xd + (b * channels + c) * height * width;
         T* out = yd + (r * channels + c) * ps[0] * ps[1];
@@ -310,8 +312,10 @@ std::vector<int64_t> unpool_output_shape(const Node& node, const std::vector<int
   for (size_t i = 0; i < s.size(); ++i) {
     if (inferred[i] < 0) continue;
     if ((i < 2 && s[i] != inferred[i]) || s[i] < inferred[i])
-      node_fail(node, "output_shape {} is smaller than, or differs in N/C from, the unpooled "
-                "shape {}", fmt::join(s, ","), fmt::join(inferred, ","));
+      node_fail(node,
+                "output_shape {} is smaller than, or differs in N/C from, the unpooled "
+                "shape {}",
+                fmt::join(s, ","), fmt::join(inferred, ","));
   }
   return s;
 }
@@ -340,7 +344,8 @@ void infer_max_unpool(InferContext& ctx) {
 void run_max_unpool(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& ind = ctx.input(1);
-  if (ind.dtype() != DType::i64) ctx.fail("indices I must be int64, got {}", dtype_name(ind.dtype()));
+  if (ind.dtype() != DType::i64)
+    ctx.fail("indices I must be int64, got {}", dtype_name(ind.dtype()));
   if (ind.shape() != x.shape())
     ctx.fail("indices I have shape {}, X has shape {}", shape_str(ind.shape()),
              shape_str(x.shape()));

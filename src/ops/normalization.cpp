@@ -31,8 +31,8 @@ std::pair<double, double> mean_var(const T* x, int64_t n, int64_t stride) {
 std::vector<double> channel_vector(const OpContext& ctx, int i, const char* what, int64_t c) {
   const Tensor& t = ctx.input(i);
   if (t.rank() != 1 || t.dim(0) != c)
-    ctx.fail("{} has shape {}, expected [{}] (one value per channel)", what,
-             shape_str(t.shape()), c);
+    ctx.fail("{} has shape {}, expected [{}] (one value per channel)", what, shape_str(t.shape()),
+             c);
   float_compute_dtype(ctx.node, t.dtype());
   std::vector<double> v(static_cast<size_t>(c));
   Tensor d = to_dtype(t, DType::f64);
@@ -98,7 +98,8 @@ void run_batch_norm(OpContext& ctx) {
       for (int64_t ch = 0; ch < c; ++ch) {
         double sum = 0, sq = 0;
         for (int64_t b = 0; b < n; ++b)
-          for (int64_t s = 0; s < spatial; ++s) sum += static_cast<double>(xd[(b * c + ch) * spatial + s]);
+          for (int64_t s = 0; s < spatial; ++s)
+            sum += static_cast<double>(xd[(b * c + ch) * spatial + s]);
         const double count = static_cast<double>(n * spatial);
         const double m = count > 0 ? sum / count : 0.0;
         for (int64_t b = 0; b < n; ++b)
@@ -201,8 +202,8 @@ std::vector<int64_t> broadcast_strides(const Node& node, const char* what, const
   for (size_t i = s.size(); i-- > 0;) {
     const size_t j = norm.size() - s.size() + i;
     if (s[i] != 1 && s[i] != norm[j])
-      node_fail(node, "{} has shape {}, which does not broadcast to the normalized shape {}",
-                what, shape_str(s), shape_str(norm));
+      node_fail(node, "{} has shape {}, which does not broadcast to the normalized shape {}", what,
+                shape_str(s), shape_str(norm));
     strides[j] = s[i] == 1 ? 0 : st;
     st *= s[i];
   }
@@ -297,7 +298,8 @@ std::vector<bool> reduced_axes(const Node& node, int64_t rank) {
   std::vector<bool> reduced(static_cast<size_t>(rank), false);
   for (int64_t a : axes) {
     const int64_t n = normalize_axis(node, a, rank, "axes value");
-    if (reduced[static_cast<size_t>(n)]) node_fail(node, "axes {} repeats an axis", fmt::join(axes, ","));
+    if (reduced[static_cast<size_t>(n)])
+      node_fail(node, "axes {} repeats an axis", fmt::join(axes, ","));
     reduced[static_cast<size_t>(n)] = true;
   }
   return reduced;
@@ -337,7 +339,8 @@ void run_mvn(OpContext& ctx) {
   visit_float(ct, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* xd = x.data<T>();
-    std::vector<double> mean(static_cast<size_t>(groups), 0.0), var(static_cast<size_t>(groups), 0.0);
+    std::vector<double> mean(static_cast<size_t>(groups), 0.0),
+        var(static_cast<size_t>(groups), 0.0);
     for (int64_t e = 0; e < x.numel(); ++e)
       mean[static_cast<size_t>(group_of[static_cast<size_t>(e)])] += static_cast<double>(xd[e]);
     for (double& m : mean) m /= per_group;
@@ -361,7 +364,8 @@ void run_mvn(OpContext& ctx) {
 
 void infer_lp_norm(InferContext& ctx) {
   const TypeInfo& t = ctx.type(0);
-  if (t.has_shape) normalize_axis(ctx.node, ctx.node.attr_int("axis", -1), static_cast<int64_t>(t.dims.size()));
+  if (t.has_shape)
+    normalize_axis(ctx.node, ctx.node.attr_int("axis", -1), static_cast<int64_t>(t.dims.size()));
   ctx.outputs[0] = t;
 }
 
@@ -373,7 +377,8 @@ void run_lp_norm(OpContext& ctx) {
   const int64_t axis = normalize_axis(ctx.node, ctx.attr_int("axis", -1), x.rank());
   const int64_t p = ctx.attr_int("p", 2);
   if (p != 1 && p != 2) ctx.fail("p {} must be 1 or 2", p);
-  const int64_t outer = product(x.shape(), 0, static_cast<size_t>(axis)), n = x.dim(static_cast<int>(axis));
+  const int64_t outer = product(x.shape(), 0, static_cast<size_t>(axis)),
+                n = x.dim(static_cast<int>(axis));
   const int64_t inner = product(x.shape(), static_cast<size_t>(axis) + 1);
   Tensor y(ct, x.shape());
   visit_float(ct, [&](auto tag) {
@@ -389,7 +394,8 @@ void run_lp_norm(OpContext& ctx) {
         }
         if (p == 2) norm = std::sqrt(norm);
         for (int64_t j = 0; j < n; ++j)
-          ys[j * inner] = norm == 0 ? T(0) : static_cast<T>(static_cast<double>(xs[j * inner]) / norm);
+          ys[j * inner] =
+              norm == 0 ? T(0) : static_cast<T>(static_cast<double>(xs[j * inner]) / norm);
       }
   });
   ctx.outputs[0] = to_dtype(y, io);
@@ -400,7 +406,8 @@ void run_lp_norm(OpContext& ctx) {
 
 void infer_lrn(InferContext& ctx) {
   const TypeInfo& t = ctx.type(0);
-  if (t.has_shape && t.dims.size() < 2) ctx.fail("input X has rank {}, expected [N, C, ...]", t.dims.size());
+  if (t.has_shape && t.dims.size() < 2)
+    ctx.fail("input X has rank {}, expected [N, C, ...]", t.dims.size());
   ctx.outputs[0] = t;
 }
 
@@ -425,7 +432,8 @@ void run_lrn(OpContext& ctx) {
       for (int64_t ch = 0; ch < c; ++ch)
         for (int64_t s = 0; s < spatial; ++s) {
           double sq = 0;
-          for (int64_t k = std::max<int64_t>(0, ch - before); k <= std::min(c - 1, ch + after); ++k) {
+          for (int64_t k = std::max<int64_t>(0, ch - before); k <= std::min(c - 1, ch + after);
+               ++k) {
             const double v = static_cast<double>(xd[(b * c + k) * spatial + s]);
             sq += v * v;
           }

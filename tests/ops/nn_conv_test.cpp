@@ -52,9 +52,8 @@ TEST(NnConv, BasicWithAndWithoutPadding) {
   Tensor x = iota_f32({1, 1, 5, 5});
   Tensor w = ones_f32({1, 1, 3, 3});
   Tensor y = run_op(make_node("Conv", 2, 1, {attr_ints("pads", {1, 1, 1, 1})}), {x, w})[0];
-  expect_values(y, {1, 1, 5, 5},
-                {12, 21, 27, 33, 24, 33, 54, 63, 72, 51, 63, 99, 108, 117, 81,
-                 93, 144, 153, 162, 111, 72, 111, 117, 123, 84});
+  expect_values(y, {1, 1, 5, 5}, {12,  21, 27, 33,  24,  33,  54,  63, 72,  51,  63,  99, 108,
+                                  117, 81, 93, 144, 153, 162, 111, 72, 111, 117, 123, 84});
   y = run_op(make_node("Conv", 2, 1), {x, w})[0];
   expect_values(y, {1, 1, 3, 3}, {54, 63, 72, 99, 108, 117, 144, 153, 162});
 }
@@ -77,8 +76,8 @@ TEST(NnConv, AutoPadPutsTheOddPixelWhereItsNameSays) {
   Tensor lower = run_op(make_node("Conv", 2, 1, {attr_s("auto_pad", "SAME_LOWER")}), {x, w})[0];
   ASSERT_EQ(upper.shape(), (Shape{1, 1, 4, 4}));
   EXPECT_EQ(upper.data<float>()[0], 1 + 2 + 5 + 6);  // padding after: window starts at (0, 0)
-  EXPECT_EQ(upper.data<float>()[15], 16);             // bottom-right sees only itself
-  EXPECT_EQ(lower.data<float>()[0], 1);               // padding before: window starts at (-1, -1)
+  EXPECT_EQ(upper.data<float>()[15], 16);            // bottom-right sees only itself
+  EXPECT_EQ(lower.data<float>()[0], 1);              // padding before: window starts at (-1, -1)
   EXPECT_EQ(lower.data<float>()[15], 11 + 12 + 15 + 16);
   Tensor valid = run_op(make_node("Conv", 2, 1, {attr_s("auto_pad", "VALID")}), {x, w})[0];
   EXPECT_EQ(valid.shape(), (Shape{1, 1, 3, 3}));
@@ -116,9 +115,10 @@ TEST(NnConv, GroupedConvEqualsPerGroupConvs) {
   Tensor y = run_op(grouped, {x, w})[0];
   Node single = make_node("Conv", 2, 1, {attr_ints("pads", {1, 1, 1, 1})});
   for (int64_t g = 0; g < 3; ++g) {
-    Tensor yg = run_op(single, {slice_axis1(x, 2 * g, 2 * g + 2),
-                                slice_axis1(w.reshaped({1, 9, 2, 9}), 3 * g, 3 * g + 3)
-                                    .reshaped({3, 2, 3, 3})})[0];
+    Tensor yg =
+        run_op(single,
+               {slice_axis1(x, 2 * g, 2 * g + 2),
+                slice_axis1(w.reshaped({1, 9, 2, 9}), 3 * g, 3 * g + 3).reshaped({3, 2, 3, 3})})[0];
     expect_close(slice_axis1(y, 3 * g, 3 * g + 3), yg, 1e-6);
   }
 }
@@ -127,12 +127,13 @@ TEST(NnConv, OneDAndThreeDAgreeWithTwoD) {
   // A 1-D conv is a 2-D conv over a height of 1.
   Tensor x1 = random_f32({2, 3, 11}, 8);
   Tensor w1 = random_f32({4, 3, 3}, 9);
-  Tensor y1 = run_op(make_node("Conv", 2, 1, {attr_ints("strides", {2}), attr_ints("pads", {1, 2}),
-                                              attr_ints("dilations", {2})}),
+  Tensor y1 = run_op(make_node("Conv", 2, 1,
+                               {attr_ints("strides", {2}), attr_ints("pads", {1, 2}),
+                                attr_ints("dilations", {2})}),
                      {x1, w1})[0];
-  Tensor y2 = run_op(make_node("Conv", 2, 1, {attr_ints("strides", {1, 2}),
-                                              attr_ints("pads", {0, 1, 0, 2}),
-                                              attr_ints("dilations", {1, 2})}),
+  Tensor y2 = run_op(make_node("Conv", 2, 1,
+                               {attr_ints("strides", {1, 2}), attr_ints("pads", {0, 1, 0, 2}),
+                                attr_ints("dilations", {1, 2})}),
                      {x1.reshaped({2, 3, 1, 11}), w1.reshaped({4, 3, 1, 3})})[0];
   expect_close(y1.reshaped(y2.shape()), y2, 1e-6);
   // A 3-D conv with kernel depth 1 is a 2-D conv on each depth slice.
@@ -157,11 +158,11 @@ TEST(NnConv, DoubleAndHalfRunInTheirOwnType) {
   Tensor w = random_f64({3, 2, 3, 3}, 13);
   Tensor yd = run_op(make_node("Conv", 2, 1), {x, w})[0];
   EXPECT_EQ(yd.dtype(), DType::f64);
-  Tensor yf = run_op(make_node("Conv", 2, 1),
-                     {cast_tensor(x, DType::f32), cast_tensor(w, DType::f32)})[0];
+  Tensor yf =
+      run_op(make_node("Conv", 2, 1), {cast_tensor(x, DType::f32), cast_tensor(w, DType::f32)})[0];
   expect_close(cast_tensor(yd, DType::f32), yf, 1e-5);
-  Tensor yh = run_op(make_node("Conv", 2, 1),
-                     {cast_tensor(x, DType::f16), cast_tensor(w, DType::f16)})[0];
+  Tensor yh =
+      run_op(make_node("Conv", 2, 1), {cast_tensor(x, DType::f16), cast_tensor(w, DType::f16)})[0];
   EXPECT_EQ(yh.dtype(), DType::f16);
   expect_close(cast_tensor(yh, DType::f32), yf, 2e-2, 1e-2);
 }
@@ -256,7 +257,8 @@ TEST(NnConvTranspose, OutputShapeAndAutoPad) {
   Tensor full = run_op(make_node("ConvTranspose", 2, 1, {attr_ints("strides", {2, 2})}), {x, w})[0];
   ASSERT_EQ(full.shape(), (Shape{1, 2, 7, 7}));
   for (int64_t r = 0; r < 6; ++r)
-    for (int64_t c = 0; c < 6; ++c) EXPECT_EQ(s.data<float>()[r * 6 + c], full.data<float>()[r * 7 + c]);
+    for (int64_t c = 0; c < 6; ++c)
+      EXPECT_EQ(s.data<float>()[r * 6 + c], full.data<float>()[r * 7 + c]);
 }
 
 TEST(NnConvTranspose, RejectsInconsistentShapes) {

@@ -70,12 +70,12 @@ TEST(NnEinsum, ShapesAndErrors) {
                              {ti(DType::f32, {5, 2, 3}), ti(DType::f32, {5, 3, 4})})[0]),
             (std::vector<int64_t>{5, 2, 4}));
   Tensor m = random_f32({2, 3}, 12);
-  EXPECT_THROW(run_op(einsum("ij,jk->ik", 1), {m}), Error);          // two terms, one input
-  EXPECT_THROW(run_op(einsum("ij,jk->ik", 2), {m, m}), Error);       // j is 3 and 2
-  EXPECT_THROW(run_op(einsum("ij->ik", 1), {m}), Error);             // k not in inputs
-  EXPECT_THROW(run_op(einsum("ijk->i", 1), {m}), Error);             // rank 2, three labels
-  EXPECT_THROW(run_op(einsum("ij->ii", 1), {m}), Error);             // repeated output label
-  EXPECT_THROW(run_op(einsum("i1->i", 1), {m}), Error);              // bad character
+  EXPECT_THROW(run_op(einsum("ij,jk->ik", 1), {m}), Error);     // two terms, one input
+  EXPECT_THROW(run_op(einsum("ij,jk->ik", 2), {m, m}), Error);  // j is 3 and 2
+  EXPECT_THROW(run_op(einsum("ij->ik", 1), {m}), Error);        // k not in inputs
+  EXPECT_THROW(run_op(einsum("ijk->i", 1), {m}), Error);        // rank 2, three labels
+  EXPECT_THROW(run_op(einsum("ij->ii", 1), {m}), Error);        // repeated output label
+  EXPECT_THROW(run_op(einsum("i1->i", 1), {m}), Error);         // bad character
   EXPECT_THROW(infer_op(einsum("ij,jk->ik", 2), {ti(DType::f32, {2, 3}), ti(DType::f32, {2, 3})}),
                Error);
 }

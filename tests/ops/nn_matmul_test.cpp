@@ -98,8 +98,8 @@ TEST(NnGemm, TransposesAlphaBetaAndBias) {
   Tensor t = run_op(make_node("Gemm", 3, 1, {attr_i("transA", 1), attr_i("transB", 1)}),
                     {transpose2d(a), transpose2d(b), c})[0];
   expect_close(t, plain, 1e-6);
-  Tensor scaled = run_op(make_node("Gemm", 3, 1, {attr_f("alpha", 0.5f), attr_f("beta", -2.0f)}),
-                         {a, b, c})[0];
+  Tensor scaled =
+      run_op(make_node("Gemm", 3, 1, {attr_f("alpha", 0.5f), attr_f("beta", -2.0f)}), {a, b, c})[0];
   for (int64_t i = 0; i < 15; ++i)
     EXPECT_NEAR(scaled.data<float>()[i], 0.5 * ab.data<float>()[i] - 2 * c.data<float>()[i], 1e-6);
   expect_close(run_op(make_node("Gemm", 2, 1), {a, b})[0], ab, 1e-6);
@@ -117,8 +117,8 @@ TEST(NnGemm, BiasBroadcastsUnidirectionally) {
   expect_values(run_op(n, {a, b, Tensor::from_f32({1, 3}, {10, 20, 30})})[0], {2, 3},
                 {11, 22, 33, 14, 25, 36});
   EXPECT_THROW(run_op(n, {a, b, Tensor::from_f32({2}, {1, 2})}), Error);
-  EXPECT_THROW(infer_op(n, {ti(DType::f32, {2, 2}), ti(DType::f32, {2, 3}), ti(DType::f32, {3, 3})}),
-               Error);
+  EXPECT_THROW(
+      infer_op(n, {ti(DType::f32, {2, 2}), ti(DType::f32, {2, 3}), ti(DType::f32, {3, 3})}), Error);
 }
 
 TEST(NnGemm, ShapesAndErrors) {

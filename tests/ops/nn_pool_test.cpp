@@ -41,11 +41,13 @@ TEST(NnPool, MaxPoolDilationsAndUint8) {
                     {x})[0];
   expect_values(y, {1, 1, 2, 2}, {11, 12, 15, 16});
   Tensor u = cast_tensor(iota_f32({1, 1, 3, 3}, 200), DType::u8);  // 200..208
-  Tensor yu = run_op(make_node("MaxPool", 1, 1,
-                               {attr_ints("kernel_shape", {3, 3}), attr_ints("pads", {1, 1, 1, 1})}),
-                     {u})[0];
+  Tensor yu =
+      run_op(make_node("MaxPool", 1, 1,
+                       {attr_ints("kernel_shape", {3, 3}), attr_ints("pads", {1, 1, 1, 1})}),
+             {u})[0];
   ASSERT_EQ(yu.dtype(), DType::u8);
-  EXPECT_EQ(yu.to_i64_vector(), (std::vector<int64_t>{204, 205, 205, 207, 208, 208, 207, 208, 208}));
+  EXPECT_EQ(yu.to_i64_vector(),
+            (std::vector<int64_t>{204, 205, 205, 207, 208, 208, 207, 208, 208}));
 }
 
 TEST(NnPool, MaxPoolOneDMatchesADirectLoop) {
@@ -80,9 +82,9 @@ TEST(NnPool, AveragePoolCountIncludePad) {
 
 TEST(NnPool, CeilModeClipsTheLastWindowAndDropsOnesStartingInPadding) {
   Tensor x = iota_f32({1, 1, 4, 4});
-  Node n = make_node("AveragePool", 1, 1,
-                     {attr_ints("kernel_shape", {3, 3}), attr_ints("strides", {2, 2}),
-                      attr_i("ceil_mode", 1)});
+  Node n = make_node(
+      "AveragePool", 1, 1,
+      {attr_ints("kernel_shape", {3, 3}), attr_ints("strides", {2, 2}), attr_i("ceil_mode", 1)});
   expect_values(run_op(n, {x})[0], {1, 1, 2, 2}, {6, 7.5, 12, 13.5});
   // Width 4, kernel 2, stride 2, end pad 1: a third window would start in the padding.
   Node d = make_node("MaxPool", 1, 1,
@@ -94,29 +96,33 @@ TEST(NnPool, CeilModeClipsTheLastWindowAndDropsOnesStartingInPadding) {
 
 TEST(NnPool, AutoPadSame) {
   Tensor x = iota_f32({1, 1, 3, 3});
-  Tensor up = run_op(make_node("MaxPool", 1, 1,
-                               {attr_ints("kernel_shape", {2, 2}), attr_s("auto_pad", "SAME_UPPER")}),
-                     {x})[0];
+  Tensor up =
+      run_op(make_node("MaxPool", 1, 1,
+                       {attr_ints("kernel_shape", {2, 2}), attr_s("auto_pad", "SAME_UPPER")}),
+             {x})[0];
   expect_values(up, {1, 1, 3, 3}, {5, 6, 6, 8, 9, 9, 8, 9, 9});
-  Tensor lo = run_op(make_node("MaxPool", 1, 1,
-                               {attr_ints("kernel_shape", {2, 2}), attr_s("auto_pad", "SAME_LOWER")}),
-                     {x})[0];
+  Tensor lo =
+      run_op(make_node("MaxPool", 1, 1,
+                       {attr_ints("kernel_shape", {2, 2}), attr_s("auto_pad", "SAME_LOWER")}),
+             {x})[0];
   expect_values(lo, {1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
 }
 
 TEST(NnPool, ThreeDAveragePoolIsTwoDPerSlice) {
   Tensor x = random_f32({1, 2, 3, 5, 6}, 3);
-  Tensor y = run_op(make_node("AveragePool", 1, 1,
-                              {attr_ints("kernel_shape", {1, 2, 3}), attr_ints("strides", {1, 2, 1})}),
-                    {x})[0];
+  Tensor y =
+      run_op(make_node("AveragePool", 1, 1,
+                       {attr_ints("kernel_shape", {1, 2, 3}), attr_ints("strides", {1, 2, 1})}),
+             {x})[0];
   ASSERT_EQ(y.shape(), (Shape{1, 2, 3, 2, 4}));
   for (int64_t c = 0; c < 2; ++c)
     for (int64_t d = 0; d < 3; ++d) {
       Tensor s(DType::f32, {1, 1, 5, 6});
       std::copy_n(x.data<float>() + (c * 3 + d) * 30, 30, s.data<float>());
-      Tensor ys = run_op(make_node("AveragePool", 1, 1,
-                                   {attr_ints("kernel_shape", {2, 3}), attr_ints("strides", {2, 1})}),
-                         {s})[0];
+      Tensor ys =
+          run_op(make_node("AveragePool", 1, 1,
+                           {attr_ints("kernel_shape", {2, 3}), attr_ints("strides", {2, 1})}),
+                 {s})[0];
       for (int64_t i = 0; i < 8; ++i)
         EXPECT_NEAR(y.data<float>()[(c * 3 + d) * 8 + i], ys.data<float>()[i], 1e-6);
     }
@@ -126,9 +132,10 @@ TEST(NnPool, LpPoolAndGlobalPools) {
   Tensor x = Tensor::from_f32({1, 1, 1, 2}, {3, -4});
   expect_values(run_op(make_node("LpPool", 1, 1, {attr_ints("kernel_shape", {1, 2})}), {x})[0],
                 {1, 1, 1, 1}, {5});
-  expect_values(run_op(make_node("LpPool", 1, 1, {attr_ints("kernel_shape", {1, 2}), attr_i("p", 1)}),
-                       {x})[0],
-                {1, 1, 1, 1}, {7});
+  expect_values(
+      run_op(make_node("LpPool", 1, 1, {attr_ints("kernel_shape", {1, 2}), attr_i("p", 1)}),
+             {x})[0],
+      {1, 1, 1, 1}, {7});
   expect_values(run_op(make_node("GlobalLpPool", 1, 1), {x})[0], {1, 1, 1, 1}, {5});
   expect_values(run_op(make_node("GlobalMaxPool", 1, 1), {x})[0], {1, 1, 1, 1}, {3});
   Tensor r = random_f32({2, 3, 4, 5}, 4);
@@ -163,13 +170,15 @@ TEST(NnPool, MaxUnpoolOutputShapePadsTheInferredResult) {
   Node n = make_node("MaxUnpool", 3, 1, a);
   expect_values(run_op(n, {x, i, shape})[0], {1, 1, 5, 5},
                 {0, 0, 0, 0, 0, 0, 5, 0, 6, 0, 0, 0, 0, 0, 0, 0, 7, 0, 8, 0, 0, 0, 0, 0, 0});
-  EXPECT_EQ(dims_of(infer_op(n, {ti(DType::f32, {1, 1, 2, 2}), ti(DType::i64, {1, 1, 2, 2}),
-                                 ti(DType::i64, {4})},
-                             {nullptr, nullptr, &shape})[0]),
-            (std::vector<int64_t>{1, 1, 5, 5}));
+  EXPECT_EQ(
+      dims_of(infer_op(
+          n, {ti(DType::f32, {1, 1, 2, 2}), ti(DType::i64, {1, 1, 2, 2}), ti(DType::i64, {4})},
+          {nullptr, nullptr, &shape})[0]),
+      (std::vector<int64_t>{1, 1, 5, 5}));
   EXPECT_THROW(run_op(n, {x, i, Tensor::from_i64({4}, {1, 1, 3, 3})}), Error);
-  EXPECT_THROW(run_op(make_node("MaxUnpool", 2, 1, a), {x, Tensor::from_i64({1, 1, 2, 2}, {5, 7, 13, 16})}),
-               Error);
+  EXPECT_THROW(
+      run_op(make_node("MaxUnpool", 2, 1, a), {x, Tensor::from_i64({1, 1, 2, 2}, {5, 7, 13, 16})}),
+      Error);
 }
 
 TEST(NnPool, MaxRoiPool) {
@@ -198,10 +207,11 @@ TEST(NnPool, Errors) {
   EXPECT_THROW(run_op(make_node("AveragePool", 1, 1, {attr_ints("kernel_shape", {2})}),
                       {random_f32({4, 4}, 7)}),
                Error);
-  EXPECT_THROW(run_op(make_node("AveragePool", 1, 1,
-                                {attr_ints("kernel_shape", {2, 2}), attr_ints("pads", {1, 1, -1, 0})}),
-                      {x}),
-               Error);
+  EXPECT_THROW(
+      run_op(make_node("AveragePool", 1, 1,
+                       {attr_ints("kernel_shape", {2, 2}), attr_ints("pads", {1, 1, -1, 0})}),
+             {x}),
+      Error);
   EXPECT_THROW(run_op(make_node("AveragePool", 1, 1,
                                 {attr_ints("kernel_shape", {2, 2}), attr_s("auto_pad", "SAME")}),
                       {x}),

@@ -51,9 +51,9 @@ TEST(Normalization, BatchNormTrainingUsesBatchStatisticsAndUpdatesRunningOnes) {
     EXPECT_NEAR(r[1].data<float>()[c], mean.data<float>()[c] * 0.8 + bm * 0.2, 1e-5);
     EXPECT_NEAR(r[2].data<float>()[c], var.data<float>()[c] * 0.8 + bv * 0.2, 1e-5);
   }
-  std::vector<TypeInfo> t = infer_op(n, {ti(DType::f32, {3, 2, 5}), ti(DType::f32, {2}),
-                                         ti(DType::f32, {2}), ti(DType::f32, {2}),
-                                         ti(DType::f32, {2})});
+  std::vector<TypeInfo> t =
+      infer_op(n, {ti(DType::f32, {3, 2, 5}), ti(DType::f32, {2}), ti(DType::f32, {2}),
+                   ti(DType::f32, {2}), ti(DType::f32, {2})});
   EXPECT_EQ(dims_of(t[1]), (std::vector<int64_t>{2}));
 }
 
@@ -94,8 +94,8 @@ TEST(Normalization, LayerNormOverTrailingAxesWithBroadcastScale) {
                       bias.data<float>()[i],
                   1e-5);
   }
-  std::vector<TypeInfo> t = infer_op(n, {ti(DType::f32, {2, 3, 4}), ti(DType::f32, {4}),
-                                         ti(DType::f32, {3, 4})});
+  std::vector<TypeInfo> t =
+      infer_op(n, {ti(DType::f32, {2, 3, 4}), ti(DType::f32, {4}), ti(DType::f32, {3, 4})});
   EXPECT_EQ(dims_of(t[2]), (std::vector<int64_t>{2, 1, 1}));
   // Default axis -1 without bias; a scale that does not broadcast is an error.
   Tensor y = run_op(make_node("LayerNormalization", 2, 1), {x, scale})[0];
@@ -114,13 +114,13 @@ TEST(Normalization, MeanVarianceNormalization) {
     EXPECT_NEAR(v, 1, 1e-5);
   }
   Tensor small = Tensor::from_f32({1, 4}, {1, 2, 3, 4});
-  Tensor ys = run_op(make_node("MeanVarianceNormalization", 1, 1, {attr_ints("axes", {1})}),
-                     {small})[0];
+  Tensor ys =
+      run_op(make_node("MeanVarianceNormalization", 1, 1, {attr_ints("axes", {1})}), {small})[0];
   const double s = std::sqrt(1.25);
   expect_values(ys, {1, 4}, {-1.5 / s, -0.5 / s, 0.5 / s, 1.5 / s});
-  EXPECT_THROW(run_op(make_node("MeanVarianceNormalization", 1, 1, {attr_ints("axes", {1, -1})}),
-                      {small}),
-               Error);
+  EXPECT_THROW(
+      run_op(make_node("MeanVarianceNormalization", 1, 1, {attr_ints("axes", {1, -1})}), {small}),
+      Error);
 }
 
 TEST(Normalization, LpNormalizationAndLRN) {
@@ -132,12 +132,12 @@ TEST(Normalization, LpNormalizationAndLRN) {
                 {1, 1, 0, 0});
   EXPECT_THROW(run_op(make_node("LpNormalization", 1, 1, {attr_i("p", 3)}), {x}), Error);
   Tensor c = Tensor::from_f32({1, 3, 1, 1}, {1, 2, 3});
-  Node lrn = make_node("LRN", 1, 1,
-                       {attr_i("size", 3), attr_f("alpha", 3), attr_f("beta", 1), attr_f("bias", 1)});
+  Node lrn = make_node(
+      "LRN", 1, 1, {attr_i("size", 3), attr_f("alpha", 3), attr_f("beta", 1), attr_f("bias", 1)});
   expect_values(run_op(lrn, {c})[0], {1, 3, 1, 1}, {1.0 / 6, 2.0 / 15, 3.0 / 14});
   // Even size: no channel before, one after (floor and ceil of (size - 1) / 2).
-  Node even = make_node("LRN", 1, 1,
-                        {attr_i("size", 2), attr_f("alpha", 2), attr_f("beta", 1), attr_f("bias", 1)});
+  Node even = make_node(
+      "LRN", 1, 1, {attr_i("size", 2), attr_f("alpha", 2), attr_f("beta", 1), attr_f("bias", 1)});
   expect_values(run_op(even, {c})[0], {1, 3, 1, 1}, {1.0 / 6, 2.0 / 14, 3.0 / 10});
   EXPECT_THROW(run_op(make_node("LRN", 1, 1), {c}), Error);  // size is required
 }
