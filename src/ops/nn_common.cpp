@@ -61,7 +61,8 @@ Window resolve_window(const Node& node, const std::vector<int64_t>& in_spatial,
   }
   w.out.assign(r, -1);
   for (size_t i = 0; i < r; ++i) {
-    const int64_t ek = (kernel[i] - 1) * w.dilations[i] + 1;  // effective kernel extent
+    // Effective kernel extent.
+    const int64_t ek = add_checked(node, mul_checked(node, kernel[i] - 1, w.dilations[i]), 1);
     const int64_t in = in_spatial[i];
     const int64_t s = w.strides[i];
     if (in < 0) continue;
@@ -73,11 +74,12 @@ Window resolve_window(const Node& node, const std::vector<int64_t>& in_spatial,
       w.pads_end[i] = total - w.pads_begin[i];
       continue;
     }
-    const int64_t span = in + w.pads_begin[i] + w.pads_end[i] - ek;
+    const int64_t padded = add_checked(node, add_checked(node, in, w.pads_begin[i]), w.pads_end[i]);
+    const int64_t span = padded - ek;
     if (span < 0)
       node_fail(node,
                 "the window (extent {} along spatial axis {}) is larger than the padded input ({})",
-                ek, i, in + w.pads_begin[i] + w.pads_end[i]);
+                ek, i, padded);
     w.out[i] = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
     // A window that would start in the end padding is dropped (PyTorch's ceil_mode rule).
     if (ceil_mode && (w.out[i] - 1) * s >= in + w.pads_begin[i]) --w.out[i];
@@ -91,33 +93,43 @@ TapBuilder::TapBuilder(const Window& w) : w_(w) {
   x_stride_.assign(r, 1);
   col_stride_.assign(r, 1);
   for (size_t i = r; i-- > 1;) {
-    k_stride_[i - 1] = k_stride_[i] * w.kernel[i];
+    // Kernel offsets matter only for Conv, whose kernel is a real tensor; a pool's kernel_shape
+    // attribute may be huge, so this product wraps (unsigned) instead of overflowing.
+    k_stride_[i - 1] = static_cast<int64_t>(static_cast<uint64_t>(k_stride_[i]) *
+                                            static_cast<uint64_t>(w.kernel[i]));
     x_stride_[i - 1] = x_stride_[i] * w.in[i];
   }
   for (size_t i = 1; i < r; ++i) col_stride_[i] = col_stride_[i - 1] * w.in[i - 1];
   per_dim_.resize(r);
-  for (size_t i = 0; i < r; ++i) per_dim_[i].reserve(static_cast<size_t>(w.kernel[i]));
+  int64_t max_taps = 1;
+  for (size_t i = 0; i < r; ++i) {
+    const int64_t n = std::min(w.kernel[i], w.in[i]);
+    per_dim_[i].reserve(static_cast<size_t>(n));
+    max_taps *= n;
+  }
   idx_.assign(r, 0);
   sizes_.assign(r, 0);
-  taps_.reserve(static_cast<size_t>(product(w.kernel)));
+  taps_.reserve(static_cast<size_t>(max_taps));
 }
 
 const std::vector<Tap>& TapBuilder::build(const std::vector<int64_t>& out_pos,
-                                          int64_t* padded_count) {
+                                          double* padded_count) {
   const size_t r = w_.rank();
   taps_.clear();
-  int64_t padded = 1;
+  double padded = 1;
   bool empty = false;
   for (size_t i = 0; i < r; ++i) {
     per_dim_[i].clear();
+    const int64_t d = w_.dilations[i], k_end = w_.kernel[i];
+    // Kernel position k reads input position start + k * d; start >= -pad_begin.
     const int64_t start = out_pos[i] * w_.strides[i] - w_.pads_begin[i];
-    int64_t in_padded = 0;
-    for (int64_t k = 0; k < w_.kernel[i]; ++k) {
-      const int64_t p = start + k * w_.dilations[i];
-      if (p >= -w_.pads_begin[i] && p < w_.in[i] + w_.pads_end[i]) ++in_padded;
-      if (p >= 0 && p < w_.in[i]) per_dim_[i].emplace_back(k, p);
-    }
-    padded *= in_padded;
+    const int64_t padded_last = w_.in[i] + w_.pads_end[i] - 1;  // last position of padded input
+    const int64_t padded_hi =
+        padded_last < start ? 0 : std::min(k_end, (padded_last - start) / d + 1);
+    padded *= static_cast<double>(padded_hi);
+    const int64_t lo = start >= 0 ? 0 : (-start + d - 1) / d;
+    const int64_t hi = w_.in[i] - 1 < start ? 0 : std::min(k_end, (w_.in[i] - 1 - start) / d + 1);
+    for (int64_t k = lo; k < hi; ++k) per_dim_[i].emplace_back(k, start + k * d);
     sizes_[i] = static_cast<int64_t>(per_dim_[i].size());
     if (sizes_[i] == 0) empty = true;
   }

@@ -95,6 +95,18 @@ inline T from_double(double v) {
   }
 }
 
+// Size arithmetic on attribute values (kernel, strides, pads can be anything a file says).
+inline int64_t mul_checked(const Node& node, int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) node_fail(node, "size arithmetic overflows: {} * {}", a, b);
+  return r;
+}
+inline int64_t add_checked(const Node& node, int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) node_fail(node, "size arithmetic overflows: {} + {}", a, b);
+  return r;
+}
+
 // Normalizes axis in [-rank, rank) to [0, rank); anything else is an error.
 inline int64_t normalize_axis(const Node& node, int64_t axis, int64_t rank,
                               const char* what = "axis") {
@@ -188,8 +200,9 @@ class TapBuilder {
   explicit TapBuilder(const Window& w);
   // The taps of output position `out_pos` (row-major over the kernel). `padded_count`, when
   // given, receives how many kernel positions lie inside the padded input (count_include_pad).
+  // The cost is bounded by the input, not the kernel: only positions inside are visited.
   const std::vector<Tap>& build(const std::vector<int64_t>& out_pos,
-                                int64_t* padded_count = nullptr);
+                                double* padded_count = nullptr);
 
  private:
   const Window& w_;

@@ -29,9 +29,9 @@ int64_t check_conv_dims(const Node& node, const std::vector<int64_t>& x,
   const int64_t c = x[1], m = w[0];
   if (m >= 0 && m % group != 0)
     node_fail(node, "the weight's {} output channels are not divisible by group {}", m, group);
-  if (c >= 0 && w[1] >= 0 && c != w[1] * group)
-    node_fail(node, "input X has {} channels but the weight expects {} (W.shape[1] {} x group {})",
-              c, w[1] * group, w[1], group);
+  if (c >= 0 && w[1] >= 0 && (c % group != 0 || c / group != w[1]))
+    node_fail(node, "input X has {} channels but the weight expects W.shape[1] {} x group {}", c,
+              w[1], group);
   if (b != nullptr) {
     if (b->size() != 1 || (m >= 0 && (*b)[0] >= 0 && (*b)[0] != m))
       node_fail(node, "bias B has shape [{}], expected [{}] (one per output channel)",
@@ -153,7 +153,7 @@ int64_t check_conv_transpose_dims(const Node& node, const std::vector<int64_t>& 
     node_fail(node, "input X has {} channels but the weight has {} (W.shape[0])", x[1], w[0]);
   if (w[0] >= 0 && w[0] % group != 0)
     node_fail(node, "the weight's {} input channels are not divisible by group {}", w[0], group);
-  const int64_t m = w[1] >= 0 ? w[1] * group : -1;
+  const int64_t m = w[1] >= 0 ? mul_checked(node, w[1], group) : -1;
   if (b != nullptr && (b->size() != 1 || (m >= 0 && (*b)[0] >= 0 && (*b)[0] != m)))
     node_fail(node, "bias B has shape [{}], expected [{}] (one per output channel)",
               fmt::join(*b, ","), m);
@@ -188,15 +188,16 @@ Window resolve_transpose_window(const Node& node, const std::vector<int64_t>& in
   const AutoPad ap = parse_auto_pad(node);
   w.out.assign(r, -1);
   for (size_t i = 0; i < r; ++i) {
-    const int64_t ek = (kernel[i] - 1) * w.dilations[i] + 1;
+    const int64_t ek = add_checked(node, mul_checked(node, kernel[i] - 1, w.dilations[i]), 1);
     if (ap == AutoPad::valid) w.pads_begin[i] = w.pads_end[i] = 0;
     if (in[i] < 0) {
       if (!out_shape.empty()) w.out[i] = out_shape[i];
       continue;
     }
-    const int64_t full = w.strides[i] * (in[i] - 1) + out_pad[i] + ek;
+    const int64_t full = add_checked(
+        node, add_checked(node, mul_checked(node, w.strides[i], in[i] - 1), out_pad[i]), ek);
     if (!out_shape.empty() || ap == AutoPad::same_upper || ap == AutoPad::same_lower) {
-      w.out[i] = !out_shape.empty() ? out_shape[i] : in[i] * w.strides[i];
+      w.out[i] = !out_shape.empty() ? out_shape[i] : mul_checked(node, in[i], w.strides[i]);
       // Total padding may be negative (an output larger than the full result): the extra
       // positions then receive no input, only the bias.
       const int64_t total = full - w.out[i];
@@ -204,7 +205,7 @@ Window resolve_transpose_window(const Node& node, const std::vector<int64_t>& in
           ap == AutoPad::same_upper ? floor_div(total, 2) : total - floor_div(total, 2);
       w.pads_end[i] = total - w.pads_begin[i];
     } else {
-      w.out[i] = full - w.pads_begin[i] - w.pads_end[i];
+      w.out[i] = full - add_checked(node, w.pads_begin[i], w.pads_end[i]);
       if (w.out[i] < 1)
         node_fail(node, "pads {} leave no output along spatial axis {}",
                   fmt::join(node.attr_ints("pads"), ","), i);
@@ -225,7 +226,7 @@ void infer_conv_transpose(InferContext& ctx) {
   if (has_b) b = known_dims(ctx.type(2));
   const int64_t group = check_conv_transpose_dims(ctx.node, x, w, has_b ? &b : nullptr);
   std::vector<int64_t> kernel = kernel_from_weight(ctx.node, spatial(w));
-  std::vector<int64_t> out = {x[0], w[1] >= 0 ? w[1] * group : -1};
+  std::vector<int64_t> out = {x[0], w[1] >= 0 ? mul_checked(ctx.node, w[1], group) : -1};
   if (all_known(kernel)) {
     Window win = resolve_transpose_window(ctx.node, spatial(x), kernel);
     out.insert(out.end(), win.out.begin(), win.out.end());
@@ -334,7 +335,7 @@ void run_conv_transpose(OpContext& ctx) {
       check_conv_transpose_dims(ctx.node, x.shape(), w.shape(), b.defined() ? &bshape : nullptr);
   std::vector<int64_t> kernel = kernel_from_weight(ctx.node, spatial(w.shape()));
   Window win = resolve_transpose_window(ctx.node, spatial(x.shape()), kernel);
-  Shape out = {x.dim(0), w.dim(1) * group};
+  Shape out = {x.dim(0), mul_checked(ctx.node, w.dim(1), group)};
   out.insert(out.end(), win.out.begin(), win.out.end());
   Tensor y(ct, out);
   visit_float(ct, [&](auto tag) {

@@ -68,7 +68,7 @@ void pool_forward(const Tensor& x, const Window& win, PoolKind kind, bool count_
   TapBuilder taps(win);
   std::vector<int64_t> pos(win.rank(), 0);
   for (int64_t o = 0; o < out_size; ++o, next_index(pos, win.out)) {
-    int64_t padded = 0;
+    double padded = 0;
     const std::vector<Tap>& window = taps.build(pos, &padded);
     for (int64_t pc = 0; pc < planes; ++pc) {
       const T* plane = xd + pc * in_size;
@@ -86,8 +86,8 @@ void pool_forward(const Tensor& x, const Window& win, PoolKind kind, bool count_
       } else if (kind == PoolKind::average) {
         double sum = 0;
         for (const Tap& t : window) sum += static_cast<double>(plane[t.x]);
-        const int64_t count = count_include_pad ? padded : static_cast<int64_t>(window.size());
-        result = static_cast<T>(count > 0 ? sum / static_cast<double>(count) : 0.0);
+        const double count = count_include_pad ? padded : static_cast<double>(window.size());
+        result = static_cast<T>(count > 0 ? sum / count : 0.0);
       } else {
         double sum = 0;
         for (const Tap& t : window)
@@ -296,7 +296,8 @@ std::vector<int64_t> unpool_inferred_shape(const Node& node, const std::vector<i
     const int64_t in = x[i + 2];
     int64_t o = -1;
     if (in >= 0) {
-      o = (in - 1) * w.strides[i] - w.pads_begin[i] - w.pads_end[i] + kernel[i];
+      o = add_checked(node, mul_checked(node, in - 1, w.strides[i]), kernel[i]) - w.pads_begin[i] -
+          w.pads_end[i];
       if (o < 1) node_fail(node, "the unpooled size along spatial axis {} would be {}", i, o);
     }
     out.push_back(o);

@@ -195,6 +195,29 @@ TEST(NnPool, MaxRoiPool) {
   EXPECT_THROW(run_op(n, {x, Tensor::from_f32({1, 5}, {1, 0, 0, 1, 1})}), Error);  // batch 1 of 1
 }
 
+TEST(NnPool, HugeAttributeValuesCostNothingOrFailCleanly) {
+  // A kernel far larger than the input: only positions inside the input are visited.
+  const int64_t big = int64_t{1} << 40;
+  Tensor x = Tensor::from_f32({1, 1, 3}, {1, 5, 2});
+  Tensor y = run_op(make_node("MaxPool", 1, 1,
+                              {attr_ints("kernel_shape", {big}),
+                               attr_ints("pads", {big - 1, big - 1}), attr_ints("strides", {big})}),
+                    {x})[0];
+  // Window 0 covers input position 0 only, window 1 positions 1 and 2.
+  EXPECT_EQ(y.to_f32_vector(), (std::vector<float>{1, 5}));
+  // Extents that overflow 64 bits are errors, not wrap-around.
+  EXPECT_THROW(run_op(make_node("MaxPool", 1, 1,
+                                {attr_ints("kernel_shape", {int64_t{1} << 62}),
+                                 attr_ints("dilations", {8})}),
+                      {x}),
+               Error);
+  EXPECT_THROW(
+      run_op(make_node("AveragePool", 1, 1,
+                       {attr_ints("kernel_shape", {2}), attr_ints("pads", {INT64_MAX, INT64_MAX})}),
+             {x}),
+      Error);
+}
+
 TEST(NnPool, Errors) {
   Tensor x = random_f32({1, 1, 4, 4}, 6);
   EXPECT_THROW(run_op(make_node("MaxPool", 1, 1), {x}), Error);  // no kernel_shape
