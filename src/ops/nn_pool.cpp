@@ -242,7 +242,10 @@ void run_max_roi_pool(OpContext& ctx) {
         ctx.fail("roi {} has batch index {}, out of range [0, {})", r, bd, n_batch);
       const int64_t b = static_cast<int64_t>(bd);
       auto scaled = [&](int i) {
-        return static_cast<int64_t>(std::round(static_cast<double>(roi[i]) * scale));
+        const double v = std::round(static_cast<double>(roi[i]) * scale);
+        if (!std::isfinite(v)) ctx.fail("roi {} has a non-finite coordinate", r);
+        // Coordinates far outside the image behave like coordinates just outside it.
+        return static_cast<int64_t>(std::clamp(v, -1e15, 1e15));
       };
       const int64_t x1 = scaled(1), y1 = scaled(2), x2 = scaled(3), y2 = scaled(4);
       const double bin_h =

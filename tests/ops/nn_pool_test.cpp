@@ -193,6 +193,10 @@ TEST(NnPool, MaxRoiPool) {
   EXPECT_EQ(dims_of(infer_op(n, {ti(DType::f32, {1, 2, 4, 4}), ti(DType::f32, {-1, 5})})[0]),
             (std::vector<int64_t>{-1, 2, 2, 2}));
   EXPECT_THROW(run_op(n, {x, Tensor::from_f32({1, 5}, {1, 0, 0, 1, 1})}), Error);  // batch 1 of 1
+  EXPECT_THROW(run_op(n, {x, Tensor::from_f32({1, 5}, {0, NAN, 0, 1, 1})}), Error);
+  // A region far outside the image has only empty bins.
+  Tensor far = run_op(n, {x, Tensor::from_f32({1, 5}, {0, 1e30f, 1e30f, 2e30f, 2e30f})})[0];
+  EXPECT_EQ(far.to_f32_vector(), std::vector<float>(8, 0));
 }
 
 TEST(NnPool, HugeAttributeValuesCostNothingOrFailCleanly) {
