@@ -106,9 +106,9 @@ void run_unique(OpContext& ctx) {
         dst += block;
       }
   ctx.outputs[0] = y;
-  if (ctx.num_outputs() > 1) ctx.outputs[1] = Tensor::from_i64({groups}, g.first);
-  if (ctx.num_outputs() > 2) ctx.outputs[2] = Tensor::from_i64({n}, g.inverse);
-  if (ctx.num_outputs() > 3) ctx.outputs[3] = Tensor::from_i64({groups}, g.counts);
+  if (ctx.num_outputs() > 1) ctx.outputs[1] = vector_tensor(DType::i64, g.first);
+  if (ctx.num_outputs() > 2) ctx.outputs[2] = vector_tensor(DType::i64, g.inverse);
+  if (ctx.num_outputs() > 3) ctx.outputs[3] = vector_tensor(DType::i64, g.counts);
 }
 
 void infer_unique(InferContext& ctx) {

@@ -42,10 +42,10 @@ Tensor constant_value(const Node& node) {
   if (n == "value_int") return Tensor::scalar_i64(node.attr_int(n, 0));
   if (n == "value_floats") {
     std::vector<float> v = node.attr_floats(n);
-    return Tensor::from_f32({static_cast<int64_t>(v.size())}, v);
+    return vector_tensor(DType::f32, v);
   }
   std::vector<int64_t> v = node.attr_ints(n);
-  return Tensor::from_i64({static_cast<int64_t>(v.size())}, v);
+  return vector_tensor(DType::i64, v);
 }
 
 void run_constant(OpContext& ctx) {
@@ -133,7 +133,7 @@ std::pair<int64_t, int64_t> shape_bounds(const Node& node, int64_t rank) {
 void run_shape(OpContext& ctx) {
   const Shape& s = ctx.input(0).shape();
   auto [start, end] = shape_bounds(ctx.node, static_cast<int64_t>(s.size()));
-  ctx.outputs[0] = Tensor::from_i64({end - start}, Shape(s.begin() + start, s.begin() + end));
+  ctx.outputs[0] = vector_tensor(DType::i64, Shape(s.begin() + start, s.begin() + end));
 }
 
 void infer_shape(InferContext& ctx) {
@@ -189,7 +189,10 @@ int64_t range_count(const Ctx& ctx, const Tensor& start, const Tensor& limit, co
     d = -d;
   }
   if (diff <= 0) return 0;
-  return static_cast<int64_t>((diff + d - 1) / d);
+  const __int128 n = (diff + d - 1) / d;
+  if (n > INT64_MAX) ctx.fail("Range({}, {}, {}) has too many elements", start.at_i64(0),
+                              limit.at_i64(0), delta.at_i64(0));
+  return static_cast<int64_t>(n);
 }
 
 void run_range(OpContext& ctx) {

@@ -102,6 +102,14 @@ Tensor new_tensor(const Ctx& ctx, DType t, const Shape& s) {
   }
 }
 
+// A 1-D tensor holding `v` (any length, including 0).
+template <typename T>
+Tensor vector_tensor(DType dtype, const std::vector<T>& v) {
+  Tensor t(dtype, {static_cast<int64_t>(v.size())});
+  if (!v.empty()) std::memcpy(t.raw(), v.data(), v.size() * sizeof(T));
+  return t;
+}
+
 // Row-major element strides of a shape.
 inline Shape strides_of(const Shape& shape) {
   Shape s(shape.size(), 1);
