@@ -32,7 +32,8 @@ std::vector<Dim> dims_of(const Shape& s) {
 // ---- Gather ------------------------------------------------------------------------------------
 
 template <typename Ctx>
-std::vector<Dim> gather_dims(const Ctx& ctx, const std::vector<Dim>& data, const std::vector<Dim>& idx) {
+std::vector<Dim> gather_dims(const Ctx& ctx, const std::vector<Dim>& data,
+                             const std::vector<Dim>& idx) {
   if (data.empty()) ctx.fail("data must have rank >= 1");
   const auto axis = static_cast<size_t>(
       norm_axis(ctx, ctx.node.attr_int("axis", 0), static_cast<int64_t>(data.size())));
@@ -53,7 +54,8 @@ void run_gather(OpContext& ctx) {
   const int64_t n = data.shape()[axis];
   const int64_t count = idx.numel();
   std::vector<int64_t> pos(static_cast<size_t>(count));
-  for (int64_t j = 0; j < count; ++j) pos[static_cast<size_t>(j)] = checked_index(ctx, idx, j, n, axis);
+  for (int64_t j = 0; j < count; ++j)
+    pos[static_cast<size_t>(j)] = checked_index(ctx, idx, j, n, axis);
   Tensor out = new_tensor(ctx, data.dtype(), out_shape);
   const size_t es = elem_bytes(ctx, data.dtype());
   const int64_t outer = prod(data.shape(), 0, axis);
@@ -63,7 +65,8 @@ void run_gather(OpContext& ctx) {
   if (block > 0)
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t j = 0; j < count; ++j, dst += block)
-        std::memcpy(dst, src + (static_cast<size_t>(o * n + pos[static_cast<size_t>(j)])) * block, block);
+        std::memcpy(dst, src + (static_cast<size_t>(o * n + pos[static_cast<size_t>(j)])) * block,
+                    block);
   ctx.outputs[0] = out;
 }
 
@@ -86,8 +89,7 @@ void run_gather_elements(OpContext& ctx) {
   check_index_dtype(ctx, idx, "indices");
   const int r = data.rank();
   if (r == 0) ctx.fail("data must have rank >= 1");
-  if (idx.rank() != r)
-    ctx.fail("indices has rank {}, data has rank {}", idx.rank(), r);
+  if (idx.rank() != r) ctx.fail("indices has rank {}, data has rank {}", idx.rank(), r);
   const auto axis = static_cast<size_t>(norm_axis(ctx, ctx.attr_int("axis", 0), r));
   for (size_t d = 0; d < static_cast<size_t>(r); ++d)
     if (d != axis && idx.shape()[d] > data.shape()[d])
@@ -149,7 +151,8 @@ std::vector<Dim> gather_nd_dims(const Ctx& ctx, const std::vector<Dim>& data,
   std::vector<Dim> out(idx.begin(), idx.end() - 1);
   if (*unknown) return out;
   const int64_t k = idx.back().value;
-  if (k > r - b) ctx.fail("indices' last dimension {} exceeds rank(data) - batch_dims = {}", k, r - b);
+  if (k > r - b)
+    ctx.fail("indices' last dimension {} exceeds rank(data) - batch_dims = {}", k, r - b);
   for (size_t i = 0; i < static_cast<size_t>(b); ++i)
     if (data[i].known() && idx[i].known() && data[i].value != idx[i].value)
       ctx.fail("batch dimension {} differs: data has {}, indices has {}", i, data[i].value,
@@ -187,8 +190,8 @@ void run_gather_nd(OpContext& ctx) {
                ds[b + j];
       }
       if (slice > 0)
-        std::memcpy(dst + static_cast<size_t>(tuple * slice) * es, src + static_cast<size_t>(off) * es,
-                    static_cast<size_t>(slice) * es);
+        std::memcpy(dst + static_cast<size_t>(tuple * slice) * es,
+                    src + static_cast<size_t>(off) * es, static_cast<size_t>(slice) * es);
     }
   }
   ctx.outputs[0] = out;
@@ -211,11 +214,13 @@ void infer_gather_nd(InferContext& ctx) {
 void run_compress(OpContext& ctx) {
   const Tensor& data = ctx.input(0);
   const Tensor& cond = ctx.input(1);
-  if (cond.dtype() != DType::boolean) ctx.fail("condition must be bool, got {}", dtype_name(cond.dtype()));
+  if (cond.dtype() != DType::boolean)
+    ctx.fail("condition must be bool, got {}", dtype_name(cond.dtype()));
   if (cond.rank() != 1) ctx.fail("condition must be 1-D, has shape {}", shape_str(cond.shape()));
   const bool has_axis = ctx.attr("axis") != nullptr;
   Shape view = has_axis ? data.shape() : Shape{data.numel()};
-  const auto axis = has_axis ? static_cast<size_t>(norm_axis(ctx, ctx.attr_int("axis", 0), data.rank())) : 0;
+  const auto axis =
+      has_axis ? static_cast<size_t>(norm_axis(ctx, ctx.attr_int("axis", 0), data.rank())) : 0;
   if (view.empty()) ctx.fail("data must have rank >= 1 when axis is given");
   const int64_t n = view[axis];
   // Condition entries past the axis are allowed only when false (nothing to select there).
@@ -255,8 +260,8 @@ void infer_compress(InferContext& ctx) {
   }
   std::vector<Dim> out = data.dims;
   if (out.empty()) ctx.fail("data must have rank >= 1 when axis is given");
-  out[static_cast<size_t>(norm_axis(ctx, ctx.node.attr_int("axis", 0), static_cast<int64_t>(out.size())))] =
-      Dim{};
+  out[static_cast<size_t>(
+      norm_axis(ctx, ctx.node.attr_int("axis", 0), static_cast<int64_t>(out.size())))] = Dim{};
   ctx.outputs[0] = with_dims(data.dtype, out);
 }
 
@@ -307,7 +312,8 @@ void run_nonzero(OpContext& ctx) {
 
 void infer_nonzero(InferContext& ctx) {
   const TypeInfo& in = ctx.type(0);
-  Dim r = in.has_shape ? known_dim(std::max<int64_t>(1, static_cast<int64_t>(in.dims.size()))) : Dim{};
+  Dim r =
+      in.has_shape ? known_dim(std::max<int64_t>(1, static_cast<int64_t>(in.dims.size()))) : Dim{};
   ctx.outputs[0] = with_dims(DType::i64, {r, Dim{}});
 }
 

@@ -29,20 +29,27 @@ Reduction reduction(const Ctx& ctx) {
 template <typename T>
 T combine(Reduction r, T a, T b) {
   switch (r) {
-    case Reduction::none: return b;
+    case Reduction::none:
+      return b;
     // Integers wrap around (computed unsigned: signed overflow would be undefined behaviour).
     case Reduction::add:
-      if constexpr (std::is_same_v<T, bool>) return a || b;
+      if constexpr (std::is_same_v<T, bool>)
+        return a || b;
       else if constexpr (std::is_integral_v<T>)
         return static_cast<T>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
-      else return a + b;
+      else
+        return a + b;
     case Reduction::mul:
-      if constexpr (std::is_same_v<T, bool>) return a && b;
+      if constexpr (std::is_same_v<T, bool>)
+        return a && b;
       else if constexpr (std::is_integral_v<T>)
         return static_cast<T>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
-      else return a * b;
-    case Reduction::max: return std::max(a, b);
-    case Reduction::min: return std::min(a, b);
+      else
+        return a * b;
+    case Reduction::max:
+      return std::max(a, b);
+    case Reduction::min:
+      return std::min(a, b);
   }
   return b;
 }
@@ -75,8 +82,10 @@ Tensor scatter_with(const Tensor& data, const Tensor& updates, Reduction red, Bo
 // Calls f(tag) with the element type to compute in: by size for plain assignment.
 template <typename F>
 void visit_for(DType t, Reduction red, F&& f) {
-  if (red == Reduction::none) visit_by_size(t, f);
-  else visit_numeric(t, f);
+  if (red == Reduction::none)
+    visit_by_size(t, f);
+  else
+    visit_numeric(t, f);
 }
 
 // ---- ScatterElements ---------------------------------------------------------------------------
@@ -154,7 +163,8 @@ void run_scatter_nd(OpContext& ctx) {
   if (k > data.shape().size())
     ctx.fail("indices' last dimension {} exceeds the data's rank {}", k, data.rank());
   Shape want(idx.shape().begin(), idx.shape().end() - 1);
-  want.insert(want.end(), data.shape().begin() + static_cast<std::ptrdiff_t>(k), data.shape().end());
+  want.insert(want.end(), data.shape().begin() + static_cast<std::ptrdiff_t>(k),
+              data.shape().end());
   if (upd.shape() != want)
     ctx.fail("updates has shape {}, expected {}", shape_str(upd.shape()), shape_str(want));
   const Shape ds = strides_of(data.shape());
@@ -199,11 +209,13 @@ bool one_hot_index(const Tensor& t, int64_t i, int64_t* out) {
 
 template <typename Ctx>
 int64_t one_hot_depth(const Ctx& ctx, const Tensor& depth) {
-  if (depth.numel() != 1) ctx.fail("depth must hold one element, has shape {}", shape_str(depth.shape()));
+  if (depth.numel() != 1)
+    ctx.fail("depth must hold one element, has shape {}", shape_str(depth.shape()));
   if (depth.dtype() == DType::string || depth.dtype() == DType::boolean)
     ctx.fail("depth must be numeric, got {}", dtype_name(depth.dtype()));
   int64_t d = 0;
-  if (!one_hot_index(depth, 0, &d) || d < 1) ctx.fail("depth {} must be a positive integer", depth.at_f64(0));
+  if (!one_hot_index(depth, 0, &d) || d < 1)
+    ctx.fail("depth {} must be a positive integer", depth.at_f64(0));
   return d;
 }
 
@@ -271,7 +283,8 @@ void run_reverse_sequence(OpContext& ctx) {
   const Tensor& lens = ctx.input(1);
   auto [ba, ta] = reverse_axes(ctx);
   if (in.rank() < 2) ctx.fail("input must have rank >= 2, has shape {}", shape_str(in.shape()));
-  if (lens.dtype() != DType::i64) ctx.fail("sequence_lens must be int64, got {}", dtype_name(lens.dtype()));
+  if (lens.dtype() != DType::i64)
+    ctx.fail("sequence_lens must be int64, got {}", dtype_name(lens.dtype()));
   const int64_t batch = in.shape()[ba], time = in.shape()[ta];
   if (lens.rank() != 1 || lens.dim(0) != batch)
     ctx.fail("sequence_lens has shape {}, expected [{}]", shape_str(lens.shape()), batch);

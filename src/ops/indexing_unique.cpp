@@ -60,8 +60,9 @@ UniqueGroups group_slices(const T* k, int64_t outer, int64_t n, int64_t inner, b
     const size_t groups = g.first.size();
     std::vector<int64_t> order(groups);
     std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(),
-              [&](int64_t a, int64_t b) { return g.first[static_cast<size_t>(a)] < g.first[static_cast<size_t>(b)]; });
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      return g.first[static_cast<size_t>(a)] < g.first[static_cast<size_t>(b)];
+    });
     std::vector<int64_t> rank(groups), first(groups), counts(groups);
     for (size_t i = 0; i < groups; ++i) {
       const auto old = static_cast<size_t>(order[i]);
@@ -83,8 +84,10 @@ void run_unique(OpContext& ctx) {
   const size_t es = elem_bytes(ctx, x.dtype());
   Shape view = has_axis ? x.shape() : Shape{x.numel()};
   if (view.empty()) ctx.fail("input must have rank >= 1 when axis is given");
-  const auto axis = has_axis ? static_cast<size_t>(norm_axis(ctx, ctx.attr_int("axis", 0), x.rank())) : 0;
-  const int64_t outer = prod(view, 0, axis), n = view[axis], inner = prod(view, axis + 1, view.size());
+  const auto axis =
+      has_axis ? static_cast<size_t>(norm_axis(ctx, ctx.attr_int("axis", 0), x.rank())) : 0;
+  const int64_t outer = prod(view, 0, axis), n = view[axis],
+                inner = prod(view, axis + 1, view.size());
   const bool half = x.dtype() == DType::f16 || x.dtype() == DType::bf16;
   const Tensor keys = half ? cast_tensor(x, DType::f32) : x;
   UniqueGroups g;
@@ -102,7 +105,8 @@ void run_unique(OpContext& ctx) {
   if (block > 0)
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < groups; ++i) {
-        std::memcpy(dst, src + static_cast<size_t>(o * n + g.first[static_cast<size_t>(i)]) * block, block);
+        std::memcpy(dst, src + static_cast<size_t>(o * n + g.first[static_cast<size_t>(i)]) * block,
+                    block);
         dst += block;
       }
   ctx.outputs[0] = y;
@@ -138,6 +142,8 @@ void infer_unique(InferContext& ctx) {
 
 }  // namespace
 
-void register_indexing_unique_ops(OpRegistry& r) { r.add({"Unique", "", infer_unique, run_unique}); }
+void register_indexing_unique_ops(OpRegistry& r) {
+  r.add({"Unique", "", infer_unique, run_unique});
+}
 
 }  // namespace nnaccel

@@ -31,7 +31,8 @@ Tensor constant_value(const Node& node) {
   }
   if (count != 1) fail_node(node, fmt::format("needs exactly one value attribute, has {}", count));
   const std::string& n = found->name;
-  if (n == "value_string" || n == "value_strings") fail_node(node, "string tensors are not supported");
+  if (n == "value_string" || n == "value_strings")
+    fail_node(node, "string tensors are not supported");
   if (n == "sparse_value") fail_node(node, "sparse tensors are not supported");
   if (n == "value") {
     if (found->kind != Attribute::Kind::t || !found->t.defined())
@@ -67,8 +68,7 @@ Tensor fill_value(const Ctx& ctx) {
   if (a == nullptr) return Tensor::scalar_f32(0);
   if (a->kind != Attribute::Kind::t || !a->t.defined())
     ctx.fail("attribute 'value' must be a tensor");
-  if (a->t.numel() != 1)
-    ctx.fail("attribute 'value' must hold one element, has {}", a->t.numel());
+  if (a->t.numel() != 1) ctx.fail("attribute 'value' must hold one element, has {}", a->t.numel());
   return a->t;
 }
 
@@ -170,8 +170,8 @@ void check_range_inputs(const Ctx& ctx, DType t0, DType t1, DType t2) {
 template <typename Ctx>
 int64_t range_count(const Ctx& ctx, const Tensor& start, const Tensor& limit, const Tensor& delta) {
   for (const Tensor* t : {&start, &limit, &delta})
-    if (t->numel() != 1) ctx.fail("start, limit and delta must be scalars, got shape {}",
-                                  shape_str(t->shape()));
+    if (t->numel() != 1)
+      ctx.fail("start, limit and delta must be scalars, got shape {}", shape_str(t->shape()));
   if (dtype_is_float(start.dtype())) {
     double s = start.at_f64(0), l = limit.at_f64(0), d = delta.at_f64(0);
     if (d == 0) ctx.fail("delta is zero");
@@ -190,8 +190,9 @@ int64_t range_count(const Ctx& ctx, const Tensor& start, const Tensor& limit, co
   }
   if (diff <= 0) return 0;
   const __int128 n = (diff + d - 1) / d;
-  if (n > INT64_MAX) ctx.fail("Range({}, {}, {}) has too many elements", start.at_i64(0),
-                              limit.at_i64(0), delta.at_i64(0));
+  if (n > INT64_MAX)
+    ctx.fail("Range({}, {}, {}) has too many elements", start.at_i64(0), limit.at_i64(0),
+             delta.at_i64(0));
   return static_cast<int64_t>(n);
 }
 
@@ -266,7 +267,8 @@ void run_eyelike(OpContext& ctx) {
 
 void infer_eyelike(InferContext& ctx) {
   const TypeInfo& in = ctx.type(0);
-  if (in.has_shape && in.dims.size() != 2) ctx.fail("input must be 2-D, has rank {}", in.dims.size());
+  if (in.has_shape && in.dims.size() != 2)
+    ctx.fail("input must be 2-D, has rank {}", in.dims.size());
   TypeInfo t = in;
   t.dtype = eyelike_dtype(ctx, in.dtype);
   ctx.outputs[0] = t;
@@ -312,8 +314,8 @@ void run_trilu(OpContext& ctx) {
 
 void infer_trilu(InferContext& ctx) {
   const TypeInfo& in = ctx.type(0);
-  if (in.has_shape && in.dims.size() < 2) ctx.fail("input must have rank >= 2, has rank {}",
-                                                   in.dims.size());
+  if (in.has_shape && in.dims.size() < 2)
+    ctx.fail("input must have rank >= 2, has rank {}", in.dims.size());
   ctx.outputs[0] = in;
 }
 

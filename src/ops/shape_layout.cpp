@@ -30,7 +30,8 @@ void run_concat(OpContext& ctx) {
   for (int i = 0; i < ctx.num_inputs(); ++i) {
     const Tensor& t = ctx.input(i);
     if (t.dtype() != first.dtype())
-      ctx.fail("input {} is {} but input 0 is {}", i, dtype_name(t.dtype()), dtype_name(first.dtype()));
+      ctx.fail("input {} is {} but input 0 is {}", i, dtype_name(t.dtype()),
+               dtype_name(first.dtype()));
     if (t.rank() != rank)
       ctx.fail("input {} has shape {}, input 0 has shape {}: ranks differ", i, shape_str(t.shape()),
                shape_str(first.shape()));
@@ -53,7 +54,8 @@ void run_concat(OpContext& ctx) {
     if (row == 0) continue;
     const auto* src = static_cast<const uint8_t*>(t.raw());
     for (int64_t o = 0; o < outer; ++o)
-      std::memcpy(dst + static_cast<size_t>(o) * out_row + col, src + static_cast<size_t>(o) * row, row);
+      std::memcpy(dst + static_cast<size_t>(o) * out_row + col, src + static_cast<size_t>(o) * row,
+                  row);
     col += row;
   }
   ctx.outputs[0] = out;
@@ -89,7 +91,8 @@ void infer_concat(InferContext& ctx) {
     for (size_t d = 0; d < t.dims.size(); ++d) {
       if (d == axis) continue;
       if (t.dims[d].known() && out[d].known() && t.dims[d].value != out[d].value)
-        ctx.fail("input {} has dimension {} = {}, expected {}", i, d, t.dims[d].value, out[d].value);
+        ctx.fail("input {} has dimension {} = {}, expected {}", i, d, t.dims[d].value,
+                 out[d].value);
       if (!out[d].known() && t.dims[d].known()) out[d] = t.dims[d];
     }
     if (sum.known() && t.dims[axis].known())
@@ -106,9 +109,11 @@ void infer_concat(InferContext& ctx) {
 // Sizes of the parts along the axis, or empty when they depend on unknown values.
 template <typename Ctx>
 std::vector<int64_t> split_sizes(const Ctx& ctx, const Tensor* split, Dim dim, int outputs) {
-  if (split != nullptr) {
+  // An empty split tensor means "not given" (exporters write one; onnxruntime accepts it).
+  if (split != nullptr && split->numel() > 0) {
     if (split->rank() != 1) ctx.fail("split must be 1-D, has shape {}", shape_str(split->shape()));
-    if (split->dtype() != DType::i64) ctx.fail("split must be int64, got {}", dtype_name(split->dtype()));
+    if (split->dtype() != DType::i64)
+      ctx.fail("split must be int64, got {}", dtype_name(split->dtype()));
     std::vector<int64_t> s = int_values(ctx, *split, "split");
     if (static_cast<int>(s.size()) != outputs)
       ctx.fail("split has {} values for {} outputs", s.size(), outputs);
@@ -118,7 +123,8 @@ std::vector<int64_t> split_sizes(const Ctx& ctx, const Tensor* split, Dim dim, i
       total = checked_add(total, v, "split sizes");
     }
     if (dim.known() && total != dim.value)
-      ctx.fail("split sizes [{}] add up to {}, the axis has {}", fmt::join(s, ","), total, dim.value);
+      ctx.fail("split sizes [{}] add up to {}, the axis has {}", fmt::join(s, ","), total,
+               dim.value);
     return s;
   }
   if (!dim.known()) return {};
@@ -132,8 +138,7 @@ std::vector<int64_t> split_sizes(const Ctx& ctx, const Tensor* split, Dim dim, i
       s.push_back(std::min(chunk, left));
     return s;
   }
-  if (n % outputs != 0)
-    ctx.fail("axis of size {} cannot be split into {} equal parts", n, outputs);
+  if (n % outputs != 0) ctx.fail("axis of size {} cannot be split into {} equal parts", n, outputs);
   return std::vector<int64_t>(static_cast<size_t>(outputs), n / outputs);
 }
 
@@ -159,7 +164,8 @@ void run_split(OpContext& ctx) {
     auto* dst = static_cast<uint8_t*>(out.raw());
     if (row > 0)
       for (int64_t o = 0; o < outer; ++o)
-        std::memcpy(dst + static_cast<size_t>(o) * row, src + static_cast<size_t>(o) * in_row + col, row);
+        std::memcpy(dst + static_cast<size_t>(o) * row, src + static_cast<size_t>(o) * in_row + col,
+                    row);
     col += row;
     ctx.outputs[static_cast<size_t>(k)] = out;
   }
@@ -171,8 +177,8 @@ void infer_split(InferContext& ctx) {
   for (auto& o : ctx.outputs) o = unknown_rank(in.dtype);
   if (!in.has_shape) return;
   if (in.dims.empty()) ctx.fail("cannot split a scalar");
-  const size_t axis =
-      static_cast<size_t>(norm_axis(ctx, ctx.node.attr_int("axis", 0), static_cast<int64_t>(in.dims.size())));
+  const size_t axis = static_cast<size_t>(
+      norm_axis(ctx, ctx.node.attr_int("axis", 0), static_cast<int64_t>(in.dims.size())));
   std::vector<int64_t> sizes;
   if (!ctx.has_input(1) || ctx.value(1) != nullptr)
     sizes = split_sizes(ctx, ctx.has_input(1) ? ctx.value(1) : nullptr, in.dims[axis], outputs);
@@ -251,8 +257,8 @@ SliceAxis slice_axis(size_t axis, int64_t dim, int64_t start, int64_t end, int64
     start = std::clamp<int64_t>(start, 0, dim - 1);
     end = std::clamp<int64_t>(end, -1, dim - 1);
     if (start > end)
-      r.count = static_cast<int64_t>(static_cast<uint64_t>(start - end - 1) /
-                                     (0 - static_cast<uint64_t>(step)) + 1);
+      r.count = static_cast<int64_t>(
+          static_cast<uint64_t>(start - end - 1) / (0 - static_cast<uint64_t>(step)) + 1);
   }
   r.start = start;
   return r;
@@ -260,8 +266,9 @@ SliceAxis slice_axis(size_t axis, int64_t dim, int64_t start, int64_t end, int64
 
 void run_slice(OpContext& ctx) {
   const Tensor& in = ctx.input(0);
-  SliceSpec s = slice_spec(ctx, ctx.input(1), ctx.input(2), ctx.has_input(3) ? &ctx.input(3) : nullptr,
-                           ctx.has_input(4) ? &ctx.input(4) : nullptr, in.rank());
+  SliceSpec s =
+      slice_spec(ctx, ctx.input(1), ctx.input(2), ctx.has_input(3) ? &ctx.input(3) : nullptr,
+                 ctx.has_input(4) ? &ctx.input(4) : nullptr, in.rank());
   Shape out_shape = in.shape();
   const Shape in_strides = strides_of(in.shape());
   Shape src_strides = in_strides;
@@ -322,8 +329,8 @@ std::vector<int64_t> transpose_perm(const Ctx& ctx, size_t rank) {
     std::vector<bool> seen(rank, false);
     for (int64_t& p : perm) {
       p = norm_axis(ctx, p, static_cast<int64_t>(rank), "perm entry");
-      if (seen[static_cast<size_t>(p)]) ctx.fail("perm [{}] is not a permutation",
-                                                  fmt::join(ctx.node.attr_ints("perm"), ","));
+      if (seen[static_cast<size_t>(p)])
+        ctx.fail("perm [{}] is not a permutation", fmt::join(ctx.node.attr_ints("perm"), ","));
       seen[static_cast<size_t>(p)] = true;
     }
   } else {

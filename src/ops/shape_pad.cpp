@@ -65,9 +65,12 @@ int64_t source_index(PadMode mode, int64_t o, int64_t begin, int64_t dim) {
   int64_t i = o - begin;
   if (i >= 0 && i < dim) return i;
   switch (mode) {
-    case PadMode::constant: return -1;
-    case PadMode::edge: return i < 0 ? 0 : dim - 1;
-    case PadMode::wrap: return ((i % dim) + dim) % dim;
+    case PadMode::constant:
+      return -1;
+    case PadMode::edge:
+      return i < 0 ? 0 : dim - 1;
+    case PadMode::wrap:
+      return ((i % dim) + dim) % dim;
     case PadMode::reflect: {
       if (dim == 1) return 0;
       const int64_t period = 2 * (dim - 1);
@@ -96,8 +99,10 @@ void run_pad(OpContext& ctx) {
   if (mode == PadMode::constant && ctx.has_input(2)) {
     const Tensor& cv = ctx.input(2);
     if (cv.dtype() != in.dtype())
-      ctx.fail("constant_value is {} but data is {}", dtype_name(cv.dtype()), dtype_name(in.dtype()));
-    if (cv.numel() != 1) ctx.fail("constant_value must be a scalar, has shape {}", shape_str(cv.shape()));
+      ctx.fail("constant_value is {} but data is {}", dtype_name(cv.dtype()),
+               dtype_name(in.dtype()));
+    if (cv.numel() != 1)
+      ctx.fail("constant_value must be a scalar, has shape {}", shape_str(cv.shape()));
     std::memcpy(fill.data(), cv.raw(), es);
   }
   if (out.numel() == 0) {
@@ -172,8 +177,10 @@ void infer_pad(InferContext& ctx) {
   auto p = pad_amounts(ctx, *pads, axes, static_cast<int64_t>(r));
   std::vector<Dim> out(r);
   for (size_t i = 0; i < r; ++i)
-    if (in.dims[i].known()) out[i] = known_dim(padded_dim(ctx, i, in.dims[i].value, p[i]));
-    else if (p[i].first == 0 && p[i].second == 0) out[i] = in.dims[i];
+    if (in.dims[i].known())
+      out[i] = known_dim(padded_dim(ctx, i, in.dims[i].value, p[i]));
+    else if (p[i].first == 0 && p[i].second == 0)
+      out[i] = in.dims[i];
   ctx.outputs[0] = with_dims(in.dtype, out);
 }
 

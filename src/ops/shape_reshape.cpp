@@ -63,8 +63,7 @@ std::vector<Dim> reshape_dims(const Ctx& ctx, const std::vector<Dim>& in,
     else
       all_out_known = false;
   }
-  if (allowzero && has_zero && infer_at >= 0)
-    ctx.fail("shape has both 0 and -1 with allowzero=1");
+  if (allowzero && has_zero && infer_at >= 0) ctx.fail("shape has both 0 and -1 with allowzero=1");
   int64_t total = all_known(in) ? known_prod(ctx, in, 0, in.size()) : -1;
   if (infer_at >= 0) {
     if (total >= 0 && all_out_known) {
@@ -87,8 +86,9 @@ std::vector<int64_t> shape_spec(const Ctx& ctx, const Tensor& t, const char* wha
 
 void run_reshape(OpContext& ctx) {
   const Tensor& in = ctx.input(0);
-  std::vector<Dim> d = reshape_dims(ctx, dims_of(in.shape()), shape_spec(ctx, ctx.input(1), "shape"),
-                                    ctx.attr_int("allowzero", 0) != 0);
+  std::vector<Dim> d =
+      reshape_dims(ctx, dims_of(in.shape()), shape_spec(ctx, ctx.input(1), "shape"),
+                   ctx.attr_int("allowzero", 0) != 0);
   Shape s;
   for (const Dim& x : d) s.push_back(x.value);
   ctx.outputs[0] = in.reshaped(s);
@@ -125,15 +125,16 @@ template <typename Ctx>
 size_t flatten_axis(const Ctx& ctx, size_t rank) {
   int64_t r = static_cast<int64_t>(rank);
   int64_t axis = ctx.node.attr_int("axis", 1);
-  if (axis < -r || axis > r) ctx.fail("axis {} is out of range for rank {} (valid: [{}, {}])", axis,
-                                      r, -r, r);
+  if (axis < -r || axis > r)
+    ctx.fail("axis {} is out of range for rank {} (valid: [{}, {}])", axis, r, -r, r);
   return static_cast<size_t>(axis < 0 ? axis + r : axis);
 }
 
 void run_flatten(OpContext& ctx) {
   const Tensor& in = ctx.input(0);
   size_t axis = flatten_axis(ctx, in.shape().size());
-  ctx.outputs[0] = in.reshaped({prod(in.shape(), 0, axis), prod(in.shape(), axis, in.shape().size())});
+  ctx.outputs[0] =
+      in.reshaped({prod(in.shape(), 0, axis), prod(in.shape(), axis, in.shape().size())});
 }
 
 void infer_flatten(InferContext& ctx) {
@@ -144,7 +145,8 @@ void infer_flatten(InferContext& ctx) {
   }
   size_t axis = flatten_axis(ctx, in.dims.size());
   int64_t a = known_prod(ctx, in.dims, 0, axis), b = known_prod(ctx, in.dims, axis, in.dims.size());
-  ctx.outputs[0] = with_dims(in.dtype, {a >= 0 ? known_dim(a) : Dim{}, b >= 0 ? known_dim(b) : Dim{}});
+  ctx.outputs[0] =
+      with_dims(in.dtype, {a >= 0 ? known_dim(a) : Dim{}, b >= 0 ? known_dim(b) : Dim{}});
 }
 
 // ---- Squeeze / Unsqueeze -----------------------------------------------------------------------
@@ -171,7 +173,8 @@ std::vector<int64_t> axes_values(const Ctx& ctx, const Tensor& t) {
 void run_squeeze(OpContext& ctx) {
   const Tensor& in = ctx.input(0);
   Shape out;
-  if (ctx.has_input(1)) {
+  // An empty axes tensor squeezes every 1, as an absent one does (onnxruntime agrees).
+  if (ctx.has_input(1) && ctx.input(1).numel() > 0) {
     std::vector<bool> m = axis_mask(ctx, axes_values(ctx, ctx.input(1)), in.rank());
     for (int i = 0; i < in.rank(); ++i) {
       if (!m[static_cast<size_t>(i)]) {
@@ -193,12 +196,14 @@ void infer_squeeze(InferContext& ctx) {
   ctx.outputs[0] = unknown_rank(in.dtype);
   if (!in.has_shape) return;
   std::vector<Dim> out;
-  if (ctx.has_input(1)) {
-    const Tensor* v = ctx.value(1);
-    if (v == nullptr) return;
-    std::vector<bool> m = axis_mask(ctx, axes_values(ctx, *v), static_cast<int64_t>(in.dims.size()));
+  const Tensor* v = ctx.has_input(1) ? ctx.value(1) : nullptr;
+  if (ctx.has_input(1) && v == nullptr) return;
+  if (v != nullptr && v->numel() > 0) {
+    std::vector<bool> m =
+        axis_mask(ctx, axes_values(ctx, *v), static_cast<int64_t>(in.dims.size()));
     for (size_t i = 0; i < in.dims.size(); ++i) {
-      if (!m[i]) out.push_back(in.dims[i]);
+      if (!m[i])
+        out.push_back(in.dims[i]);
       else if (in.dims[i].known() && in.dims[i].value != 1)
         ctx.fail("cannot squeeze axis {} of size {}", i, in.dims[i].value);
     }
@@ -255,8 +260,8 @@ Shape expand_shape(const Ctx& ctx, const Shape& in, const std::vector<int64_t>& 
     int64_t b = i < r - spec.size() ? 1 : spec[i - (r - spec.size())];
     if (b < 0) ctx.fail("shape has a negative value {}", b);
     if (a != b && a != 1 && b != 1)
-      ctx.fail("cannot expand shape {} to [{}]: dimension {} vs {}", shape_str(in), fmt::join(spec, ","),
-               a, b);
+      ctx.fail("cannot expand shape {} to [{}]: dimension {} vs {}", shape_str(in),
+               fmt::join(spec, ","), a, b);
     out[i] = a == 1 ? b : a;
   }
   numel_checked(ctx, out, "expanded shape");
@@ -329,7 +334,8 @@ void run_tile(OpContext& ctx) {
   Shape out_shape(r);
   for (size_t i = 0; i < r; ++i) out_shape[i] = mul_size(ctx, in.shape()[i], rep[i], "Tile output");
   numel_checked(ctx, out_shape, "Tile output");
-  Tensor out = new_tensor(ctx, in.dtype(), out_shape);  // checks the total size before anything is written
+  Tensor out =
+      new_tensor(ctx, in.dtype(), out_shape);  // checks the total size before anything is written
   // A 2r-dim view: [rep0, d0, rep1, d1, ...], reading the input with stride 0 along each rep.
   Shape in_strides = strides_of(in.shape()), out_strides = strides_of(out_shape);
   Shape view(2 * r), src(2 * r), dst(2 * r);
@@ -355,7 +361,8 @@ void infer_tile(InferContext& ctx) {
   if (const Tensor* v = ctx.value(1)) {
     std::vector<int64_t> rep = repeats_values(ctx, *v, in.dims.size());
     for (size_t i = 0; i < out.size(); ++i)
-      if (in.dims[i].known()) out[i] = known_dim(mul_size(ctx, in.dims[i].value, rep[i], "Tile output"));
+      if (in.dims[i].known())
+        out[i] = known_dim(mul_size(ctx, in.dims[i].value, rep[i], "Tile output"));
   }
   ctx.outputs[0] = with_dims(in.dtype, out);
 }

@@ -42,35 +42,41 @@ TEST(IndexingGather, OutOfRangeIndicesAreErrors) {
 
 TEST(IndexingGatherElements, BothAxes) {
   Tensor x = f32({2, 2}, {1, 2, 3, 4});
-  Tensor y = run1(make_node("GatherElements", 2, 1, {attr_i("axis", 1)}), {x, i64({2, 2}, {0, 0, 1, 0})});
+  Tensor y =
+      run1(make_node("GatherElements", 2, 1, {attr_i("axis", 1)}), {x, i64({2, 2}, {0, 0, 1, 0})});
   EXPECT_THAT(floats(y), ElementsAre(1, 1, 4, 3));
   y = run1(make_node("GatherElements", 2, 1), {x, i32({1, 2}, {1, -2})});
   EXPECT_EQ(y.shape(), Shape({1, 2}));
   EXPECT_THAT(floats(y), ElementsAre(3, 2));
   Tensor z = f32({2, 3, 2}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
-  y = run1(make_node("GatherElements", 2, 1, {attr_i("axis", -2)}), {z, i64({2, 1, 2}, {2, 0, 1, 2})});
+  y = run1(make_node("GatherElements", 2, 1, {attr_i("axis", -2)}),
+           {z, i64({2, 1, 2}, {2, 0, 1, 2})});
   // y[i][0][k] = z[i][idx][k]
   EXPECT_THAT(floats(y), ElementsAre(4, 1, 8, 11));
   EXPECT_ERROR_WITH(run1(make_node("GatherElements", 2, 1), {x, i64({1, 2}, {2, 0})}), "index 2");
   EXPECT_ERROR_WITH(run1(make_node("GatherElements", 2, 1), {x, i64({2}, {0, 0})}), "rank");
-  EXPECT_ERROR_WITH(run1(make_node("GatherElements", 2, 1), {x, i64({1, 3}, {0, 0, 0})}), "exceeds");
+  EXPECT_ERROR_WITH(run1(make_node("GatherElements", 2, 1), {x, i64({1, 3}, {0, 0, 0})}),
+                    "exceeds");
 }
 
 TEST(IndexingGatherND, TuplesSlicesAndBatchDims) {
   Tensor x = f32({2, 2}, {0, 1, 2, 3});
-  EXPECT_THAT(floats(run1(make_node("GatherND", 2, 1), {x, i64({2, 2}, {0, 0, 1, 1})})), ElementsAre(0, 3));
+  EXPECT_THAT(floats(run1(make_node("GatherND", 2, 1), {x, i64({2, 2}, {0, 0, 1, 1})})),
+              ElementsAre(0, 3));
   Tensor y = run1(make_node("GatherND", 2, 1), {x, i64({2, 1}, {1, 0})});
   EXPECT_EQ(y.shape(), Shape({2, 2}));
   EXPECT_THAT(floats(y), ElementsAre(2, 3, 0, 1));
-  EXPECT_THAT(floats(run1(make_node("GatherND", 2, 1), {x, i64({1, 2}, {-1, -1})})), ElementsAre(3));
+  EXPECT_THAT(floats(run1(make_node("GatherND", 2, 1), {x, i64({1, 2}, {-1, -1})})),
+              ElementsAre(3));
   Tensor z = f32({2, 2, 2}, {0, 1, 2, 3, 4, 5, 6, 7});
   y = run1(make_node("GatherND", 2, 1, {attr_i("batch_dims", 1)}), {z, i64({2, 1}, {1, 0})});
   EXPECT_EQ(y.shape(), Shape({2, 2}));
   EXPECT_THAT(floats(y), ElementsAre(2, 3, 4, 5));
   EXPECT_ERROR_WITH(run1(make_node("GatherND", 2, 1), {x, i64({1, 2}, {2, 0})}), "index 2");
   EXPECT_ERROR_WITH(run1(make_node("GatherND", 2, 1), {x, i64({1, 3}, {0, 0, 0})}), "exceeds");
-  EXPECT_ERROR_WITH(run1(make_node("GatherND", 2, 1, {attr_i("batch_dims", 1)}), {z, i64({3, 1}, {0, 0, 0})}),
-                    "batch dimension 0 differs");
+  EXPECT_ERROR_WITH(
+      run1(make_node("GatherND", 2, 1, {attr_i("batch_dims", 1)}), {z, i64({3, 1}, {0, 0, 0})}),
+      "batch dimension 0 differs");
   auto t = infer_op(make_node("GatherND", 2, 1, {attr_i("batch_dims", 1)}),
                     {partial(DType::f32, {-1, 4, 5, 6}), partial(DType::i64, {-1, 3, 2})});
   EXPECT_THAT(dims(t[0]), ElementsAre(-1, 3, 6));
@@ -89,8 +95,9 @@ TEST(IndexingCompress, AxisNegativeAxisAndFlattened) {
   y = run1(make_node("Compress", 2, 1), {x, boolean({5}, {0, 1, 0, 0, 1})});
   EXPECT_EQ(y.shape(), Shape({2}));
   EXPECT_THAT(floats(y), ElementsAre(2, 5));
-  EXPECT_ERROR_WITH(run1(make_node("Compress", 2, 1, {attr_i("axis", 1)}), {x, boolean({3}, {0, 0, 1})}),
-                    "selects index 2");
+  EXPECT_ERROR_WITH(
+      run1(make_node("Compress", 2, 1, {attr_i("axis", 1)}), {x, boolean({3}, {0, 0, 1})}),
+      "selects index 2");
   EXPECT_ERROR_WITH(run1(make_node("Compress", 2, 1), {x, i64s({1})}), "bool");
   auto t = infer_op(make_node("Compress", 2, 1, {attr_i("axis", 1)}),
                     {partial(DType::f32, {3, 4}), partial(DType::boolean, {4})});
@@ -105,7 +112,8 @@ TEST(IndexingNonZero, CoordinatesInRowMajorOrder) {
   // -0.0 is zero, NaN is not; f16 goes by bits.
   Tensor f = f32({4}, {-0.0f, std::numeric_limits<float>::quiet_NaN(), 2, 0});
   EXPECT_THAT(ints(run1(make_node("NonZero", 1, 1), {f})), ElementsAre(1, 2));
-  EXPECT_THAT(ints(run1(make_node("NonZero", 1, 1), {cast_tensor(f, DType::f16)})), ElementsAre(1, 2));
+  EXPECT_THAT(ints(run1(make_node("NonZero", 1, 1), {cast_tensor(f, DType::f16)})),
+              ElementsAre(1, 2));
   EXPECT_EQ(run1(make_node("NonZero", 1, 1), {boolean({3}, {0, 0, 0})}).shape(), Shape({1, 0}));
 }
 
@@ -122,14 +130,18 @@ TEST(IndexingOneHot, AxesNegativeAndOutOfRangeIndices) {
   EXPECT_EQ(y.dtype(), DType::i64);
   EXPECT_EQ(y.shape(), Shape({3, 2}));
   EXPECT_THAT(ints(y), ElementsAre(-1, -1, 7, -1, -1, 7));
-  y = run1(make_node("OneHot", 3, 1, {attr_i("axis", -2)}), {i64({1, 2}, {0, 1}), Tensor::scalar_i64(2), values});
+  y = run1(make_node("OneHot", 3, 1, {attr_i("axis", -2)}),
+           {i64({1, 2}, {0, 1}), Tensor::scalar_i64(2), values});
   EXPECT_EQ(y.shape(), Shape({1, 2, 2}));
   EXPECT_THAT(floats(y), ElementsAre(1, 0, 0, 1));
-  EXPECT_ERROR_WITH(run1(make_node("OneHot", 3, 1), {i64s({0}), Tensor::scalar_i64(0), values}), "depth");
-  EXPECT_ERROR_WITH(run1(make_node("OneHot", 3, 1, {attr_i("axis", 2)}), {i64s({0}), Tensor::scalar_i64(2), values}),
+  EXPECT_ERROR_WITH(run1(make_node("OneHot", 3, 1), {i64s({0}), Tensor::scalar_i64(0), values}),
+                    "depth");
+  EXPECT_ERROR_WITH(run1(make_node("OneHot", 3, 1, {attr_i("axis", 2)}),
+                         {i64s({0}), Tensor::scalar_i64(2), values}),
                     "axis 2");
-  EXPECT_ERROR_WITH(run1(make_node("OneHot", 3, 1), {i64s({0}), Tensor::scalar_i64(2), f32({3}, {0, 1, 2})}),
-                    "off_value");
+  EXPECT_ERROR_WITH(
+      run1(make_node("OneHot", 3, 1), {i64s({0}), Tensor::scalar_i64(2), f32({3}, {0, 1, 2})}),
+      "off_value");
   Tensor d = Tensor::scalar_i64(10);
   auto t = infer_op(make_node("OneHot", 3, 1, {attr_i("axis", 1)}),
                     {partial(DType::i64, {-1, 3}), type_of(d), type_of(values)}, {nullptr, &d});
@@ -146,12 +158,14 @@ TEST(IndexingReverseSequence, TimeMajorAndBatchMajor) {
   y = run1(make_node("ReverseSequence", 2, 1, {attr_i("batch_axis", 0), attr_i("time_axis", 1)}),
            {b, i64s({2, 3})});
   EXPECT_THAT(floats(y), ElementsAre(2, 1, 3, 6, 5, 4));
-  EXPECT_ERROR_WITH(run1(make_node("ReverseSequence", 2, 1, {attr_i("batch_axis", 0), attr_i("time_axis", 1)}),
-                         {b, i64s({2, 4})}),
-                    "sequence_lens[1] = 4");
+  EXPECT_ERROR_WITH(
+      run1(make_node("ReverseSequence", 2, 1, {attr_i("batch_axis", 0), attr_i("time_axis", 1)}),
+           {b, i64s({2, 4})}),
+      "sequence_lens[1] = 4");
   EXPECT_ERROR_WITH(run1(make_node("ReverseSequence", 2, 1), {x, i64s({1})}), "expected [2]");
-  EXPECT_ERROR_WITH(run1(make_node("ReverseSequence", 2, 1, {attr_i("batch_axis", 0)}), {x, i64s({1, 1})}),
-                    "batch_axis 0 and time_axis 0");
+  EXPECT_ERROR_WITH(
+      run1(make_node("ReverseSequence", 2, 1, {attr_i("batch_axis", 0)}), {x, i64s({1, 1})}),
+      "batch_axis 0 and time_axis 0");
 }
 
 // ---- ScatterElements / ScatterND ---------------------------------------------------------------
@@ -201,7 +215,8 @@ TEST(IndexingScatterND, ElementsSlicesAndReductions) {
   Tensor y = run1(make_node("ScatterND", 3, 1),
                   {data, i64({4, 1}, {4, 3, 1, 7}), f32({4}, {9, 10, 11, 12})});
   EXPECT_THAT(floats(y), ElementsAre(1, 11, 3, 10, 9, 6, 7, 12));
-  y = run1(make_node("ScatterND", 3, 1), {Tensor(DType::f32, {2, 2}), i64({1, 1}, {-1}), f32({1, 2}, {7, 8})});
+  y = run1(make_node("ScatterND", 3, 1),
+           {Tensor(DType::f32, {2, 2}), i64({1, 1}, {-1}), f32({1, 2}, {7, 8})});
   EXPECT_THAT(floats(y), ElementsAre(0, 0, 7, 8));
   y = run1(make_node("ScatterND", 3, 1, {attr_s("reduction", "add")}),
            {f32({2}, {1, 2}), i64({2, 1}, {0, 0}), f32({2}, {5, 6})});
@@ -209,7 +224,8 @@ TEST(IndexingScatterND, ElementsSlicesAndReductions) {
   y = run1(make_node("ScatterND", 3, 1, {attr_s("reduction", "mul")}),
            {f32({2}, {1, 2}), i64({2, 1}, {1, 1}), f32({2}, {5, 6})});
   EXPECT_THAT(floats(y), ElementsAre(1, 60));
-  EXPECT_ERROR_WITH(run1(make_node("ScatterND", 3, 1), {data, i64({1, 1}, {8}), f32({1}, {0})}), "index 8");
+  EXPECT_ERROR_WITH(run1(make_node("ScatterND", 3, 1), {data, i64({1, 1}, {8}), f32({1}, {0})}),
+                    "index 8");
   EXPECT_ERROR_WITH(run1(make_node("ScatterND", 3, 1), {data, i64({1, 2}, {0, 0}), f32({1}, {0})}),
                     "exceeds");
   EXPECT_ERROR_WITH(run1(make_node("ScatterND", 3, 1), {data, i64({1, 1}, {0}), f32({2}, {0, 0})}),

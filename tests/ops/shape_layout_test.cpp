@@ -22,8 +22,10 @@ TEST(ShapeConcat, NegativeAxisAndEmptyInputs) {
   EXPECT_THAT(floats(y), ElementsAre(1, 3, 4, 2, 5, 6));
   y = run1(make_node("Concat", 2, 1, {attr_i("axis", 0)}), {b, b});
   EXPECT_THAT(floats(y), ElementsAre(3, 4, 5, 6, 3, 4, 5, 6));
-  EXPECT_ERROR_WITH(run1(make_node("Concat", 2, 1, {attr_i("axis", 0)}), {a, b}), "dimension 1 differs");
-  EXPECT_ERROR_WITH(run1(make_node("Concat", 2, 1, {attr_i("axis", 2)}), {a, b}), "axis 2 is out of range");
+  EXPECT_ERROR_WITH(run1(make_node("Concat", 2, 1, {attr_i("axis", 0)}), {a, b}),
+                    "dimension 1 differs");
+  EXPECT_ERROR_WITH(run1(make_node("Concat", 2, 1, {attr_i("axis", 2)}), {a, b}),
+                    "axis 2 is out of range");
   EXPECT_ERROR_WITH(run1(make_node("Concat", 2, 1), {a, b}), "'axis' is required");
   EXPECT_ERROR_WITH(run1(make_node("Concat", 2, 1, {attr_i("axis", 0)}), {a, i64({2, 1}, {1, 2})}),
                     "int64");
@@ -42,6 +44,8 @@ TEST(ShapeSplit, GivenAndEqualSizes) {
   auto outs = run_op(make_node("Split", 2, 2), {x, i64s({2, 4})});
   EXPECT_THAT(floats(outs[0]), ElementsAre(1, 2));
   EXPECT_THAT(floats(outs[1]), ElementsAre(3, 4, 5, 6));
+  outs = run_op(make_node("Split", 2, 3), {x, Tensor(DType::i64, {0})});
+  EXPECT_THAT(floats(outs[0]), ElementsAre(1, 2));
   outs = run_op(make_node("Split", 1, 3), {x});
   EXPECT_THAT(floats(outs[2]), ElementsAre(5, 6));
   Tensor m = f32({2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});
@@ -61,7 +65,8 @@ TEST(ShapeSplit, ErrorsAndInference) {
   EXPECT_ERROR_WITH(run_op(make_node("Split", 1, 2), {f32({5}, iota_f(5))}), "2 equal parts");
   EXPECT_ERROR_WITH(run_op(make_node("Split", 2, 2), {f32({5}, iota_f(5)), i64s({2, 2})}),
                     "add up to 4");
-  EXPECT_ERROR_WITH(run_op(make_node("Split", 2, 2), {f32({5}, iota_f(5)), i64s({6, -1})}), "negative");
+  EXPECT_ERROR_WITH(run_op(make_node("Split", 2, 2), {f32({5}, iota_f(5)), i64s({6, -1})}),
+                    "negative");
   EXPECT_ERROR_WITH(run_op(make_node("Split", 2, 3), {f32({5}, iota_f(5)), i64s({2, 3})}),
                     "2 values for 3 outputs");
   Tensor s = i64s({1, 3});
@@ -91,7 +96,8 @@ TEST(ShapeSlice, StartsEndsAxesSteps) {
   y = run1(ax, {x, i64s({2}), i64s({1000}), i64s({-2})});
   EXPECT_THAT(floats(y), ElementsAre(10, 11, 12, 13, 14, 15, 16, 17, 18, 19));
   // Reversal of everything with a huge negative step count; int32 parameters.
-  y = run1(full, {f32({3}, {1, 2, 3}), i32({1}, {-1}), i32({1}, {-100}), i32({1}, {0}), i32({1}, {-1})});
+  y = run1(full,
+           {f32({3}, {1, 2, 3}), i32({1}, {-1}), i32({1}, {-100}), i32({1}, {0}), i32({1}, {-1})});
   EXPECT_THAT(floats(y), ElementsAre(3, 2, 1));
   y = run1(full, {f32({3}, {1, 2, 3}), i64s({0}), i64s({3}), i64s({0}), i64s({INT64_MAX})});
   EXPECT_THAT(floats(y), ElementsAre(1));
@@ -100,10 +106,12 @@ TEST(ShapeSlice, StartsEndsAxesSteps) {
 TEST(ShapeSlice, ErrorsAndInference) {
   Tensor x = f32({4, 5}, iota_f(20));
   Node full = make_node("Slice", 5, 1);
-  EXPECT_ERROR_WITH(run1(full, {x, i64s({0}), i64s({1}), i64s({0}), i64s({0})}), "steps must not be 0");
+  EXPECT_ERROR_WITH(run1(full, {x, i64s({0}), i64s({1}), i64s({0}), i64s({0})}),
+                    "steps must not be 0");
   EXPECT_ERROR_WITH(run1(full, {x, i64s({0, 0}), i64s({1, 1}), i64s({1, -1}), i64s({1, 1})}),
                     "appears twice");
-  EXPECT_ERROR_WITH(run1(full, {x, i64s({0}), i64s({1}), i64s({2}), i64s({1})}), "axis 2 is out of range");
+  EXPECT_ERROR_WITH(run1(full, {x, i64s({0}), i64s({1}), i64s({2}), i64s({1})}),
+                    "axis 2 is out of range");
   EXPECT_ERROR_WITH(run1(full, {x, i64s({0}), i64s({1, 2}), i64s({0}), i64s({1})}), "ends has 2");
   Tensor st = i64s({1}), en = i64s({-1}), axes = i64s({1});
   auto t = infer_op(make_node("Slice", 4, 1),
@@ -155,7 +163,8 @@ TEST(ShapePad, ConstantReflectEdgeWrap) {
   EXPECT_EQ(y.shape(), Shape({3, 5}));
   EXPECT_THAT(floats(y), ElementsAre(1, 2, 3, 3, 3, 1, 2, 3, 3, 3, 4, 5, 6, 6, 6));
   // Reflection past the edge repeats, as numpy.pad does.
-  y = run1(make_node("Pad", 2, 1, {attr_s("mode", "reflect")}), {f32({3}, {1, 2, 3}), i64s({5, 0})});
+  y = run1(make_node("Pad", 2, 1, {attr_s("mode", "reflect")}),
+           {f32({3}, {1, 2, 3}), i64s({5, 0})});
   EXPECT_THAT(floats(y), ElementsAre(2, 1, 2, 3, 2, 1, 2, 3));
   // wrap (opset 19) is periodic with the input's length.
   y = run1(make_node("Pad", 2, 1, {attr_s("mode", "wrap")}), {f32({3}, {1, 2, 3}), i64s({2, 4})});
@@ -168,7 +177,8 @@ TEST(ShapePad, NegativePadsHalfAndErrors) {
   EXPECT_EQ(y.shape(), Shape({2, 1}));
   EXPECT_THAT(floats(y), ElementsAre(2, 5));
   Tensor h = cast_tensor(x, DType::f16);
-  y = run1(make_node("Pad", 3, 1), {h, i64s({0, 0, 0, 1}), cast_tensor(Tensor::scalar_f32(-1), DType::f16)});
+  y = run1(make_node("Pad", 3, 1),
+           {h, i64s({0, 0, 0, 1}), cast_tensor(Tensor::scalar_f32(-1), DType::f16)});
   EXPECT_EQ(y.dtype(), DType::f16);
   EXPECT_THAT(floats(y), ElementsAre(1, 2, 3, -1, 4, 5, 6, -1));
   // opset 18's axes input.
@@ -178,12 +188,15 @@ TEST(ShapePad, NegativePadsHalfAndErrors) {
   EXPECT_ERROR_WITH(run1(make_node("Pad", 2, 1), {x, i64s({1, 1})}), "expected 4");
   EXPECT_ERROR_WITH(run1(make_node("Pad", 3, 1), {x, i64s({0, 0, 0, 0}), Tensor::scalar_i64(1)}),
                     "constant_value is int64");
-  EXPECT_ERROR_WITH(run1(make_node("Pad", 2, 1, {attr_s("mode", "edge")}), {Tensor(DType::f32, {0}), i64s({1, 0})}),
+  EXPECT_ERROR_WITH(run1(make_node("Pad", 2, 1, {attr_s("mode", "edge")}),
+                         {Tensor(DType::f32, {0}), i64s({1, 0})}),
                     "size 0");
-  EXPECT_ERROR_WITH(run1(make_node("Pad", 2, 1, {attr_s("mode", "mirror")}), {x, i64s({0, 0, 0, 0})}),
-                    "mode 'mirror'");
+  EXPECT_ERROR_WITH(
+      run1(make_node("Pad", 2, 1, {attr_s("mode", "mirror")}), {x, i64s({0, 0, 0, 0})}),
+      "mode 'mirror'");
   Tensor p = i64s({1, 0, 2, 0});
-  auto t = infer_op(make_node("Pad", 2, 1), {partial(DType::f32, {3, -1}), type_of(p)}, {nullptr, &p});
+  auto t =
+      infer_op(make_node("Pad", 2, 1), {partial(DType::f32, {3, -1}), type_of(p)}, {nullptr, &p});
   EXPECT_THAT(dims(t[0]), ElementsAre(6, -1));
 }
 
@@ -196,8 +209,10 @@ TEST(ShapeDepthToSpace, DcrAndCrdOrders) {
   EXPECT_THAT(floats(y), ElementsAre(0, 2, 4, 6, 1, 3, 5, 7));
   y = run1(make_node("DepthToSpace", 1, 1, {attr_i("blocksize", 2), attr_s("mode", "CRD")}), {x});
   EXPECT_THAT(floats(y), ElementsAre(0, 1, 2, 3, 4, 5, 6, 7));
-  EXPECT_ERROR_WITH(run1(make_node("DepthToSpace", 1, 1, {attr_i("blocksize", 3)}), {x}), "divisible");
-  EXPECT_ERROR_WITH(run1(make_node("DepthToSpace", 1, 1, {attr_i("blocksize", 0)}), {x}), "positive");
+  EXPECT_ERROR_WITH(run1(make_node("DepthToSpace", 1, 1, {attr_i("blocksize", 3)}), {x}),
+                    "divisible");
+  EXPECT_ERROR_WITH(run1(make_node("DepthToSpace", 1, 1, {attr_i("blocksize", 0)}), {x}),
+                    "positive");
   auto t = infer_op(make_node("DepthToSpace", 1, 1, {attr_i("blocksize", 2)}),
                     {partial(DType::f32, {-1, 8, 3, 5})});
   EXPECT_THAT(dims(t[0]), ElementsAre(-1, 2, 6, 10));
@@ -215,7 +230,8 @@ TEST(ShapeSpaceToDepth, HandValuesAndRoundTrip) {
   Tensor back = run1(make_node("SpaceToDepth", 1, 1, {attr_i("blocksize", 2)}), {d});
   EXPECT_EQ(back.shape(), r.shape());
   EXPECT_EQ(floats(back), floats(r));
-  EXPECT_ERROR_WITH(run1(make_node("SpaceToDepth", 1, 1, {attr_i("blocksize", 3)}), {x}), "divisible");
+  EXPECT_ERROR_WITH(run1(make_node("SpaceToDepth", 1, 1, {attr_i("blocksize", 3)}), {x}),
+                    "divisible");
 }
 
 }  // namespace

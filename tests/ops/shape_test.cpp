@@ -48,7 +48,8 @@ TEST(ShapeConstant, RejectsStringsSparseAndAmbiguity) {
   strs.name = "value_strings";
   strs.kind = Attribute::Kind::strings;
   strs.strings = {"a"};
-  EXPECT_ERROR_WITH(run1(make_node("Constant", 0, 1, {strs}), {}), "string tensors are not supported");
+  EXPECT_ERROR_WITH(run1(make_node("Constant", 0, 1, {strs}), {}),
+                    "string tensors are not supported");
   EXPECT_ERROR_WITH(run1(make_node("Constant", 0, 1, {attr_t("sparse_value", i64s({1}))}), {}),
                     "sparse");
   EXPECT_ERROR_WITH(run1(make_node("Constant", 0, 1), {}), "exactly one");
@@ -108,7 +109,8 @@ TEST(ShapeShape, StartEndClampAndNegative) {
   EXPECT_THAT(ints(run1(make_node("Shape", 1, 1, {attr_i("start", -10), attr_i("end", 10)}), {x})),
               ElementsAre(2, 3, 4, 5));
   EXPECT_EQ(run1(make_node("Shape", 1, 1, {attr_i("start", 3), attr_i("end", 1)}), {x}).numel(), 0);
-  auto t = infer_op(make_node("Shape", 1, 1, {attr_i("end", -1)}), {partial(DType::f32, {-1, 3, -1})});
+  auto t =
+      infer_op(make_node("Shape", 1, 1, {attr_i("end", -1)}), {partial(DType::f32, {-1, 3, -1})});
   EXPECT_EQ(t[0].dtype, DType::i64);
   EXPECT_THAT(dims(t[0]), ElementsAre(2));
 }
@@ -132,7 +134,8 @@ TEST(ShapeRange, FloatAndIntegerCounts) {
   EXPECT_EQ(out.dtype(), DType::i32);
   EXPECT_THAT(ints(out), ElementsAre(10, 7));
   // Going the wrong way gives an empty range.
-  EXPECT_EQ(run1(n, {Tensor::scalar_i64(5), Tensor::scalar_i64(1), Tensor::scalar_i64(2)}).numel(), 0);
+  EXPECT_EQ(run1(n, {Tensor::scalar_i64(5), Tensor::scalar_i64(1), Tensor::scalar_i64(2)}).numel(),
+            0);
   auto t = infer_op(n, {type_of(s), type_of(l), type_of(d)}, {&s, &l, &d});
   EXPECT_THAT(dims(t[0]), ElementsAre(2));
 }
@@ -142,11 +145,12 @@ TEST(ShapeRange, ErrorsBeforeAllocating) {
   Node n = make_node("Range", 3, 1);
   EXPECT_ERROR_WITH(run1(n, {Tensor::scalar_i64(0), Tensor::scalar_i64(5), Tensor::scalar_i64(0)}),
                     "delta is zero");
+  EXPECT_ERROR_WITH(run1(n, {Tensor::scalar_i64(INT64_MIN), Tensor::scalar_i64(INT64_MAX),
+                             Tensor::scalar_i64(1)}),
+                    "Range");
   EXPECT_ERROR_WITH(
-      run1(n, {Tensor::scalar_i64(INT64_MIN), Tensor::scalar_i64(INT64_MAX), Tensor::scalar_i64(1)}),
-      "Range");
-  EXPECT_ERROR_WITH(run1(n, {Tensor::scalar_f32(0), Tensor::scalar_f32(1e30f), Tensor::scalar_f32(1)}),
-                    "too many elements");
+      run1(n, {Tensor::scalar_f32(0), Tensor::scalar_f32(1e30f), Tensor::scalar_f32(1)}),
+      "too many elements");
   EXPECT_ERROR_WITH(run1(n, {Tensor::scalar_f32(0), Tensor::scalar_i64(3), Tensor::scalar_f32(1)}),
                     "one dtype");
 }
@@ -172,13 +176,16 @@ TEST(ShapeTrilu, UpperLowerWithK) {
   EXPECT_THAT(floats(run1(make_node("Trilu", 1, 1), {x})), ElementsAre(1, 2, 3, 0, 5, 6, 0, 0, 9));
   EXPECT_THAT(floats(run1(make_node("Trilu", 2, 1), {x, Tensor::scalar_i64(1)})),
               ElementsAre(0, 2, 3, 0, 0, 6, 0, 0, 0));
-  EXPECT_THAT(floats(run1(make_node("Trilu", 2, 1, {attr_i("upper", 0)}), {x, Tensor::scalar_i64(-1)})),
-              ElementsAre(0, 0, 0, 4, 0, 0, 7, 8, 0));
+  EXPECT_THAT(
+      floats(run1(make_node("Trilu", 2, 1, {attr_i("upper", 0)}), {x, Tensor::scalar_i64(-1)})),
+      ElementsAre(0, 0, 0, 4, 0, 0, 7, 8, 0));
   // Huge k keeps everything (lower) or nothing (upper); batches are handled per matrix.
-  EXPECT_THAT(floats(run1(make_node("Trilu", 2, 1, {attr_i("upper", 0)}), {x, Tensor::scalar_i64(INT64_MAX)})),
+  EXPECT_THAT(floats(run1(make_node("Trilu", 2, 1, {attr_i("upper", 0)}),
+                          {x, Tensor::scalar_i64(INT64_MAX)})),
               ElementsAre(1, 2, 3, 4, 5, 6, 7, 8, 9));
   Tensor b = f32({2, 1, 2}, {1, 2, 3, 4});
-  EXPECT_THAT(floats(run1(make_node("Trilu", 1, 1, {attr_i("upper", 0)}), {b})), ElementsAre(1, 0, 3, 0));
+  EXPECT_THAT(floats(run1(make_node("Trilu", 1, 1, {attr_i("upper", 0)}), {b})),
+              ElementsAre(1, 0, 3, 0));
   EXPECT_ERROR_WITH(run1(make_node("Trilu", 1, 1), {f32({3}, {1, 2, 3})}), "rank >= 2");
 }
 
@@ -227,7 +234,8 @@ TEST(ShapeFlatten, AxisVariants) {
   EXPECT_EQ(run1(make_node("Flatten", 1, 1, {attr_i("axis", 4)}), {x}).shape(), Shape({120, 1}));
   EXPECT_EQ(run1(make_node("Flatten", 1, 1, {attr_i("axis", -3)}), {x}).shape(), Shape({2, 60}));
   EXPECT_ERROR_WITH(run1(make_node("Flatten", 1, 1, {attr_i("axis", 5)}), {x}), "axis 5");
-  auto t = infer_op(make_node("Flatten", 1, 1, {attr_i("axis", 2)}), {partial(DType::f32, {-1, 3, 4})});
+  auto t =
+      infer_op(make_node("Flatten", 1, 1, {attr_i("axis", 2)}), {partial(DType::f32, {-1, 3, 4})});
   EXPECT_THAT(dims(t[0]), ElementsAre(-1, 4));
 }
 
@@ -239,6 +247,7 @@ TEST(ShapeSqueeze, AxesAndDefault) {
   EXPECT_EQ(y.shape(), Shape({1, 3, 2}));
   EXPECT_THAT(floats(y), ElementsAre(1, 2, 3, 4, 5, 6));
   EXPECT_EQ(run1(make_node("Squeeze", 1, 1), {x}).shape(), Shape({3, 2}));
+  EXPECT_EQ(run1(make_node("Squeeze", 2, 1), {x, Tensor(DType::i64, {0})}).shape(), Shape({3, 2}));
   EXPECT_ERROR_WITH(run1(make_node("Squeeze", 2, 1), {x, i64s({1})}), "cannot squeeze axis 1");
   EXPECT_ERROR_WITH(run1(make_node("Squeeze", 2, 1), {x, i64s({4})}), "axis 4 is out of range");
   EXPECT_ERROR_WITH(run1(make_node("Squeeze", 2, 1), {x, i64s({0, -4})}), "repeated");
@@ -246,7 +255,8 @@ TEST(ShapeSqueeze, AxesAndDefault) {
   auto t = infer_op(make_node("Squeeze", 1, 1), {partial(DType::f32, {1, -1})});
   EXPECT_FALSE(t[0].has_shape);
   Tensor a = i64s({0});
-  t = infer_op(make_node("Squeeze", 2, 1), {partial(DType::f32, {1, -1}), type_of(a)}, {nullptr, &a});
+  t = infer_op(make_node("Squeeze", 2, 1), {partial(DType::f32, {1, -1}), type_of(a)},
+               {nullptr, &a});
   EXPECT_THAT(dims(t[0]), ElementsAre(-1));
 }
 
@@ -258,7 +268,8 @@ TEST(ShapeUnsqueeze, UnsortedAndNegativeAxes) {
   EXPECT_ERROR_WITH(run1(make_node("Unsqueeze", 2, 1), {x, i64s({1, 1})}), "repeated");
   EXPECT_ERROR_WITH(run1(make_node("Unsqueeze", 2, 1), {x, i64s({3})}), "out of range");
   Tensor a = i64s({0, 3});
-  auto t = infer_op(make_node("Unsqueeze", 2, 1), {partial(DType::f32, {-1, 4}), type_of(a)}, {nullptr, &a});
+  auto t = infer_op(make_node("Unsqueeze", 2, 1), {partial(DType::f32, {-1, 4}), type_of(a)},
+                    {nullptr, &a});
   EXPECT_THAT(dims(t[0]), ElementsAre(1, -1, 4, 1));
 }
 
@@ -275,7 +286,8 @@ TEST(ShapeExpand, BidirectionalBroadcast) {
   ScopedMemoryCap cap(1 << 30);
   EXPECT_ERROR_WITH(run1(make_node("Expand", 2, 1), {x, i64s({1000000, 3, 1000000})}), "Expand");
   Tensor s = i64s({2, 1, 5});
-  auto t = infer_op(make_node("Expand", 2, 1), {partial(DType::f32, {-1, 1}), type_of(s)}, {nullptr, &s});
+  auto t = infer_op(make_node("Expand", 2, 1), {partial(DType::f32, {-1, 1}), type_of(s)},
+                    {nullptr, &s});
   EXPECT_THAT(dims(t[0]), ElementsAre(2, -1, 5));
 }
 
@@ -283,8 +295,8 @@ TEST(ShapeTile, RepeatsEachAxis) {
   Tensor x = f32({2, 2}, {1, 2, 3, 4});
   Tensor y = run1(make_node("Tile", 2, 1), {x, i64s({2, 3})});
   EXPECT_EQ(y.shape(), Shape({4, 6}));
-  EXPECT_THAT(floats(y), ElementsAre(1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4, 1, 2, 1, 2, 1, 2, 3, 4, 3,
-                                     4, 3, 4));
+  EXPECT_THAT(floats(y),
+              ElementsAre(1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4, 1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4));
   EXPECT_EQ(run1(make_node("Tile", 2, 1), {x, i64s({0, 1})}).shape(), Shape({0, 2}));
   EXPECT_ERROR_WITH(run1(make_node("Tile", 2, 1), {x, i64s({2})}), "repeats has 1 values");
   EXPECT_ERROR_WITH(run1(make_node("Tile", 2, 1), {x, i64s({-1, 1})}), "negative");

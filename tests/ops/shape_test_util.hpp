@@ -62,14 +62,14 @@ inline std::vector<int64_t> dims(const TypeInfo& t) {
 }
 
 // Expects an Error whose message contains `part`.
-#define EXPECT_ERROR_WITH(stmt, part)                                                  \
-  do {                                                                                 \
-    try {                                                                              \
-      stmt;                                                                            \
-      ADD_FAILURE() << "expected an Error containing '" << (part) << "'";              \
-    } catch (const ::nnaccel::Error& e) {                                              \
-      EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr(part));                  \
-    }                                                                                  \
+#define EXPECT_ERROR_WITH(stmt, part)                                     \
+  do {                                                                    \
+    try {                                                                 \
+      stmt;                                                               \
+      ADD_FAILURE() << "expected an Error containing '" << (part) << "'"; \
+    } catch (const ::nnaccel::Error& e) {                                 \
+      EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr(part));     \
+    }                                                                     \
   } while (0)
 
 // Caps allocations for one test, restoring the previous cap afterwards.
