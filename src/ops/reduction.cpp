@@ -100,8 +100,10 @@ struct SumOp {
   using Acc = std::conditional_t<kIsFloat<T>, double, uint64_t>;
   static Acc init() { return Acc{0}; }
   static void add(Acc& a, T v) {
-    if constexpr (kIsFloat<T>) a += v;
-    else a += to_wrap(v);
+    if constexpr (kIsFloat<T>)
+      a += v;
+    else
+      a += to_wrap(v);
   }
   static T finish(Acc a, int64_t) { return static_cast<T>(a); }
 };
@@ -111,8 +113,10 @@ struct SumSquareOp {
   using Acc = std::conditional_t<kIsFloat<T>, double, uint64_t>;
   static Acc init() { return Acc{0}; }
   static void add(Acc& a, T v) {
-    if constexpr (kIsFloat<T>) a += static_cast<double>(v) * static_cast<double>(v);
-    else a += to_wrap(v) * to_wrap(v);
+    if constexpr (kIsFloat<T>)
+      a += static_cast<double>(v) * static_cast<double>(v);
+    else
+      a += to_wrap(v) * to_wrap(v);
   }
   static T finish(Acc a, int64_t) { return static_cast<T>(a); }
 };
@@ -122,9 +126,12 @@ struct L1Op {
   using Acc = std::conditional_t<kIsFloat<T>, double, uint64_t>;
   static Acc init() { return Acc{0}; }
   static void add(Acc& a, T v) {
-    if constexpr (kIsFloat<T>) a += std::fabs(static_cast<double>(v));
-    else if constexpr (std::is_signed_v<T>) a += v < 0 ? uint64_t{0} - to_wrap(v) : to_wrap(v);
-    else a += to_wrap(v);
+    if constexpr (kIsFloat<T>)
+      a += std::fabs(static_cast<double>(v));
+    else if constexpr (std::is_signed_v<T>)
+      a += v < 0 ? uint64_t{0} - to_wrap(v) : to_wrap(v);
+    else
+      a += to_wrap(v);
   }
   static T finish(Acc a, int64_t) { return static_cast<T>(a); }
 };
@@ -142,8 +149,10 @@ struct ProdOp {
   using Acc = std::conditional_t<kIsFloat<T>, double, uint64_t>;
   static Acc init() { return Acc{1}; }
   static void add(Acc& a, T v) {
-    if constexpr (kIsFloat<T>) a *= v;
-    else a *= to_wrap(v);
+    if constexpr (kIsFloat<T>)
+      a *= v;
+    else
+      a *= to_wrap(v);
   }
   static T finish(Acc a, int64_t) { return static_cast<T>(a); }
 };
@@ -154,8 +163,10 @@ struct MeanOp {
   using Acc = std::conditional_t<kIsFloat<T>, double, uint64_t>;
   static Acc init() { return Acc{0}; }
   static void add(Acc& a, T v) {
-    if constexpr (kIsFloat<T>) a += v;
-    else a += to_wrap(v);
+    if constexpr (kIsFloat<T>)
+      a += v;
+    else
+      a += to_wrap(v);
   }
   static T finish(Acc a, int64_t n) {
     if constexpr (kIsFloat<T>) {
@@ -174,8 +185,10 @@ template <typename T>
 struct MaxOp {
   using Acc = T;
   static Acc init() {
-    if constexpr (kIsFloat<T>) return -std::numeric_limits<T>::infinity();
-    else return std::numeric_limits<T>::lowest();
+    if constexpr (kIsFloat<T>)
+      return -std::numeric_limits<T>::infinity();
+    else
+      return std::numeric_limits<T>::lowest();
   }
   static void add(Acc& a, T v) {
     if constexpr (kIsFloat<T>) {
@@ -191,8 +204,10 @@ template <typename T>
 struct MinOp {
   using Acc = T;
   static Acc init() {
-    if constexpr (kIsFloat<T>) return std::numeric_limits<T>::infinity();
-    else return std::numeric_limits<T>::max();
+    if constexpr (kIsFloat<T>)
+      return std::numeric_limits<T>::infinity();
+    else
+      return std::numeric_limits<T>::max();
   }
   static void add(Acc& a, T v) {
     if constexpr (kIsFloat<T>) {
@@ -303,24 +318,36 @@ enum class ReduceKind { l1, l2, log_sum, log_sum_exp, max, mean, min, prod, sum,
 template <typename T>
 void reduce_typed(ReduceKind k, const T* x, T* y, const ReducePlan& p) {
   switch (k) {
-    case ReduceKind::l1: return reduce_loop<T, L1Op<T>>(x, y, p);
-    case ReduceKind::l2: return reduce_loop<T, L2Op<T>>(x, y, p);
-    case ReduceKind::log_sum: return reduce_loop<T, LogSumOp<T>>(x, y, p);
-    case ReduceKind::log_sum_exp: return reduce_loop<T, LogSumExpOp<T>>(x, y, p);
-    case ReduceKind::max: return reduce_loop<T, MaxOp<T>>(x, y, p);
-    case ReduceKind::mean: return reduce_loop<T, MeanOp<T>>(x, y, p);
-    case ReduceKind::min: return reduce_loop<T, MinOp<T>>(x, y, p);
-    case ReduceKind::prod: return reduce_loop<T, ProdOp<T>>(x, y, p);
-    case ReduceKind::sum: return reduce_loop<T, SumOp<T>>(x, y, p);
-    case ReduceKind::sum_square: return reduce_loop<T, SumSquareOp<T>>(x, y, p);
+    case ReduceKind::l1:
+      return reduce_loop<T, L1Op<T>>(x, y, p);
+    case ReduceKind::l2:
+      return reduce_loop<T, L2Op<T>>(x, y, p);
+    case ReduceKind::log_sum:
+      return reduce_loop<T, LogSumOp<T>>(x, y, p);
+    case ReduceKind::log_sum_exp:
+      return reduce_loop<T, LogSumExpOp<T>>(x, y, p);
+    case ReduceKind::max:
+      return reduce_loop<T, MaxOp<T>>(x, y, p);
+    case ReduceKind::mean:
+      return reduce_loop<T, MeanOp<T>>(x, y, p);
+    case ReduceKind::min:
+      return reduce_loop<T, MinOp<T>>(x, y, p);
+    case ReduceKind::prod:
+      return reduce_loop<T, ProdOp<T>>(x, y, p);
+    case ReduceKind::sum:
+      return reduce_loop<T, SumOp<T>>(x, y, p);
+    case ReduceKind::sum_square:
+      return reduce_loop<T, SumSquareOp<T>>(x, y, p);
   }
 }
 
 Shape reduced_shape(const Shape& in, const std::vector<bool>& reduced, bool keepdims) {
   Shape out;
   for (size_t i = 0; i < in.size(); ++i) {
-    if (!reduced[i]) out.push_back(in[i]);
-    else if (keepdims) out.push_back(1);
+    if (!reduced[i])
+      out.push_back(in[i]);
+    else if (keepdims)
+      out.push_back(1);
   }
   return out;
 }
@@ -333,8 +360,8 @@ void run_reduce(OpContext& ctx) {
   const Tensor x = half ? cast_tensor(x_in, DType::f32) : x_in;
 
   const bool axes_given = ctx.has_input(1);
-  AxesSpec spec = resolve_axes(ctx, ctx.node, x.rank(), axes_given ? &ctx.input(1) : nullptr,
-                               axes_given);
+  AxesSpec spec =
+      resolve_axes(ctx, ctx.node, x.rank(), axes_given ? &ctx.input(1) : nullptr, axes_given);
   if (spec.noop) {
     ctx.outputs[0] = x_in.clone();
     return;
@@ -378,12 +405,16 @@ void infer_reduce(InferContext& ctx) {
     out = in;
   } else if (!spec.known) {
     // Unknown axes: with keepdims the rank stays, but any dim may become 1.
-    if (keepdims) out.dims.assign(static_cast<size_t>(rank), Dim{});
-    else out.has_shape = false;
+    if (keepdims)
+      out.dims.assign(static_cast<size_t>(rank), Dim{});
+    else
+      out.has_shape = false;
   } else {
     for (int i = 0; i < rank; ++i) {
-      if (!spec.reduced[static_cast<size_t>(i)]) out.dims.push_back(in.dims[static_cast<size_t>(i)]);
-      else if (keepdims) out.dims.push_back(Dim{1, {}});
+      if (!spec.reduced[static_cast<size_t>(i)])
+        out.dims.push_back(in.dims[static_cast<size_t>(i)]);
+      else if (keepdims)
+        out.dims.push_back(Dim{1, {}});
     }
   }
   ctx.outputs[0] = out;

@@ -61,8 +61,10 @@ void run_arg(OpContext& ctx) {
     ctx.fail("cannot take the arg{} of an empty axis {} (shape {})", kMax ? "max" : "min", axis,
              shape_str(x.shape()));
   Shape out_shape = x.shape();
-  if (keepdims) out_shape[static_cast<size_t>(axis)] = 1;
-  else out_shape.erase(out_shape.begin() + axis);
+  if (keepdims)
+    out_shape[static_cast<size_t>(axis)] = 1;
+  else
+    out_shape.erase(out_shape.begin() + axis);
   Tensor y(DType::i64, out_shape);
   int64_t* dst = y.data<int64_t>();
   visit_numeric(x.dtype(), [&](auto tag) {
@@ -91,8 +93,10 @@ void infer_arg(InferContext& ctx) {
     const int axis = normalize_axis(ctx, ctx.node.attr_int("axis", 0), rank);
     out.has_shape = true;
     out.dims = in.dims;
-    if (ctx.node.attr_int("keepdims", 1) != 0) out.dims[static_cast<size_t>(axis)] = Dim{1, {}};
-    else out.dims.erase(out.dims.begin() + axis);
+    if (ctx.node.attr_int("keepdims", 1) != 0)
+      out.dims[static_cast<size_t>(axis)] = Dim{1, {}};
+    else
+      out.dims.erase(out.dims.begin() + axis);
   }
   ctx.outputs[0] = out;
 }

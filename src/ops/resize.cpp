@@ -6,8 +6,11 @@
 // sum over the product of the per-axis taps. The taps of each axis are computed once.
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
+#include <string>
 #include <type_traits>
+#include <utility>
 
 #include "core/cast.hpp"
 #include "core/dtype_dispatch.hpp"
@@ -37,31 +40,38 @@ struct ResizeAttrs {
   double extrapolation = 0.0;
 };
 
+// The value of string attribute `name` among `choices`; anything else is an error.
+template <typename Ctx, typename E>
+E parse_choice(const Ctx& ctx, const Node& node, const char* name, const char* def,
+               std::initializer_list<std::pair<const char*, E>> choices) {
+  const std::string v = node.attr_string(name, def);
+  std::string names;
+  for (const auto& [text, value] : choices) {
+    if (v == text) return value;
+    names += names.empty() ? text : std::string(", ") + text;
+  }
+  ctx.fail("unknown {} '{}' (expected one of {})", name, v, names);
+}
+
 template <typename Ctx>
 ResizeAttrs read_attrs(const Ctx& ctx, const Node& node) {
   ResizeAttrs a;
-  const std::string mode = node.attr_string("mode", "nearest");
-  if (mode == "nearest") a.mode = Mode::nearest;
-  else if (mode == "linear") a.mode = Mode::linear;
-  else if (mode == "cubic") a.mode = Mode::cubic;
-  else ctx.fail("unknown mode '{}' (expected nearest, linear or cubic)", mode);
-
-  const std::string cm = node.attr_string("coordinate_transformation_mode", "half_pixel");
-  if (cm == "half_pixel") a.coord = CoordMode::half_pixel;
-  else if (cm == "pytorch_half_pixel") a.coord = CoordMode::pytorch_half_pixel;
-  else if (cm == "align_corners") a.coord = CoordMode::align_corners;
-  else if (cm == "asymmetric") a.coord = CoordMode::asymmetric;
-  else if (cm == "tf_half_pixel_for_nn") a.coord = CoordMode::tf_half_pixel_for_nn;
-  else if (cm == "tf_crop_and_resize") a.coord = CoordMode::tf_crop_and_resize;
-  else ctx.fail("unknown coordinate_transformation_mode '{}'", cm);
-
-  const std::string nm = node.attr_string("nearest_mode", "round_prefer_floor");
-  if (nm == "round_prefer_floor") a.nearest = NearestMode::round_prefer_floor;
-  else if (nm == "round_prefer_ceil") a.nearest = NearestMode::round_prefer_ceil;
-  else if (nm == "floor") a.nearest = NearestMode::floor;
-  else if (nm == "ceil") a.nearest = NearestMode::ceil;
-  else ctx.fail("unknown nearest_mode '{}'", nm);
-
+  a.mode = parse_choice<Ctx, Mode>(
+      ctx, node, "mode", "nearest",
+      {{"nearest", Mode::nearest}, {"linear", Mode::linear}, {"cubic", Mode::cubic}});
+  a.coord = parse_choice<Ctx, CoordMode>(ctx, node, "coordinate_transformation_mode", "half_pixel",
+                                         {{"half_pixel", CoordMode::half_pixel},
+                                          {"pytorch_half_pixel", CoordMode::pytorch_half_pixel},
+                                          {"align_corners", CoordMode::align_corners},
+                                          {"asymmetric", CoordMode::asymmetric},
+                                          {"tf_half_pixel_for_nn", CoordMode::tf_half_pixel_for_nn},
+                                          {"tf_crop_and_resize", CoordMode::tf_crop_and_resize}});
+  a.nearest =
+      parse_choice<Ctx, NearestMode>(ctx, node, "nearest_mode", "round_prefer_floor",
+                                     {{"round_prefer_floor", NearestMode::round_prefer_floor},
+                                      {"round_prefer_ceil", NearestMode::round_prefer_ceil},
+                                      {"floor", NearestMode::floor},
+                                      {"ceil", NearestMode::ceil}});
   a.cubic_a = node.attr_float("cubic_coeff_a", -0.75f);
   a.exclude_outside = node.attr_int("exclude_outside", 0) != 0;
   a.extrapolation = node.attr_float("extrapolation_value", 0.0f);
@@ -144,12 +154,16 @@ double original_coordinate(const ResizeAttrs& a, int64_t x, int64_t in_len, doub
   const double xr = static_cast<double>(x);
   const double in_l = static_cast<double>(in_len);
   switch (a.coord) {
-    case CoordMode::half_pixel: return (xr + 0.5) / scale - 0.5;
-    case CoordMode::pytorch_half_pixel: return resized_len > 1 ? (xr + 0.5) / scale - 0.5 : 0.0;
+    case CoordMode::half_pixel:
+      return (xr + 0.5) / scale - 0.5;
+    case CoordMode::pytorch_half_pixel:
+      return resized_len > 1 ? (xr + 0.5) / scale - 0.5 : 0.0;
     case CoordMode::align_corners:
       return resized_len > 1 ? xr * (in_l - 1) / (resized_len - 1) : 0.0;
-    case CoordMode::asymmetric: return xr / scale;
-    case CoordMode::tf_half_pixel_for_nn: return (xr + 0.5) / scale;
+    case CoordMode::asymmetric:
+      return xr / scale;
+    case CoordMode::tf_half_pixel_for_nn:
+      return (xr + 0.5) / scale;
     case CoordMode::tf_crop_and_resize:
       if (resized_len > 1)
         return roi_start * (in_l - 1) + xr * (roi_end - roi_start) * (in_l - 1) / (resized_len - 1);
@@ -162,7 +176,8 @@ int64_t clamp_index(int64_t i, int64_t len) { return i < 0 ? 0 : (i >= len ? len
 
 Taps make_taps(const ResizeAttrs& a, double xo, int64_t in_len) {
   Taps t;
-  if (a.coord == CoordMode::tf_crop_and_resize && (xo < 0 || xo > static_cast<double>(in_len - 1))) {
+  if (a.coord == CoordMode::tf_crop_and_resize &&
+      (xo < 0 || xo > static_cast<double>(in_len - 1))) {
     t.outside = true;
     return t;
   }
@@ -174,10 +189,18 @@ Taps make_taps(const ResizeAttrs& a, double xo, int64_t in_len) {
     if (frac > 0) {
       bool up = false;
       switch (a.nearest) {
-        case NearestMode::round_prefer_floor: up = frac > 0.5; break;
-        case NearestMode::round_prefer_ceil: up = frac >= 0.5; break;
-        case NearestMode::floor: up = false; break;
-        case NearestMode::ceil: up = true; break;
+        case NearestMode::round_prefer_floor:
+          up = frac > 0.5;
+          break;
+        case NearestMode::round_prefer_ceil:
+          up = frac >= 0.5;
+          break;
+        case NearestMode::floor:
+          up = false;
+          break;
+        case NearestMode::ceil:
+          up = true;
+          break;
       }
       i = up ? i0 + 1 : i0;
     }
@@ -332,7 +355,10 @@ void run_resize(OpContext& ctx) {
       ctx.fail("roi must be a float tensor, got {}", dtype_name(roi->dtype()));
     if (static_cast<size_t>(roi->numel()) != 2 * rank)
       ctx.fail("roi has {} elements, expected 2 * rank = {}", roi->numel(), 2 * rank);
-    for (int64_t i = 0; i < roi->numel(); ++i) roi_v.push_back(roi->at_f64(i));
+    for (int64_t i = 0; i < roi->numel(); ++i) {
+      roi_v.push_back(roi->at_f64(i));
+      if (!std::isfinite(roi_v.back())) ctx.fail("roi[{}] = {} is not finite", i, roi_v.back());
+    }
   }
 
   Tensor y(x_in.dtype(), g.out);
@@ -371,8 +397,8 @@ void run_resize(OpContext& ctx) {
     interpolate<float>(xf.data<float>(), yf.data<float>(), g.out, axes, a.extrapolation);
     y = cast_tensor(yf, x_in.dtype());
   } else {
-    if (x_in.dtype() == DType::boolean) ctx.fail("{} mode does not support bool input",
-                                                 a.mode == Mode::linear ? "linear" : "cubic");
+    if (x_in.dtype() == DType::boolean)
+      ctx.fail("{} mode does not support bool input", a.mode == Mode::linear ? "linear" : "cubic");
     visit_numeric(x_in.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       if constexpr (!std::is_same_v<T, bool>)
