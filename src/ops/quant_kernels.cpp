@@ -166,6 +166,9 @@ std::vector<int32_t> matmul_int32(const MatMulDims& d, const std::vector<int32_t
   return out;
 }
 
+// Bound on pads, strides, dilations and kernel sizes so that size arithmetic cannot overflow.
+constexpr int64_t kMaxConvAttr = int64_t{1} << 31;
+
 template <typename Ctx>
 ConvGeometry conv_geometry(const Ctx& ctx, const std::vector<int64_t>& x,
                            const std::vector<int64_t>& w) {
@@ -190,6 +193,7 @@ ConvGeometry conv_geometry(const Ctx& ctx, const std::vector<int64_t>& x,
   if (!ks.empty()) {
     if (ks.size() != S) ctx.fail("kernel_shape has {} values for {} spatial dims", ks.size(), S);
     for (size_t i = 0; i < S; ++i) {
+      if (ks[i] < 1 || ks[i] > kMaxConvAttr) ctx.fail("kernel_shape value {} is out of range", ks[i]);
       if (g.kernel[i] >= 0 && ks[i] != g.kernel[i])
         ctx.fail("kernel_shape {} does not match the weight's spatial dims", fmt::join(ks, ","));
       g.kernel[i] = ks[i];
@@ -200,7 +204,8 @@ ConvGeometry conv_geometry(const Ctx& ctx, const std::vector<int64_t>& x,
     if (v.empty()) v.assign(n, def);
     if (v.size() != n) ctx.fail("{} has {} values, expected {}", name, v.size(), n);
     for (int64_t e : v)
-      if (e < min) ctx.fail("{} value {} must be >= {}", name, e, min);
+      if (e < min || e > kMaxConvAttr)
+        ctx.fail("{} value {} must be in [{}, {}]", name, e, min, kMaxConvAttr);
     return v;
   };
   g.strides = list("strides", S, 1, 1);

@@ -288,6 +288,8 @@ void run_recurrent(OpContext& ctx, Cell cell) {
   const Tensor& r_in = ctx.input(2);
   if (r_in.rank() != 3) ctx.fail("R must have rank 3, got shape {}", shape_str(r_in.shape()));
   dims.hidden = ctx.attr_int("hidden_size", r_in.dim(2));
+  if (dims.hidden != r_in.dim(2))
+    ctx.fail("hidden_size {} does not match R's last dimension {}", dims.hidden, r_in.dim(2));
   if (dims.hidden <= 0) ctx.fail("hidden_size must be positive, got {}", dims.hidden);
   const int64_t G = gates_of(cell), H = dims.hidden, D = dims.dirs;
 
