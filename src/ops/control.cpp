@@ -17,8 +17,7 @@ const Graph& graph_attr(const Node& node, const char* name) {
 }
 
 bool bool_scalar(const OpContext& ctx, const Tensor& t, const char* what) {
-  if (t.dtype() != DType::boolean)
-    ctx.fail("{} must be bool, got {}", what, dtype_name(t.dtype()));
+  if (t.dtype() != DType::boolean) ctx.fail("{} must be bool, got {}", what, dtype_name(t.dtype()));
   if (t.numel() != 1)
     ctx.fail("{} must have one element, got shape {}", what, shape_str(t.shape()));
   return t.data<bool>()[0];
@@ -41,7 +40,8 @@ TypeInfo union_type(const InferContext& ctx, const TypeInfo& a, const TypeInfo& 
   t.dtype = a.dtype != DType::undefined ? a.dtype : b.dtype;
   if (!a.has_shape || !b.has_shape || a.dims.size() != b.dims.size()) return t;
   t.has_shape = true;
-  for (size_t i = 0; i < a.dims.size(); ++i) t.dims.push_back(a.dims[i] == b.dims[i] ? a.dims[i] : Dim{});
+  for (size_t i = 0; i < a.dims.size(); ++i)
+    t.dims.push_back(a.dims[i] == b.dims[i] ? a.dims[i] : Dim{});
   return t;
 }
 
@@ -102,8 +102,7 @@ void infer_loop(InferContext& ctx) {
     if (i < c.carried) {
       // The final value has the initial value's type where the body keeps it; a body output
       // declared without a shape may change shape across iterations.
-      ctx.outputs[i] = union_type(ctx, ctx.type(static_cast<int>(2 + i)),
-                                  body.outputs[1 + i].type,
+      ctx.outputs[i] = union_type(ctx, ctx.type(static_cast<int>(2 + i)), body.outputs[1 + i].type,
                                   "loop-carried value " + std::to_string(i));
     } else {
       TypeInfo t = body.outputs[1 + i].type;

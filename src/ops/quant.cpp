@@ -20,8 +20,7 @@ struct QuantAxis {
   bool per_axis = false;
 };
 
-QuantAxis quant_axis(const OpContext& ctx, const Tensor& x, const Tensor& scale,
-                     const Tensor* zp) {
+QuantAxis quant_axis(const OpContext& ctx, const Tensor& x, const Tensor& scale, const Tensor* zp) {
   QuantAxis q;
   q.inner = x.numel();
   if (zp != nullptr && zp->shape() != scale.shape())
@@ -90,8 +89,7 @@ void run_quantize(OpContext& ctx) {
               const int64_t base = (o * q.channels + c) * q.inner;
               for (int64_t i = 0; i < q.inner; ++i) {
                 const I r = std::nearbyint(src[base + i] / sc);
-                dst[base + i] =
-                    static_cast<O>(round_saturate(static_cast<double>(r) + zc, lo, hi));
+                dst[base + i] = static_cast<O>(round_saturate(static_cast<double>(r) + zc, lo, hi));
               }
             }
         }

@@ -19,9 +19,8 @@ void check_quantized_operand(const OpContext& ctx, const Tensor& t, const char* 
 // Operand minus its zero point, where the zero point is a scalar (any 1-element tensor), a
 // vector of `vec_len` values along `vec_axis` of the promoted operand (per-row for A, per-column
 // for B, per-output-channel for conv weights), or a tensor broadcastable to the operand.
-std::vector<int32_t> shift_by_zero_point(const OpContext& ctx, const Tensor& x,
-                                         const Shape& shape, const Tensor* zp, size_t vec_axis,
-                                         const char* name) {
+std::vector<int32_t> shift_by_zero_point(const OpContext& ctx, const Tensor& x, const Shape& shape,
+                                         const Tensor* zp, size_t vec_axis, const char* name) {
   check_quantized_operand(ctx, x, name);
   std::vector<int32_t> v = quant::to_int32(ctx, x);
   if (zp == nullptr) return v;
@@ -118,10 +117,8 @@ void run_qlinear_matmul(OpContext& ctx) {
   check_count(ctx, b_scale, d.N, "b_scale (per column)");
   check_scalar(ctx, y_scale, "y_scale");
   check_scalar(ctx, y_zp, "y_zero_point");
-  std::vector<int32_t> av =
-      shift_by_zero_point(ctx, a, d.a, &ctx.input(2), d.a.size() - 2, "a");
-  std::vector<int32_t> bv =
-      shift_by_zero_point(ctx, b, d.b, &ctx.input(5), d.b.size() - 1, "b");
+  std::vector<int32_t> av = shift_by_zero_point(ctx, a, d.a, &ctx.input(2), d.a.size() - 2, "a");
+  std::vector<int32_t> bv = shift_by_zero_point(ctx, b, d.b, &ctx.input(5), d.b.size() - 1, "b");
   std::vector<int32_t> acc = quant::matmul_int32(d, av, bv);
   std::vector<float> as = quant::to_float(ctx, a_scale), bs = quant::to_float(ctx, b_scale);
   const float ys = quant::to_float(ctx, y_scale)[0];
@@ -191,7 +188,8 @@ void run_qlinear_conv(OpContext& ctx) {
   const int64_t spatial = g.M > 0 && g.N > 0 ? static_cast<int64_t>(acc.size()) / (g.N * g.M) : 0;
   if (ctx.has_input(8)) {
     const Tensor& bias = ctx.input(8);
-    if (bias.dtype() != DType::i32) ctx.fail("bias must be int32, got {}", dtype_name(bias.dtype()));
+    if (bias.dtype() != DType::i32)
+      ctx.fail("bias must be int32, got {}", dtype_name(bias.dtype()));
     if (bias.rank() != 1 || bias.numel() != g.M)
       ctx.fail("bias must have shape [{}], got {}", g.M, shape_str(bias.shape()));
     const int32_t* pb = bias.data<int32_t>();

@@ -7,14 +7,23 @@ namespace nnaccel::quant {
 
 void quant_range(const OpContext& ctx, DType t, int64_t& lo, int64_t& hi) {
   switch (t) {
-    case DType::u8: lo = 0, hi = 255; return;
-    case DType::i8: lo = -128, hi = 127; return;
-    case DType::u16: lo = 0, hi = 65535; return;
-    case DType::i16: lo = -32768, hi = 32767; return;
+    case DType::u8:
+      lo = 0, hi = 255;
+      return;
+    case DType::i8:
+      lo = -128, hi = 127;
+      return;
+    case DType::u16:
+      lo = 0, hi = 65535;
+      return;
+    case DType::i16:
+      lo = -32768, hi = 32767;
+      return;
     case DType::i32:
       lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
       return;
-    default: ctx.fail("quantized element type {} is not supported", dtype_name(t));
+    default:
+      ctx.fail("quantized element type {} is not supported", dtype_name(t));
   }
 }
 
@@ -32,7 +41,8 @@ std::vector<int32_t> to_int32(const OpContext& ctx, const Tensor& t) {
         for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int32_t>(p[i]);
       });
       return v;
-    default: ctx.fail("expected an integer tensor (u8, i8, u16, i16, i32), got {}", dtype_name(t.dtype()));
+    default:
+      ctx.fail("expected an integer tensor (u8, i8, u16, i16, i32), got {}", dtype_name(t.dtype()));
   }
 }
 
@@ -193,7 +203,8 @@ ConvGeometry conv_geometry(const Ctx& ctx, const std::vector<int64_t>& x,
   if (!ks.empty()) {
     if (ks.size() != S) ctx.fail("kernel_shape has {} values for {} spatial dims", ks.size(), S);
     for (size_t i = 0; i < S; ++i) {
-      if (ks[i] < 1 || ks[i] > kMaxConvAttr) ctx.fail("kernel_shape value {} is out of range", ks[i]);
+      if (ks[i] < 1 || ks[i] > kMaxConvAttr)
+        ctx.fail("kernel_shape value {} is out of range", ks[i]);
       if (g.kernel[i] >= 0 && ks[i] != g.kernel[i])
         ctx.fail("kernel_shape {} does not match the weight's spatial dims", fmt::join(ks, ","));
       g.kernel[i] = ks[i];
@@ -287,8 +298,7 @@ std::vector<int32_t> conv_int32(const ConvGeometry& g, const std::vector<int32_t
                 }
               }
             }
-            ym[(od * out[1] + oh) * out[2] + ow] =
-                static_cast<int32_t>(static_cast<uint32_t>(acc));
+            ym[(od * out[1] + oh) * out[2] + ow] = static_cast<int32_t>(static_cast<uint32_t>(acc));
           }
     }
   return y;

@@ -40,10 +40,10 @@ std::vector<int32_t> subtract_broadcast(const OpContext& ctx, const std::vector<
 // Shapes of a numpy matmul: A [..., M, K] and B [..., K, N] with broadcast batch dims; 1-D
 // operands are promoted (A to [1, K], B to [K, 1]) and the promoted dim is dropped from `out`.
 struct MatMulDims {
-  Shape a, b;      // promoted operand shapes (rank >= 2)
-  Shape batch;     // broadcast batch dims
+  Shape a, b;   // promoted operand shapes (rank >= 2)
+  Shape batch;  // broadcast batch dims
   int64_t M = 0, K = 0, N = 0;
-  Shape out;       // the result's shape per numpy
+  Shape out;  // the result's shape per numpy
 };
 MatMulDims matmul_dims(const OpContext& ctx, const Shape& a, const Shape& b);
 // The same on possibly-unknown dims, for shape functions; fails on inconsistent known dims.
@@ -60,8 +60,8 @@ struct ConvGeometry {
   int64_t N = 0, C = 0, M = 0, group = 1;
   std::vector<int64_t> in, kernel, out, strides, dilations, pad_begin, pad_end;
 };
-// Spatial output sizes for possibly-unknown (-1) input sizes: shared by kernels and shape
-// functions. `fail_fn` reports attribute errors.
+// Works on possibly-unknown (-1) dims, so kernels and shape functions share it; attribute and
+// shape errors are reported through ctx.fail.
 template <typename Ctx>
 ConvGeometry conv_geometry(const Ctx& ctx, const std::vector<int64_t>& x_dims,
                            const std::vector<int64_t>& w_dims);

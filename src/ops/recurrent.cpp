@@ -21,8 +21,17 @@ int activations_of(Cell c) { return c == Cell::rnn ? 1 : c == Cell::gru ? 2 : 3;
 // --- activations ------------------------------------------------------------------------------
 
 enum class Act {
-  relu, tanh, sigmoid, affine, leaky_relu, thresholded_relu, scaled_tanh, hard_sigmoid, elu,
-  softsign, softplus
+  relu,
+  tanh,
+  sigmoid,
+  affine,
+  leaky_relu,
+  thresholded_relu,
+  scaled_tanh,
+  hard_sigmoid,
+  elu,
+  softsign,
+  softplus
 };
 
 struct Activation {
@@ -33,25 +42,55 @@ struct Activation {
   T operator()(T x) const {
     const T a = static_cast<T>(alpha), b = static_cast<T>(beta);
     switch (kind) {
-      case Act::relu: return x > 0 ? x : T(0);
-      case Act::tanh: return std::tanh(x);
-      case Act::sigmoid: return T(1) / (T(1) + std::exp(-x));
-      case Act::affine: return a * x + b;
-      case Act::leaky_relu: return x >= 0 ? x : a * x;
-      case Act::thresholded_relu: return x >= a ? x : T(0);
-      case Act::scaled_tanh: return a * std::tanh(b * x);
-      case Act::hard_sigmoid: return std::clamp(a * x + b, T(0), T(1));
-      case Act::elu: return x >= 0 ? x : a * (std::exp(x) - T(1));
-      case Act::softsign: return x / (T(1) + std::fabs(x));
-      case Act::softplus: return std::max(x, T(0)) + std::log1p(std::exp(-std::fabs(x)));
+      case Act::relu:
+        return x > 0 ? x : T(0);
+      case Act::tanh:
+        return std::tanh(x);
+      case Act::sigmoid:
+        return T(1) / (T(1) + std::exp(-x));
+      case Act::affine:
+        return a * x + b;
+      case Act::leaky_relu:
+        return x >= 0 ? x : a * x;
+      case Act::thresholded_relu:
+        return x >= a ? x : T(0);
+      case Act::scaled_tanh:
+        return a * std::tanh(b * x);
+      case Act::hard_sigmoid:
+        return std::clamp(a * x + b, T(0), T(1));
+      case Act::elu:
+        return x >= 0 ? x : a * (std::exp(x) - T(1));
+      case Act::softsign:
+        return x / (T(1) + std::fabs(x));
+      case Act::softplus:
+        return std::max(x, T(0)) + std::log1p(std::exp(-std::fabs(x)));
     }
     return x;
   }
 };
 
+struct ActivationSpec {
+  const char* name;  // lower case
+  Act kind;
+  bool uses_alpha, uses_beta;
+  double alpha, beta;  // defaults of the corresponding ONNX operators
+};
+constexpr ActivationSpec kActivations[] = {
+    {"relu", Act::relu, false, false, 0, 0},
+    {"tanh", Act::tanh, false, false, 0, 0},
+    {"sigmoid", Act::sigmoid, false, false, 0, 0},
+    {"affine", Act::affine, true, true, 1, 0},
+    {"leakyrelu", Act::leaky_relu, true, false, 0.01, 0},
+    {"thresholdedrelu", Act::thresholded_relu, true, false, 1, 0},
+    {"scaledtanh", Act::scaled_tanh, true, true, 1, 1},
+    {"hardsigmoid", Act::hard_sigmoid, true, true, 0.2, 0.5},
+    {"elu", Act::elu, true, false, 1, 0},
+    {"softsign", Act::softsign, false, false, 0, 0},
+    {"softplus", Act::softplus, false, false, 0, 0},
+};
+
 // Parses `activations` with their alpha/beta: values are consumed in order, only by the
-// activations that take them (as onnxruntime does); missing ones take the defaults of the
-// corresponding ONNX operators.
+// activations that take them (as onnxruntime does); missing ones take the defaults.
 std::vector<Activation> parse_activations(const OpContext& ctx, Cell cell, int64_t dirs) {
   static const char* kDefaults[3][3] = {{"Tanh"}, {"Sigmoid", "Tanh"}, {"Sigmoid", "Tanh", "Tanh"}};
   const int per_dir = activations_of(cell);
@@ -60,8 +99,10 @@ std::vector<Activation> parse_activations(const OpContext& ctx, Cell cell, int64
   if (names.empty())
     for (int64_t d = 0; d < dirs; ++d)
       for (int i = 0; i < per_dir; ++i) names.push_back(kDefaults[static_cast<int>(cell)][i]);
-  if (dirs == 2 && static_cast<int>(names.size()) == per_dir)  // one set for both directions
-    names.insert(names.end(), names.begin(), names.end());
+  if (dirs == 2 && static_cast<int>(names.size()) == per_dir) {  // one set for both directions
+    std::vector<std::string> once = names;
+    names.insert(names.end(), once.begin(), once.end());
+  }
   if (static_cast<int64_t>(names.size()) != per_dir * dirs)
     ctx.fail("activations has {} entries, expected {} ({} per direction)", names.size(),
              per_dir * dirs, per_dir);
@@ -72,25 +113,14 @@ std::vector<Activation> parse_activations(const OpContext& ctx, Cell cell, int64
   for (const std::string& raw : names) {
     std::string n = raw;
     for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const ActivationSpec* spec = nullptr;
+    for (const ActivationSpec& a : kActivations)
+      if (n == a.name) spec = &a;
+    if (spec == nullptr) ctx.fail("unknown activation '{}'", raw);
     Activation a;
-    double def_alpha = 0, def_beta = 0;
-    bool uses_alpha = false, uses_beta = false;
-    if (n == "relu") a.kind = Act::relu;
-    else if (n == "tanh") a.kind = Act::tanh;
-    else if (n == "sigmoid") a.kind = Act::sigmoid;
-    else if (n == "affine") a.kind = Act::affine, def_alpha = 1, uses_alpha = uses_beta = true;
-    else if (n == "leakyrelu") a.kind = Act::leaky_relu, def_alpha = 0.01, uses_alpha = true;
-    else if (n == "thresholdedrelu") a.kind = Act::thresholded_relu, def_alpha = 1, uses_alpha = true;
-    else if (n == "scaledtanh")
-      a.kind = Act::scaled_tanh, def_alpha = def_beta = 1, uses_alpha = uses_beta = true;
-    else if (n == "hardsigmoid")
-      a.kind = Act::hard_sigmoid, def_alpha = 0.2, def_beta = 0.5, uses_alpha = uses_beta = true;
-    else if (n == "elu") a.kind = Act::elu, def_alpha = 1, uses_alpha = true;
-    else if (n == "softsign") a.kind = Act::softsign;
-    else if (n == "softplus") a.kind = Act::softplus;
-    else ctx.fail("unknown activation '{}'", raw);
-    a.alpha = uses_alpha && ai < alphas.size() ? alphas[ai++] : def_alpha;
-    a.beta = uses_beta && bi < betas.size() ? betas[bi++] : def_beta;
+    a.kind = spec->kind;
+    a.alpha = spec->uses_alpha && ai < alphas.size() ? alphas[ai++] : spec->alpha;
+    a.beta = spec->uses_beta && bi < betas.size() ? betas[bi++] : spec->beta;
     acts.push_back(a);
   }
   return acts;
@@ -128,8 +158,10 @@ void infer_recurrent(InferContext& ctx) {
     ctx.outputs[static_cast<size_t>(i)].has_shape = true;
     ctx.outputs[static_cast<size_t>(i)].dims = std::move(dims);
   };
-  set(0, layout ? std::vector<Dim>{batch, seq, d, hidden} : std::vector<Dim>{seq, d, batch, hidden});
-  std::vector<Dim> state = layout ? std::vector<Dim>{batch, d, hidden} : std::vector<Dim>{d, batch, hidden};
+  set(0,
+      layout ? std::vector<Dim>{batch, seq, d, hidden} : std::vector<Dim>{seq, d, batch, hidden});
+  std::vector<Dim> state =
+      layout ? std::vector<Dim>{batch, d, hidden} : std::vector<Dim>{d, batch, hidden};
   set(1, state);
   set(2, state);
 }
@@ -161,7 +193,8 @@ struct Recurrence {
     return (dims.layout1 ? b * dims.seq + t : t * dims.batch + b) * dims.input;
   }
   int64_t y_index(int64_t t, int64_t d, int64_t b) const {
-    return (dims.layout1 ? (b * dims.seq + t) * dims.dirs + d : (t * dims.dirs + d) * dims.batch + b) *
+    return (dims.layout1 ? (b * dims.seq + t) * dims.dirs + d
+                         : (t * dims.dirs + d) * dims.batch + b) *
            dims.hidden;
   }
   int64_t state_index(int64_t d, int64_t b) const {
@@ -220,8 +253,8 @@ struct Recurrence {
 
   // One time step of one batch element; xw and hr hold the input and recurrent projections
   // (biases added). Updates h (and c for LSTM) in place.
-  void step(const Activation* act, const T* Pd, const T* Rd, const T* Rb, const T* xw, T* hr,
-            T* h, T* c, T* rh) {
+  void step(const Activation* act, const T* Pd, const T* Rd, const T* Rb, const T* xw, T* hr, T* h,
+            T* c, T* rh) {
     const int64_t H = dims.hidden;
     if (cell == Cell::rnn) {
       for (int64_t j = 0; j < H; ++j) h[j] = act[0](clipped(xw[j] + hr[j]));
@@ -230,7 +263,8 @@ struct Recurrence {
       for (int64_t j = 0; j < H; ++j) {
         const T pi = Pd ? Pd[j] : T(0), po = Pd ? Pd[H + j] : T(0), pf = Pd ? Pd[2 * H + j] : T(0);
         const T ig = act[0](clipped(xw[j] + hr[j] + pi * c[j]));
-        const T fg = input_forget ? T(1) - ig : act[0](clipped(xw[2 * H + j] + hr[2 * H + j] + pf * c[j]));
+        const T fg =
+            input_forget ? T(1) - ig : act[0](clipped(xw[2 * H + j] + hr[2 * H + j] + pf * c[j]));
         const T cg = act[1](clipped(xw[3 * H + j] + hr[3 * H + j]));
         c[j] = fg * c[j] + ig * cg;
         const T og = act[0](clipped(xw[H + j] + hr[H + j] + po * c[j]));
@@ -252,7 +286,8 @@ struct Recurrence {
         for (int64_t j = 0; j < H; ++j) hr[2 * H + j] += Rb ? Rb[2 * H + j] : T(0);
       }
       for (int64_t j = 0; j < H; ++j) {
-        const T rec = linear_before_reset ? r[static_cast<size_t>(j)] * hr[2 * H + j] : hr[2 * H + j];
+        const T rec =
+            linear_before_reset ? r[static_cast<size_t>(j)] * hr[2 * H + j] : hr[2 * H + j];
         const T ht = act[1](clipped(xw[2 * H + j] + rec));
         const T zj = z[static_cast<size_t>(j)];
         h[j] = (T(1) - zj) * ht + zj * h[j];
@@ -316,7 +351,8 @@ void run_recurrent(OpContext& ctx, Cell cell) {
 
   Tensor Y, Yh, Yc;
   if (ctx.has_output(0))
-    Y = Tensor(work, dims.layout1 ? Shape{dims.batch, dims.seq, D, H} : Shape{dims.seq, D, dims.batch, H});
+    Y = Tensor(
+        work, dims.layout1 ? Shape{dims.batch, dims.seq, D, H} : Shape{dims.seq, D, dims.batch, H});
   if (ctx.has_output(1)) Yh = Tensor(work, state);
   if (cell == Cell::lstm && ctx.has_output(2)) Yc = Tensor(work, state);
 
@@ -343,8 +379,10 @@ void run_recurrent(OpContext& ctx, Cell cell) {
     rec.Yc = Yc.defined() ? Yc.data<T>() : nullptr;
     rec.run();
   };
-  if (work == DType::f64) compute(0.0);
-  else compute(0.0f);
+  if (work == DType::f64)
+    compute(0.0);
+  else
+    compute(0.0f);
   if (Y.defined()) ctx.outputs[0] = cast_tensor(Y, dt);
   if (Yh.defined()) ctx.outputs[1] = cast_tensor(Yh, dt);
   if (Yc.defined()) ctx.outputs[2] = cast_tensor(Yc, dt);

@@ -20,8 +20,10 @@ DType working_type(const OpContext& ctx, const Tensor& t, const char* name) {
 
 template <typename F>
 void with_float_type(DType work, F&& f) {
-  if (work == DType::f64) f(0.0);
-  else f(0.0f);
+  if (work == DType::f64)
+    f(0.0);
+  else
+    f(0.0f);
 }
 
 // --- NonMaxSuppression --------------------------------------------------------------------------
@@ -103,7 +105,8 @@ void run_nms(OpContext& ctx) {
   std::vector<int64_t> kept;
   for (int64_t b = 0; b < batches; ++b) {
     const float* bb = boxes.data<float>() + b * num_boxes * 4;
-    for (int64_t i = 0; i < num_boxes; ++i) decoded[static_cast<size_t>(i)] = decode_box(bb + i * 4, center == 1);
+    for (int64_t i = 0; i < num_boxes; ++i)
+      decoded[static_cast<size_t>(i)] = decode_box(bb + i * 4, center == 1);
     for (int64_t c = 0; c < classes; ++c) {
       const float* sc = scores.data<float>() + (b * classes + c) * num_boxes;
       order.clear();
@@ -117,7 +120,8 @@ void run_nms(OpContext& ctx) {
         if (static_cast<int64_t>(kept.size()) >= max_per_class) break;
         bool keep = true;
         for (int64_t k : kept)
-          if (suppresses(decoded[static_cast<size_t>(i)], decoded[static_cast<size_t>(k)], iou_threshold)) {
+          if (suppresses(decoded[static_cast<size_t>(i)], decoded[static_cast<size_t>(k)],
+                         iou_threshold)) {
             keep = false;
             break;
           }
@@ -137,8 +141,10 @@ void infer_roi_align(InferContext& ctx) {
   const TypeInfo& x = ctx.type(0);
   TypeInfo t;
   t.dtype = x.dtype;
-  const int64_t oh = ctx.node.attr_int("output_height", 1), ow = ctx.node.attr_int("output_width", 1);
-  if (oh < 1 || ow < 1) ctx.fail("output_height and output_width must be >= 1, got {} and {}", oh, ow);
+  const int64_t oh = ctx.node.attr_int("output_height", 1),
+                ow = ctx.node.attr_int("output_width", 1);
+  if (oh < 1 || ow < 1)
+    ctx.fail("output_height and output_width must be >= 1, got {} and {}", oh, ow);
   Dim rois{};
   if (ctx.type(1).has_shape && !ctx.type(1).dims.empty()) rois = ctx.type(1).dims[0];
   if (x.has_shape) {
@@ -150,9 +156,9 @@ void infer_roi_align(InferContext& ctx) {
 }
 
 template <typename T>
-void roi_align(const OpContext& ctx, const T* X, int64_t C, int64_t H, int64_t W, const T* rois, const int64_t* batch,
-               int64_t num_rois, int64_t OH, int64_t OW, int64_t sampling_ratio, T spatial_scale,
-               bool half_pixel, bool max_mode, T* Y) {
+void roi_align(const OpContext& ctx, const T* X, int64_t C, int64_t H, int64_t W, const T* rois,
+               const int64_t* batch, int64_t num_rois, int64_t OH, int64_t OW,
+               int64_t sampling_ratio, T spatial_scale, bool half_pixel, bool max_mode, T* Y) {
   // One bilinear sample: four taps with weights (zero weights outside the feature map).
   struct Sample {
     int64_t pos[4];
@@ -174,7 +180,8 @@ void roi_align(const OpContext& ctx, const T* X, int64_t C, int64_t H, int64_t W
     auto grid_of = [&](T extent, int64_t bins) -> int64_t {
       if (sampling_ratio > 0) return sampling_ratio;
       const T g = std::ceil(extent / static_cast<T>(bins));
-      if (!(g <= T(1 << 26))) ctx.fail("roi {} spans {} pixels; too many samples per bin", n, extent);
+      if (!(g <= T(1 << 26)))
+        ctx.fail("roi {} spans {} pixels; too many samples per bin", n, extent);
       return g > 0 ? static_cast<int64_t>(g) : 0;
     };
     const int64_t gh = grid_of(roi_h, OH), gw = grid_of(roi_w, OW);
@@ -266,9 +273,11 @@ void run_roi_align(OpContext& ctx) {
   if (mode != "avg" && mode != "max") ctx.fail("mode must be avg or max, got '{}'", mode);
   const std::string ctm = ctx.attr_string("coordinate_transformation_mode", "half_pixel");
   if (ctm != "half_pixel" && ctm != "output_half_pixel")
-    ctx.fail("coordinate_transformation_mode must be half_pixel or output_half_pixel, got '{}'", ctm);
+    ctx.fail("coordinate_transformation_mode must be half_pixel or output_half_pixel, got '{}'",
+             ctm);
   const int64_t OH = ctx.attr_int("output_height", 1), OW = ctx.attr_int("output_width", 1);
-  if (OH < 1 || OW < 1) ctx.fail("output_height and output_width must be >= 1, got {} and {}", OH, OW);
+  if (OH < 1 || OW < 1)
+    ctx.fail("output_height and output_width must be >= 1, got {} and {}", OH, OW);
   if (OH > (int64_t{1} << 26) / OW) ctx.fail("output size {}x{} is too large", OH, OW);
   const int64_t sampling_ratio = ctx.attr_int("sampling_ratio", 0);
   if (sampling_ratio < 0) ctx.fail("sampling_ratio must be >= 0, got {}", sampling_ratio);
@@ -277,13 +286,14 @@ void run_roi_align(OpContext& ctx) {
   Tensor X = cast_tensor(x_in, work), rois = cast_tensor(rois_in, work);
   for (int64_t i = 0; i < rois.numel(); ++i)
     if (!std::isfinite(rois.at_f64(i))) ctx.fail("rois contain a non-finite value at index {}", i);
-  if (!std::isfinite(spatial_scale)) ctx.fail("spatial_scale must be finite, got {}", spatial_scale);
+  if (!std::isfinite(spatial_scale))
+    ctx.fail("spatial_scale must be finite, got {}", spatial_scale);
   Tensor Y(work, {num_rois, X.dim(1), OH, OW});
   with_float_type(work, [&](auto zero) {
     using T = decltype(zero);
-    roi_align<T>(ctx, X.data<T>(), X.dim(1), X.dim(2), X.dim(3), rois.data<T>(), batch.data(), num_rois,
-                 OH, OW, sampling_ratio, static_cast<T>(spatial_scale), ctm == "half_pixel",
-                 mode == "max", Y.data<T>());
+    roi_align<T>(ctx, X.data<T>(), X.dim(1), X.dim(2), X.dim(3), rois.data<T>(), batch.data(),
+                 num_rois, OH, OW, sampling_ratio, static_cast<T>(spatial_scale),
+                 ctm == "half_pixel", mode == "max", Y.data<T>());
   });
   ctx.outputs[0] = cast_tensor(Y, x_in.dtype());
 }
@@ -364,7 +374,8 @@ void run_grid_sample(OpContext& ctx) {
   const Tensor& grid_in = ctx.input(1);
   const DType work = working_type(ctx, x_in, "X");
   working_type(ctx, grid_in, "grid");
-  if (x_in.rank() != 4) ctx.fail("X must have rank 4 (N, C, H, W), got shape {}", shape_str(x_in.shape()));
+  if (x_in.rank() != 4)
+    ctx.fail("X must have rank 4 (N, C, H, W), got shape {}", shape_str(x_in.shape()));
   if (grid_in.rank() != 4 || grid_in.dim(0) != x_in.dim(0) || grid_in.dim(3) != 2)
     ctx.fail("grid must have shape [{}, H_out, W_out, 2], got {}", x_in.dim(0),
              shape_str(grid_in.shape()));
@@ -373,10 +384,14 @@ void run_grid_sample(OpContext& ctx) {
     ctx.fail("mode must be bilinear, nearest or bicubic, got '{}'", mode);
   const std::string pm = ctx.attr_string("padding_mode", "zeros");
   Padding padding;
-  if (pm == "zeros") padding = Padding::zeros;
-  else if (pm == "border") padding = Padding::border;
-  else if (pm == "reflection") padding = Padding::reflection;
-  else ctx.fail("padding_mode must be zeros, border or reflection, got '{}'", pm);
+  if (pm == "zeros")
+    padding = Padding::zeros;
+  else if (pm == "border")
+    padding = Padding::border;
+  else if (pm == "reflection")
+    padding = Padding::reflection;
+  else
+    ctx.fail("padding_mode must be zeros, border or reflection, got '{}'", pm);
   const bool align = ctx.attr_int("align_corners", 0) != 0;
 
   Tensor X = cast_tensor(x_in, work), G = cast_tensor(grid_in, work);
@@ -390,15 +405,18 @@ void run_grid_sample(OpContext& ctx) {
   }
   with_float_type(work, [&](auto zero) {
     using T = decltype(zero);
-    GridSampler<T> s{nullptr, H, W, padding, T(-0.5), static_cast<T>(W) - T(0.5), T(-0.5),
-                     static_cast<T>(H) - T(0.5)};
+    GridSampler<T> s{nullptr, H,
+                     W,       padding,
+                     T(-0.5), static_cast<T>(W) - T(0.5),
+                     T(-0.5), static_cast<T>(H) - T(0.5)};
     if (align) {
       s.x_lo = s.y_lo = 0;
       s.x_hi = static_cast<T>(W - 1);
       s.y_hi = static_cast<T>(H - 1);
     }
     auto denormalize = [&](T v, int64_t size) {
-      return align ? (v + 1) / 2 * static_cast<T>(size - 1) : ((v + 1) * static_cast<T>(size) - 1) / 2;
+      return align ? (v + 1) / 2 * static_cast<T>(size - 1)
+                   : ((v + 1) * static_cast<T>(size) - 1) / 2;
     };
     for (int64_t n = 0; n < N; ++n)
       for (int64_t c = 0; c < C; ++c) {
@@ -413,12 +431,16 @@ void run_grid_sample(OpContext& ctx) {
           }
           // Out-of-border coordinates are moved inside first (border / reflection).
           if (x < s.x_lo || x > s.x_hi) {
-            if (padding == Padding::border) x = std::clamp(x, T(0), static_cast<T>(W - 1));
-            else if (padding == Padding::reflection) x = reflect(x, s.x_lo, s.x_hi);
+            if (padding == Padding::border)
+              x = std::clamp(x, T(0), static_cast<T>(W - 1));
+            else if (padding == Padding::reflection)
+              x = reflect(x, s.x_lo, s.x_hi);
           }
           if (y < s.y_lo || y > s.y_hi) {
-            if (padding == Padding::border) y = std::clamp(y, T(0), static_cast<T>(H - 1));
-            else if (padding == Padding::reflection) y = reflect(y, s.y_lo, s.y_hi);
+            if (padding == Padding::border)
+              y = std::clamp(y, T(0), static_cast<T>(H - 1));
+            else if (padding == Padding::reflection)
+              y = reflect(y, s.y_lo, s.y_hi);
           }
           // Coordinates far outside (or NaN) read only padding; bound them before any integer
           // conversion.

@@ -108,7 +108,8 @@ TEST(If, LstmInsideABranchMatchesTheLstmOp) {
   m.graph.outputs = {vi("h", DType::f32, {1, 2, 5}), vi("c", DType::f32, {1, 2, 5})};
   Session s(m);
   auto out = s.run({{"cond", bool_scalar(true)}, {"X", X}, {"h0", h0}, {"c0", c0}});
-  auto want = run_op(make_node("LSTM", 7, 3, {attr_i("hidden_size", 5)}), {X, W, R, B, Tensor{}, h0, c0});
+  auto want =
+      run_op(make_node("LSTM", 7, 3, {attr_i("hidden_size", 5)}), {X, W, R, B, Tensor{}, h0, c0});
   EXPECT_EQ(out[0].to_f32_vector(), want[1].to_f32_vector());
   EXPECT_EQ(out[1].to_f32_vector(), want[2].to_f32_vector());
   auto skip = s.run({{"cond", bool_scalar(false)}, {"X", X}, {"h0", h0}, {"c0", c0}});
@@ -121,7 +122,8 @@ TEST(If, ShapeFunctionMergesTheBranches) {
   Graph t, e;
   t.outputs = {vi("x", DType::f32, {2, 3}), vi("y", DType::i64, {4})};
   e.outputs = {vi("x", DType::f32, {2, 5}), vi("y", DType::i64, {4, 1})};
-  Node n = node("If", {"c"}, {"o1", "o2"}, {graph_attr("then_branch", t), graph_attr("else_branch", e)});
+  Node n =
+      node("If", {"c"}, {"o1", "o2"}, {graph_attr("then_branch", t), graph_attr("else_branch", e)});
   TypeInfo c = TypeInfo::of(DType::boolean, {});
   InferContext ctx(n, {&c}, {nullptr});
   s->infer(ctx);
@@ -131,7 +133,8 @@ TEST(If, ShapeFunctionMergesTheBranches) {
   EXPECT_EQ(ctx.outputs[1].dtype, DType::i64);
   EXPECT_FALSE(ctx.outputs[1].has_shape);  // ranks differ
   e.outputs[0].type.dtype = DType::f64;
-  Node bad = node("If", {"c"}, {"o1", "o2"}, {graph_attr("then_branch", t), graph_attr("else_branch", e)});
+  Node bad =
+      node("If", {"c"}, {"o1", "o2"}, {graph_attr("then_branch", t), graph_attr("else_branch", e)});
   InferContext bctx(bad, {&c}, {nullptr});
   EXPECT_THROW(s->infer(bctx), Error);
 }
@@ -168,7 +171,8 @@ TEST(Loop, TripCountWithCarriedSumAndScanOutput) {
   ASSERT_EQ(out[1].shape(), (Shape{3, 1, 1, 1}));
   EXPECT_EQ(out[1].to_f32_vector(), (std::vector<float>{3, 5, 7}));
   // Zero trips: the initial value passes through and the scan output is empty.
-  auto none = s.run({{"M", Tensor::scalar_i64(0)}, {"cond", bool_scalar(true)}, {"y", y}, {"x", x}});
+  auto none =
+      s.run({{"M", Tensor::scalar_i64(0)}, {"cond", bool_scalar(true)}, {"y", y}, {"x", x}});
   EXPECT_EQ(none[0].to_f32_vector(), std::vector<float>{1});
   EXPECT_EQ(none[1].shape(), (Shape{0, 1, 1, 1}));
   // A false initial condition also runs no iteration.
@@ -179,7 +183,8 @@ TEST(Loop, TripCountWithCarriedSumAndScanOutput) {
 TEST(Loop, BodyConditionStopsTheLoop) {
   Session s(loop_model(true));
   Tensor y = Tensor::from_f32({1, 1, 1}, {1}), x = Tensor::from_f32({1, 1, 1}, {2});
-  auto out = s.run({{"M", Tensor::scalar_i64(10)}, {"cond", bool_scalar(true)}, {"y", y}, {"x", x}});
+  auto out =
+      s.run({{"M", Tensor::scalar_i64(10)}, {"cond", bool_scalar(true)}, {"y", y}, {"x", x}});
   EXPECT_EQ(out[0].to_f32_vector(), std::vector<float>{3});  // one iteration, then cond false
   EXPECT_EQ(out[1].shape(), (Shape{1, 1, 1, 1}));
 }

@@ -31,11 +31,10 @@ Tensor u8_scalar(uint8_t v) { return make<uint8_t>(DType::u8, {}, {v}); }
 
 TEST(QuantizeLinear, RoundsTiesToEvenAndSaturatesU8) {
   Tensor x = Tensor::from_f32({8}, {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 300.f, -300.f, 3.49f});
-  auto out = run_op(make_node("QuantizeLinear", 3, 1),
-                    {x, Tensor::scalar_f32(1.0f), u8_scalar(128)});
+  auto out =
+      run_op(make_node("QuantizeLinear", 3, 1), {x, Tensor::scalar_f32(1.0f), u8_scalar(128)});
   ASSERT_EQ(out[0].dtype(), DType::u8);
-  EXPECT_EQ(ints<uint8_t>(out[0]),
-            (std::vector<int64_t>{128, 130, 130, 128, 126, 255, 0, 131}));
+  EXPECT_EQ(ints<uint8_t>(out[0]), (std::vector<int64_t>{128, 130, 130, 128, 126, 255, 0, 131}));
 }
 
 TEST(QuantizeLinear, DefaultsToU8WithoutZeroPointAndSupportsI8) {
@@ -69,7 +68,8 @@ TEST(QuantizeLinear, PerAxis) {
 
 TEST(DequantizeLinear, PerTensorPerAxisAndInt32) {
   Tensor x = make<uint8_t>(DType::u8, {2, 2}, {0, 3, 128, 255});
-  auto a = run_op(make_node("DequantizeLinear", 3, 1), {x, Tensor::scalar_f32(0.5f), u8_scalar(128)});
+  auto a =
+      run_op(make_node("DequantizeLinear", 3, 1), {x, Tensor::scalar_f32(0.5f), u8_scalar(128)});
   ASSERT_EQ(a[0].dtype(), DType::f32);
   EXPECT_EQ(a[0].to_f32_vector(), (std::vector<float>{-64.f, -62.5f, 0.f, 63.5f}));
   Tensor sc = Tensor::from_f32({2}, {1.f, 2.f});
@@ -146,7 +146,8 @@ TEST(QLinearMatMul, MatchesDequantizeMatMulQuantizeWithinOne) {
     for (int64_t n = 0; n < N; ++n) {
       double acc = 0;
       for (int64_t k = 0; k < K; ++k)
-        acc += (a.data<uint8_t>()[m * K + k] - azp) * as * (b.data<uint8_t>()[k * N + n] - bzp) * bs;
+        acc +=
+            (a.data<uint8_t>()[m * K + k] - azp) * as * (b.data<uint8_t>()[k * N + n] - bzp) * bs;
       double want = std::clamp<double>(std::nearbyint(acc / ys) + yzp, 0, 255);
       int got = out[0].data<uint8_t>()[m * N + n];
       EXPECT_LE(std::abs(got - want), 1) << m << "," << n;
@@ -197,16 +198,17 @@ TEST(QLinearConv, MatchesFloatConvWithinOneAndAddsBias) {
   const uint8_t xzp = 3, yzp = 128;
   Tensor x(DType::u8, xf.shape()), w(DType::i8, wf.shape());
   for (int64_t i = 0; i < x.numel(); ++i)
-    x.data<uint8_t>()[i] =
-        static_cast<uint8_t>(std::clamp<double>(std::nearbyint(xf.data<float>()[i] / xs) + xzp, 0, 255));
+    x.data<uint8_t>()[i] = static_cast<uint8_t>(
+        std::clamp<double>(std::nearbyint(xf.data<float>()[i] / xs) + xzp, 0, 255));
   const int64_t wper = (C / G) * 9;
   for (int64_t i = 0; i < w.numel(); ++i)
     w.data<int8_t>()[i] = static_cast<int8_t>(std::clamp<double>(
         std::nearbyint(wf.data<float>()[i] / wsc[static_cast<size_t>(i / wper)]), -127, 127));
   Tensor bias = make<int32_t>(DType::i32, {M}, {100, -200, 0, 50});
   auto out = run_op(
-      make_node("QLinearConv", 9, 1,
-                {attr_i("group", G), attr_ints("pads", {1, 0, 1, 0}), attr_ints("strides", {1, 2})}),
+      make_node(
+          "QLinearConv", 9, 1,
+          {attr_i("group", G), attr_ints("pads", {1, 0, 1, 0}), attr_ints("strides", {1, 2})}),
       {x, Tensor::scalar_f32(xs), u8_scalar(xzp), w, Tensor::from_f32({M}, wsc),
        make<int8_t>(DType::i8, {M}, {0, 0, 0, 0}), Tensor::scalar_f32(ys), u8_scalar(yzp), bias});
   const int64_t OH = 5, OW = 2;
@@ -222,7 +224,8 @@ TEST(QLinearConv, MatchesFloatConvWithinOneAndAddsBias) {
               int64_t ih = oh - 1 + kh, iw = ow * 2 + kw;
               if (ih < 0 || ih >= H || iw >= W) continue;
               double xv = (x.data<uint8_t>()[((g * 2 + c) * H + ih) * W + iw] - xzp) * xs;
-              double wv = w.data<int8_t>()[(m * 2 + c) * 9 + kh * 3 + kw] * wsc[static_cast<size_t>(m)];
+              double wv =
+                  w.data<int8_t>()[(m * 2 + c) * 9 + kh * 3 + kw] * wsc[static_cast<size_t>(m)];
               acc += xv * wv;
             }
         double want = std::clamp<double>(std::nearbyint(acc / ys) + yzp, 0, 255);

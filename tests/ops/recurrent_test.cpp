@@ -39,11 +39,12 @@ TEST(LSTM, OneStepMatchesHandComputationWithPeepholes) {
   const float bri = 0.05f, bro = -0.06f, brf = 0.07f, brc = -0.08f;
   const float pi = 0.9f, po = -0.3f, pf = 0.2f, h0 = 0.25f, c0 = -0.4f;
   Node n = make_node("LSTM", 8, 3, {attr_i("hidden_size", 1)});
-  auto out = run_op(n, {Tensor::from_f32({1, 1, 1}, {x}), Tensor::from_f32({1, 4, 1}, {wi, wo, wf, wc}),
-                        Tensor::from_f32({1, 4, 1}, {ri, ro, rf, rc}),
-                        Tensor::from_f32({1, 8}, {bwi, bwo, bwf, bwc, bri, bro, brf, brc}), Tensor{},
-                        Tensor::from_f32({1, 1, 1}, {h0}), Tensor::from_f32({1, 1, 1}, {c0}),
-                        Tensor::from_f32({1, 3}, {pi, po, pf})});
+  auto out =
+      run_op(n, {Tensor::from_f32({1, 1, 1}, {x}), Tensor::from_f32({1, 4, 1}, {wi, wo, wf, wc}),
+                 Tensor::from_f32({1, 4, 1}, {ri, ro, rf, rc}),
+                 Tensor::from_f32({1, 8}, {bwi, bwo, bwf, bwc, bri, bro, brf, brc}), Tensor{},
+                 Tensor::from_f32({1, 1, 1}, {h0}), Tensor::from_f32({1, 1, 1}, {c0}),
+                 Tensor::from_f32({1, 3}, {pi, po, pf})});
   const double i = sigmoid(x * wi + h0 * ri + bwi + bri + pi * c0);
   const double f = sigmoid(x * wf + h0 * rf + bwf + brf + pf * c0);
   const double g = std::tanh(x * wc + h0 * rc + bwc + brc);
@@ -57,11 +58,12 @@ TEST(LSTM, OneStepMatchesHandComputationWithPeepholes) {
 
   // input_forget couples the forget gate to the input gate: f = 1 - i.
   Node nf = make_node("LSTM", 8, 3, {attr_i("hidden_size", 1), attr_i("input_forget", 1)});
-  auto cf = run_op(nf, {Tensor::from_f32({1, 1, 1}, {x}), Tensor::from_f32({1, 4, 1}, {wi, wo, wf, wc}),
-                        Tensor::from_f32({1, 4, 1}, {ri, ro, rf, rc}),
-                        Tensor::from_f32({1, 8}, {bwi, bwo, bwf, bwc, bri, bro, brf, brc}), Tensor{},
-                        Tensor::from_f32({1, 1, 1}, {h0}), Tensor::from_f32({1, 1, 1}, {c0}),
-                        Tensor::from_f32({1, 3}, {pi, po, pf})});
+  auto cf =
+      run_op(nf, {Tensor::from_f32({1, 1, 1}, {x}), Tensor::from_f32({1, 4, 1}, {wi, wo, wf, wc}),
+                  Tensor::from_f32({1, 4, 1}, {ri, ro, rf, rc}),
+                  Tensor::from_f32({1, 8}, {bwi, bwo, bwf, bwc, bri, bro, brf, brc}), Tensor{},
+                  Tensor::from_f32({1, 1, 1}, {h0}), Tensor::from_f32({1, 1, 1}, {c0}),
+                  Tensor::from_f32({1, 3}, {pi, po, pf})});
   EXPECT_NEAR(cf[2].data<float>()[0], (1 - i) * c0 + i * g, 1e-6);
 }
 
@@ -70,7 +72,8 @@ TEST(GRU, LinearBeforeResetChangesWhereTheResetGateApplies) {
   const double bwh = 0.1, brh = 0.3, h0 = 0.5;
   auto run = [&](int lbr) {
     Node n = make_node("GRU", 6, 2, {attr_i("hidden_size", 1), attr_i("linear_before_reset", lbr)});
-    Tensor B = Tensor::from_f32({1, 6}, {0, 0, static_cast<float>(bwh), 0, 0, static_cast<float>(brh)});
+    Tensor B =
+        Tensor::from_f32({1, 6}, {0, 0, static_cast<float>(bwh), 0, 0, static_cast<float>(brh)});
     return run_op(n, {Tensor::from_f32({1, 1, 1}, {static_cast<float>(x)}),
                       Tensor::from_f32({1, 3, 1}, {float(wz), float(wr), float(wh)}),
                       Tensor::from_f32({1, 3, 1}, {float(rz), float(rr), float(rh)}), B, Tensor{},
@@ -97,20 +100,23 @@ TEST(RNN, BidirectionalWithSequenceLengths) {
   auto out = run_op(n, {X, W, R, Tensor{}, lens});
   ASSERT_EQ(out[0].shape(), (Shape{3, 2, 2, 1}));  // [seq, dirs, batch, hidden]
   // Y[t][d][b]: forward b0 1,3,6; b1 10,30,(0); reverse b0 6,5,3; b1 30,20,(0).
-  EXPECT_EQ(out[0].to_f32_vector(),
-            (std::vector<float>{1, 10, 6, 30, 3, 30, 5, 20, 6, 0, 3, 0}));
+  EXPECT_EQ(out[0].to_f32_vector(), (std::vector<float>{1, 10, 6, 30, 3, 30, 5, 20, 6, 0, 3, 0}));
   // Y_h[d][b]: forward's last valid step, reverse's first position.
   EXPECT_EQ(out[1].to_f32_vector(), (std::vector<float>{6, 30, 6, 30}));
+  // One activation list serves both directions.
+  Node one = make_node("RNN", 5, 2,
+                       {attr_i("hidden_size", 1), attr_s("direction", "bidirectional"),
+                        attr_strings("activations", {"Relu"})});
+  EXPECT_EQ(run_op(one, {X, W, R, Tensor{}, lens})[1].to_f32_vector(), out[1].to_f32_vector());
 }
 
 TEST(RNN, ActivationAlphaBetaAreConsumedInOrderAndClipApplies) {
   // GRU with f = HardSigmoid(alpha 0.3, beta 0.4), g = LeakyRelu(alpha 0.1): alphas are read in
   // order by the activations that take them, betas likewise.
-  Node n = make_node("GRU", 3, 2,
-                     {attr_i("hidden_size", 1),
-                      attr_strings("activations", {"HardSigmoid", "LeakyRelu"}),
-                      attr_floats("activation_alpha", {0.3f, 0.1f}),
-                      attr_floats("activation_beta", {0.4f})});
+  Node n = make_node(
+      "GRU", 3, 2,
+      {attr_i("hidden_size", 1), attr_strings("activations", {"HardSigmoid", "LeakyRelu"}),
+       attr_floats("activation_alpha", {0.3f, 0.1f}), attr_floats("activation_beta", {0.4f})});
   const double x = -1, wz = 1, wr = 0.5, wh = 2;
   auto out = run_op(n, {Tensor::from_f32({1, 1, 1}, {float(x)}),
                         Tensor::from_f32({1, 3, 1}, {float(wz), float(wr), float(wh)}),
@@ -120,9 +126,10 @@ TEST(RNN, ActivationAlphaBetaAreConsumedInOrderAndClipApplies) {
   EXPECT_NEAR(out[1].data<float>()[0], (1 - z) * ht, 1e-6);
 
   // Sigmoid takes no alpha, so ScaledTanh gets alpha 2 and beta 0.5.
-  Node st = make_node("GRU", 3, 2,
-                      {attr_i("hidden_size", 1), attr_strings("activations", {"Sigmoid", "ScaledTanh"}),
-                       attr_floats("activation_alpha", {2}), attr_floats("activation_beta", {0.5f})});
+  Node st =
+      make_node("GRU", 3, 2,
+                {attr_i("hidden_size", 1), attr_strings("activations", {"Sigmoid", "ScaledTanh"}),
+                 attr_floats("activation_alpha", {2}), attr_floats("activation_beta", {0.5f})});
   auto o2 = run_op(st, {Tensor::from_f32({1, 1, 1}, {float(x)}),
                         Tensor::from_f32({1, 3, 1}, {float(wz), float(wr), float(wh)}),
                         Tensor::from_f32({1, 3, 1}, {0, 0, 0})});
@@ -148,7 +155,8 @@ Tensor swap01(const Tensor& t) {
   for (int64_t a = 0; a < t.dim(0); ++a)
     for (int64_t b = 0; b < t.dim(1); ++b)
       for (int64_t i = 0; i < inner; ++i)
-        r.data<float>()[(b * t.dim(0) + a) * inner + i] = t.data<float>()[(a * t.dim(1) + b) * inner + i];
+        r.data<float>()[(b * t.dim(0) + a) * inner + i] =
+            t.data<float>()[(a * t.dim(1) + b) * inner + i];
   return r;
 }
 
@@ -183,14 +191,16 @@ TEST(GRU, ReverseIsForwardOnTheReversedSequenceAndDoubleWorks) {
     std::copy(X.data<float>() + (S - 1 - t) * Bt * I, X.data<float>() + (S - t) * Bt * I,
               Xr.data<float>() + t * Bt * I);
   auto fwd = run_op(make_node("GRU", 3, 2, {attr_i("hidden_size", H)}), {Xr, W, R});
-  auto rev = run_op(make_node("GRU", 3, 2, {attr_i("hidden_size", H), attr_s("direction", "reverse")}),
-                    {X, W, R});
+  auto rev =
+      run_op(make_node("GRU", 3, 2, {attr_i("hidden_size", H), attr_s("direction", "reverse")}),
+             {X, W, R});
   for (int64_t i = 0; i < Bt * H; ++i)
     EXPECT_FLOAT_EQ(fwd[1].data<float>()[i], rev[1].data<float>()[i]);
   // Y of reverse at time t equals Y of forward-on-reversed at S - 1 - t.
   for (int64_t t = 0; t < S; ++t)
     for (int64_t i = 0; i < Bt * H; ++i)
-      EXPECT_FLOAT_EQ(rev[0].data<float>()[t * Bt * H + i], fwd[0].data<float>()[(S - 1 - t) * Bt * H + i]);
+      EXPECT_FLOAT_EQ(rev[0].data<float>()[t * Bt * H + i],
+                      fwd[0].data<float>()[(S - 1 - t) * Bt * H + i]);
 
   // Double inputs give double outputs agreeing with float.
   auto to_f64 = [](const Tensor& t) {
@@ -198,18 +208,22 @@ TEST(GRU, ReverseIsForwardOnTheReversedSequenceAndDoubleWorks) {
     for (int64_t i = 0; i < t.numel(); ++i) d.data<double>()[i] = t.data<float>()[i];
     return d;
   };
-  auto dbl = run_op(make_node("GRU", 3, 2, {attr_i("hidden_size", H)}), {to_f64(Xr), to_f64(W), to_f64(R)});
+  auto dbl = run_op(make_node("GRU", 3, 2, {attr_i("hidden_size", H)}),
+                    {to_f64(Xr), to_f64(W), to_f64(R)});
   ASSERT_EQ(dbl[1].dtype(), DType::f64);
-  for (int64_t i = 0; i < Bt * H; ++i) EXPECT_NEAR(dbl[1].data<double>()[i], fwd[1].data<float>()[i], 1e-5);
+  for (int64_t i = 0; i < Bt * H; ++i)
+    EXPECT_NEAR(dbl[1].data<double>()[i], fwd[1].data<float>()[i], 1e-5);
 }
 
 TEST(Recurrent, BadShapesAndAttributesAreErrors) {
   Tensor X = random_f32({2, 1, 3}, 1);
   Node n = make_node("RNN", 3, 1, {attr_i("hidden_size", 2)});
   EXPECT_THROW(run_op(n, {X, random_f32({1, 2, 4}, 2), random_f32({1, 2, 2}, 3)}), Error);  // W
-  Node bad_dir = make_node("RNN", 3, 1, {attr_i("hidden_size", 2), attr_s("direction", "sideways")});
+  Node bad_dir =
+      make_node("RNN", 3, 1, {attr_i("hidden_size", 2), attr_s("direction", "sideways")});
   EXPECT_THROW(run_op(bad_dir, {X, random_f32({1, 2, 3}, 2), random_f32({1, 2, 2}, 3)}), Error);
-  Node bad_act = make_node("RNN", 3, 1, {attr_i("hidden_size", 2), attr_strings("activations", {"Gelu"})});
+  Node bad_act =
+      make_node("RNN", 3, 1, {attr_i("hidden_size", 2), attr_strings("activations", {"Gelu"})});
   EXPECT_THROW(run_op(bad_act, {X, random_f32({1, 2, 3}, 2), random_f32({1, 2, 2}, 3)}), Error);
   Tensor lens(DType::i32, {1});
   lens.data<int32_t>()[0] = 3;  // longer than the sequence
@@ -221,8 +235,9 @@ TEST(Recurrent, BadShapesAndAttributesAreErrors) {
 TEST(Recurrent, ShapeFunction) {
   const OpSchema* s = OpRegistry::instance().find("", "LSTM");
   ASSERT_NE(s, nullptr);
-  Node n = make_node("LSTM", 3, 3, {attr_i("hidden_size", 7), attr_s("direction", "bidirectional"),
-                                    attr_i("layout", 1)});
+  Node n = make_node(
+      "LSTM", 3, 3,
+      {attr_i("hidden_size", 7), attr_s("direction", "bidirectional"), attr_i("layout", 1)});
   TypeInfo x{DType::f32, true, {Dim{4, {}}, Dim{-1, "seq"}, Dim{5, {}}}};
   TypeInfo w = TypeInfo::of(DType::f32, {2, 28, 5}), r = TypeInfo::of(DType::f32, {2, 28, 7});
   InferContext ctx(n, {&x, &w, &r}, {nullptr, nullptr, nullptr});

@@ -16,18 +16,18 @@ using testing::run_op;
 TEST(NonMaxSuppression, SuppressesOverlapsPerClassWithThresholds) {
   // Corner format [y1, x1, y2, x2]. Box 1 overlaps box 0 with IoU 0.81 / 1.19 = 0.68; box 2
   // overlaps box 0 with IoU 0.25 / 1.75 = 0.14; box 3 is far away with its corners flipped.
-  Tensor boxes = Tensor::from_f32({1, 4, 4}, {0, 0, 1, 1,          //
+  Tensor boxes = Tensor::from_f32({1, 4, 4}, {0, 0, 1, 1,              //
                                               0.1f, 0.1f, 1.1f, 1.1f,  //
                                               0.5f, 0.5f, 1.5f, 1.5f,  //
                                               6, 6, 5, 5});
-  Tensor scores = Tensor::from_f32({1, 2, 4}, {0.9f, 0.95f, 0.5f, 0.3f,   // class 0
+  Tensor scores = Tensor::from_f32({1, 2, 4}, {0.9f, 0.95f, 0.5f, 0.3f,    // class 0
                                                0.1f, 0.2f, 0.35f, 0.6f});  // class 1
   Node n = make_node("NonMaxSuppression", 5, 1);
   auto out = run_op(n, {boxes, scores, Tensor::scalar_i64(3), Tensor::scalar_f32(0.5f),
                         Tensor::scalar_f32(0.25f)});
   ASSERT_EQ(out[0].dtype(), DType::i64);
-  // Class 0: 1 (0.95) kept, 0 suppressed by 1, 2 kept (IoU with 1 is 0.36 / 1.64 = 0.22), 3 kept (0.3 > 0.25).
-  // Class 1: only 3 (0.6) and 2 (0.35) pass the score threshold; they do not overlap.
+  // Class 0: 1 (0.95) kept, 0 suppressed by 1, 2 kept (IoU with 1 is 0.36 / 1.64 = 0.22), 3 kept
+  // (0.3 > 0.25). Class 1: only 3 (0.6) and 2 (0.35) pass the score threshold; they do not overlap.
   EXPECT_EQ(out[0].shape(), (Shape{5, 3}));
   EXPECT_EQ(out[0].to_i64_vector(),
             (std::vector<int64_t>{0, 0, 1, 0, 0, 2, 0, 0, 3, 0, 1, 3, 0, 1, 2}));
@@ -64,7 +64,8 @@ Tensor ramp(int64_t batches, int64_t H, int64_t W) {
   Tensor x(DType::f32, {batches, 1, H, W});
   for (int64_t b = 0; b < batches; ++b)
     for (int64_t h = 0; h < H; ++h)
-      for (int64_t w = 0; w < W; ++w) x.data<float>()[(b * H + h) * W + w] = 100.f * b + 10.f * h + w;
+      for (int64_t w = 0; w < W; ++w)
+        x.data<float>()[(b * H + h) * W + w] = 100.f * b + 10.f * h + w;
   return x;
 }
 
@@ -83,7 +84,8 @@ TEST(RoiAlign, AverageOfALinearImageIsTheBinCentre) {
   auto legacy = run_op(make_node("RoiAlign", 3, 1, attrs), {x, rois, batch});
   // No half-pixel shift: [1, 5], centres 2 and 4.
   std::vector<float> want2 = {22, 24, 42, 44, 122, 124, 142, 144};
-  for (size_t i = 0; i < want2.size(); ++i) EXPECT_NEAR(legacy[0].to_f32_vector()[i], want2[i], 1e-4);
+  for (size_t i = 0; i < want2.size(); ++i)
+    EXPECT_NEAR(legacy[0].to_f32_vector()[i], want2[i], 1e-4);
   // Spatial scale halves the roi coordinates.
   attrs.push_back(attr_f("spatial_scale", 0.5f));
   Tensor big = Tensor::from_f32({1, 4}, {2, 2, 10, 10});
@@ -98,7 +100,8 @@ TEST(RoiAlign, MaxModeTakesTheLargestWeightedTap) {
   Tensor batch = Tensor::from_i64({1}, {0});
   auto run = [&](const char* mode, int64_t sr) {
     return run_op(make_node("RoiAlign", 3, 1, {attr_s("mode", mode), attr_i("sampling_ratio", sr)}),
-                  {x, rois, batch})[0].data<float>()[0];
+                  {x, rois, batch})[0]
+        .data<float>()[0];
   };
   // One sample at (1, 1), a pixel centre: a single tap of weight 1.
   EXPECT_FLOAT_EQ(run("max", 1), 2.0f);
@@ -126,11 +129,13 @@ TEST(GridSample, IdentityGridReproducesTheInputInEveryMode) {
   Tensor x = random_f32({1, 2, 4, 5}, 7);
   for (const char* mode : {"bilinear", "nearest", "bicubic"})
     for (int align : {0, 1}) {
-      auto out = run_op(make_node("GridSample", 2, 1, {attr_s("mode", mode), attr_i("align_corners", align)}),
-                        {x, identity_grid(4, 5, align)});
+      auto out = run_op(
+          make_node("GridSample", 2, 1, {attr_s("mode", mode), attr_i("align_corners", align)}),
+          {x, identity_grid(4, 5, align)});
       ASSERT_EQ(out[0].shape(), x.shape());
       for (int64_t i = 0; i < x.numel(); ++i)
-        EXPECT_NEAR(out[0].data<float>()[i], x.data<float>()[i], 1e-5) << mode << " " << align << " " << i;
+        EXPECT_NEAR(out[0].data<float>()[i], x.data<float>()[i], 1e-5)
+            << mode << " " << align << " " << i;
     }
 }
 
@@ -147,11 +152,12 @@ TEST(GridSample, PaddingModesAndNearestTies) {
   EXPECT_EQ(run("reflection"), (std::vector<float>{1, 2}));  // 4 reflects to 1 in [-0.5, 2.5]
   // Nearest rounds half to even: with align_corners, g = -0.5 -> 0.5 -> 0; g = 0.5 -> 1.5 -> 2.
   Tensor ties = Tensor::from_f32({1, 1, 2, 2}, {-0.5f, 0, 0.5f, 0});
-  auto near = run_op(make_node("GridSample", 2, 1, {attr_s("mode", "nearest"), attr_i("align_corners", 1)}),
-                     {x, ties});
+  auto near =
+      run_op(make_node("GridSample", 2, 1, {attr_s("mode", "nearest"), attr_i("align_corners", 1)}),
+             {x, ties});
   EXPECT_EQ(near[0].to_f32_vector(), (std::vector<float>{1, 3}));
-  EXPECT_THROW(run_op(make_node("GridSample", 2, 1), {x, Tensor::from_f32({1, 1, 1, 3}, {0, 0, 0})}),
-               Error);
+  EXPECT_THROW(
+      run_op(make_node("GridSample", 2, 1), {x, Tensor::from_f32({1, 1, 1, 3}, {0, 0, 0})}), Error);
 }
 
 TEST(Vision, ShapeFunctions) {
