@@ -429,15 +429,19 @@ void run_grid_sample(OpContext& ctx) {
             x = std::nearbyint(x);
             y = std::nearbyint(y);
           }
-          // Out-of-border coordinates are moved inside first (border / reflection).
+          // Out-of-border coordinates are moved inside first (border / reflection). Bicubic
+          // with border padding clamps each tap instead, as PyTorch (whose grid_sample the op
+          // mirrors) and onnxruntime do; ONNX's Python reference clamps the point, which
+          // differs only there. Reflecting the point equals reflecting each tap.
+          const bool clamp_point = padding == Padding::border && mode != "bicubic";
           if (x < s.x_lo || x > s.x_hi) {
-            if (padding == Padding::border)
+            if (clamp_point)
               x = std::clamp(x, T(0), static_cast<T>(W - 1));
             else if (padding == Padding::reflection)
               x = reflect(x, s.x_lo, s.x_hi);
           }
           if (y < s.y_lo || y > s.y_hi) {
-            if (padding == Padding::border)
+            if (clamp_point)
               y = std::clamp(y, T(0), static_cast<T>(H - 1));
             else if (padding == Padding::reflection)
               y = reflect(y, s.y_lo, s.y_hi);

@@ -156,6 +156,13 @@ TEST(GridSample, PaddingModesAndNearestTies) {
       run_op(make_node("GridSample", 2, 1, {attr_s("mode", "nearest"), attr_i("align_corners", 1)}),
              {x, ties});
   EXPECT_EQ(near[0].to_f32_vector(), (std::vector<float>{1, 3}));
+  // Bicubic with border padding clamps each tap (PyTorch's semantics), not the point: at x = 3.75
+  // in [0, 0, 4, 8] the taps 2, 3, 4, 5 read 4, 8, 8, 8 with weights c0 = -9/256 and 1 - c0.
+  Tensor x4 = Tensor::from_f32({1, 1, 1, 4}, {0, 0, 4, 8});
+  auto cubic = run_op(
+      make_node("GridSample", 2, 1, {attr_s("mode", "bicubic"), attr_s("padding_mode", "border")}),
+      {x4, Tensor::from_f32({1, 1, 1, 2}, {1.125f, 0})});
+  EXPECT_FLOAT_EQ(cubic[0].data<float>()[0], 8.140625f);
   EXPECT_THROW(
       run_op(make_node("GridSample", 2, 1), {x, Tensor::from_f32({1, 1, 1, 3}, {0, 0, 0})}), Error);
 }
