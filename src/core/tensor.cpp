@@ -72,14 +72,14 @@ Tensor Tensor::from_f32(Shape shape, const std::vector<float>& values) {
   Tensor t(DType::f32, std::move(shape));
   NNA_CHECK(static_cast<int64_t>(values.size()) == t.numel(), "from_f32: {} values for {} elements",
             values.size(), t.numel());
-  std::memcpy(t.raw(), values.data(), values.size() * sizeof(float));
+  if (!values.empty()) std::memcpy(t.raw(), values.data(), values.size() * sizeof(float));
   return t;
 }
 Tensor Tensor::from_i64(Shape shape, const std::vector<int64_t>& values) {
   Tensor t(DType::i64, std::move(shape));
   NNA_CHECK(static_cast<int64_t>(values.size()) == t.numel(), "from_i64: {} values for {} elements",
             values.size(), t.numel());
-  std::memcpy(t.raw(), values.data(), values.size() * sizeof(int64_t));
+  if (!values.empty()) std::memcpy(t.raw(), values.data(), values.size() * sizeof(int64_t));
   return t;
 }
 
