@@ -1,5 +1,6 @@
 // Legacy upgrade rules: attributes that later opsets turned into inputs (axes, split sizes, slice
 // bounds, pads, clip bounds, k, shapes, repeats, dropout ratio).
+#include <cmath>
 #include <limits>
 
 #include "core/check.hpp"
@@ -44,7 +45,12 @@ void split_rule(Node n, Rewriter& rw) {
     const std::string& in = n.inputs[1];
     if (const Tensor* v = rw.value(in)) {
       std::vector<int64_t> sizes;
-      for (int64_t i = 0; i < v->numel(); ++i) sizes.push_back(static_cast<int64_t>(v->at_f64(i)));
+      for (int64_t i = 0; i < v->numel(); ++i) {
+        double x = v->at_f64(i);
+        if (!(x >= 0 && x <= 9.0e15 && x == std::floor(x)))
+          fail("{}: split size {} is not a non-negative integer", n.describe(), x);
+        sizes.push_back(static_cast<int64_t>(x));
+      }
       n.inputs[1] = rw.const_i64(base_name(n) + "_split", sizes);
     } else {
       n.inputs[1] = rw.add("Cast", {in}, {attr_int("to", static_cast<int64_t>(DType::i64))},

@@ -189,6 +189,10 @@ void crop_rule(Node n, Rewriter& rw) {
   std::vector<int64_t> ends;
   if (!scale.empty()) {
     if (scale.size() != 2) fail("{}: 'scale' needs 2 values, has {}", n.describe(), scale.size());
+    for (int64_t v : scale)
+      if (v < 0 || v > (int64_t{1} << 40)) fail("{}: 'scale' values out of range", n.describe());
+    for (int64_t v : border)
+      if (v > (int64_t{1} << 40)) fail("{}: 'border' values out of range", n.describe());
     ends = {top + scale[0], left + scale[1]};
   } else {
     const int64_t kEnd = std::numeric_limits<int64_t>::max();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 #include "core/check.hpp"
 #include "onnx/upgrade_rewriter.hpp"
@@ -153,7 +154,7 @@ void lppool_rule(Node n, Rewriter& rw) {
   const Attribute* p = n.attr("p");
   if (p != nullptr && p->kind == Attribute::Kind::f) {
     float v = p->f;
-    if (v != static_cast<float>(static_cast<int64_t>(v)))
+    if (!(v >= 1 && v <= 1e6f) || v != std::floor(v))
       fail("{}: p = {} is not an integer", n.describe(), v);
     n.set_attr(attr_int("p", static_cast<int64_t>(v)));
   }

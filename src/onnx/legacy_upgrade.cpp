@@ -255,6 +255,10 @@ std::string Rewriter::align_at_axis(const std::string& b, int64_t axis, const st
                                     const std::string& base, const Node& node) {
   int64_t rb = rank(b);
   int64_t rt = rank(target);
+  // Ranks are small; this bound keeps the arithmetic below far from overflow.
+  constexpr int64_t kMaxAxis = int64_t{1} << 20;
+  if (axis < -kMaxAxis || axis > kMaxAxis)
+    fail("{}: broadcast axis {} is out of range", node.describe(), axis);
   if (rb >= 0 && rt >= 0) {
     int64_t ax = axis < 0 ? axis + rt : axis;
     int64_t trailing = rt - ax - rb;
