@@ -1,6 +1,7 @@
 // Legacy upgrade rules: ops that were removed or replaced, rewritten into canonical ops
 // (Upsample and Resize-10 -> Resize, Scatter -> ScatterElements, Scan-8 -> Loop over Scan-9,
 // and the experimental ops of early opsets as small decompositions).
+#include <algorithm>
 #include <limits>
 
 #include "core/cast.hpp"
@@ -39,8 +40,9 @@ void upsample_rule(Node n, Rewriter& rw) {
   } else if (n.has_attr("scales")) {
     expect_inputs(n, 1, 1);
     std::vector<float> s = n.attr_floats("scales");
-    emit_legacy_resize(
-        n, rw, rw.constant(base + "_scales", Tensor::from_f32({static_cast<int64_t>(s.size())}, s)));
+    Tensor t(DType::f32, {static_cast<int64_t>(s.size())});
+    std::copy(s.begin(), s.end(), t.data<float>());  // s may be empty
+    emit_legacy_resize(n, rw, rw.constant(base + "_scales", t));
   } else {
     expect_inputs(n, 2, 2);
     emit_legacy_resize(n, rw, n.inputs[1]);

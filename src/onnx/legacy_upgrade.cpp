@@ -231,7 +231,10 @@ std::string Rewriter::constant(const std::string& base, Tensor t) {
 }
 
 std::string Rewriter::const_i64(const std::string& base, const std::vector<int64_t>& values) {
-  return constant(base, Tensor::from_i64({static_cast<int64_t>(values.size())}, values));
+  // (Not Tensor::from_i64: values may be empty, and memcpy from an empty vector's null data is UB.)
+  Tensor t(DType::i64, {static_cast<int64_t>(values.size())});
+  std::copy(values.begin(), values.end(), t.data<int64_t>());
+  return constant(base, t);
 }
 
 std::string Rewriter::const_i64_scalar(const std::string& base, int64_t value) {

@@ -139,6 +139,7 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir
     read_external(slice, t.raw(), nbytes, label);
     return t;
   }
+  if (nbytes == 0) return t;  // (an empty repeated field has no buffer to copy from)
   if (p.has_raw_data()) {
     std::memcpy(t.raw(), p.raw_data().data(), nbytes);
     return t;
