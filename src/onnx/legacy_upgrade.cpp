@@ -101,18 +101,15 @@ void collect_names(const Graph& g, NameTable& names) {
 
 }  // namespace
 
-Rewriter::Rewriter(Graph& graph, int64_t opset, NameTable& names,
-                   const std::map<std::string, TypeInfo>& outer_types,
-                   const std::map<std::string, Tensor>& outer_values)
-    : graph_(graph), opset_(opset), names_(names), types_(outer_types), values_(outer_values) {
+Rewriter::Rewriter(Graph& graph, int64_t opset, NameTable& names, const Rewriter* parent)
+    : graph_(graph), opset_(opset), parent_(parent), names_(names) {
   // Declared types first, so that inputs and initializers (the facts) override them.
   for (const auto* list : {&graph.value_info, &graph.outputs})
     for (const ValueInfo& v : *list)
       if (v.type.dtype != DType::undefined) types_[v.name] = v.type;
   std::set<std::string> input_names;
   for (const ValueInfo& v : graph.inputs) {
-    types_[v.name] = v.type;
-    values_.erase(v.name);  // a subgraph input shadows an outer constant
+    types_[v.name] = v.type;  // (a subgraph input shadows an outer value of the same name)
     input_names.insert(v.name);
   }
   for (const auto& [name, t] : graph.initializers) {
@@ -133,26 +130,36 @@ std::string Rewriter::fresh(const std::string& base) {
   return name;
 }
 
+const TypeInfo* Rewriter::find_type(const std::string& name) const {
+  for (const Rewriter* r = this; r != nullptr; r = r->parent_) {
+    auto it = r->types_.find(name);
+    if (it != r->types_.end()) return &it->second;
+  }
+  return nullptr;
+}
+
 const TypeInfo* Rewriter::type(const std::string& name) const {
-  auto it = types_.find(name);
-  if (it == types_.end() || it->second.dtype == DType::undefined) return nullptr;
-  return &it->second;
+  const TypeInfo* t = find_type(name);
+  return t == nullptr || t->dtype == DType::undefined ? nullptr : t;
 }
 
 int64_t Rewriter::rank(const std::string& name) const {
-  auto it = types_.find(name);
-  if (it == types_.end() || !it->second.has_shape) return -1;
-  return static_cast<int64_t>(it->second.dims.size());
+  const TypeInfo* t = find_type(name);
+  return t == nullptr || !t->has_shape ? -1 : static_cast<int64_t>(t->dims.size());
 }
 
 DType Rewriter::dtype(const std::string& name) const {
-  auto it = types_.find(name);
-  return it == types_.end() ? DType::undefined : it->second.dtype;
+  const TypeInfo* t = find_type(name);
+  return t == nullptr ? DType::undefined : t->dtype;
 }
 
 const Tensor* Rewriter::value(const std::string& name) const {
-  auto it = values_.find(name);
-  return it == values_.end() ? nullptr : &it->second;
+  for (const Rewriter* r = this; r != nullptr; r = r->parent_) {
+    auto it = r->values_.find(name);
+    if (it != r->values_.end()) return &it->second;
+    if (r->types_.count(name)) return nullptr;  // defined here, not as a constant
+  }
+  return nullptr;
 }
 
 void Rewriter::infer(const Node& n) {
@@ -311,11 +318,11 @@ std::string Rewriter::align_at_axis(const std::string& b, int64_t axis, const st
 void Rewriter::upgrade_subgraphs(Node& n) {
   for (Attribute& a : n.attrs) {
     if (a.g) {
-      Rewriter sub(*a.g, opset_, names_, types_, values_);
+      Rewriter sub(*a.g, opset_, names_, this);
       sub.run();
     }
     for (auto& g : a.graphs) {
-      Rewriter sub(*g, opset_, names_, types_, values_);
+      Rewriter sub(*g, opset_, names_, this);
       sub.run();
     }
   }
@@ -348,7 +355,7 @@ void upgrade_to_canonical_opset(Model& model, int64_t from_opset) {
   if (from_opset < kCanonicalOpset) {
     upgrade::NameTable names;
     upgrade::collect_names(model.graph, names);
-    upgrade::Rewriter rw(model.graph, from_opset, names, {}, {});
+    upgrade::Rewriter rw(model.graph, from_opset, names, nullptr);
     rw.run();
   }
   model.opsets[""] = kCanonicalOpset;

@@ -21,9 +21,8 @@ using NameTable = std::unordered_set<std::string>;
 
 class Rewriter {
  public:
-  Rewriter(Graph& graph, int64_t opset, NameTable& names,
-           const std::map<std::string, TypeInfo>& outer_types,
-           const std::map<std::string, Tensor>& outer_values);
+  // parent: the rewriter of the enclosing graph (whose values a subgraph may read), or null.
+  Rewriter(Graph& graph, int64_t opset, NameTable& names, const Rewriter* parent);
 
   int64_t opset() const { return opset_; }
   Graph& graph() { return graph_; }
@@ -69,9 +68,11 @@ class Rewriter {
  private:
   void infer(const Node& n);
   void upgrade_subgraphs(Node& n);
+  const TypeInfo* find_type(const std::string& name) const;  // this graph, then enclosing ones
 
   Graph& graph_;
   int64_t opset_;
+  const Rewriter* parent_;
   NameTable& names_;
   std::map<std::string, TypeInfo> types_;
   std::map<std::string, Tensor> values_;
