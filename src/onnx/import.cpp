@@ -6,7 +6,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "core/check.hpp"
 #include "ir/verifier.hpp"
@@ -210,14 +209,21 @@ Model load_onnx_bytes(const std::string& bytes, const std::string& base_dir,
 Model load_onnx(const std::string& path, const LoadOptions& options) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) fail("cannot open model '{}'", path);
+  uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) fail("cannot open model '{}'", path);
+  // Checked before reading: protobuf cannot parse it anyway.
+  if (size >= static_cast<uintmax_t>(INT32_MAX))
+    fail("{}: model file is over 2 GB (protobuf's limit; large weights belong in external data)",
+         path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot open model '{}'", path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  std::string bytes(static_cast<size_t>(size), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  if (static_cast<uintmax_t>(in.gcount()) != size) fail("{}: could not read the model file", path);
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   const std::string dir = parent.empty() ? std::string(".") : parent.string();
   try {
-    return load_onnx_bytes(ss.str(), dir, options);
+    return load_onnx_bytes(bytes, dir, options);
   } catch (const Error& e) {
     throw Error(fmt::format("{}: {}", path, e.what()));
   }

@@ -26,6 +26,8 @@ std::string external_path(const std::string& base_dir, const std::string& locati
   if (base_dir.empty()) fail("{}: external data is not allowed here", label);
   fs::path loc(location);
   if (location.empty()) fail("{}: external data location is empty", label);
+  if (location.find('\0') != std::string::npos)
+    fail("{}: external data location contains a NUL character", label);
   if (loc.is_absolute()) fail("{}: external data path '{}' is absolute", label, location);
   for (const auto& part : loc)
     if (part == "..") fail("{}: external data path '{}' escapes the model's folder", label, location);
