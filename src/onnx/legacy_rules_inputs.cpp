@@ -10,6 +10,15 @@ namespace nnaccel::upgrade {
 
 namespace {
 
+// Some exporters label files with an old opset but write an op's newer input form: a node that
+// already has inputs beyond the first and none of the legacy attributes is left as it is.
+bool already_canonical(const Node& n, std::initializer_list<const char*> legacy_attrs) {
+  if (n.inputs.size() < 2) return false;
+  for (const char* a : legacy_attrs)
+    if (n.has_attr(a)) return false;
+  return true;
+}
+
 // Moves the INTS attribute `attr` into input slot `slot` as an int64 initializer.
 void ints_attr_to_input(Node& n, Rewriter& rw, const std::string& attr, size_t slot) {
   std::vector<int64_t> v = n.attr_ints(attr);
@@ -20,6 +29,7 @@ void ints_attr_to_input(Node& n, Rewriter& rw, const std::string& attr, size_t s
 
 // Squeeze-1/11, Unsqueeze-1/11, ReduceSum-1/11: `axes` attribute -> input 1.
 void axes_to_input(Node n, Rewriter& rw) {
+  if (already_canonical(n, {"axes"})) return rw.emit(std::move(n));
   expect_inputs(n, 1, 1);
   const Attribute* a = n.attr("axes");
   bool required = n.op_type == "Unsqueeze";
@@ -35,12 +45,12 @@ void axes_to_input(Node n, Rewriter& rw) {
 
 // Split-1/2/11: `split` attribute (or, in Split-1, a float second input) -> int64 input 1.
 void split_rule(Node n, Rewriter& rw) {
-  expect_inputs(n, 1, rw.opset() < 2 ? 2 : 1);
+  expect_inputs(n, 1, 2);
   if (!n.has_attr("axis")) n.set_attr(attr_int("axis", 0));
   if (n.has_attr("split")) {
     n.inputs.resize(1);
     ints_attr_to_input(n, rw, "split", 1);
-  } else if (n.inputs.size() == 2 && !n.inputs[1].empty()) {
+  } else if (rw.opset() < 2 && n.inputs.size() == 2 && !n.inputs[1].empty()) {
     // Split-1 took the sizes as a tensor of the data type.
     const std::string& in = n.inputs[1];
     if (const Tensor* v = rw.value(in)) {
@@ -62,6 +72,7 @@ void split_rule(Node n, Rewriter& rw) {
 
 // Slice-1: starts/ends/axes attributes -> inputs 1..3.
 void slice_rule(Node n, Rewriter& rw) {
+  if (already_canonical(n, {"starts", "ends", "axes"})) return rw.emit(std::move(n));
   expect_inputs(n, 1, 1);
   for (const char* req : {"starts", "ends"})
     if (!n.has_attr(req)) fail("{}: attribute '{}' is required", n.describe(), req);
@@ -81,6 +92,7 @@ void slice_rule(Node n, Rewriter& rw) {
 
 // Pad-1 (`paddings`) and Pad-2 (`pads`), with `value` -> inputs pads and constant_value.
 void pad_rule(Node n, Rewriter& rw) {
+  if (already_canonical(n, {"pads", "paddings", "value"})) return rw.emit(std::move(n));
   expect_inputs(n, 1, 1);
   const char* name = n.has_attr("pads") ? "pads" : "paddings";
   if (!n.has_attr(name)) fail("{}: attribute 'pads' is required", n.describe());
@@ -98,6 +110,7 @@ void pad_rule(Node n, Rewriter& rw) {
 
 // Clip-1/6: min/max attributes -> optional inputs of the input's type.
 void clip_rule(Node n, Rewriter& rw) {
+  if (already_canonical(n, {"min", "max"})) return rw.emit(std::move(n));
   expect_inputs(n, 1, 1);
   std::string x = n.inputs[0];
   const std::string base = base_name(n);
@@ -113,6 +126,7 @@ void clip_rule(Node n, Rewriter& rw) {
 
 // TopK-1: `k` attribute -> int64 input K of shape [1].
 void topk_rule(Node n, Rewriter& rw) {
+  if (already_canonical(n, {"k"})) return rw.emit(std::move(n));
   expect_inputs(n, 1, 1);
   if (!n.has_attr("k")) fail("{}: attribute 'k' is required", n.describe());
   int64_t k = n.attr_int("k", 0);
@@ -123,6 +137,7 @@ void topk_rule(Node n, Rewriter& rw) {
 
 // Reshape-1: `shape` attribute -> input.
 void reshape_rule(Node n, Rewriter& rw) {
+  if (already_canonical(n, {"shape"})) return rw.emit(std::move(n));
   expect_inputs(n, 1, 1);
   if (!n.has_attr("shape")) fail("{}: attribute 'shape' is required", n.describe());
   ints_attr_to_input(n, rw, "shape", 1);
@@ -173,6 +188,7 @@ void tile_rule(Node n, Rewriter& rw) {
 // inference mode unless training_mode says otherwise). Before opset 10 the mask had the data's
 // type; since then it is bool.
 void dropout_rule(Node n, Rewriter& rw) {
+  if (already_canonical(n, {"ratio", "is_test"})) return rw.emit(std::move(n));
   expect_inputs(n, 1, 1);
   const std::string base = base_name(n);
   bool has_ratio = n.has_attr("ratio");

@@ -95,6 +95,16 @@ TEST(LegacyUpgrade, UnsqueezeWithoutAxesIsAnError) {
   EXPECT_THROW(load(b), Error);
 }
 
+TEST(LegacyUpgrade, NewerInputFormUnderAnOldOpsetIsKept) {
+  ProtoBuilder b(11);  // exporters sometimes write opset-13 forms into opset-11 files
+  b.input("x", {3, 4});
+  b.init_i64("axes", {1}, {1});
+  b.output("y", {3, 1, 4});
+  b.node("Unsqueeze", {"x", "axes"}, {"y"});
+  Model m = load_checked(b);
+  EXPECT_EQ(only_node(m, "Unsqueeze").inputs, (std::vector<std::string>{"x", "axes"}));
+}
+
 TEST(LegacyUpgrade, ReduceSumAxesBecomeInputAndEmptyAxesMeanAll) {
   ProtoBuilder b(11);
   b.input("x", {2, 3, 4});
