@@ -164,7 +164,9 @@ TEST(LegacyUpgrade, SliceBoundsBecomeInputs) {
   EXPECT_EQ(init_i64(m, s.inputs[2]), (std::vector<int64_t>{3}));
   EXPECT_EQ(init_i64(m, s.inputs[3]), (std::vector<int64_t>{1}));
   auto out = run_if_possible(m, {{"x", iota_f32({4, 5})}});
-  if (out) EXPECT_EQ((*out)[0].to_f32_vector(), (std::vector<float>{1, 2, 6, 7, 11, 12, 16, 17}));
+  if (out) {
+    EXPECT_EQ((*out)[0].to_f32_vector(), (std::vector<float>{1, 2, 6, 7, 11, 12, 16, 17}));
+  }
 }
 
 TEST(LegacyUpgrade, PadAttributesBecomeInputsOfTheDataType) {
@@ -350,8 +352,9 @@ TEST(LegacyUpgrade, PReluSlopePerChannelGetsTrailingOnes) {
   const Node& p = only_node(m, "PRelu");
   EXPECT_EQ(m.graph.initializers.at(p.inputs[1]).shape(), (Shape{2, 1, 1}));
   auto out = run_if_possible(m, {{"x", Tensor::from_f32({1, 2, 2, 2}, {-4, 4, -4, 4, -4, 4, -4, 4})}});
-  if (out)
+  if (out) {
     EXPECT_EQ((*out)[0].to_f32_vector(), (std::vector<float>{-2, 4, -2, 4, -1, 4, -1, 4}));
+  }
 }
 
 TEST(LegacyUpgrade, GemmLosesBroadcast) {
@@ -514,10 +517,11 @@ TEST(LegacyUpgrade, UpsampleBecomesAsymmetricResize) {
   EXPECT_EQ(r.attr_string("coordinate_transformation_mode", ""), "asymmetric");
   EXPECT_EQ(r.attr_string("nearest_mode", ""), "floor");
   auto out = run_if_possible(m, {{"x", Tensor::from_f32({1, 1, 2, 2}, {1, 2, 3, 4})}});
-  if (out)
+  if (out) {
     EXPECT_EQ((*out)[0].to_f32_vector(),
               (std::vector<float>{1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 3, 3, 3, 4,
                                   4, 4}));
+  }
 }
 
 TEST(LegacyUpgrade, UpsampleOneAndNineAndResizeTen) {
@@ -606,7 +610,9 @@ TEST(LegacyUpgrade, ExperimentalImageScalerAndCrop) {
   ProtoBuilder::set_ints(b.node("Crop", {"y"}, {"z"}), "border", {1, 1, 0, 1});
   Model m = load_checked(b);
   auto out = run_if_possible(m, {{"x", iota_f32({1, 2, 3, 3})}});
-  if (out) EXPECT_EQ((*out)[1].to_f32_vector(), (std::vector<float>{9, 11, 27, 29}));
+  if (out) {
+    EXPECT_EQ((*out)[1].to_f32_vector(), (std::vector<float>{9, 11, 27, 29}));
+  }
 }
 
 // --- structure ---
