@@ -42,19 +42,34 @@ std::vector<std::string> node_reads(const Node& n) {
   return r;
 }
 
+// Default-domain ops that take subgraphs, and the attributes that hold them.
+bool takes_subgraph(const Node& n, const std::string& attr) {
+  if (!n.domain.empty()) return true;  // other domains: their own rules
+  if (n.op_type == "If") return attr == "then_branch" || attr == "else_branch";
+  if (n.op_type == "Loop" || n.op_type == "Scan" || n.op_type == "SequenceMap")
+    return attr == "body";
+  return false;
+}
+
 }  // namespace
 
 void verify_graph(Graph& g, const std::set<std::string>& outer) {
   std::set<std::string> available = outer;
   std::map<std::string, size_t> producer;
   for (const auto& [name, t] : g.initializers) available.insert(name);
+  std::set<std::string> input_names;
   for (const ValueInfo& v : g.inputs) {
     if (v.name.empty()) fail("a graph input has no name");
+    if (!input_names.insert(v.name).second) fail("graph input '{}' is listed twice", v.name);
     available.insert(v.name);
   }
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     if (n.op_type.empty()) fail("node {} has no op type", i);
+    for (const Attribute& a : n.attrs)
+      if ((a.g || !a.graphs.empty()) && !takes_subgraph(n, a.name))
+        fail("{}: attribute '{}' holds a graph, which {} does not take", n.describe(), a.name,
+             n.op_type);
     for (const std::string& o : n.outputs) {
       if (o.empty()) continue;
       if (producer.count(o))

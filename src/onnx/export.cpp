@@ -1,7 +1,10 @@
 // ONNX export: Model -> ModelProto, written atomically; external data beyond protobuf's 2 GB.
+#include <google/protobuf/stubs/logging.h>
 #include <onnx/onnx_pb.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -168,35 +171,54 @@ std::string serialize_onnx(const Model& model) {
   onnx::ModelProto p;
   Exporter ex;
   ex.model(model, &p);
+  if (p.ByteSizeLong() >= static_cast<size_t>(INT32_MAX))
+    fail("the model is over protobuf's 2 GB limit: save it to a file (with external data)");
   std::string out;
-  if (!p.SerializeToString(&out))
-    fail("the model is too large to serialize without external data");
+  google::protobuf::LogSilencer quiet;
+  if (!p.SerializeToString(&out)) fail("could not serialize the model");
   return out;
 }
 
 void save_onnx(const Model& model, const std::string& path, const SaveOptions& options) {
   namespace fs = std::filesystem;
-  // Protobuf cannot hold 2 GB: beyond ~1.8 GB of tensors, move them to external data.
-  const bool use_external =
+  // Protobuf cannot hold 2 GB: beyond ~1.8 GB of tensors, move them to external data (and also
+  // when many small tensors add up past the limit).
+  bool use_external =
       options.force_external_data || graph_tensor_bytes(model.graph) > (int64_t{1800} << 20);
+  if (!use_external) {
+    onnx::ModelProto p;
+    Exporter ex;
+    ex.model(model, &p);
+    if (p.ByteSizeLong() < static_cast<size_t>(INT32_MAX)) {
+      std::string out;
+      google::protobuf::LogSilencer quiet;
+      if (!p.SerializeToString(&out)) fail("could not serialize the model");
+      write_file_atomic(path, out);
+      return;
+    }
+  }
   Exporter ex;
   AtomicFile data_file;
-  if (use_external) {
-    std::string data_path = path + ".data";
-    data_file.open(data_path);
-    ex.external = data_file.stream();
-    ex.external_name = fs::path(data_path).filename().string();
-    ex.threshold = options.external_threshold_bytes;
-  }
+  std::string data_path = path + ".data";
+  data_file.open(data_path);
+  ex.external = data_file.stream();
+  ex.external_name = fs::path(data_path).filename().string();
+  ex.threshold = options.force_external_data ? options.external_threshold_bytes
+                                             : std::min<int64_t>(options.external_threshold_bytes, 1024);
   onnx::ModelProto p;
   ex.model(model, &p);
+  if (p.ByteSizeLong() >= static_cast<size_t>(INT32_MAX))
+    fail("the model's structure alone is over protobuf's 2 GB limit");
   std::string out;
-  if (!p.SerializeToString(&out)) fail("could not serialize the model");
+  {
+    google::protobuf::LogSilencer quiet;
+    if (!p.SerializeToString(&out)) fail("could not serialize the model");
+  }
   AtomicFile file;
   file.open(path);
   if (std::fwrite(out.data(), 1, out.size(), file.stream()) != out.size())
     fail("could not write '{}'", path);
-  if (use_external) data_file.commit();
+  data_file.commit();
   file.commit();
 }
 

@@ -1,11 +1,11 @@
 // ONNX import: ModelProto -> Model, with every input-dependent check raising Error.
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/stubs/logging.h>
 #include <onnx/onnx_pb.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "core/check.hpp"
 #include "ir/verifier.hpp"
@@ -30,10 +30,13 @@ struct Importer {
     t.dtype = static_cast<DType>(tt.elem_type());
     if (tt.has_shape()) {
       t.has_shape = true;
+      int64_t known = 1;  // no tensor can have more than INT64_MAX elements
       for (const auto& d : tt.shape().dim()) {
         Dim dim;
         if (d.has_dim_value()) {
           if (d.dim_value() < 0) fail("value '{}': negative dimension {}", name, d.dim_value());
+          if (__builtin_mul_overflow(known, d.dim_value(), &known))
+            fail("value '{}': its dimensions multiply past the largest tensor size", name);
           dim.value = d.dim_value();
         } else if (d.has_dim_param()) {
           dim.param = d.dim_param();
@@ -92,7 +95,7 @@ struct Importer {
           r.graphs.push_back(std::make_shared<Graph>(graph_from_proto(g, depth + 1)));
         break;
       default:
-        fail("node '{}': attribute '{}' has an unsupported type {}", node, a.name(),
+        fail("{}: attribute '{}' has an unsupported type {}", node, a.name(),
              static_cast<int>(type));
     }
     return r;
@@ -125,6 +128,9 @@ struct Importer {
       for (const auto& a : n.attribute()) {
         if (!a.ref_attr_name().empty())
           fail("{}: attribute references (functions) are not supported", node.describe());
+        if (a.name().empty()) fail("{}: an attribute has no name", node.describe());
+        if (node.has_attr(a.name()))
+          fail("{}: attribute '{}' is given twice", node.describe(), a.name());
         node.attrs.push_back(attr_from_proto(a, depth, node.describe()));
       }
       r.nodes.push_back(std::move(node));
@@ -154,14 +160,22 @@ struct Importer {
 
 Model load_onnx_bytes(const std::string& bytes, const std::string& base_dir,
                       const LoadOptions& options) {
+  if (bytes.size() >= static_cast<size_t>(INT32_MAX))
+    fail("model file is over 2 GB (protobuf's limit; large weights belong in external data)");
+  if (bytes.empty()) fail("not a valid ONNX model (the file is empty)");
   onnx::ModelProto proto;
-  google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
-  google::protobuf::io::CodedInputStream coded(&raw);
-  coded.SetTotalBytesLimit(INT32_MAX);
-  coded.SetRecursionLimit(200);
-  if (bytes.size() >= static_cast<size_t>(INT32_MAX)) fail("model file is over 2 GB");
-  if (!proto.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
-    fail("not a valid ONNX model (protobuf parse failed)");
+  {
+    // Protobuf logs parse problems to stderr itself; the Error below is the one report.
+    google::protobuf::LogSilencer quiet;
+    google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
+    google::protobuf::io::CodedInputStream coded(&raw);
+    coded.SetTotalBytesLimit(INT32_MAX);
+    // Each subgraph level nests GraphProto > NodeProto > AttributeProto: this admits more
+    // than max_subgraph_depth levels, which graph_from_proto then reports by name.
+    coded.SetRecursionLimit(200);
+    if (!proto.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
+      fail("not a valid ONNX model (protobuf parse failed: truncated, corrupt or nested too deeply)");
+  }
   if (!proto.has_graph()) fail("not a valid ONNX model (no graph)");
 
   Model m;
@@ -185,21 +199,31 @@ Model load_onnx_bytes(const std::string& bytes, const std::string& base_dir,
   if (opset > kCanonicalOpset)
     fail("opset {} is newer than the newest supported ({})", opset, kCanonicalOpset);
   verify_graph(m.graph);
-  if (opset < kCanonicalOpset || !m.opsets.count("")) upgrade_to_canonical_opset(m, opset);
+  if (opset < kCanonicalOpset || !m.opsets.count("")) {
+    upgrade_to_canonical_opset(m, opset);
+    verify_graph(m.graph);
+  }
   return m;
 }
 
 Model load_onnx(const std::string& path, const LoadOptions& options) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) fail("cannot open model '{}'", path);
+  uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) fail("cannot open model '{}'", path);
+  // Checked before reading: protobuf cannot parse it anyway.
+  if (size >= static_cast<uintmax_t>(INT32_MAX))
+    fail("{}: model file is over 2 GB (protobuf's limit; large weights belong in external data)",
+         path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot open model '{}'", path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
+  std::string bytes(static_cast<size_t>(size), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  if (static_cast<uintmax_t>(in.gcount()) != size) fail("{}: could not read the model file", path);
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   try {
-    return load_onnx_bytes(ss.str(), dir, options);
+    return load_onnx_bytes(bytes, dir, options);
   } catch (const Error& e) {
     throw Error(fmt::format("{}: {}", path, e.what()));
   }

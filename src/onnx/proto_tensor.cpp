@@ -26,6 +26,8 @@ std::string external_path(const std::string& base_dir, const std::string& locati
   if (base_dir.empty()) fail("{}: external data is not allowed here", label);
   fs::path loc(location);
   if (location.empty()) fail("{}: external data location is empty", label);
+  if (location.find('\0') != std::string::npos)
+    fail("{}: external data location contains a NUL character", label);
   if (loc.is_absolute()) fail("{}: external data path '{}' is absolute", label, location);
   for (const auto& part : loc)
     if (part == "..") fail("{}: external data path '{}' escapes the model's folder", label, location);
@@ -39,10 +41,16 @@ std::string external_path(const std::string& base_dir, const std::string& locati
   return full.string();
 }
 
-void read_external(const onnx::TensorProto& p, const std::string& base_dir, void* dst,
-                   size_t nbytes, const std::string& label) {
+// Where a tensor's external data lives, checked against the file before anything is allocated.
+struct ExternalSlice {
+  std::string path;
   std::string location;
   int64_t offset = 0;
+};
+
+ExternalSlice check_external(const onnx::TensorProto& p, const std::string& base_dir,
+                             size_t nbytes, const std::string& label) {
+  ExternalSlice r;
   int64_t length = -1;
   for (const auto& kv : p.external_data()) {
     auto parse = [&](const std::string& v) -> int64_t {
@@ -53,24 +61,28 @@ void read_external(const onnx::TensorProto& p, const std::string& base_dir, void
         fail("{}: external data {} '{}' is not a non-negative integer", label, kv.key(), v);
       return x;
     };
-    if (kv.key() == "location") location = kv.value();
-    else if (kv.key() == "offset") offset = parse(kv.value());
+    if (kv.key() == "location") r.location = kv.value();
+    else if (kv.key() == "offset") r.offset = parse(kv.value());
     else if (kv.key() == "length") length = parse(kv.value());
   }
-  std::string path = external_path(base_dir, location, label);
+  r.path = external_path(base_dir, r.location, label);
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-    fail("{}: external data file '{}' not found", label, location);
+  if (::stat(r.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    fail("{}: external data file '{}' not found (or not a regular file)", label, r.location);
   int64_t file_size = st.st_size;
-  if (length >= 0 && static_cast<size_t>(length) != nbytes)
+  if (length >= 0 && static_cast<uint64_t>(length) != nbytes)
     fail("{}: external data length {} but the shape needs {} bytes", label, length, nbytes);
-  if (offset > file_size || static_cast<int64_t>(nbytes) > file_size - offset)
+  if (r.offset > file_size || static_cast<uint64_t>(nbytes) > static_cast<uint64_t>(file_size - r.offset))
     fail("{}: external data at offset {} + {} bytes is past the end of '{}' ({} bytes)", label,
-         offset, nbytes, location, file_size);
-  std::ifstream in(path, std::ios::binary);
-  in.seekg(offset);
+         r.offset, nbytes, r.location, file_size);
+  return r;
+}
+
+void read_external(const ExternalSlice& slice, void* dst, size_t nbytes, const std::string& label) {
+  std::ifstream in(slice.path, std::ios::binary);
+  in.seekg(slice.offset);
   in.read(static_cast<char*>(dst), static_cast<std::streamsize>(nbytes));
-  if (!in) fail("{}: could not read external data from '{}'", label, location);
+  if (!in) fail("{}: could not read external data from '{}'", label, slice.location);
 }
 
 template <typename Field>
@@ -95,13 +107,16 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir
   }
   int64_t n = 1;
   for (int64_t d : shape) n = checked_mul(n, d, "tensor element count");
-  size_t nbytes = dtype_storage_bytes(dt, n);
   if (checked_mul(n, dtype_bits(dt), "tensor size") / 8 > (int64_t{1} << 46))
     fail("{}: shape {} is too large", label, shape_str(shape));
+  size_t nbytes = dtype_storage_bytes(dt, n);
 
   const bool external = p.data_location() == onnx::TensorProto::EXTERNAL;
   // Check the bytes present before allocating.
-  if (!external) {
+  ExternalSlice slice;
+  if (external) {
+    slice = check_external(p, base_dir, nbytes, label);
+  } else {
     if (p.has_raw_data()) {
       if (p.raw_data().size() != nbytes)
         fail("{}: raw data has {} bytes but shape {} of {} needs {}", label, p.raw_data().size(),
@@ -123,9 +138,10 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir
   }
   Tensor t(dt, shape);
   if (external) {
-    read_external(p, base_dir, t.raw(), nbytes, label);
+    read_external(slice, t.raw(), nbytes, label);
     return t;
   }
+  if (nbytes == 0) return t;  // (an empty repeated field has no buffer to copy from)
   if (p.has_raw_data()) {
     std::memcpy(t.raw(), p.raw_data().data(), nbytes);
     return t;

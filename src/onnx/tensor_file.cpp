@@ -1,9 +1,11 @@
 // ONNX TensorProto files (.pb), as used by ONNX's backend test data.
+#include <google/protobuf/stubs/logging.h>
 #include <onnx/onnx_pb.h>
+
+#include <climits>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "core/atomic_file.hpp"
 #include "core/check.hpp"
@@ -13,12 +15,22 @@
 namespace nnaccel {
 
 Tensor load_tensor_pb(const std::string& path, std::string* name) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) fail("cannot open tensor file '{}'", path);
+  uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) fail("cannot open tensor file '{}'", path);
+  if (size >= static_cast<uintmax_t>(INT32_MAX))
+    fail("'{}' is over protobuf's 2 GB limit for a TensorProto file", path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot open tensor file '{}'", path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  std::string bytes(static_cast<size_t>(size), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  if (static_cast<uintmax_t>(in.gcount()) != size) fail("could not read '{}'", path);
   onnx::TensorProto p;
-  if (!p.ParseFromString(ss.str())) fail("'{}' is not an ONNX TensorProto file", path);
+  {
+    google::protobuf::LogSilencer quiet;
+    if (!p.ParseFromString(bytes)) fail("'{}' is not an ONNX TensorProto file", path);
+  }
   if (name != nullptr) *name = p.name();
   try {
     return tensor_from_proto(p, "");

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <new>
+#include <string>
 
 #include "commands.hpp"
 #include "nnaccel/error.hpp"
@@ -28,6 +29,18 @@ uint64_t parse_bytes(const std::string& s) {
   else throw nnaccel::Error("--max-memory: unknown unit '" + unit + "' (use K, M or G)");
   if (!(v > 0)) throw nnaccel::Error("--max-memory: must be positive");
   return static_cast<uint64_t>(v * mult);
+}
+
+// Error messages quote names from the user's files; keep the report on one line whatever they hold.
+std::string one_line(const char* what) {
+  std::string s;
+  for (const char* p = what; *p != '\0'; ++p) {
+    unsigned char c = static_cast<unsigned char>(*p);
+    if (c == '\n') s += "\\n";
+    else if (c < 0x20 || c == 0x7f) s += '?';
+    else s += static_cast<char>(c);
+  }
+  return s;
 }
 
 }  // namespace
@@ -75,11 +88,15 @@ int main(int argc, char** argv) {
     if (*cr) return nnaccel::cli::run_run(run);
     if (*cc) return nnaccel::cli::run_conformance(conf);
   } catch (const nnaccel::Error& e) {
-    std::fprintf(stderr, "nnaccel: error: %s\n", e.what());
+    std::fprintf(stderr, "nnaccel: error: %s\n", one_line(e.what()).c_str());
     return 2;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "nnaccel: error: out of memory\n");
     return 2;
+  } catch (const std::exception& e) {
+    // Not an input problem nnaccel recognized: a bug, reported as such (EX_SOFTWARE).
+    std::fprintf(stderr, "nnaccel: internal error: %s\n", one_line(e.what()).c_str());
+    return 70;
   }
   return 0;
 }

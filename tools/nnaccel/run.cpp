@@ -36,7 +36,14 @@ std::string safe_file_stem(const std::string& name) {
 }  // namespace
 
 int run_run(const RunOptions& o) {
-  Session session = Session::load(o.model);
+  Model model = load_onnx(o.model);  // its errors name the file already
+  Session session = [&] {
+    try {
+      return Session(std::move(model));
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: {}", o.model, e.what()));
+    }
+  }();
   for (const std::string& spec : o.inputs) {
     size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0)

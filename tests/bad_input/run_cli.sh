@@ -1,0 +1,67 @@
+#!/bin/bash
+# Runs the nnaccel CLI on every malformed model of the bad-input corpus and checks the contract
+# for bad input: exit status 2, exactly one line on stderr, and no output file left behind.
+# Usage: tests/bad_input/run_cli.sh path/to/nnaccel
+set -u
+nnaccel=${1:?usage: run_cli.sh path/to/nnaccel}
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+if ! /usr/bin/python3 "$here/make_bad_models.py" "$work/corpus" >/dev/null; then
+  echo "run_cli.sh: could not generate the corpus (needs /usr/bin/python3 with onnx)" >&2
+  exit 1
+fi
+
+failures=0
+checked=0
+# expect NAME OUTDIR COMMAND...: runs the command with a time limit and checks the contract
+# (OUTDIR, when given, must hold no files afterwards).
+expect() {
+  local name=$1 outdir=$2
+  shift 2
+  local status lines
+  timeout 60 "$@" >"$work/stdout" 2>"$work/stderr"
+  status=$?
+  lines=$(wc -l <"$work/stderr")
+  checked=$((checked + 1))
+  if [ "$status" -ne 2 ] || [ "$lines" -ne 1 ]; then
+    echo "FAIL $name: exit status $status, $lines stderr lines: $(head -c 300 "$work/stderr")"
+    failures=$((failures + 1))
+  elif [ -n "$outdir" ] && [ -d "$outdir" ] && [ -n "$(ls -A "$outdir")" ]; then
+    echo "FAIL $name: left files in $outdir: $(ls "$outdir")"
+    failures=$((failures + 1))
+  fi
+}
+
+while IFS=$'\t' read -r name stage _required _fragment; do
+  model="$work/corpus/$name/model.onnx"
+  out="$work/out_$name"
+  expect "run $name" "$out" "$nnaccel" run "$model" -o "$out"
+  if [ "$stage" = load ]; then
+    expect "inspect $name" "" "$nnaccel" inspect "$model"
+  fi
+done <"$work/corpus/MANIFEST"
+
+# Fuzzer regressions: they may load, but must never crash (status 0 or 2, one stderr line at most).
+if [ -d "$here/regressions" ]; then
+  for f in "$here"/regressions/*; do
+    [ -f "$f" ] || continue
+    timeout 60 "$nnaccel" --max-memory 256M inspect "$f" >/dev/null 2>"$work/stderr"
+    status=$?
+    checked=$((checked + 1))
+    if { [ "$status" -ne 0 ] && [ "$status" -ne 2 ]; } || [ "$(wc -l <"$work/stderr")" -gt 1 ]; then
+      echo "FAIL regression $(basename "$f"): exit status $status: $(head -c 300 "$work/stderr")"
+      failures=$((failures + 1))
+    fi
+  done
+fi
+
+# Files that are not there or not files.
+expect "missing model" "$work/out_missing" "$nnaccel" run "$work/absent.onnx" -o "$work/out_missing"
+expect "folder as model" "" "$nnaccel" inspect "$work"
+expect "bad input file" "$work/out_badin" "$nnaccel" run "$work/corpus/cycle/model.onnx" \
+  -i x="$work/absent.npy" -o "$work/out_badin"
+
+echo "run_cli.sh: $checked checks, $failures failed"
+[ "$failures" -eq 0 ]
