@@ -30,12 +30,14 @@ struct Importer {
     t.dtype = static_cast<DType>(tt.elem_type());
     if (tt.has_shape()) {
       t.has_shape = true;
-      int64_t known = 1;  // no tensor can have more than INT64_MAX elements
+      // The product of the non-zero dims must fit int64_t: kernels compute strides from it even
+      // when another dim is 0.
+      int64_t known = 1;
       for (const auto& d : tt.shape().dim()) {
         Dim dim;
         if (d.has_dim_value()) {
           if (d.dim_value() < 0) fail("value '{}': negative dimension {}", name, d.dim_value());
-          if (__builtin_mul_overflow(known, d.dim_value(), &known))
+          if (d.dim_value() != 0 && __builtin_mul_overflow(known, d.dim_value(), &known))
             fail("value '{}': its dimensions multiply past the largest tensor size", name);
           dim.value = d.dim_value();
         } else if (d.has_dim_param()) {

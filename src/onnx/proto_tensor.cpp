@@ -106,7 +106,13 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir
     shape.push_back(d);
   }
   int64_t n = 1;
-  for (int64_t d : shape) n = checked_mul(n, d, "tensor element count");
+  // Strides are products of dims even when some dim is 0: the non-zero dims must multiply
+  // within int64_t too.
+  int64_t strides = 1;
+  for (int64_t d : shape) {
+    n = checked_mul(n, d, "tensor element count");
+    if (d != 0) strides = checked_mul(strides, d, "tensor strides");
+  }
   if (checked_mul(n, dtype_bits(dt), "tensor size") / 8 > (int64_t{1} << 46))
     fail("{}: shape {} is too large", label, shape_str(shape));
   size_t nbytes = dtype_storage_bytes(dt, n);
