@@ -159,6 +159,14 @@ t.dims[0] = -2
 write(case("negative_dim_initializer", "load", "negative dimension -2"), add_model(t))
 t = TensorProto(name="w", data_type=F, dims=[1 << 40, 1 << 40])
 write(case("overflowing_initializer", "load", "size overflow"), add_model(t))
+t = TensorProto(name="w", data_type=F, dims=[0, 1 << 62, 4])
+write(case("empty_initializer_overflowing_strides", "load", "size overflow in tensor strides"),
+      add_model(t))
+m = relu_model()
+m.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 0
+m.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 1 << 62
+m.graph.input[0].type.tensor_type.shape.dim.add().dim_value = 4
+write(case("empty_value_overflowing_strides", "load", "multiply past the largest tensor size"), m)
 t = TensorProto(name="w", data_type=F, dims=[1 << 30, 1 << 20])
 write(case("enormous_initializer", "load", "is too large"), add_model(t))
 t = TensorProto(name="w", data_type=F, dims=[1 << 20, 1 << 10], raw_data=b"\0" * 16)
