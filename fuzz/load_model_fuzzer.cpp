@@ -50,14 +50,35 @@ T pick(Rng& rng, const std::vector<T>& v) {
 }
 
 int64_t interesting_int(Rng& rng) {
-  static const std::vector<int64_t> values = {0,  1,  2,  3,  -1, -2, 4,         7,  16,
-                                              64, 255, 1000, 65536, int64_t{1} << 31,
-                                              int64_t{1} << 40, INT64_MAX, INT64_MIN};
+  static const std::vector<int64_t> values = {0,
+                                              1,
+                                              2,
+                                              3,
+                                              -1,
+                                              -2,
+                                              4,
+                                              7,
+                                              16,
+                                              64,
+                                              255,
+                                              1000,
+                                              65536,
+                                              int64_t{1} << 31,
+                                              int64_t{1} << 40,
+                                              INT64_MAX,
+                                              INT64_MIN};
   return rng() % 3 == 0 ? static_cast<int64_t>(rng() % 9) - 4 : pick(rng, values);
 }
 
 float interesting_float(Rng& rng) {
-  static const std::vector<float> values = {0.0f, 1.0f, -1.0f, 0.5f, 2.0f, 1e-5f, 1e30f, -1e30f,
+  static const std::vector<float> values = {0.0f,
+                                            1.0f,
+                                            -1.0f,
+                                            0.5f,
+                                            2.0f,
+                                            1e-5f,
+                                            1e30f,
+                                            -1e30f,
                                             std::numeric_limits<float>::infinity(),
                                             std::numeric_limits<float>::quiet_NaN()};
   return pick(rng, values);
@@ -95,31 +116,44 @@ const std::vector<std::string>& op_names() {
 
 void mutate_attribute(onnx::AttributeProto* a, Rng& rng) {
   switch (a->type()) {
-    case onnx::AttributeProto::INT: a->set_i(interesting_int(rng)); break;
-    case onnx::AttributeProto::FLOAT: a->set_f(interesting_float(rng)); break;
+    case onnx::AttributeProto::INT:
+      a->set_i(interesting_int(rng));
+      break;
+    case onnx::AttributeProto::FLOAT:
+      a->set_f(interesting_float(rng));
+      break;
     case onnx::AttributeProto::INTS:
-      if (a->ints_size() > 0 && rng() % 3) a->set_ints(static_cast<int>(rng() % a->ints_size()), interesting_int(rng));
-      else a->add_ints(interesting_int(rng));
+      if (a->ints_size() > 0 && rng() % 3)
+        a->set_ints(static_cast<int>(rng() % a->ints_size()), interesting_int(rng));
+      else
+        a->add_ints(interesting_int(rng));
       break;
     case onnx::AttributeProto::FLOATS:
-      if (a->floats_size() > 0 && rng() % 3) a->set_floats(static_cast<int>(rng() % a->floats_size()), interesting_float(rng));
-      else a->add_floats(interesting_float(rng));
+      if (a->floats_size() > 0 && rng() % 3)
+        a->set_floats(static_cast<int>(rng() % a->floats_size()), interesting_float(rng));
+      else
+        a->add_floats(interesting_float(rng));
       break;
     case onnx::AttributeProto::STRING: {
-      static const std::vector<std::string> s = {"", "constant", "reflect", "edge", "nearest",
-                                                 "linear", "cubic", "NOTSET", "SAME_UPPER",
-                                                 "VALID", "DCR", "CRD", "FLOAT", "asymmetric"};
+      static const std::vector<std::string> s = {
+          "",       "constant",   "reflect", "edge", "nearest", "linear", "cubic",
+          "NOTSET", "SAME_UPPER", "VALID",   "DCR",  "CRD",     "FLOAT",  "asymmetric"};
       a->set_s(pick(rng, s));
       break;
     }
-    default: a->set_type(static_cast<onnx::AttributeProto::AttributeType>(rng() % 15)); break;
+    default:
+      a->set_type(static_cast<onnx::AttributeProto::AttributeType>(rng() % 15));
+      break;
   }
 }
 
 void mutate_dims(google::protobuf::RepeatedField<int64_t>* dims, Rng& rng) {
-  if (dims->size() > 0 && rng() % 4) dims->Set(static_cast<int>(rng() % dims->size()), interesting_int(rng));
-  else if (dims->size() > 0 && rng() % 2) dims->RemoveLast();
-  else dims->Add(interesting_int(rng));
+  if (dims->size() > 0 && rng() % 4)
+    dims->Set(static_cast<int>(rng() % dims->size()), interesting_int(rng));
+  else if (dims->size() > 0 && rng() % 2)
+    dims->RemoveLast();
+  else
+    dims->Add(interesting_int(rng));
 }
 
 void mutate_model(onnx::ModelProto& m, Rng& rng) {
@@ -128,7 +162,8 @@ void mutate_model(onnx::ModelProto& m, Rng& rng) {
   onnx::GraphProto* g = pick(rng, graphs);
   std::vector<std::string> names = value_names(*g);
   names.push_back("");
-  onnx::NodeProto* node = g->node_size() ? g->mutable_node(static_cast<int>(rng() % g->node_size())) : nullptr;
+  onnx::NodeProto* node =
+      g->node_size() ? g->mutable_node(static_cast<int>(rng() % g->node_size())) : nullptr;
   switch (rng() % 10) {
     case 0:
       if (node) node->set_op_type(pick(rng, op_names()));
@@ -141,12 +176,13 @@ void mutate_model(onnx::ModelProto& m, Rng& rng) {
       break;
     case 2:
       if (node && node->attribute_size())
-        mutate_attribute(node->mutable_attribute(static_cast<int>(rng() % node->attribute_size())), rng);
+        mutate_attribute(node->mutable_attribute(static_cast<int>(rng() % node->attribute_size())),
+                         rng);
       break;
     case 3: {  // an attribute a kernel may read
-      static const std::vector<std::string> a = {"axis", "axes", "perm", "keepdims", "kernel_shape",
-                                                 "pads", "strides", "group", "to", "mode", "k",
-                                                 "blocksize", "alpha", "epsilon", "dilations"};
+      static const std::vector<std::string> a = {
+          "axis", "axes", "perm", "keepdims",  "kernel_shape", "pads",    "strides",  "group",
+          "to",   "mode", "k",    "blocksize", "alpha",        "epsilon", "dilations"};
       if (!node) break;
       auto* attr = node->add_attribute();
       attr->set_name(pick(rng, a));
@@ -157,22 +193,34 @@ void mutate_model(onnx::ModelProto& m, Rng& rng) {
     case 4: {  // a declared dim
       auto& list = rng() % 2 ? *g->mutable_input() : *g->mutable_value_info();
       if (list.empty()) break;
-      auto* tt = list.Mutable(static_cast<int>(rng() % list.size()))->mutable_type()->mutable_tensor_type();
+      auto* tt = list.Mutable(static_cast<int>(rng() % list.size()))
+                     ->mutable_type()
+                     ->mutable_tensor_type();
       auto* shape = tt->mutable_shape();
-      if (shape->dim_size() && rng() % 3) shape->mutable_dim(static_cast<int>(rng() % shape->dim_size()))->set_dim_value(interesting_int(rng));
-      else if (rng() % 2) shape->add_dim()->set_dim_value(interesting_int(rng));
-      else tt->set_elem_type(static_cast<int32_t>(rng() % 18));
+      if (shape->dim_size() && rng() % 3)
+        shape->mutable_dim(static_cast<int>(rng() % shape->dim_size()))
+            ->set_dim_value(interesting_int(rng));
+      else if (rng() % 2)
+        shape->add_dim()->set_dim_value(interesting_int(rng));
+      else
+        tt->set_elem_type(static_cast<int32_t>(rng() % 18));
       break;
     }
     case 5: {  // an initializer
       if (g->initializer_size() == 0) break;
       auto* t = g->mutable_initializer(static_cast<int>(rng() % g->initializer_size()));
       switch (rng() % 3) {
-        case 0: mutate_dims(t->mutable_dims(), rng); break;
-        case 1: t->set_data_type(static_cast<int32_t>(rng() % 18)); break;
+        case 0:
+          mutate_dims(t->mutable_dims(), rng);
+          break;
+        case 1:
+          t->set_data_type(static_cast<int32_t>(rng() % 18));
+          break;
         default:
-          if (t->has_raw_data()) t->mutable_raw_data()->resize(rng() % (t->raw_data().size() + 9));
-          else t->add_int64_data(interesting_int(rng));
+          if (t->has_raw_data())
+            t->mutable_raw_data()->resize(rng() % (t->raw_data().size() + 9));
+          else
+            t->add_int64_data(interesting_int(rng));
       }
       break;
     }
@@ -187,10 +235,12 @@ void mutate_model(onnx::ModelProto& m, Rng& rng) {
       break;
     }
     case 7:
-      if (g->node_size() > 1) g->mutable_node()->SwapElements(0, static_cast<int>(rng() % g->node_size()));
+      if (g->node_size() > 1)
+        g->mutable_node()->SwapElements(0, static_cast<int>(rng() % g->node_size()));
       break;
     case 8:
-      if (m.opset_import_size()) m.mutable_opset_import(0)->set_version(1 + static_cast<int64_t>(rng() % 17));
+      if (m.opset_import_size())
+        m.mutable_opset_import(0)->set_version(1 + static_cast<int64_t>(rng() % 17));
       break;
     default: {  // an initializer with a small constant from the interesting values
       auto* t = g->add_initializer();

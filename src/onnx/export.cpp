@@ -26,8 +26,10 @@ void type_to_proto(const TypeInfo& t, onnx::TypeProto* p) {
   auto* shape = tt->mutable_shape();
   for (const Dim& d : t.dims) {
     auto* dp = shape->add_dim();
-    if (d.known()) dp->set_dim_value(d.value);
-    else if (!d.param.empty()) dp->set_dim_param(d.param);
+    if (d.known())
+      dp->set_dim_value(d.value);
+    else if (!d.param.empty())
+      dp->set_dim_param(d.param);
   }
 }
 
@@ -53,7 +55,8 @@ struct Exporter {
       // Align each tensor to 4 KiB so a reader may map it.
       int64_t pad = (4096 - external_offset % 4096) % 4096;
       static const char zeros[4096] = {};
-      if (pad && std::fwrite(zeros, 1, static_cast<size_t>(pad), external) != static_cast<size_t>(pad))
+      if (pad &&
+          std::fwrite(zeros, 1, static_cast<size_t>(pad), external) != static_cast<size_t>(pad))
         fail("could not write external data");
       external_offset += pad;
       if (std::fwrite(t.raw(), 1, t.nbytes(), external) != t.nbytes())
@@ -77,11 +80,26 @@ struct Exporter {
     p->set_name(a.name);
     if (!a.doc.empty()) p->set_doc_string(a.doc);
     switch (a.kind) {
-      case Attribute::Kind::f: p->set_type(AP::FLOAT); p->set_f(a.f); break;
-      case Attribute::Kind::i: p->set_type(AP::INT); p->set_i(a.i); break;
-      case Attribute::Kind::s: p->set_type(AP::STRING); p->set_s(a.s); break;
-      case Attribute::Kind::t: p->set_type(AP::TENSOR); tensor(a.t, "", p->mutable_t()); break;
-      case Attribute::Kind::g: p->set_type(AP::GRAPH); graph(*a.g, p->mutable_g()); break;
+      case Attribute::Kind::f:
+        p->set_type(AP::FLOAT);
+        p->set_f(a.f);
+        break;
+      case Attribute::Kind::i:
+        p->set_type(AP::INT);
+        p->set_i(a.i);
+        break;
+      case Attribute::Kind::s:
+        p->set_type(AP::STRING);
+        p->set_s(a.s);
+        break;
+      case Attribute::Kind::t:
+        p->set_type(AP::TENSOR);
+        tensor(a.t, "", p->mutable_t());
+        break;
+      case Attribute::Kind::g:
+        p->set_type(AP::GRAPH);
+        graph(*a.g, p->mutable_g());
+        break;
       case Attribute::Kind::floats:
         p->set_type(AP::FLOATS);
         for (float f : a.floats) p->add_floats(f);
@@ -102,7 +120,8 @@ struct Exporter {
         p->set_type(AP::GRAPHS);
         for (const auto& g : a.graphs) graph(*g, p->add_graphs());
         break;
-      case Attribute::Kind::undefined: fail("attribute '{}' has no value", a.name);
+      case Attribute::Kind::undefined:
+        fail("attribute '{}' has no value", a.name);
     }
   }
 
@@ -203,8 +222,9 @@ void save_onnx(const Model& model, const std::string& path, const SaveOptions& o
   data_file.open(data_path);
   ex.external = data_file.stream();
   ex.external_name = fs::path(data_path).filename().string();
-  ex.threshold = options.force_external_data ? options.external_threshold_bytes
-                                             : std::min<int64_t>(options.external_threshold_bytes, 1024);
+  ex.threshold = options.force_external_data
+                     ? options.external_threshold_bytes
+                     : std::min<int64_t>(options.external_threshold_bytes, 1024);
   onnx::ModelProto p;
   ex.model(model, &p);
   if (p.ByteSizeLong() >= static_cast<size_t>(INT32_MAX))

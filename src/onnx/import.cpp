@@ -64,29 +64,60 @@ struct Importer {
     using AP = onnx::AttributeProto;
     AP::AttributeType type = a.type();
     if (type == AP::UNDEFINED) {  // old files leave the type out: infer it from the field set
-      if (a.has_f()) type = AP::FLOAT;
-      else if (a.has_i()) type = AP::INT;
-      else if (a.has_s()) type = AP::STRING;
-      else if (a.has_t()) type = AP::TENSOR;
-      else if (a.has_g()) type = AP::GRAPH;
-      else if (a.floats_size()) type = AP::FLOATS;
-      else if (a.ints_size()) type = AP::INTS;
-      else if (a.strings_size()) type = AP::STRINGS;
-      else if (a.tensors_size()) type = AP::TENSORS;
-      else if (a.graphs_size()) type = AP::GRAPHS;
+      if (a.has_f())
+        type = AP::FLOAT;
+      else if (a.has_i())
+        type = AP::INT;
+      else if (a.has_s())
+        type = AP::STRING;
+      else if (a.has_t())
+        type = AP::TENSOR;
+      else if (a.has_g())
+        type = AP::GRAPH;
+      else if (a.floats_size())
+        type = AP::FLOATS;
+      else if (a.ints_size())
+        type = AP::INTS;
+      else if (a.strings_size())
+        type = AP::STRINGS;
+      else if (a.tensors_size())
+        type = AP::TENSORS;
+      else if (a.graphs_size())
+        type = AP::GRAPHS;
     }
     switch (type) {
-      case AP::FLOAT: r.kind = Attribute::Kind::f; r.f = a.f(); break;
-      case AP::INT: r.kind = Attribute::Kind::i; r.i = a.i(); break;
-      case AP::STRING: r.kind = Attribute::Kind::s; r.s = a.s(); break;
-      case AP::TENSOR: r.kind = Attribute::Kind::t; r.t = tensor_from_proto(a.t(), base_dir); break;
+      case AP::FLOAT:
+        r.kind = Attribute::Kind::f;
+        r.f = a.f();
+        break;
+      case AP::INT:
+        r.kind = Attribute::Kind::i;
+        r.i = a.i();
+        break;
+      case AP::STRING:
+        r.kind = Attribute::Kind::s;
+        r.s = a.s();
+        break;
+      case AP::TENSOR:
+        r.kind = Attribute::Kind::t;
+        r.t = tensor_from_proto(a.t(), base_dir);
+        break;
       case AP::GRAPH:
         r.kind = Attribute::Kind::g;
         r.g = std::make_shared<Graph>(graph_from_proto(a.g(), depth + 1));
         break;
-      case AP::FLOATS: r.kind = Attribute::Kind::floats; r.floats.assign(a.floats().begin(), a.floats().end()); break;
-      case AP::INTS: r.kind = Attribute::Kind::ints; r.ints.assign(a.ints().begin(), a.ints().end()); break;
-      case AP::STRINGS: r.kind = Attribute::Kind::strings; r.strings.assign(a.strings().begin(), a.strings().end()); break;
+      case AP::FLOATS:
+        r.kind = Attribute::Kind::floats;
+        r.floats.assign(a.floats().begin(), a.floats().end());
+        break;
+      case AP::INTS:
+        r.kind = Attribute::Kind::ints;
+        r.ints.assign(a.ints().begin(), a.ints().end());
+        break;
+      case AP::STRINGS:
+        r.kind = Attribute::Kind::strings;
+        r.strings.assign(a.strings().begin(), a.strings().end());
+        break;
       case AP::TENSORS:
         r.kind = Attribute::Kind::tensors;
         for (const auto& t : a.tensors()) r.tensors.push_back(tensor_from_proto(t, base_dir));
@@ -176,7 +207,9 @@ Model load_onnx_bytes(const std::string& bytes, const std::string& base_dir,
     // than max_subgraph_depth levels, which graph_from_proto then reports by name.
     coded.SetRecursionLimit(200);
     if (!proto.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
-      fail("not a valid ONNX model (protobuf parse failed: truncated, corrupt or nested too deeply)");
+      fail(
+          "not a valid ONNX model (protobuf parse failed: truncated, corrupt or nested too "
+          "deeply)");
   }
   if (!proto.has_graph()) fail("not a valid ONNX model (no graph)");
 

@@ -119,8 +119,10 @@ void clip_rule(Node n, Rewriter& rw) {
   if (n.has_attr("max")) hi = rw.constant_like(base + "_max", {n.attr_float("max", 0)}, {}, x);
   n.erase_attr("min");
   n.erase_attr("max");
-  if (!hi.empty()) n.inputs = {x, lo, hi};
-  else if (!lo.empty()) n.inputs = {x, lo};
+  if (!hi.empty())
+    n.inputs = {x, lo, hi};
+  else if (!lo.empty())
+    n.inputs = {x, lo};
   rw.emit(std::move(n));
 }
 
@@ -163,8 +165,8 @@ void tile_rule(Node n, Rewriter& rw) {
     n.inputs = {x, rw.const_i64(base + "_repeats", repeats)};
   } else {
     // repeats = ScatterElements(ones(rank), [axis], [tiles])
-    std::string rank = rw.add("Shape", {rw.add("Shape", {x}, {}, base + "_shape")}, {},
-                              base + "_rank");
+    std::string rank =
+        rw.add("Shape", {rw.add("Shape", {x}, {}, base + "_shape")}, {}, base + "_rank");
     Attribute one;
     one.name = "value";
     one.kind = Attribute::Kind::t;
@@ -178,8 +180,8 @@ void tile_rule(Node n, Rewriter& rw) {
     };
     std::string idx = as_i64_1d(n.inputs[2], "axis");
     std::string upd = as_i64_1d(n.inputs[1], "tiles");
-    n.inputs = {x, rw.add("ScatterElements", {ones, idx, upd}, {attr_int("axis", 0)},
-                          base + "_repeats")};
+    n.inputs = {
+        x, rw.add("ScatterElements", {ones, idx, upd}, {attr_int("axis", 0)}, base + "_repeats")};
   }
   rw.emit(std::move(n));
 }
@@ -213,7 +215,7 @@ void dropout_rule(Node n, Rewriter& rw) {
 
 const std::vector<RuleEntry>& input_rules() {
   static const std::vector<RuleEntry> rules = {
-      {"Squeeze", 13, axes_to_input},  {"Unsqueeze", 13, axes_to_input},
+      {"Squeeze", 13, axes_to_input},   {"Unsqueeze", 13, axes_to_input},
       {"ReduceSum", 13, axes_to_input}, {"Split", 13, split_rule},
       {"Slice", 10, slice_rule},        {"Pad", 11, pad_rule},
       {"Clip", 11, clip_rule},          {"TopK", 10, topk_rule},

@@ -66,8 +66,7 @@ void scatter_rule(Node n, Rewriter& rw) {
 // and runs Scan-9 on it; the Loop's scan outputs stack the per-entry results back along axis 0.
 void scan8_rule(Node n, Rewriter& rw) {
   if (n.inputs.size() < 2) fail("{}: expects at least 2 inputs", n.describe());
-  if (!n.inputs[0].empty())
-    fail("{}: Scan-8 with sequence_lens is not supported", n.describe());
+  if (!n.inputs[0].empty()) fail("{}: Scan-8 with sequence_lens is not supported", n.describe());
   const Attribute* body = n.attr("body");
   if (body == nullptr || !body->g) fail("{}: attribute 'body' is required", n.describe());
   const std::string base = base_name(n);
@@ -142,10 +141,11 @@ void image_scaler_rule(Node n, Rewriter& rw) {
   const std::string base = base_name(n), x = n.inputs[0];
   float scale = n.attr_float("scale", 1.0f);
   std::vector<float> bias = n.attr_floats("bias");
-  std::string scaled = rw.add("Mul", {x, rw.constant_like(base + "_scale", {scale}, {}, x)}, {},
-                              base + "_scaled");
+  std::string scaled =
+      rw.add("Mul", {x, rw.constant_like(base + "_scale", {scale}, {}, x)}, {}, base + "_scaled");
   std::vector<double> b(bias.begin(), bias.end());
-  std::string bias_c = rw.constant_like(base + "_bias", b, {static_cast<int64_t>(b.size()), 1, 1}, x);
+  std::string bias_c =
+      rw.constant_like(base + "_bias", b, {static_cast<int64_t>(b.size()), 1, 1}, x);
   rw.add_named("Add", {scaled, bias_c}, n.outputs, {}, n.name);
 }
 
@@ -252,8 +252,8 @@ void constant_fill_rule(Node n, Rewriter& rw) {
 // across_channels); normalize_variance=0 only subtracts the mean.
 void mvn1_rule(Node n, Rewriter& rw) {
   expect_inputs(n, 1, 1);
-  std::vector<int64_t> axes = n.attr_int("across_channels", 0) ? std::vector<int64_t>{1, 2, 3}
-                                                                : std::vector<int64_t>{2, 3};
+  std::vector<int64_t> axes =
+      n.attr_int("across_channels", 0) ? std::vector<int64_t>{1, 2, 3} : std::vector<int64_t>{2, 3};
   if (n.attr_int("normalize_variance", 1) != 0) {
     Node m;
     m.op_type = "MeanVarianceNormalization";

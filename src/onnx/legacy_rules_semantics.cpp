@@ -56,8 +56,7 @@ void prelu_rule(Node n, Rewriter& rw) {
 // Flatten(axis) -> op(axis=-1) -> Reshape to the input's shape.
 void softmax_rule(Node n, Rewriter& rw) {
   expect_inputs(n, 1, 1);
-  if (n.outputs.size() != 1 || n.outputs[0].empty())
-    fail("{}: expects one output", n.describe());
+  if (n.outputs.size() != 1 || n.outputs[0].empty()) fail("{}: expects one output", n.describe());
   int64_t axis = n.attr_int("axis", 1);
   const std::string x = n.inputs[0];
   int64_t r = rw.rank(x);
@@ -96,9 +95,10 @@ void batchnorm_rule(Node n, Rewriter& rw) {
   for (size_t i = 1; i < n.outputs.size(); ++i)
     if (!n.outputs[i].empty()) {
       if (i >= 3)
-        fail("{}: the saved_mean/saved_var outputs of training-mode BatchNormalization are not "
-             "supported",
-             n.describe());
+        fail(
+            "{}: the saved_mean/saved_var outputs of training-mode BatchNormalization are not "
+            "supported",
+            n.describe());
       if (is_test != 0 && rw.opset() < 7)
         fail("{}: is_test=1 but the training outputs are used", n.describe());
       training = true;
@@ -111,12 +111,12 @@ void batchnorm_rule(Node n, Rewriter& rw) {
   // statistics that is the spatial form; otherwise compute it elementwise (numpy broadcasting
   // lines up (C, D1..Dn) with (N, C, D1..Dn)).
   if (spatial == 0 && rw.rank(n.inputs[1]) != 1) {
-    if (training)
-      fail("{}: spatial=0 in training mode is not supported", n.describe());
+    if (training) fail("{}: spatial=0 in training mode is not supported", n.describe());
     const std::string base = base_name(n);
     const std::string &x = n.inputs[0], &scale = n.inputs[1], &b = n.inputs[2];
     const std::string &mean = n.inputs[3], &var = n.inputs[4];
-    std::string eps = rw.constant_like(base + "_epsilon", {n.attr_float("epsilon", 1e-5f)}, {}, var);
+    std::string eps =
+        rw.constant_like(base + "_epsilon", {n.attr_float("epsilon", 1e-5f)}, {}, var);
     std::string std_dev =
         rw.add("Sqrt", {rw.add("Add", {var, eps}, {}, base + "_var_eps")}, {}, base + "_std");
     std::string centered = rw.add("Sub", {x, mean}, {}, base + "_centered");

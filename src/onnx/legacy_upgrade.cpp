@@ -313,7 +313,8 @@ std::string Rewriter::align_at_axis(const std::string& b, int64_t axis, const st
   one.kind = Attribute::Kind::t;
   one.t = Tensor::from_i64({1}, {1});
   std::string ones = add("ConstantOfShape", {count}, {one}, base + "_ones");
-  std::string new_shape = add("Concat", {shape_b, ones}, {attr_int("axis", 0)}, base + "_new_shape");
+  std::string new_shape =
+      add("Concat", {shape_b, ones}, {attr_int("axis", 0)}, base + "_new_shape");
   return add("Reshape", {b, new_shape}, {}, base);
 }
 

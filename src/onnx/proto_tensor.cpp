@@ -30,7 +30,8 @@ std::string external_path(const std::string& base_dir, const std::string& locati
     fail("{}: external data location contains a NUL character", label);
   if (loc.is_absolute()) fail("{}: external data path '{}' is absolute", label, location);
   for (const auto& part : loc)
-    if (part == "..") fail("{}: external data path '{}' escapes the model's folder", label, location);
+    if (part == "..")
+      fail("{}: external data path '{}' escapes the model's folder", label, location);
   std::error_code ec;
   fs::path base = fs::weakly_canonical(fs::path(base_dir), ec);
   fs::path full = fs::weakly_canonical(fs::path(base_dir) / loc, ec);
@@ -48,8 +49,8 @@ struct ExternalSlice {
   int64_t offset = 0;
 };
 
-ExternalSlice check_external(const onnx::TensorProto& p, const std::string& base_dir,
-                             size_t nbytes, const std::string& label) {
+ExternalSlice check_external(const onnx::TensorProto& p, const std::string& base_dir, size_t nbytes,
+                             const std::string& label) {
   ExternalSlice r;
   int64_t length = -1;
   for (const auto& kv : p.external_data()) {
@@ -61,9 +62,12 @@ ExternalSlice check_external(const onnx::TensorProto& p, const std::string& base
         fail("{}: external data {} '{}' is not a non-negative integer", label, kv.key(), v);
       return x;
     };
-    if (kv.key() == "location") r.location = kv.value();
-    else if (kv.key() == "offset") r.offset = parse(kv.value());
-    else if (kv.key() == "length") length = parse(kv.value());
+    if (kv.key() == "location")
+      r.location = kv.value();
+    else if (kv.key() == "offset")
+      r.offset = parse(kv.value());
+    else if (kv.key() == "length")
+      length = parse(kv.value());
   }
   r.path = external_path(base_dir, r.location, label);
   struct stat st {};
@@ -72,7 +76,8 @@ ExternalSlice check_external(const onnx::TensorProto& p, const std::string& base
   int64_t file_size = st.st_size;
   if (length >= 0 && static_cast<uint64_t>(length) != nbytes)
     fail("{}: external data length {} but the shape needs {} bytes", label, length, nbytes);
-  if (r.offset > file_size || static_cast<uint64_t>(nbytes) > static_cast<uint64_t>(file_size - r.offset))
+  if (r.offset > file_size ||
+      static_cast<uint64_t>(nbytes) > static_cast<uint64_t>(file_size - r.offset))
     fail("{}: external data at offset {} + {} bytes is past the end of '{}' ({} bytes)", label,
          r.offset, nbytes, r.location, file_size);
   return r;
@@ -130,11 +135,22 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir
     } else {
       int64_t have = 0;
       switch (dt) {
-        case DType::f32: have = p.float_data_size(); break;
-        case DType::f64: have = p.double_data_size(); break;
-        case DType::i64: have = p.int64_data_size(); break;
-        case DType::u32: case DType::u64: have = p.uint64_data_size(); break;
-        default: have = p.int32_data_size(); break;
+        case DType::f32:
+          have = p.float_data_size();
+          break;
+        case DType::f64:
+          have = p.double_data_size();
+          break;
+        case DType::i64:
+          have = p.int64_data_size();
+          break;
+        case DType::u32:
+        case DType::u64:
+          have = p.uint64_data_size();
+          break;
+        default:
+          have = p.int32_data_size();
+          break;
       }
       int64_t need = n;
       if (dt == DType::u4 || dt == DType::i4) need = (n + 1) / 2;
@@ -153,13 +169,22 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir
     return t;
   }
   switch (dt) {
-    case DType::f32: std::memcpy(t.raw(), p.float_data().data(), nbytes); break;
-    case DType::f64: std::memcpy(t.raw(), p.double_data().data(), nbytes); break;
-    case DType::i64: std::memcpy(t.raw(), p.int64_data().data(), nbytes); break;
-    case DType::u64: std::memcpy(t.raw(), p.uint64_data().data(), nbytes); break;
+    case DType::f32:
+      std::memcpy(t.raw(), p.float_data().data(), nbytes);
+      break;
+    case DType::f64:
+      std::memcpy(t.raw(), p.double_data().data(), nbytes);
+      break;
+    case DType::i64:
+      std::memcpy(t.raw(), p.int64_data().data(), nbytes);
+      break;
+    case DType::u64:
+      std::memcpy(t.raw(), p.uint64_data().data(), nbytes);
+      break;
     case DType::u32: {
       auto* d = t.data<uint32_t>();
-      for (int64_t i = 0; i < n; ++i) d[i] = static_cast<uint32_t>(p.uint64_data(static_cast<int>(i)));
+      for (int64_t i = 0; i < n; ++i)
+        d[i] = static_cast<uint32_t>(p.uint64_data(static_cast<int>(i)));
       break;
     }
     default: {
@@ -170,15 +195,22 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir
       for (int64_t i = 0; i < count; ++i) {
         int32_t v = p.int32_data(static_cast<int>(i));
         switch (bits) {
-          case 4: bytes[i] = static_cast<uint8_t>(v); break;
-          case 8: bytes[i] = static_cast<uint8_t>(v); break;
+          case 4:
+            bytes[i] = static_cast<uint8_t>(v);
+            break;
+          case 8:
+            bytes[i] = static_cast<uint8_t>(v);
+            break;
           case 16: {
             uint16_t u = static_cast<uint16_t>(v);
             std::memcpy(bytes + 2 * i, &u, 2);
             break;
           }
-          case 32: std::memcpy(bytes + 4 * i, &v, 4); break;
-          default: fail("{}: unsupported data type {}", label, dtype_name(dt));
+          case 32:
+            std::memcpy(bytes + 4 * i, &v, 4);
+            break;
+          default:
+            fail("{}: unsupported data type {}", label, dtype_name(dt));
         }
       }
       if (dt == DType::boolean)

@@ -3,7 +3,6 @@
 #include <onnx/onnx_pb.h>
 
 #include <climits>
-
 #include <filesystem>
 #include <fstream>
 

@@ -90,8 +90,8 @@ struct RuleEntry {
 };
 
 // The rule tables, one per file.
-const std::vector<RuleEntry>& input_rules();      // attributes that became inputs
-const std::vector<RuleEntry>& semantic_rules();   // broadcast, coercion, attribute changes
+const std::vector<RuleEntry>& input_rules();        // attributes that became inputs
+const std::vector<RuleEntry>& semantic_rules();     // broadcast, coercion, attribute changes
 const std::vector<RuleEntry>& replaced_op_rules();  // removed ops rewritten into others
 
 // The name rules derive new value names from: the node's first output (unique in the model).

@@ -65,8 +65,8 @@ void round_trip_folder(const std::string& folder) {
   std::printf("%s: %d models round-tripped, %d skipped\n", folder.c_str(), checked, skipped);
   std::string all;
   for (const auto& f : failures) all += f + "\n";
-  EXPECT_TRUE(failures.empty()) << failures.size() << " of " << checked << " failed ("
-                                << skipped << " with non-tensor inputs/outputs skipped):\n"
+  EXPECT_TRUE(failures.empty()) << failures.size() << " of " << checked << " failed (" << skipped
+                                << " with non-tensor inputs/outputs skipped):\n"
                                 << all;
 }
 

@@ -30,18 +30,24 @@ inline std::string diff_attr(const Attribute& a, const Attribute& b, const std::
   switch (a.kind) {
     case K::f:
       return std::memcmp(&a.f, &b.f, sizeof(float)) == 0 ? "" : w + ": value differs";
-    case K::i: return a.i == b.i ? "" : w + ": value differs";
-    case K::s: return a.s == b.s ? "" : w + ": value differs";
-    case K::t: return diff_tensor(a.t, b.t, w);
-    case K::g: return diff_graph(*a.g, *b.g, w);
+    case K::i:
+      return a.i == b.i ? "" : w + ": value differs";
+    case K::s:
+      return a.s == b.s ? "" : w + ": value differs";
+    case K::t:
+      return diff_tensor(a.t, b.t, w);
+    case K::g:
+      return diff_graph(*a.g, *b.g, w);
     case K::floats:
       if (a.floats.size() != b.floats.size()) return w + ": length differs";
       return a.floats.empty() ||
                      std::memcmp(a.floats.data(), b.floats.data(), a.floats.size() * 4) == 0
                  ? ""
                  : w + ": values differ";
-    case K::ints: return a.ints == b.ints ? "" : w + ": values differ";
-    case K::strings: return a.strings == b.strings ? "" : w + ": values differ";
+    case K::ints:
+      return a.ints == b.ints ? "" : w + ": values differ";
+    case K::strings:
+      return a.strings == b.strings ? "" : w + ": values differ";
     case K::tensors:
       if (a.tensors.size() != b.tensors.size()) return w + ": count differs";
       for (size_t i = 0; i < a.tensors.size(); ++i) {
@@ -56,7 +62,8 @@ inline std::string diff_attr(const Attribute& a, const Attribute& b, const std::
         if (!d.empty()) return d;
       }
       return "";
-    case K::undefined: return "";
+    case K::undefined:
+      return "";
   }
   return "";
 }

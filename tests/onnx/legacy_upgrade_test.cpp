@@ -269,8 +269,10 @@ TEST(LegacyUpgrade, DropoutDropsIsTestAndCastsTheOldMask) {
 Model broadcast_model(bool known_rank, bool constant_b) {
   ProtoBuilder b(6);
   b.input("a", {2, 3, 4}, TP::FLOAT, known_rank);
-  if (constant_b) b.init_f32("b", {3}, {10, 20, 30});
-  else b.input("b", {3});
+  if (constant_b)
+    b.init_f32("b", {3}, {10, 20, 30});
+  else
+    b.input("b", {3});
   b.output("c", {2, 3, 4});
   auto* n = b.node("Add", {"a", "b"}, {"c"});
   ProtoBuilder::set_i(n, "broadcast", 1);
@@ -351,7 +353,8 @@ TEST(LegacyUpgrade, PReluSlopePerChannelGetsTrailingOnes) {
   Model m = load_checked(b);
   const Node& p = only_node(m, "PRelu");
   EXPECT_EQ(m.graph.initializers.at(p.inputs[1]).shape(), (Shape{2, 1, 1}));
-  auto out = run_if_possible(m, {{"x", Tensor::from_f32({1, 2, 2, 2}, {-4, 4, -4, 4, -4, 4, -4, 4})}});
+  auto out =
+      run_if_possible(m, {{"x", Tensor::from_f32({1, 2, 2, 2}, {-4, 4, -4, 4, -4, 4, -4, 4})}});
   if (out) {
     EXPECT_EQ((*out)[0].to_f32_vector(), (std::vector<float>{-2, 4, -2, 4, -1, 4, -1, 4}));
   }
@@ -518,9 +521,8 @@ TEST(LegacyUpgrade, UpsampleBecomesAsymmetricResize) {
   EXPECT_EQ(r.attr_string("nearest_mode", ""), "floor");
   auto out = run_if_possible(m, {{"x", Tensor::from_f32({1, 1, 2, 2}, {1, 2, 3, 4})}});
   if (out) {
-    EXPECT_EQ((*out)[0].to_f32_vector(),
-              (std::vector<float>{1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 3, 3, 3, 4,
-                                  4, 4}));
+    EXPECT_EQ((*out)[0].to_f32_vector(), (std::vector<float>{1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2,
+                                                             3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4}));
   }
 }
 
