@@ -24,6 +24,7 @@ struct ConformanceOptions {
   std::vector<std::string> dirs;
   std::string expected_failures;  // file listing cases to skip with their reasons
   bool verbose = false;
+  int min_passed = 0;  // fail the run when fewer cases pass
 };
 int run_conformance(const ConformanceOptions& o);
 

@@ -246,6 +246,10 @@ int run_conformance(const ConformanceOptions& o) {
     std::fflush(stdout);
   }
   fmt::print("{} passed, {} failed, {} skipped\n", passed, failed, skipped);
+  if (passed < o.min_passed) {
+    fmt::print("only {} cases passed, fewer than --min-passed {}\n", passed, o.min_passed);
+    return 1;
+  }
   return failed == 0 ? 0 : 1;
 }
 

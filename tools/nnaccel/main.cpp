@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
   cc->add_option("--expected-failures", conf.expected_failures,
                  "file of cases whose expected data no correct implementation meets");
   cc->add_flag("--verbose,-v", conf.verbose, "print every case");
+  cc->add_option("--min-passed", conf.min_passed,
+                 "exit non-zero when fewer cases pass (guards against cases turning into skips)");
 
   try {
     app.parse(argc, argv);
