@@ -66,6 +66,8 @@ void verify_graph(Graph& g, const std::set<std::string>& outer) {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     if (n.op_type.empty()) fail("node {} has no op type", i);
+    // Every ONNX op has at least one output; kernels and shape functions may rely on slot 0.
+    if (n.outputs.empty()) fail("{}: the node has no outputs", n.describe());
     for (const Attribute& a : n.attrs)
       if ((a.g || !a.graphs.empty()) && !takes_subgraph(n, a.name))
         fail("{}: attribute '{}' holds a graph, which {} does not take", n.describe(), a.name,

@@ -98,6 +98,9 @@ write(case("duplicate_initializer", "load", "initializer 'w' is defined twice"),
 m = relu_model()
 m.graph.node[0].op_type = ""
 write(case("node_without_op", "load", "has no op type"), m)
+write(case("node_without_outputs", "load", "the node has no outputs"),
+      model([helper.make_node("Relu", ["x"], []), helper.make_node("Neg", ["x"], ["y"])],
+            [vi("x", [2])], [vi("y", [2])]))
 write(case("unknown_op", "session", "unknown op FrobnicateTensor"),
       model([helper.make_node("FrobnicateTensor", ["x"], ["y"])], [vi("x", [2])], [vi("y", [2])]))
 write(case("unknown_custom_domain_op", "session", "unknown op com.example::Frob"),
