@@ -73,7 +73,8 @@ TEST_F(FashionMnistTest, KnownLabelsHistogramsAndPixels) {
   EXPECT_EQ(image_sum(*test_, 1), 100994);
   EXPECT_EQ(image_sum(*test_, 2), 51520);
   const uint8_t* p = train_->inputs.data<uint8_t>();
-  const std::vector<int> row{0, 0, 0, 193, 228, 218, 213, 198, 180, 212};  // image 0, y=10, x=10..19
+  const std::vector<int> row{0,   0,   0,   193, 228,
+                             218, 213, 198, 180, 212};  // image 0, y=10, x=10..19
   for (int x = 0; x < 10; ++x) EXPECT_EQ(p[10 * 28 + 10 + x], row[x]) << x;
   EXPECT_EQ(p[14 * 28 + 25], 255);
 }
@@ -105,9 +106,10 @@ TEST_F(FashionMnistTest, NormalizationOfKnownPixels) {
 class TempDir {
  public:
   TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("nnaccel_data_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-             "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    path_ =
+        fs::temp_directory_path() /
+        ("nnaccel_data_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+         "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -200,6 +202,12 @@ TEST(IdxReader, TruncatedAndWrongFiles) {
   expect_error([&] { read_idx_u8(huge); }, {"huge.gz", "describe more than the cap"});
 
   expect_error([&] { read_idx_u8(dir.file("missing.gz")); }, {"missing.gz: cannot open"});
+
+  // Uncompressed IDX files are read as well (zlib passes non-gzip data through).
+  const std::string plain = dir.file("plain.idx");
+  const auto raw = idx_bytes(0x801, {3}, 3, 7);
+  std::ofstream(plain, std::ios::binary).write(reinterpret_cast<const char*>(raw.data()), 11);
+  EXPECT_EQ(read_idx_u8(plain).to_i64_vector(), (std::vector<int64_t>{7, 7, 7}));
 }
 
 TEST(IdxReader, CutGzipStreamIsAnError) {
@@ -209,7 +217,8 @@ TEST(IdxReader, CutGzipStreamIsAnError) {
   ASSERT_GT(gz.size(), 1000u);
   const std::string cut = dir.file("cut.gz");
   std::ofstream(cut, std::ios::binary).write(gz.data(), 1000);
-  expect_error([&] { read_idx_u8(cut); }, {"cut.gz"});
+  expect_error([&] { read_idx_u8(cut); },
+               {"cut.gz: corrupt gzip stream", "unexpected end of file"});
 }
 
 TEST(FashionMnistLoader, LabelOutOfRangeAndCountMismatch) {
@@ -219,8 +228,7 @@ TEST(FashionMnistLoader, LabelOutOfRangeAndCountMismatch) {
   expect_error([&] { load_fashion_mnist(dir.file(""), false); },
                {"t10k-labels-idx1-ubyte.gz", "label 10 of sample 1 is out of range 0..9"});
   write_gz(dir.file("t10k-labels-idx1-ubyte.gz"), {0, 0, 8, 1, 0, 0, 0, 2, 1, 2});
-  expect_error([&] { load_fashion_mnist(dir.file(""), false); },
-               {"2 labels but", "has 3 images"});
+  expect_error([&] { load_fashion_mnist(dir.file(""), false); }, {"2 labels but", "has 3 images"});
   write_gz(dir.file("t10k-labels-idx1-ubyte.gz"), {0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 9});
   Dataset d = load_fashion_mnist(dir.file(""), false);
   EXPECT_EQ(d.labels.to_i64_vector(), (std::vector<int64_t>{1, 2, 9}));

@@ -20,9 +20,12 @@ uint64_t uniform_below(std::mt19937_64& rng, uint64_t bound) {
 
 std::mt19937_64 make_rng(uint64_t seed, int64_t epoch, int64_t position, uint32_t stream) {
   const auto e = static_cast<uint64_t>(epoch), p = static_cast<uint64_t>(position);
-  std::seed_seq seq{static_cast<uint32_t>(seed),       static_cast<uint32_t>(seed >> 32),
-                    static_cast<uint32_t>(e),          static_cast<uint32_t>(e >> 32),
-                    static_cast<uint32_t>(p),          static_cast<uint32_t>(p >> 32),
+  std::seed_seq seq{static_cast<uint32_t>(seed),
+                    static_cast<uint32_t>(seed >> 32),
+                    static_cast<uint32_t>(e),
+                    static_cast<uint32_t>(e >> 32),
+                    static_cast<uint32_t>(p),
+                    static_cast<uint32_t>(p >> 32),
                     stream};
   return std::mt19937_64(seq);
 }
@@ -67,10 +70,10 @@ DataLoader::DataLoader(Dataset data, LoaderOptions options)
   h_ = x.dim(x.rank() - 2);
   w_ = x.dim(x.rank() - 1);
   if (data_.labels.defined()) {
-    NNA_CHECK(data_.labels.dtype() == DType::i64 && data_.labels.rank() == 1 &&
-                  data_.labels.dim(0) == n_,
-              "data loader: labels must be int64 [{}], got {} {}", n_,
-              dtype_name(data_.labels.dtype()), shape_str(data_.labels.shape()));
+    NNA_CHECK(
+        data_.labels.dtype() == DType::i64 && data_.labels.rank() == 1 && data_.labels.dim(0) == n_,
+        "data loader: labels must be int64 [{}], got {} {}", n_, dtype_name(data_.labels.dtype()),
+        shape_str(data_.labels.shape()));
   }
 }
 

@@ -44,7 +44,7 @@ struct LoaderState {
   uint64_t seed = 0;
   int64_t epoch = 0;
   int64_t position = 0;
-  std::string to_string() const;  // "nnaccel-loader-v1 seed=S epoch=E position=P"
+  std::string to_string() const;                   // "nnaccel-loader-v1 seed=S epoch=E position=P"
   static LoaderState parse(const std::string& s);  // throws Error on malformed text
 };
 

@@ -33,7 +33,8 @@ Dataset load_fashion_mnist(const std::string& dir, bool train) {
 Dataset load_npy_folder(const std::string& dir) {
   const std::string inputs_path = dir + "/inputs.npy";
   const std::string labels_path = dir + "/labels.npy";
-  NNA_CHECK(std::filesystem::is_regular_file(inputs_path), "{}: missing (an npy folder needs "
+  NNA_CHECK(std::filesystem::is_regular_file(inputs_path),
+            "{}: missing (an npy folder needs "
             "inputs.npy and optionally labels.npy)",
             inputs_path);
   Dataset d;

@@ -3,12 +3,22 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "core/check.hpp"
 
 namespace nnaccel::train {
 namespace {
+
+// zlib's message, without the "path: " prefix zlib puts in front of it.
+std::string gz_message(gzFile f, const std::string& path) {
+  int errnum = 0;
+  const char* msg = gzerror(f, &errnum);
+  std::string m = msg ? msg : "unknown error";
+  if (m.rfind(path + ": ", 0) == 0) m = m.substr(path.size() + 2);
+  return m;
+}
 
 uint32_t read_be32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -31,19 +41,14 @@ std::vector<uint8_t> read_all(const std::string& path, uint64_t cap) {
     }
     bytes.resize(old + kChunk);
     const int n = gzread(f, bytes.data() + old, static_cast<unsigned>(kChunk));
-    if (n < 0) {
-      int errnum = 0;
-      const char* msg = gzerror(f, &errnum);
-      fail("{}: decompression failed after {} bytes: {}", path, old, msg ? msg : "unknown error");
-    }
+    if (n < 0) fail("{}: decompression failed after {} bytes: {}", path, old, gz_message(f, path));
     bytes.resize(old + static_cast<size_t>(n));
     if (n == 0) break;
   }
   int errnum = 0;
-  const char* msg = gzerror(f, &errnum);
+  gzerror(f, &errnum);
   if (errnum != Z_OK) {
-    fail("{}: corrupt gzip stream after {} bytes: {}", path, bytes.size(),
-         msg ? msg : "unknown error");
+    fail("{}: corrupt gzip stream after {} bytes: {}", path, bytes.size(), gz_message(f, path));
   }
   if (bytes.size() > cap) {
     fail("{}: decompressed size exceeds the cap of {} bytes", path, cap);
@@ -84,7 +89,8 @@ Tensor read_idx_u8(const std::string& path, int expected_rank, uint64_t max_deco
   const uint64_t expected = header + count;  // count <= cap, cannot overflow
   NNA_CHECK(present >= expected, "{}: truncated: {} bytes expected, {} present", path, expected,
             present);
-  NNA_CHECK(present == expected, "{}: {} trailing bytes after the data ({} bytes expected, {} "
+  NNA_CHECK(present == expected,
+            "{}: {} trailing bytes after the data ({} bytes expected, {} "
             "present)",
             path, present - expected, expected, present);
   Tensor t(DType::u8, shape);
