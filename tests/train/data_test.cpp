@@ -1,5 +1,6 @@
 // Data loading for training / calibration: IDX reader, Fashion-MNIST, npy folders, DataLoader.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -106,10 +107,9 @@ TEST_F(FashionMnistTest, NormalizationOfKnownPixels) {
 class TempDir {
  public:
   TempDir() {
-    path_ =
-        fs::temp_directory_path() /
-        ("nnaccel_data_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-         "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    path_ = fs::temp_directory_path() /
+            ("nnaccel_data_test_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
