@@ -95,7 +95,7 @@ ShapeInferenceResult infer_shapes(const Graph& g, const std::map<std::string, Ty
     if (schema != nullptr && all_known) {
       // Shape and Size of a fully known shape are constants.
       if (node.domain.empty() && (node.op_type == "Shape" || node.op_type == "Size") &&
-          types[0]->fully_known() && !all_const) {
+          !types.empty() && types[0] != nullptr && types[0]->fully_known() && !all_const) {
         Shape s = types[0]->known_shape();
         if (shape_numel(s) <= kMaxFoldElements) {
           Tensor zero(types[0]->dtype, s);

@@ -191,8 +191,10 @@ void Rewriter::infer(const Node& n) {
   InferContext ctx(n, types, values);
   try {
     s->infer(ctx);
-  } catch (const Error&) {
-    return;  // inconsistent shapes are reported by shape inference at session creation
+  } catch (const std::exception&) {
+    // Inconsistent shapes are reported by shape inference at session creation; here a value
+    // whose type cannot be inferred is simply unknown (and rules take their dynamic form).
+    return;
   }
   for (size_t i = 0; i < n.outputs.size() && i < ctx.outputs.size(); ++i)
     if (!n.outputs[i].empty() && ctx.outputs[i].dtype != DType::undefined)
