@@ -294,5 +294,27 @@ TEST(PassOptimize, ConstantWeightsThenBatchnormThenDeadNodes) {
   expect_same_outputs(b.m, opt);
 }
 
+TEST(PassPinLegacyInitializers, IrVersion3WeightsBecomeConstants) {
+  GraphBuilder b;
+  b.input("x", {4, 3});
+  b.input("w", {2, 3});
+  b.init("w", random_tensor({2, 3}, 50));
+  b.output("y");
+  b.node("Transpose", {"w"}, {"wt"}, {attr_ints("perm", {1, 0})});
+  b.node("MatMul", {"x", "wt"}, {"y"});
+  Model modern = b.m;  // IR 8: w may be overridden by the caller, so it stays an input
+  optimize(modern);
+  EXPECT_EQ(count_ops(modern, "Transpose"), 1);
+  EXPECT_EQ(modern.graph.inputs.size(), 2u);
+  b.m.ir_version = 3;
+  Model legacy = b.m;
+  optimize(legacy);
+  EXPECT_EQ(count_ops(legacy, "Transpose"), 0);
+  ASSERT_EQ(legacy.graph.inputs.size(), 1u);
+  EXPECT_EQ(legacy.graph.inputs[0].name, "x");
+  EXPECT_FALSE(legacy.graph.initializers.count("w"));
+  expect_same_outputs(b.m, legacy);
+}
+
 }  // namespace
 }  // namespace nnaccel

@@ -1,7 +1,8 @@
 #pragma once
 // Graph optimization passes. Each rewrites the model's top-level graph in place and preserves the
 // values of every graph output (for every input the original model accepts). Passes do not fuse
-// activations (that belongs with the fast kernels) and never change the graph's interface.
+// activations (that belongs with the fast kernels) and never change the inputs a caller must feed
+// or the outputs.
 #include <map>
 #include <set>
 #include <string>
@@ -9,6 +10,11 @@
 #include "nnaccel/graph.hpp"
 
 namespace nnaccel {
+
+// Models of IR version < 4 list every initializer among the graph inputs, yet (as in ONNX Runtime)
+// those cannot be overridden: drops them from the inputs so the other passes see them as
+// constants. The inputs a caller must feed do not change. No-op for IR version >= 4.
+void pin_legacy_initializers(Model& m);
 
 // Evaluates nodes whose inputs are all constants (non-overridable initializers, or values folded
 // earlier) with the reference kernels, and replaces them by initializers. Shape/Size of fully
