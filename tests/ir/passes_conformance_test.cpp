@@ -1,4 +1,4 @@
-// optimize() over ONNX's pytorch-converted and pytorch-operator models: outputs before and after agree with the
+// optimize() over ONNX's backend test models (pytorch-converted, pytorch-operator, node, simple): outputs before and after agree with the
 // test data's expected outputs.
 #include <gtest/gtest.h>
 
@@ -18,7 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 
 const char* kDirs[] = {"/usr/share/libonnx-testdata/data/pytorch-converted",
-                       "/usr/share/libonnx-testdata/data/pytorch-operator"};
+                       "/usr/share/libonnx-testdata/data/pytorch-operator",
+                       "/usr/share/libonnx-testdata/data/node",
+                       "/usr/share/libonnx-testdata/data/simple"};
 
 std::vector<std::string> pb_files(const fs::path& dir, const std::string& prefix) {
   std::vector<std::pair<int, std::string>> v;
@@ -57,7 +59,7 @@ std::string run_and_compare(const Model& m, const fs::path& data) {
   return "";
 }
 
-TEST(PassOptimizeConformance, PytorchModelsKeepTheirOutputs) {
+TEST(PassOptimizeConformance, BackendTestModelsKeepTheirOutputs) {
   if (!fs::exists(kDirs[0])) GTEST_SKIP() << kDirs[0] << " not installed";
   int checked = 0, skipped = 0, changed = 0;
   std::vector<fs::path> cases;
@@ -92,7 +94,7 @@ TEST(PassOptimizeConformance, PytorchModelsKeepTheirOutputs) {
     }
     ++checked;
   }
-  EXPECT_GE(checked, 60) << skipped << " skipped";
+  EXPECT_GE(checked, 900) << skipped << " skipped";
   // Constant nodes (e.g. Reshape targets) and Identity/Transpose chains are common in exports.
   EXPECT_GT(changed, 0);
   std::printf("%d models checked (%d rewritten), %d skipped\n", checked, changed, skipped);
