@@ -14,7 +14,11 @@ void fold_constants(Model& m, int64_t max_elements) {
   // Shape/Size of fully known shapes (and what infer_shapes folded from them).
   std::map<std::string, Tensor> inferred;
   try {
-    inferred = infer_shapes(g).constants;
+    // An initializer that is also a graph input may be fed with another shape: infer from its
+    // declared type instead (infer_shapes would take the initializer's shape).
+    Graph declared = g;
+    for (const ValueInfo& v : g.inputs) declared.initializers.erase(v.name);
+    inferred = infer_shapes(declared).constants;
   } catch (const Error&) {
     // An inconsistent graph still fails when it is run; fold only from initializers here.
   }
