@@ -1,5 +1,5 @@
-// optimize() over ONNX's backend test models (pytorch-converted, pytorch-operator, node, simple): outputs before and after agree with the
-// test data's expected outputs.
+// optimize() over ONNX's backend test models (pytorch-converted, pytorch-operator, node,
+// simple): outputs before and after agree with the test data's expected outputs.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -50,7 +50,8 @@ TEST(PassFoldConstants, FoldsConstantChainsAndShapeSubgraphs) {
 
 TEST(PassFoldConstants, LeavesUnknownShapesOverridableInitializersAndLargeResults) {
   GraphBuilder b;
-  b.m.graph.inputs.push_back(ValueInfo{"x", TypeInfo{DType::f32, true, {Dim{-1, "n"}, Dim{4, ""}}}, ""});
+  b.m.graph.inputs.push_back(
+      ValueInfo{"x", TypeInfo{DType::f32, true, {Dim{-1, "n"}, Dim{4, ""}}}, ""});
   b.input("bias", {4});
   b.init("bias", random_tensor({4}, 3));  // a graph input: the caller may override it
   b.init("big", random_tensor({4, 4}, 4));
@@ -167,9 +168,9 @@ TEST(PassFoldBatchnorm, FoldsIntoConvWithAndWithoutBiasAndGroups) {
     bool bias;
     int64_t group;
   };
-  for (const Case& c : {Case{{2, 3, 7, 5}, {4, 3, 3, 2}, true, 1},
-                        Case{{1, 3, 6, 9}, {5, 3, 2, 3}, false, 1},
-                        Case{{3, 4, 5, 7}, {6, 2, 3, 3}, true, 2}}) {
+  for (const Case& c :
+       {Case{{2, 3, 7, 5}, {4, 3, 3, 2}, true, 1}, Case{{1, 3, 6, 9}, {5, 3, 2, 3}, false, 1},
+        Case{{3, 4, 5, 7}, {6, 2, 3, 3}, true, 2}}) {
     GraphBuilder b = conv_bn(c.x, c.w, c.bias, c.group, 11);
     Model opt = b.m;
     fold_batchnorm(opt);

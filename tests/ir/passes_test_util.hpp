@@ -60,7 +60,8 @@ inline void expect_close(const Tensor& a, const Tensor& b, double rtol = 1e-5, d
   ASSERT_EQ(a.shape(), b.shape());
   for (int64_t i = 0; i < a.numel(); ++i) {
     double x = a.at_f64(i), y = b.at_f64(i);
-    ASSERT_LE(std::fabs(x - y), atol + rtol * std::fabs(y)) << "at " << i << ": " << x << " vs " << y;
+    ASSERT_LE(std::fabs(x - y), atol + rtol * std::fabs(y))
+        << "at " << i << ": " << x << " vs " << y;
   }
 }
 

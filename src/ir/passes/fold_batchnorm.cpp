@@ -83,7 +83,8 @@ bool fold_into_conv(Graph& g, Node& conv, const Node& bn) {
   }
   std::string wn = unique_name(g, conv.inputs[1] + "_bnfold");
   g.initializers[wn] = nw;
-  std::string bname = unique_name(g, (has_bias ? conv.inputs[2] : conv.inputs[1] + "_bias") + "_bnfold");
+  std::string bname =
+      unique_name(g, (has_bias ? conv.inputs[2] : conv.inputs[1] + "_bias") + "_bnfold");
   g.initializers[bname] = nb;
   conv.inputs[1] = wn;
   if (conv.inputs.size() < 3) conv.inputs.resize(3);
