@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "ir/passes_test_util.hpp"
 #include "nnaccel/error.hpp"
 
@@ -184,6 +186,24 @@ TEST(PassFoldBatchnorm, FoldsIntoConvWithAndWithoutBiasAndGroups) {
     EXPECT_FALSE(opt.graph.initializers.count("W"));
     EXPECT_FALSE(opt.graph.initializers.count("gamma"));
     expect_same_outputs(b.m, opt, 2);
+  }
+}
+
+TEST(PassFoldBatchnorm, FoldsIntoConvTransposeWithGroups) {
+  // W [C, M/group, kh, kw]: group 1 (M = 4) and group 2 (M = 2 * 3).
+  for (auto [w, group, bias] :
+       {std::tuple<Shape, int64_t, bool>{{3, 4, 3, 2}, 1, true}, {{4, 3, 2, 3}, 2, false}}) {
+    GraphBuilder b = conv_bn({2, w[0], 5, 4}, {w[1] * group, 1, 1, 1}, bias, 1, 31);
+    // conv_bn made a Conv; turn it into a ConvTranspose with the right weights.
+    Node& conv = b.m.graph.nodes[0];
+    conv.op_type = "ConvTranspose";
+    conv.set_attr(attr_i("group", group));
+    conv.set_attr(attr_ints("strides", {2, 1}));
+    b.init("W", random_tensor(w, 32));
+    Model opt = b.m;
+    fold_batchnorm(opt);
+    EXPECT_EQ(count_ops(opt, "BatchNormalization"), 0);
+    expect_same_outputs(b.m, opt);
   }
 }
 

@@ -92,6 +92,50 @@ bool fold_into_conv(Graph& g, Node& conv, const Node& bn) {
   return true;
 }
 
+// ConvTranspose: W [C, M/group, k...]; W[c, j] feeds output channel (c / (C/group)) * M/group + j.
+bool fold_into_conv_transpose(Graph& g, Node& conv, const Node& bn) {
+  if (conv.inputs.size() < 2 || !is_constant_initializer(g, conv.inputs[1])) return false;
+  const Tensor& w = g.initializers.at(conv.inputs[1]);
+  if ((w.dtype() != DType::f32 && w.dtype() != DType::f64) || w.rank() < 2) return false;
+  const int64_t group = conv.attr_int("group", 1);
+  const int64_t C = w.dim(0);
+  if (group <= 0 || C % group != 0) return false;
+  const int64_t Mg = w.dim(1);
+  const int64_t M = Mg * group;
+  bool has_bias = conv.inputs.size() > 2 && !conv.inputs[2].empty();
+  if (has_bias) {
+    if (!is_constant_initializer(g, conv.inputs[2])) return false;
+    const Tensor& b = g.initializers.at(conv.inputs[2]);
+    if (b.dtype() != w.dtype() || b.numel() != M) return false;
+  }
+  std::vector<double> s, shift;
+  if (!bn_params(g, bn, M, w.dtype(), s, shift)) return false;
+  Tensor nw = w.clone();
+  const int64_t spatial = (C == 0 || Mg == 0) ? 0 : w.numel() / (C * Mg);
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t j = 0; j < Mg; ++j) {
+      double sc = s[static_cast<size_t>((c / (C / group)) * Mg + j)];
+      for (int64_t k = 0; k < spatial; ++k) {
+        int64_t idx = (c * Mg + j) * spatial + k;
+        store(nw, idx, w.at_f64(idx) * sc);
+      }
+    }
+  Tensor nb(w.dtype(), {M});
+  for (int64_t o = 0; o < M; ++o) {
+    double b = has_bias ? g.initializers.at(conv.inputs[2]).at_f64(o) : 0.0;
+    store(nb, o, b * s[static_cast<size_t>(o)] + shift[static_cast<size_t>(o)]);
+  }
+  std::string wn = unique_name(g, conv.inputs[1] + "_bnfold");
+  g.initializers[wn] = nw;
+  std::string bname =
+      unique_name(g, (has_bias ? conv.inputs[2] : conv.inputs[1] + "_bias") + "_bnfold");
+  g.initializers[bname] = nb;
+  conv.inputs[1] = wn;
+  if (conv.inputs.size() < 3) conv.inputs.resize(3);
+  conv.inputs[2] = bname;
+  return true;
+}
+
 // Gemm Y = alpha * A * B' + beta * C with Y [M, N]; BN channels are N (the columns of B').
 bool fold_into_gemm(Graph& g, Node& gemm, const Node& bn) {
   if (gemm.inputs.size() < 2 || !is_constant_initializer(g, gemm.inputs[1])) return false;
@@ -160,6 +204,8 @@ void fold_batchnorm(Model& m) {
     bool done = false;
     if (prod.op_type == "Conv")
       done = fold_into_conv(g, prod, bn);
+    else if (prod.op_type == "ConvTranspose")
+      done = fold_into_conv_transpose(g, prod, bn);
     else if (prod.op_type == "Gemm")
       done = fold_into_gemm(g, prod, bn);
     if (!done) continue;
