@@ -304,6 +304,40 @@ TEST(PassRemoveIdentity, KeepsIdentityBetweenInputAndOutputAndReshapeWithZeroDim
   expect_same_outputs(b.m, opt);
 }
 
+TEST(PassRemoveIdentity, KeepsIdentityReadFromASubgraph) {
+  GraphBuilder b;
+  b.input("x", {2, 3});
+  b.input("cond", {}, DType::boolean);
+  b.output("y");
+  b.node("Identity", {"x"}, {"t"});
+  auto branch = [](const std::string& op, const std::string& out) {
+    auto sg = std::make_shared<Graph>();
+    Node n;
+    n.op_type = op;
+    n.inputs = {"t"};  // an outer-scope read: renaming it would need scope-aware rewriting
+    n.outputs = {out};
+    sg->nodes = {n};
+    sg->outputs = {ValueInfo{out, {}, ""}};
+    return sg;
+  };
+  Attribute ta, ea;
+  ta.name = "then_branch";
+  ta.kind = Attribute::Kind::g;
+  ta.g = branch("Neg", "o1");
+  ea.name = "else_branch";
+  ea.kind = Attribute::Kind::g;
+  ea.g = branch("Abs", "o2");
+  b.node("If", {"cond"}, {"y"}, {ta, ea});
+  Model opt = b.m;
+  remove_identity_and_redundant_reshapes(opt);
+  EXPECT_EQ(count_ops(opt, "Identity"), 1);
+  Tensor cond(DType::boolean, {});
+  cond.data<bool>()[0] = true;
+  Tensor x = random_tensor({2, 3}, 6);
+  Session s0(b.m), s1(opt);
+  expect_close(s1.run({{"x", x}, {"cond", cond}})[0], s0.run({{"x", x}, {"cond", cond}})[0]);
+}
+
 TEST(PassOptimize, ConstantWeightsThenBatchnormThenDeadNodes) {
   GraphBuilder b = conv_bn({2, 3, 6, 5}, {4, 3, 3, 3}, true, 1, 40);
   // The weights come through a Constant -> Identity chain: folding exposes them to the BN fold.
