@@ -16,7 +16,9 @@ struct SessionOptions {
   bool profile = false;
 };
 
-// Time spent in one node, accumulated over the runs since the session was made.
+// Time spent in one node, accumulated over the runs since the session was made. Self time: for a
+// node with subgraphs (If/Loop) the time of the body's nodes, which have records of their own, is
+// left out, so the records add up to the time of the runs.
 struct NodeTiming {
   std::string op_type;
   std::string name;      // the node's name (may be empty in the model)

@@ -70,6 +70,7 @@ class Executor {
   // Profiling (options_.profile): one record per node, found by the node's address.
   std::vector<NodeTiming> timings_;
   std::unordered_map<const Node*, size_t> timing_index_;
+  uint64_t* inner_ns_ = nullptr;  // time of nodes run inside the node being timed
   uint64_t live_bytes_ = 0;  // intermediate tensors alive now (within run())
   uint64_t peak_bytes_ = 0;
 };

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
 #include <set>
 
 #include "nnaccel/session.hpp"
@@ -85,6 +87,46 @@ TEST(Profile, PeakActivationAndWeightBytes) {
   EXPECT_EQ(s.peak_activation_bytes(), 72u);
   s.run();  // a second run does not add to the first
   EXPECT_EQ(s.peak_activation_bytes(), 72u);
+}
+
+// If(cond) { Neg(a) } else { Relu(a) }, a of 2 floats: branch nodes get records of their own.
+TEST(Profile, RecordsNodesOfSubgraphs) {
+  if (!ops_available() || !OpRegistry::instance().find("", "If"))
+    GTEST_SKIP() << "ops not registered yet";
+  auto branch = [](const std::string& name, const std::string& op) {
+    Graph g;
+    g.name = name;
+    g.nodes = {node(op, name + "_node", {"a"}, {name + "_out"})};
+    g.outputs = {ValueInfo{name + "_out", TypeInfo::of(DType::f32, {2}), ""}};
+    Attribute at;
+    at.name = name + "_branch";
+    at.kind = Attribute::Kind::g;
+    at.g = std::make_shared<Graph>(std::move(g));
+    return at;
+  };
+  Model m;
+  m.opsets[""] = kCanonicalOpset;
+  m.graph.inputs = {ValueInfo{"cond", TypeInfo::of(DType::boolean, {}), ""},
+                    ValueInfo{"a", TypeInfo::of(DType::f32, {2}), ""}};
+  Node n = node("If", "if", {"cond"}, {"res"});
+  n.attrs = {branch("then", "Neg"), branch("else", "Relu")};
+  m.graph.nodes = {n};
+  m.graph.outputs = {ValueInfo{"res", TypeInfo::of(DType::f32, {2}), ""}};
+  SessionOptions opts;
+  opts.profile = true;
+  Session s(m, opts);
+  Tensor yes(DType::boolean, {}), no(DType::boolean, {});
+  yes.data<bool>()[0] = true;
+  Tensor a = Tensor::from_f32({2}, {-1, 2});
+  EXPECT_EQ(s.run({{"cond", yes}, {"a", a}})[0].to_f32_vector(), (std::vector<float>{1, -2}));
+  s.run();
+  EXPECT_EQ(s.run({{"cond", no}, {"a", a}})[0].to_f32_vector(), (std::vector<float>{0, 2}));
+  std::map<std::string, uint64_t> calls;
+  for (const NodeTiming& t : s.profile()) calls[t.name] = t.calls;
+  EXPECT_EQ(calls,
+            (std::map<std::string, uint64_t>{{"if", 3}, {"then_node", 2}, {"else_node", 1}}));
+  // The branch's output (8 bytes) dies with the branch's scope before If's output is set.
+  EXPECT_EQ(s.peak_activation_bytes(), 8u);
 }
 
 }  // namespace

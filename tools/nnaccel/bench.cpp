@@ -219,7 +219,7 @@ int run_bench(const BenchOptions& o) {
     j["throughput"] = throughput;
     j["weight_bytes"] = session.weight_bytes();
     j["peak_activation_bytes"] = session.peak_activation_bytes();
-    j["cpu"] = cpu_model();
+    j["cpu_model"] = cpu_model();
     j["executor"] = "reference";
     if (o.profile) {
       nlohmann::json ops = nlohmann::json::array();
@@ -255,7 +255,7 @@ int run_bench(const BenchOptions& o) {
   if (o.profile) {
     fmt::print("\ntime per op type (mean per run):\n");
     for (const auto& [type, v] : types)
-      fmt::print("  {:<24} {:>10.3f} ms {:>6.1f}%  {} nodes\n", type, per_iter_ms(v.first),
+      fmt::print("  {:<24} {:>10.3f} ms {:>6.1f}%  {} calls\n", type, per_iter_ms(v.first),
                  share(v.first), v.second / o.iters);
     fmt::print("\nslowest nodes (mean per run):\n");
     for (const NodeTiming& t : slow)
