@@ -101,6 +101,9 @@ struct Graph {
 struct Model {
   Graph graph;
   std::map<std::string, int64_t> opsets;  // domain -> version ("" is ai.onnx)
+  // The default-domain opset the file was written with, before the upgrade to kCanonicalOpset
+  // (0 for models built in code).
+  int64_t file_opset = 0;
   int64_t ir_version = 8;
   std::string producer_name;
   std::string producer_version;

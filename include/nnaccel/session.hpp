@@ -1,5 +1,6 @@
 #pragma once
 // Running a model: load, set inputs, run, read outputs.
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -11,6 +12,18 @@ namespace nnaccel {
 
 struct SessionOptions {
   uint64_t max_memory_bytes = 0;  // 0: the machine's physical memory
+  // Time every node (including nodes of If/Loop bodies); off costs nothing (no clock calls).
+  bool profile = false;
+};
+
+// Time spent in one node, accumulated over the runs since the session was made. Self time: for a
+// node with subgraphs (If/Loop) the time of the body's nodes, which have records of their own, is
+// left out, so the records add up to the time of the runs.
+struct NodeTiming {
+  std::string op_type;
+  std::string name;      // the node's name (may be empty in the model)
+  uint64_t total_ns = 0;
+  uint64_t calls = 0;    // how many times the node ran (more than runs inside a Loop body)
 };
 
 class Executor;
@@ -35,6 +48,14 @@ class Session {
 
   // One call: feeds by name, outputs in graph order.
   std::vector<Tensor> run(const std::map<std::string, Tensor>& feeds);
+
+  // Per-node timings in first-run order; empty unless SessionOptions::profile is set.
+  std::vector<NodeTiming> profile() const;
+  // The largest total size of intermediate tensors (node outputs, graph outputs included) alive
+  // at once during any run so far; initializers and fed inputs are not counted.
+  uint64_t peak_activation_bytes() const;
+  // Total size of the main graph's initializers.
+  uint64_t weight_bytes() const;
 
  private:
   std::unique_ptr<Executor> impl_;

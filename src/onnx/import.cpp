@@ -230,6 +230,7 @@ Model load_onnx_bytes(const std::string& bytes, const std::string& base_dir,
   m.graph = imp.graph_from_proto(proto.graph(), 0);
 
   int64_t opset = m.opsets.count("") ? m.opsets[""] : 1;
+  m.file_opset = opset;
   if (opset < 1) fail("invalid default opset version {}", opset);
   if (opset > kCanonicalOpset)
     fail("opset {} is newer than the newest supported ({})", opset, kCanonicalOpset);

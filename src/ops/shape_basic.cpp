@@ -112,7 +112,7 @@ void infer_constant_of_shape(InferContext& ctx) {
   }
   const TypeInfo& st = ctx.type(0);
   if (st.has_shape && st.dims.size() == 1 && st.dims[0].known())
-    ctx.outputs[0] = with_rank(dt, static_cast<size_t>(st.dims[0].value));
+    ctx.outputs[0] = with_rank(dt, rank_from_length(ctx, st.dims[0].value));
   else
     ctx.outputs[0] = unknown_rank(dt);
 }

@@ -114,7 +114,7 @@ void infer_reshape(InferContext& ctx) {
   }
   const TypeInfo& st = ctx.type(1);
   if (st.has_shape && st.dims.size() == 1 && st.dims[0].known())
-    ctx.outputs[0] = with_rank(in.dtype, static_cast<size_t>(st.dims[0].value));
+    ctx.outputs[0] = with_rank(in.dtype, rank_from_length(ctx, st.dims[0].value));
   else
     ctx.outputs[0] = unknown_rank(in.dtype);
 }
@@ -241,7 +241,7 @@ void infer_unsqueeze(InferContext& ctx) {
   if (!in.has_shape || v == nullptr) {
     const TypeInfo& at = ctx.type(1);
     if (in.has_shape && at.has_shape && at.dims.size() == 1 && at.dims[0].known())
-      ctx.outputs[0] = with_rank(in.dtype, in.dims.size() + static_cast<size_t>(at.dims[0].value));
+      ctx.outputs[0] = with_rank(in.dtype, in.dims.size() + rank_from_length(ctx, at.dims[0].value));
     else
       ctx.outputs[0] = unknown_rank(in.dtype);
     return;
@@ -303,7 +303,7 @@ void infer_expand(InferContext& ctx) {
   }
   const TypeInfo& st = ctx.type(1);
   if (in.has_shape && st.has_shape && st.dims.size() == 1 && st.dims[0].known()) {
-    const size_t r = std::max(in.dims.size(), static_cast<size_t>(st.dims[0].value));
+    const size_t r = std::max(in.dims.size(), rank_from_length(ctx, st.dims[0].value));
     std::vector<Dim> out(r);
     for (size_t i = r - in.dims.size(); i < r; ++i) {
       const Dim& a = in.dims[i - (r - in.dims.size())];

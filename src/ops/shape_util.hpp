@@ -30,6 +30,16 @@ inline TypeInfo with_dims(DType t, std::vector<Dim> dims) {
 // A type of known rank whose dims are all unknown.
 inline TypeInfo with_rank(DType t, size_t rank) { return with_dims(t, std::vector<Dim>(rank)); }
 
+// The rank a declared shape-tensor length implies; a file may declare any length, so an absurd one
+// is an error here rather than a huge allocation of Dims.
+inline constexpr int64_t kMaxRank = 1024;
+template <typename Ctx>
+size_t rank_from_length(const Ctx& ctx, int64_t length) {
+  if (length < 0 || length > kMaxRank)
+    ctx.fail("a shape of {} dimensions is beyond the supported rank {}", length, kMaxRank);
+  return static_cast<size_t>(length);
+}
+
 // Normalizes an axis in [-rank, rank) (what = "axis", "perm entry"...); fails otherwise.
 template <typename Ctx>
 int64_t norm_axis(const Ctx& ctx, int64_t axis, int64_t rank, const char* what = "axis") {

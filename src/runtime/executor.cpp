@@ -1,5 +1,7 @@
 #include "runtime/executor.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "core/check.hpp"
@@ -77,9 +79,17 @@ void Executor::prepare(const Graph& g) {
   }
   std::set<std::string> keep;
   for (const ValueInfo& v : g.outputs) keep.insert(v.name);
+  std::set<std::string> produced;
+  for (const Node& n : g.nodes)
+    for (const std::string& o : n.outputs)
+      if (!o.empty()) produced.insert(o);
   p.frees.resize(g.nodes.size());
+  p.frees_counted.resize(g.nodes.size());
   for (const auto& [name, i] : last_use)
-    if (!keep.count(name)) p.frees[i].push_back(name);
+    if (!keep.count(name)) {
+      p.frees[i].push_back(name);
+      p.frees_counted[i].push_back(produced.count(name) > 0);
+    }
   prepared_[&g] = std::move(p);
 }
 
@@ -121,7 +131,14 @@ void Executor::run() {
       fail("input '{}' is missing", v.name);
     }
   }
+  live_bytes_ = 0;
   results_ = run_graph(model_.graph, inputs, nullptr);
+}
+
+uint64_t Executor::weight_bytes() const {
+  uint64_t total = 0;
+  for (const auto& [name, t] : model_.graph.initializers) total += t.nbytes();
+  return total;
 }
 
 std::vector<Tensor> Executor::run_graph(const Graph& g, const std::vector<Tensor>& inputs,
@@ -156,15 +173,54 @@ std::vector<Tensor> Executor::run_graph(const Graph& g, const std::vector<Tensor
       ins.push_back(t);
     }
     OpContext ctx(node, std::move(ins), &runner);
-    p.schemas[i]->run(ctx);
+    if (options_.profile) {
+      // Self time: the nodes of this node's subgraphs record their own time, which is taken out
+      // of this node's so the records add up to the run.
+      uint64_t inner_ns = 0;
+      uint64_t* outer = inner_ns_;
+      inner_ns_ = &inner_ns;
+      auto start = std::chrono::steady_clock::now();
+      try {
+        p.schemas[i]->run(ctx);
+      } catch (...) {
+        inner_ns_ = outer;
+        throw;
+      }
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+      inner_ns_ = outer;
+      uint64_t elapsed = static_cast<uint64_t>(ns > 0 ? ns : 0);
+      if (outer != nullptr) *outer += elapsed;
+      auto [slot, inserted] = timing_index_.try_emplace(&node, timings_.size());
+      if (inserted) timings_.push_back(NodeTiming{node.op_type, node.name, 0, 0});
+      NodeTiming& t = timings_[slot->second];
+      t.total_ns += elapsed > inner_ns ? elapsed - inner_ns : 0;
+      t.calls += 1;
+    } else {
+      p.schemas[i]->run(ctx);
+    }
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       if (node.outputs[o].empty()) continue;
       if (!ctx.outputs[o].defined())
         fail("{}: output '{}' was not produced", node.describe(), node.outputs[o]);
+      live_bytes_ += ctx.outputs[o].nbytes();
       scope.set(node.outputs[o], std::move(ctx.outputs[o]));
     }
-    for (const std::string& name : p.frees[i]) scope.erase(name);
+    peak_bytes_ = std::max(peak_bytes_, live_bytes_);
+    for (size_t k = 0; k < p.frees[i].size(); ++k) {
+      const std::string& name = p.frees[i][k];
+      if (p.frees_counted[i][k])
+        if (const Tensor* t = scope.find_local(name)) live_bytes_ -= t->nbytes();
+      scope.erase(name);
+    }
   }
+  // A subgraph's own intermediates (its outputs included) die with its scope; the caller counts
+  // the node outputs made from them.
+  for (const Node& node : g.nodes)
+    for (const std::string& o : node.outputs)
+      if (!o.empty())
+        if (const Tensor* t = scope.find_local(o)) live_bytes_ -= t->nbytes();
   std::vector<Tensor> out;
   for (const ValueInfo& v : g.outputs) {
     const Tensor* t = scope.find(v.name);

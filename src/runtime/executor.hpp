@@ -18,6 +18,11 @@ class Scope {
   const Tensor* find(const std::string& name) const;
   void set(const std::string& name, Tensor t) { values_[name] = std::move(t); }
   void erase(const std::string& name) { values_.erase(name); }
+  // The local value (not a parent's), or nullptr.
+  const Tensor* find_local(const std::string& name) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? nullptr : &it->second;
+  }
 
  private:
   const Scope* parent_;
@@ -29,6 +34,7 @@ class Scope {
 struct PreparedGraph {
   std::vector<const OpSchema*> schemas;
   std::vector<std::vector<std::string>> frees;  // names to drop after node i
+  std::vector<std::vector<bool>> frees_counted;  // frees[i][k] is a node output of this graph
 };
 
 class Executor {
@@ -47,6 +53,10 @@ class Executor {
   std::vector<Tensor> run_graph(const Graph& graph, const std::vector<Tensor>& inputs,
                                 const Scope* parent);
 
+  std::vector<NodeTiming> profile() const { return timings_; }
+  uint64_t peak_activation_bytes() const { return peak_bytes_; }
+  uint64_t weight_bytes() const;
+
  private:
   void prepare(const Graph& g);
   void check_input(const ValueInfo& info, const Tensor& t) const;
@@ -57,6 +67,12 @@ class Executor {
   std::map<std::string, Tensor> feeds_;
   std::vector<Tensor> results_;
   std::map<const Graph*, PreparedGraph> prepared_;
+  // Profiling (options_.profile): one record per node, found by the node's address.
+  std::vector<NodeTiming> timings_;
+  std::unordered_map<const Node*, size_t> timing_index_;
+  uint64_t* inner_ns_ = nullptr;  // time of nodes run inside the node being timed
+  uint64_t live_bytes_ = 0;  // intermediate tensors alive now (within run())
+  uint64_t peak_bytes_ = 0;
 };
 
 }  // namespace nnaccel

@@ -29,6 +29,10 @@ void Session::run() { impl_->run(); }
 const Tensor& Session::output(const std::string& name) const { return impl_->output(name); }
 const Tensor& Session::output(size_t index) const { return impl_->output(index); }
 
+std::vector<NodeTiming> Session::profile() const { return impl_->profile(); }
+uint64_t Session::peak_activation_bytes() const { return impl_->peak_activation_bytes(); }
+uint64_t Session::weight_bytes() const { return impl_->weight_bytes(); }
+
 std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
   for (const auto& [name, t] : feeds) set_input(name, t);
   run();

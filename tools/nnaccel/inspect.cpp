@@ -94,7 +94,7 @@ int run_inspect(const InspectOptions& o) {
     j["outputs"] = vals(outputs);
     j["ops"] = hist;
     nlohmann::json opsets;
-    for (const auto& [d, v] : m.opsets) opsets[d.empty() ? "ai.onnx" : d] = v;
+    for (const auto& [d, v] : m.opsets) opsets[d.empty() ? "ai.onnx" : d] = d.empty() ? m.file_opset : v;
     j["opsets"] = opsets;
     j["parameters"] = params;
     j["bytes_by_dtype"] = bytes;
@@ -108,7 +108,8 @@ int run_inspect(const InspectOptions& o) {
   if (!m.producer_name.empty()) fmt::print("producer: {} {}\n", m.producer_name, m.producer_version);
   std::string opsets;
   for (const auto& [d, v] : m.opsets)
-    opsets += fmt::format("{}{}={}", opsets.empty() ? "" : ", ", d.empty() ? "ai.onnx" : d, v);
+    opsets += fmt::format("{}{}={}", opsets.empty() ? "" : ", ", d.empty() ? "ai.onnx" : d,
+                          d.empty() ? m.file_opset : v);
   fmt::print("opsets: {} (loaded as ai.onnx={})\n", opsets, kCanonicalOpset);
   fmt::print("inputs:\n");
   for (const ValueInfo& v : inputs) fmt::print("  {} {} {}\n", v.name, dtype_name(v.type.dtype), dims_str(v.type));

@@ -70,6 +70,24 @@ int main(int argc, char** argv) {
   cc->add_option("--expected-failures", conf.expected_failures,
                  "file of cases whose expected data no correct implementation meets");
   cc->add_flag("--verbose,-v", conf.verbose, "print every case");
+  cc->add_option("--min-passed", conf.min_passed,
+                 "exit non-zero when fewer cases pass (guards against cases turning into skips)");
+
+  nnaccel::cli::BenchOptions bench;
+  auto* cb = app.add_subcommand(
+      "bench", "time a model on inputs from files or random data (reference executor: 1 thread)");
+  cb->add_option("model", bench.model, "ONNX model")->required();
+  cb->add_option("--input,-i", bench.inputs, "NAME=FILE (.npy or .pb); others get random data");
+  cb->add_option("--shape", bench.shapes, "NAME=D0,D1,... dims of a random input");
+  cb->add_option("--batch", bench.batch,
+                 "value of a dynamic leading dim; throughput counts it (default: the first "
+                 "input's leading dim)");
+  cb->add_option("--warmup", bench.warmup, "untimed runs first (default 3)");
+  cb->add_option("--iters", bench.iters, "timed runs (default 20)");
+  cb->add_option("--threads", bench.threads,
+                 "recorded only: the reference executor is single-threaded");
+  cb->add_flag("--profile", bench.profile, "time per op type and the 10 slowest nodes");
+  cb->add_flag("--json", bench.json, "one JSON object");
 
   try {
     app.parse(argc, argv);
@@ -87,6 +105,7 @@ int main(int argc, char** argv) {
     if (*ci) return nnaccel::cli::run_inspect(inspect);
     if (*cr) return nnaccel::cli::run_run(run);
     if (*cc) return nnaccel::cli::run_conformance(conf);
+    if (*cb) return nnaccel::cli::run_bench(bench);
   } catch (const nnaccel::Error& e) {
     std::fprintf(stderr, "nnaccel: error: %s\n", one_line(e.what()).c_str());
     return 2;

@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "core/check.hpp"
+#include "input_files.hpp"
 #include "nnaccel/npy.hpp"
 #include "nnaccel/onnx_io.hpp"
 #include "nnaccel/session.hpp"
@@ -16,14 +17,6 @@ namespace nnaccel::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-Tensor load_input_file(const std::string& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) fail("input file '{}' not found", path);
-  if (path.size() >= 4 && path.substr(path.size() - 4) == ".npy") return load_npy(path);
-  if (path.size() >= 3 && path.substr(path.size() - 3) == ".pb") return load_tensor_pb(path);
-  fail("input file '{}' must end in .npy or .pb", path);
-}
 
 std::string safe_file_stem(const std::string& name) {
   std::string s = name;
@@ -45,11 +38,9 @@ int run_run(const RunOptions& o) {
     }
   }();
   for (const std::string& spec : o.inputs) {
-    size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0)
-      fail("--input '{}' should be NAME=FILE", spec);
-    std::string name = spec.substr(0, eq);
-    session.set_input(name, load_input_file(spec.substr(eq + 1)));
+    std::string name, file;
+    split_name_value(spec, "--input", "FILE", name, file);
+    session.set_input(name, load_input_file(file));
   }
   session.run();
 
