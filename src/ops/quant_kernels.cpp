@@ -193,7 +193,7 @@ ConvGeometry conv_geometry(const Ctx& ctx, const std::vector<int64_t>& x,
   g.M = w[0];
   g.group = ctx.node.attr_int("group", 1);
   if (g.group < 1) ctx.fail("group must be >= 1, got {}", g.group);
-  if (g.C >= 0 && w[1] >= 0 && g.C != w[1] * g.group)
+  if (g.C >= 0 && w[1] >= 0 && (g.C % g.group != 0 || g.C / g.group != w[1]))
     ctx.fail("input has {} channels but weight expects {} x group {}", g.C, w[1], g.group);
   if (g.M >= 0 && g.M % g.group != 0)
     ctx.fail("{} output channels are not divisible by group {}", g.M, g.group);
@@ -233,10 +233,22 @@ ConvGeometry conv_geometry(const Ctx& ctx, const std::vector<int64_t>& x,
     if (g.kernel[i] == 0) ctx.fail("kernel dimension {} is 0", i);
     const int64_t in = g.in[i], k = g.kernel[i];
     if (in < 0 || k < 0) continue;
-    const int64_t span = (k - 1) * g.dilations[i] + 1;
+    // Dims come from the file and may be near 2^63: every step is overflow-checked.
+    auto checked = [&](bool overflowed) {
+      if (overflowed) ctx.fail("spatial dim {} sizes overflow (input {}, kernel {})", i, in, k);
+    };
+    int64_t span, tmp;
+    checked(__builtin_mul_overflow(k - 1, g.dilations[i], &span) ||
+            __builtin_add_overflow(span, 1, &span));
+    checked(__builtin_add_overflow(in, g.pad_begin[i], &tmp) ||
+            __builtin_add_overflow(tmp, g.pad_end[i], &tmp) ||
+            __builtin_add_overflow(in, g.strides[i], &tmp));
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       const int64_t out = (in + g.strides[i] - 1) / g.strides[i];
-      const int64_t total = std::max<int64_t>(0, (out - 1) * g.strides[i] + span - in);
+      int64_t total;
+      checked(__builtin_mul_overflow(out - 1, g.strides[i], &total) ||
+              __builtin_add_overflow(total, span - in, &total));
+      total = std::max<int64_t>(0, total);
       g.pad_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
       g.pad_end[i] = total - g.pad_begin[i];
     } else if (auto_pad == "VALID") {
