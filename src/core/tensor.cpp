@@ -26,12 +26,16 @@ uint64_t physical_memory_bytes() {
 }
 
 int64_t shape_numel(const Shape& shape) {
-  int64_t n = 1;
+  // The product of the non-zero dims must fit too: kernels compute strides from them even when
+  // another dim is 0 and the tensor is empty.
+  int64_t nonzero = 1;
+  bool empty = false;
   for (int64_t d : shape) {
     if (d < 0) fail("negative dimension {} in shape {}", d, shape_str(shape));
-    n = checked_mul(n, d, "tensor element count");
+    if (d == 0) empty = true;
+    else nonzero = checked_mul(nonzero, d, "tensor element count");
   }
-  return n;
+  return empty ? 0 : nonzero;
 }
 
 std::string shape_str(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ",")); }

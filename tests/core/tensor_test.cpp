@@ -69,3 +69,14 @@ TEST(Cast, FloatToIntTruncatesAndSaturates) {
 
 }  // namespace
 }  // namespace nnaccel
+
+namespace nnaccel {
+namespace {
+
+TEST(Tensor, EmptyShapesStillNeedStridesThatFit) {
+  EXPECT_EQ(shape_numel({0, 5, 7}), 0);
+  EXPECT_THROW(shape_numel({0, int64_t{1} << 40, int64_t{1} << 40}), Error);
+}
+
+}  // namespace
+}  // namespace nnaccel
