@@ -1,6 +1,7 @@
 #include "ir/shape_inference.hpp"
 
 #include "core/check.hpp"
+#include "ir/subgraph_reads.hpp"
 #include "ops/op_registry.hpp"
 
 namespace nnaccel {
@@ -8,12 +9,6 @@ namespace nnaccel {
 namespace {
 
 constexpr int64_t kMaxFoldElements = 1 << 16;
-
-bool has_subgraph(const Node& n) {
-  for (const Attribute& a : n.attrs)
-    if (a.g || !a.graphs.empty()) return true;
-  return false;
-}
 
 // Declared and inferred types must agree on every dimension both know.
 void check_consistent(const std::string& name, const TypeInfo& declared, const TypeInfo& inferred,

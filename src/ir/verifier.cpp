@@ -4,40 +4,19 @@
 #include <queue>
 
 #include "core/check.hpp"
+#include "ir/subgraph_reads.hpp"
 
 namespace nnaccel {
 
 namespace {
 
-// Names a node reads, including the free variables of its subgraphs (outer-scope reads), so a
-// node with a subgraph runs after whatever its body reads from the enclosing graph.
-void collect_subgraph_reads(const Graph& g, std::set<std::string>& defined,
-                            std::set<std::string>& reads) {
-  std::set<std::string> local = defined;
-  for (const auto& [n, t] : g.initializers) local.insert(n);
-  for (const ValueInfo& v : g.inputs) local.insert(v.name);
-  for (const Node& n : g.nodes) {
-    for (const std::string& i : n.inputs)
-      if (!i.empty() && !local.count(i)) reads.insert(i);
-    for (const Attribute& a : n.attrs) {
-      if (a.g) collect_subgraph_reads(*a.g, local, reads);
-      for (const auto& sg : a.graphs) collect_subgraph_reads(*sg, local, reads);
-    }
-    for (const std::string& o : n.outputs) local.insert(o);
-  }
-  for (const ValueInfo& v : g.outputs)
-    if (!local.count(v.name)) reads.insert(v.name);
-}
-
 std::vector<std::string> node_reads(const Node& n) {
   std::vector<std::string> r;
   for (const std::string& i : n.inputs)
     if (!i.empty()) r.push_back(i);
-  std::set<std::string> none, reads;
-  for (const Attribute& a : n.attrs) {
-    if (a.g) collect_subgraph_reads(*a.g, none, reads);
-    for (const auto& sg : a.graphs) collect_subgraph_reads(*sg, none, reads);
-  }
+  // Free variables of its subgraphs too, so a node with a body runs after what the body reads.
+  std::set<std::string> reads;
+  collect_subgraph_reads(n, reads);
   r.insert(r.end(), reads.begin(), reads.end());
   return r;
 }

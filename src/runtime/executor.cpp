@@ -6,6 +6,7 @@
 
 #include "core/check.hpp"
 #include "ir/shape_inference.hpp"
+#include "ir/subgraph_reads.hpp"
 #include "ir/verifier.hpp"
 
 namespace nnaccel {
@@ -18,26 +19,6 @@ const Tensor* Scope::find(const std::string& name) const {
   return nullptr;
 }
 
-namespace {
-
-void collect_free_reads(const Graph& g, std::set<std::string>& out) {
-  std::set<std::string> local;
-  for (const auto& [n, t] : g.initializers) local.insert(n);
-  for (const ValueInfo& v : g.inputs) local.insert(v.name);
-  for (const Node& n : g.nodes) {
-    for (const std::string& i : n.inputs)
-      if (!i.empty() && !local.count(i)) out.insert(i);
-    for (const Attribute& a : n.attrs) {
-      if (a.g) collect_free_reads(*a.g, out);
-      for (const auto& sg : a.graphs) collect_free_reads(*sg, out);
-    }
-    for (const std::string& o : n.outputs) local.insert(o);
-  }
-  for (const ValueInfo& v : g.outputs)
-    if (!local.count(v.name)) out.insert(v.name);
-}
-
-}  // namespace
 
 Executor::Executor(Model model, SessionOptions options)
     : model_(std::move(model)), options_(options) {
@@ -64,17 +45,12 @@ void Executor::prepare(const Graph& g) {
     p.schemas.push_back(s);
     for (const std::string& in : n.inputs)
       if (!in.empty()) last_use[in] = i;
-    std::set<std::string> sub_reads;
     for (const Attribute& a : n.attrs) {
-      if (a.g) {
-        prepare(*a.g);
-        collect_free_reads(*a.g, sub_reads);
-      }
-      for (const auto& sg : a.graphs) {
-        prepare(*sg);
-        collect_free_reads(*sg, sub_reads);
-      }
+      if (a.g) prepare(*a.g);
+      for (const auto& sg : a.graphs) prepare(*sg);
     }
+    std::set<std::string> sub_reads;
+    collect_subgraph_reads(n, sub_reads);
     for (const std::string& in : sub_reads) last_use[in] = i;
   }
   std::set<std::string> keep;

@@ -4,42 +4,13 @@
 
 namespace nnaccel::passes_detail {
 
-bool has_subgraph(const Node& n) {
-  for (const Attribute& a : n.attrs)
-    if (a.g || !a.graphs.empty()) return true;
-  return false;
-}
-
-void collect_free_reads(const Graph& g, std::set<std::string>& out) {
-  std::set<std::string> local;
-  for (const auto& [n, t] : g.initializers) local.insert(n);
-  for (const ValueInfo& v : g.inputs) local.insert(v.name);
-  for (const Node& n : g.nodes) {
-    for (const std::string& i : n.inputs)
-      if (!i.empty() && !local.count(i)) out.insert(i);
-    for (const Attribute& a : n.attrs) {
-      std::set<std::string> sub;
-      if (a.g) collect_free_reads(*a.g, sub);
-      for (const auto& sg : a.graphs) collect_free_reads(*sg, sub);
-      for (const std::string& s : sub)
-        if (!local.count(s)) out.insert(s);
-    }
-    for (const std::string& o : n.outputs) local.insert(o);
-  }
-  for (const ValueInfo& v : g.outputs)
-    if (!local.count(v.name)) out.insert(v.name);
-}
-
 std::map<std::string, int> read_counts(const Graph& g) {
   std::map<std::string, int> r;
   for (const Node& n : g.nodes) {
     for (const std::string& i : n.inputs)
       if (!i.empty()) ++r[i];
     std::set<std::string> sub;
-    for (const Attribute& a : n.attrs) {
-      if (a.g) collect_free_reads(*a.g, sub);
-      for (const auto& sg : a.graphs) collect_free_reads(*sg, sub);
-    }
+    collect_subgraph_reads(n, sub);
     for (const std::string& s : sub) ++r[s];
   }
   for (const ValueInfo& v : g.outputs) ++r[v.name];

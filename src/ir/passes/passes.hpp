@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "ir/subgraph_reads.hpp"
 #include "nnaccel/graph.hpp"
 
 namespace nnaccel {
@@ -41,9 +42,6 @@ namespace passes_detail {
 // How often each value is read: node inputs, reads from inside subgraphs (counted once per
 // reading node), and graph outputs.
 std::map<std::string, int> read_counts(const Graph& g);
-// Every name a graph reads from enclosing scopes.
-void collect_free_reads(const Graph& g, std::set<std::string>& out);
-bool has_subgraph(const Node& n);
 // Initializers that are not graph inputs (a caller cannot override them).
 bool is_constant_initializer(const Graph& g, const std::string& name);
 // A value name not used in the graph yet, based on `base`.

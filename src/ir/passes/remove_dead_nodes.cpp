@@ -28,12 +28,12 @@ void prune(Graph& g) {
       if (a.g) {
         a.g = std::make_shared<Graph>(*a.g);
         prune(*a.g);
-        collect_free_reads(*a.g, live);
+        collect_outer_reads(*a.g, live);
       }
       for (auto& sg : a.graphs) {
         sg = std::make_shared<Graph>(*sg);
         prune(*sg);
-        collect_free_reads(*sg, live);
+        collect_outer_reads(*sg, live);
       }
     }
   }

@@ -14,11 +14,7 @@ bool is_op(const Node& n, const char* op) { return n.domain.empty() && n.op_type
 // Names read from inside the subgraphs of any node of g.
 std::set<std::string> subgraph_reads(const Graph& g) {
   std::set<std::string> r;
-  for (const Node& n : g.nodes)
-    for (const Attribute& a : n.attrs) {
-      if (a.g) collect_free_reads(*a.g, r);
-      for (const auto& sg : a.graphs) collect_free_reads(*sg, r);
-    }
+  for (const Node& n : g.nodes) collect_subgraph_reads(n, r);
   return r;
 }
 

@@ -1,0 +1,36 @@
+#include "ir/subgraph_reads.hpp"
+
+namespace nnaccel {
+
+bool has_subgraph(const Node& n) {
+  for (const Attribute& a : n.attrs)
+    if (a.g || !a.graphs.empty()) return true;
+  return false;
+}
+
+void collect_subgraph_reads(const Node& n, std::set<std::string>& out) {
+  for (const Attribute& a : n.attrs) {
+    if (a.g) collect_outer_reads(*a.g, out);
+    for (const auto& sg : a.graphs) collect_outer_reads(*sg, out);
+  }
+}
+
+void collect_outer_reads(const Graph& g, std::set<std::string>& out) {
+  std::set<std::string> local;
+  for (const auto& [n, t] : g.initializers) local.insert(n);
+  for (const ValueInfo& v : g.inputs) local.insert(v.name);
+  for (const Node& n : g.nodes) {
+    for (const std::string& i : n.inputs)
+      if (!i.empty() && !local.count(i)) out.insert(i);
+    // A nested body may read a value this graph defines: that is not a read from outside.
+    std::set<std::string> nested;
+    collect_subgraph_reads(n, nested);
+    for (const std::string& s : nested)
+      if (!local.count(s)) out.insert(s);
+    for (const std::string& o : n.outputs) local.insert(o);
+  }
+  for (const ValueInfo& v : g.outputs)
+    if (!local.count(v.name)) out.insert(v.name);
+}
+
+}  // namespace nnaccel
