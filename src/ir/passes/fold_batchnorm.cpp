@@ -57,12 +57,17 @@ bool is_inference_bn(const Node& n) {
   return n.inputs.size() == 5 && !n.outputs.empty() && !n.outputs[0].empty();
 }
 
-// Conv: W [M, C/group, k...] scaled per output channel M; bias (M) = b * s + shift.
-bool fold_into_conv(Graph& g, Node& conv, const Node& bn) {
+// Conv: W [M, C/group, k...], element i feeds output channel i / (C/group * k).
+// ConvTranspose: W [C, M/group, k...], W[c, j] feeds output channel (c / (C/group)) * M/group + j.
+// Each weight is scaled by its output channel's s; bias (M) = b * s + shift.
+bool fold_into_conv(Graph& g, Node& conv, const Node& bn, bool transposed) {
   if (conv.inputs.size() < 2 || !is_constant_initializer(g, conv.inputs[1])) return false;
   const Tensor& w = g.initializers.at(conv.inputs[1]);
   if ((w.dtype() != DType::f32 && w.dtype() != DType::f64) || w.rank() < 2) return false;
-  const int64_t M = w.dim(0);
+  const int64_t group = transposed ? conv.attr_int("group", 1) : 1;
+  const int64_t d0 = w.dim(0), d1 = w.dim(1);
+  if (group <= 0 || d0 % group != 0) return false;
+  const int64_t M = transposed ? d1 * group : d0;
   bool has_bias = conv.inputs.size() > 2 && !conv.inputs[2].empty();
   if (has_bias) {
     if (!is_constant_initializer(g, conv.inputs[2])) return false;
@@ -72,51 +77,13 @@ bool fold_into_conv(Graph& g, Node& conv, const Node& bn) {
   std::vector<double> s, shift;
   if (!bn_params(g, bn, M, w.dtype(), s, shift)) return false;
   Tensor nw = w.clone();
-  const int64_t per = M == 0 ? 0 : w.numel() / M;
-  for (int64_t o = 0; o < M; ++o)
-    for (int64_t k = 0; k < per; ++k)
-      store(nw, o * per + k, w.at_f64(o * per + k) * s[static_cast<size_t>(o)]);
-  Tensor nb(w.dtype(), {M});
-  for (int64_t o = 0; o < M; ++o) {
-    double b = has_bias ? g.initializers.at(conv.inputs[2]).at_f64(o) : 0.0;
-    store(nb, o, b * s[static_cast<size_t>(o)] + shift[static_cast<size_t>(o)]);
-  }
-  std::string wn = unique_name(g, conv.inputs[1] + "_bnfold");
-  g.initializers[wn] = nw;
-  std::string bname =
-      unique_name(g, (has_bias ? conv.inputs[2] : conv.inputs[1] + "_bias") + "_bnfold");
-  g.initializers[bname] = nb;
-  conv.inputs[1] = wn;
-  if (conv.inputs.size() < 3) conv.inputs.resize(3);
-  conv.inputs[2] = bname;
-  return true;
-}
-
-// ConvTranspose: W [C, M/group, k...]; W[c, j] feeds output channel (c / (C/group)) * M/group + j.
-bool fold_into_conv_transpose(Graph& g, Node& conv, const Node& bn) {
-  if (conv.inputs.size() < 2 || !is_constant_initializer(g, conv.inputs[1])) return false;
-  const Tensor& w = g.initializers.at(conv.inputs[1]);
-  if ((w.dtype() != DType::f32 && w.dtype() != DType::f64) || w.rank() < 2) return false;
-  const int64_t group = conv.attr_int("group", 1);
-  const int64_t C = w.dim(0);
-  if (group <= 0 || C % group != 0) return false;
-  const int64_t Mg = w.dim(1);
-  const int64_t M = Mg * group;
-  bool has_bias = conv.inputs.size() > 2 && !conv.inputs[2].empty();
-  if (has_bias) {
-    if (!is_constant_initializer(g, conv.inputs[2])) return false;
-    const Tensor& b = g.initializers.at(conv.inputs[2]);
-    if (b.dtype() != w.dtype() || b.numel() != M) return false;
-  }
-  std::vector<double> s, shift;
-  if (!bn_params(g, bn, M, w.dtype(), s, shift)) return false;
-  Tensor nw = w.clone();
-  const int64_t spatial = (C == 0 || Mg == 0) ? 0 : w.numel() / (C * Mg);
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t j = 0; j < Mg; ++j) {
-      double sc = s[static_cast<size_t>((c / (C / group)) * Mg + j)];
+  const int64_t spatial = (d0 == 0 || d1 == 0) ? 0 : w.numel() / (d0 * d1);
+  for (int64_t i0 = 0; i0 < d0; ++i0)
+    for (int64_t i1 = 0; i1 < d1; ++i1) {
+      const int64_t channel = transposed ? (i0 / (d0 / group)) * d1 + i1 : i0;
+      const double sc = s[static_cast<size_t>(channel)];
       for (int64_t k = 0; k < spatial; ++k) {
-        int64_t idx = (c * Mg + j) * spatial + k;
+        const int64_t idx = (i0 * d1 + i1) * spatial + k;
         store(nw, idx, w.at_f64(idx) * sc);
       }
     }
@@ -203,9 +170,9 @@ void fold_batchnorm(Model& m) {
     if (!prod.domain.empty() || prod.outputs.size() != 1) continue;
     bool done = false;
     if (prod.op_type == "Conv")
-      done = fold_into_conv(g, prod, bn);
+      done = fold_into_conv(g, prod, bn, /*transposed=*/false);
     else if (prod.op_type == "ConvTranspose")
-      done = fold_into_conv_transpose(g, prod, bn);
+      done = fold_into_conv(g, prod, bn, /*transposed=*/true);
     else if (prod.op_type == "Gemm")
       done = fold_into_gemm(g, prod, bn);
     if (!done) continue;
