@@ -12,23 +12,6 @@ using namespace shape_util;
 
 namespace {
 
-// Index value i of `indices` normalized into [0, n); fails naming the index when out of range.
-template <typename Ctx>
-int64_t checked_index(const Ctx& ctx, const Tensor& indices, int64_t i, int64_t n, size_t axis) {
-  int64_t v = index_at(indices, i);
-  int64_t k = v < 0 ? v + n : v;
-  if (k < 0 || k >= n)
-    ctx.fail("index {} (at position {} of indices) is out of range for axis {} of size {}", v, i,
-             axis, n);
-  return k;
-}
-
-std::vector<Dim> dims_of(const Shape& s) {
-  std::vector<Dim> d;
-  for (int64_t v : s) d.push_back(known_dim(v));
-  return d;
-}
-
 // ---- Gather ------------------------------------------------------------------------------------
 
 template <typename Ctx>

@@ -54,16 +54,6 @@ T combine(Reduction r, T a, T b) {
   return b;
 }
 
-template <typename Ctx>
-int64_t checked_index(const Ctx& ctx, const Tensor& indices, int64_t i, int64_t n, size_t axis) {
-  int64_t v = index_at(indices, i);
-  int64_t k = v < 0 ? v + n : v;
-  if (k < 0 || k >= n)
-    ctx.fail("index {} (at position {} of indices) is out of range for axis {} of size {}", v, i,
-             axis, n);
-  return k;
-}
-
 // Runs `body(out, updates)` on copies in a dtype the reduction can compute in (f16/bf16 -> f32),
 // then returns the result in the data's dtype. body dispatches on out's dtype itself.
 template <typename Body>

@@ -10,12 +10,6 @@ using namespace shape_util;
 
 namespace {
 
-std::vector<Dim> dims_of(const Shape& s) {
-  std::vector<Dim> d;
-  for (int64_t v : s) d.push_back(known_dim(v));
-  return d;
-}
-
 bool all_known(const std::vector<Dim>& dims) {
   return std::all_of(dims.begin(), dims.end(), [](const Dim& d) { return d.known(); });
 }
