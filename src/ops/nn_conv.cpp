@@ -110,27 +110,38 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor* b, int64_t gro
   }
 }
 
-void run_conv(OpContext& ctx) {
-  const DType io = ctx.input(0).dtype();
-  const DType ct = float_compute_dtype(ctx.node, io);
+// X, W and the optional B of a Conv or ConvTranspose, in the dtype the kernel computes in.
+struct ConvOperands {
+  DType io, ct;
+  Tensor x, w, b;
+  const Tensor* bias() const { return b.defined() ? &b : nullptr; }
+  const std::vector<int64_t>* bias_shape() const { return b.defined() ? &b.shape() : nullptr; }
+};
+
+ConvOperands conv_operands(const OpContext& ctx) {
+  ConvOperands o;
+  o.io = ctx.input(0).dtype();
+  o.ct = float_compute_dtype(ctx.node, o.io);
   float_compute_dtype(ctx.node, ctx.input(1).dtype());
-  Tensor x = to_dtype(ctx.input(0), ct);
-  Tensor w = to_dtype(ctx.input(1), ct);
-  Tensor b;
-  if (ctx.has_input(2)) b = to_dtype(ctx.input(2), ct);
-  std::vector<int64_t> bshape = b.defined() ? b.shape() : std::vector<int64_t>{};
-  const int64_t group =
-      check_conv_dims(ctx.node, x.shape(), w.shape(), b.defined() ? &bshape : nullptr);
-  std::vector<int64_t> kernel = kernel_from_weight(ctx.node, spatial(w.shape()));
-  Window win = resolve_window(ctx.node, spatial(x.shape()), kernel, false);
-  Shape out = {x.dim(0), w.dim(0)};
+  o.x = to_dtype(ctx.input(0), o.ct);
+  o.w = to_dtype(ctx.input(1), o.ct);
+  if (ctx.has_input(2)) o.b = to_dtype(ctx.input(2), o.ct);
+  return o;
+}
+
+void run_conv(OpContext& ctx) {
+  const ConvOperands op = conv_operands(ctx);
+  const int64_t group = check_conv_dims(ctx.node, op.x.shape(), op.w.shape(), op.bias_shape());
+  std::vector<int64_t> kernel = kernel_from_weight(ctx.node, spatial(op.w.shape()));
+  Window win = resolve_window(ctx.node, spatial(op.x.shape()), kernel, false);
+  Shape out = {op.x.dim(0), op.w.dim(0)};
   out.insert(out.end(), win.out.begin(), win.out.end());
-  Tensor y(ct, out);
-  visit_float(ct, [&](auto tag) {
+  Tensor y(op.ct, out);
+  visit_float(op.ct, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    conv_forward<T>(x, w, b.defined() ? &b : nullptr, group, win, y);
+    conv_forward<T>(op.x, op.w, op.bias(), group, win, y);
   });
-  ctx.outputs[0] = to_dtype(y, io);
+  ctx.outputs[0] = to_dtype(y, op.io);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,26 +334,19 @@ void conv_transpose_forward(const Tensor& x, const Tensor& w, const Tensor* b, i
 }
 
 void run_conv_transpose(OpContext& ctx) {
-  const DType io = ctx.input(0).dtype();
-  const DType ct = float_compute_dtype(ctx.node, io);
-  float_compute_dtype(ctx.node, ctx.input(1).dtype());
-  Tensor x = to_dtype(ctx.input(0), ct);
-  Tensor w = to_dtype(ctx.input(1), ct);
-  Tensor b;
-  if (ctx.has_input(2)) b = to_dtype(ctx.input(2), ct);
-  std::vector<int64_t> bshape = b.defined() ? b.shape() : std::vector<int64_t>{};
+  const ConvOperands op = conv_operands(ctx);
   const int64_t group =
-      check_conv_transpose_dims(ctx.node, x.shape(), w.shape(), b.defined() ? &bshape : nullptr);
-  std::vector<int64_t> kernel = kernel_from_weight(ctx.node, spatial(w.shape()));
-  Window win = resolve_transpose_window(ctx.node, spatial(x.shape()), kernel);
-  Shape out = {x.dim(0), mul_checked(ctx.node, w.dim(1), group)};
+      check_conv_transpose_dims(ctx.node, op.x.shape(), op.w.shape(), op.bias_shape());
+  std::vector<int64_t> kernel = kernel_from_weight(ctx.node, spatial(op.w.shape()));
+  Window win = resolve_transpose_window(ctx.node, spatial(op.x.shape()), kernel);
+  Shape out = {op.x.dim(0), mul_checked(ctx.node, op.w.dim(1), group)};
   out.insert(out.end(), win.out.begin(), win.out.end());
-  Tensor y(ct, out);
-  visit_float(ct, [&](auto tag) {
+  Tensor y(op.ct, out);
+  visit_float(op.ct, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    conv_transpose_forward<T>(x, w, b.defined() ? &b : nullptr, group, win, y);
+    conv_transpose_forward<T>(op.x, op.w, op.bias(), group, win, y);
   });
-  ctx.outputs[0] = to_dtype(y, io);
+  ctx.outputs[0] = to_dtype(y, op.io);
 }
 
 }  // namespace
