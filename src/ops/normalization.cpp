@@ -54,7 +54,8 @@ void check_channel_input(const InferContext& ctx, int i, const char* what, const
 // 1, population variance) and outputs 1 and 2 are the updated running statistics
 // input * momentum + batch * (1 - momentum).
 
-void infer_batch_norm(InferContext& ctx) {
+// Checks X [N, C, ...] and the per-channel scale and B (inputs 1, 2); returns C.
+Dim check_scale_and_bias(InferContext& ctx) {
   const TypeInfo& xt = ctx.type(0);
   Dim c;
   if (xt.has_shape) {
@@ -63,6 +64,12 @@ void infer_batch_norm(InferContext& ctx) {
   }
   check_channel_input(ctx, 1, "scale", c);
   check_channel_input(ctx, 2, "B", c);
+  return c;
+}
+
+void infer_batch_norm(InferContext& ctx) {
+  const TypeInfo& xt = ctx.type(0);
+  const Dim c = check_scale_and_bias(ctx);
   check_channel_input(ctx, 3, "input_mean", c);
   check_channel_input(ctx, 4, "input_var", c);
   ctx.outputs[0] = xt;
@@ -143,13 +150,7 @@ void run_batch_norm(OpContext& ctx) {
 
 void infer_instance_norm(InferContext& ctx) {
   const TypeInfo& xt = ctx.type(0);
-  Dim c;
-  if (xt.has_shape) {
-    if (xt.dims.size() < 2) ctx.fail("input X has rank {}, expected [N, C, ...]", xt.dims.size());
-    c = xt.dims[1];
-  }
-  check_channel_input(ctx, 1, "scale", c);
-  check_channel_input(ctx, 2, "B", c);
+  check_scale_and_bias(ctx);
   ctx.outputs[0] = xt;
 }
 
