@@ -25,6 +25,56 @@ Shape TypeInfo::known_shape() const {
   return s;
 }
 
+namespace {
+Attribute named(std::string name, Attribute::Kind kind) {
+  Attribute a;
+  a.name = std::move(name);
+  a.kind = kind;
+  return a;
+}
+}  // namespace
+
+Attribute Attribute::of_int(std::string name, int64_t v) {
+  Attribute a = named(std::move(name), Kind::i);
+  a.i = v;
+  return a;
+}
+Attribute Attribute::of_float(std::string name, float v) {
+  Attribute a = named(std::move(name), Kind::f);
+  a.f = v;
+  return a;
+}
+Attribute Attribute::of_string(std::string name, std::string v) {
+  Attribute a = named(std::move(name), Kind::s);
+  a.s = std::move(v);
+  return a;
+}
+Attribute Attribute::of_tensor(std::string name, Tensor v) {
+  Attribute a = named(std::move(name), Kind::t);
+  a.t = std::move(v);
+  return a;
+}
+Attribute Attribute::of_graph(std::string name, std::shared_ptr<Graph> v) {
+  Attribute a = named(std::move(name), Kind::g);
+  a.g = std::move(v);
+  return a;
+}
+Attribute Attribute::of_ints(std::string name, std::vector<int64_t> v) {
+  Attribute a = named(std::move(name), Kind::ints);
+  a.ints = std::move(v);
+  return a;
+}
+Attribute Attribute::of_floats(std::string name, std::vector<float> v) {
+  Attribute a = named(std::move(name), Kind::floats);
+  a.floats = std::move(v);
+  return a;
+}
+Attribute Attribute::of_strings(std::string name, std::vector<std::string> v) {
+  Attribute a = named(std::move(name), Kind::strings);
+  a.strings = std::move(v);
+  return a;
+}
+
 const Attribute* Node::attr(const std::string& n) const {
   for (const Attribute& a : attrs)
     if (a.name == n) return &a;

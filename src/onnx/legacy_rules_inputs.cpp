@@ -46,7 +46,7 @@ void axes_to_input(Node n, Rewriter& rw) {
 // Split-1/2/11: `split` attribute (or, in Split-1, a float second input) -> int64 input 1.
 void split_rule(Node n, Rewriter& rw) {
   expect_inputs(n, 1, 2);
-  if (!n.has_attr("axis")) n.set_attr(attr_int("axis", 0));
+  if (!n.has_attr("axis")) n.set_attr(Attribute::of_int("axis", 0));
   if (n.has_attr("split")) {
     n.inputs.resize(1);
     ints_attr_to_input(n, rw, "split", 1);
@@ -63,7 +63,7 @@ void split_rule(Node n, Rewriter& rw) {
       }
       n.inputs[1] = rw.const_i64(base_name(n) + "_split", sizes);
     } else {
-      n.inputs[1] = rw.add("Cast", {in}, {attr_int("to", static_cast<int64_t>(DType::i64))},
+      n.inputs[1] = rw.add("Cast", {in}, {Attribute::of_int("to", static_cast<int64_t>(DType::i64))},
                            base_name(n) + "_split");
     }
   }
@@ -173,7 +173,7 @@ void tile_rule(Node n, Rewriter& rw) {
     one.t = Tensor::from_i64({1}, {1});
     std::string ones = rw.add("ConstantOfShape", {rank}, {one}, base + "_ones");
     auto as_i64_1d = [&](const std::string& v, const char* what) {
-      std::string c = rw.add("Cast", {v}, {attr_int("to", static_cast<int64_t>(DType::i64))},
+      std::string c = rw.add("Cast", {v}, {Attribute::of_int("to", static_cast<int64_t>(DType::i64))},
                              base + "_" + what + "_i64");
       return rw.add("Reshape", {c, rw.const_i64(base + "_one_dim", {1})}, {},
                     base + "_" + what + "_1d");
@@ -181,7 +181,7 @@ void tile_rule(Node n, Rewriter& rw) {
     std::string idx = as_i64_1d(n.inputs[2], "axis");
     std::string upd = as_i64_1d(n.inputs[1], "tiles");
     n.inputs = {
-        x, rw.add("ScatterElements", {ones, idx, upd}, {attr_int("axis", 0)}, base + "_repeats")};
+        x, rw.add("ScatterElements", {ones, idx, upd}, {Attribute::of_int("axis", 0)}, base + "_repeats")};
   }
   rw.emit(std::move(n));
 }

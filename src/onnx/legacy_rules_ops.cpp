@@ -24,9 +24,9 @@ void emit_legacy_resize(Node& n, Rewriter& rw, const std::string& scales) {
   r.name = n.name;
   r.inputs = {n.inputs[0], "", scales};
   r.outputs = n.outputs;
-  r.attrs = {attr_string("mode", mode),
-             attr_string("coordinate_transformation_mode", "asymmetric")};
-  if (mode == "nearest") r.attrs.push_back(attr_string("nearest_mode", "floor"));
+  r.attrs = {Attribute::of_string("mode", mode),
+             Attribute::of_string("coordinate_transformation_mode", "asymmetric")};
+  if (mode == "nearest") r.attrs.push_back(Attribute::of_string("nearest_mode", "floor"));
   rw.emit(std::move(r));
 }
 
@@ -74,7 +74,7 @@ void scan8_rule(Node n, Rewriter& rw) {
 
   auto shape = rw.add("Shape", {data[0]}, {}, base + "_shape");
   auto batch = rw.add("Gather", {shape, rw.const_i64_scalar(base + "_zero", 0)},
-                      {attr_int("axis", 0)}, base + "_batch");
+                      {Attribute::of_int("axis", 0)}, base + "_batch");
 
   auto loop_body = std::make_shared<Graph>();
   loop_body->name = base + "_batch_body";
@@ -99,7 +99,7 @@ void scan8_rule(Node n, Rewriter& rw) {
     g.name = slice;
     g.inputs = {d, iter};
     g.outputs = {slice};
-    g.attrs = {attr_int("axis", 0)};
+    g.attrs = {Attribute::of_int("axis", 0)};
     loop_body->nodes.push_back(g);
     scan.inputs.push_back(slice);
   }
@@ -129,7 +129,7 @@ void scan8_rule(Node n, Rewriter& rw) {
   loop.name = n.name.empty() ? base + "_loop" : n.name + "_loop";
   loop.inputs = {batch, ""};
   loop.outputs = n.outputs;
-  loop.attrs = {attr_graph("body", loop_body)};
+  loop.attrs = {Attribute::of_graph("body", loop_body)};
   rw.emit(std::move(loop));
 }
 
@@ -236,14 +236,14 @@ void constant_fill_rule(Node n, Rewriter& rw) {
     shape = rw.const_i64(base + "_shape", s);
   } else {
     if (n.attr_int("input_as_shape", 0) != 0) {
-      shape = rw.add("Cast", {n.inputs[0]}, {attr_int("to", static_cast<int64_t>(DType::i64))},
+      shape = rw.add("Cast", {n.inputs[0]}, {Attribute::of_int("to", static_cast<int64_t>(DType::i64))},
                      base + "_shape");
     } else {
       shape = rw.add("Shape", {n.inputs[0]}, {}, base + "_shape");
     }
     if (!extra.empty())
       shape = rw.add("Concat", {shape, rw.const_i64(base + "_extra_shape", extra)},
-                     {attr_int("axis", 0)}, base + "_full_shape");
+                     {Attribute::of_int("axis", 0)}, base + "_full_shape");
   }
   rw.add_named("ConstantOfShape", {shape}, n.outputs, {v}, n.name);
 }
@@ -260,12 +260,12 @@ void mvn1_rule(Node n, Rewriter& rw) {
     m.name = n.name;
     m.inputs = n.inputs;
     m.outputs = n.outputs;
-    m.attrs = {attr_ints("axes", axes)};
+    m.attrs = {Attribute::of_ints("axes", axes)};
     rw.emit(std::move(m));
     return;
   }
   const std::string base = base_name(n);
-  std::string mean = rw.add("ReduceMean", {n.inputs[0]}, {attr_ints("axes", axes)}, base + "_mean");
+  std::string mean = rw.add("ReduceMean", {n.inputs[0]}, {Attribute::of_ints("axes", axes)}, base + "_mean");
   rw.add_named("Sub", {n.inputs[0], mean}, n.outputs, {}, n.name);
 }
 

@@ -65,18 +65,18 @@ void softmax_rule(Node n, Rewriter& rw) {
       fail("{}: axis {} is out of range for rank {}", n.describe(), axis, r);
     int64_t ax = axis < 0 ? axis + r : axis;
     if (ax == r - 1 || r == 0) {
-      n.set_attr(attr_int("axis", -1));
+      n.set_attr(Attribute::of_int("axis", -1));
       rw.emit(std::move(n));
       return;
     }
   }
   const std::string base = base_name(n);
-  std::string flat = rw.add("Flatten", {x}, {attr_int("axis", axis)}, base + "_2d");
+  std::string flat = rw.add("Flatten", {x}, {Attribute::of_int("axis", axis)}, base + "_2d");
   std::string shape = rw.add("Shape", {x}, {}, base + "_shape");
   std::string out = n.outputs[0];
   n.inputs = {flat};
   n.outputs = {rw.fresh(out + "_2d_out")};
-  n.set_attr(attr_int("axis", -1));
+  n.set_attr(Attribute::of_int("axis", -1));
   std::string row = n.outputs[0];
   std::string name = n.name;
   rw.emit(std::move(n));
@@ -105,7 +105,7 @@ void batchnorm_rule(Node n, Rewriter& rw) {
     }
   if (n.outputs.size() > 3) n.outputs.resize(3);
   while (n.outputs.size() > 1 && n.outputs.back().empty()) n.outputs.pop_back();
-  if (training) n.set_attr(attr_int("training_mode", 1));
+  if (training) n.set_attr(Attribute::of_int("training_mode", 1));
 
   // spatial=0: scale/B/mean/var hold one value per (C, D1, ..., Dn) element. With rank-1
   // statistics that is the spatial form; otherwise compute it elementwise (numpy broadcasting
@@ -138,14 +138,14 @@ void cast_rule(Node n, Rewriter& rw) {
     onnx::TensorProto_DataType dt;
     if (!onnx::TensorProto_DataType_Parse(name, &dt) || dt == onnx::TensorProto::UNDEFINED)
       fail("{}: unknown type name '{}' in attribute 'to'", n.describe(), to->s);
-    n.set_attr(attr_int("to", static_cast<int64_t>(dt)));
+    n.set_attr(Attribute::of_int("to", static_cast<int64_t>(dt)));
   }
   rw.emit(std::move(n));
 }
 
 // Concat-1: axis was optional, default 1.
 void concat_rule(Node n, Rewriter& rw) {
-  if (!n.has_attr("axis")) n.set_attr(attr_int("axis", 1));
+  if (!n.has_attr("axis")) n.set_attr(Attribute::of_int("axis", 1));
   rw.emit(std::move(n));
 }
 
@@ -156,7 +156,7 @@ void lppool_rule(Node n, Rewriter& rw) {
     float v = p->f;
     if (!(v >= 1 && v <= 1e6f) || v != std::floor(v))
       fail("{}: p = {} is not an integer", n.describe(), v);
-    n.set_attr(attr_int("p", static_cast<int64_t>(v)));
+    n.set_attr(Attribute::of_int("p", static_cast<int64_t>(v)));
   }
   rw.emit(std::move(n));
 }
@@ -165,14 +165,14 @@ void lppool_rule(Node n, Rewriter& rw) {
 // while the canonical default is "half_pixel".
 void roialign_rule(Node n, Rewriter& rw) {
   if (!n.has_attr("coordinate_transformation_mode"))
-    n.set_attr(attr_string("coordinate_transformation_mode", "output_half_pixel"));
+    n.set_attr(Attribute::of_string("coordinate_transformation_mode", "output_half_pixel"));
   rw.emit(std::move(n));
 }
 
 // Selu-1 had slightly different defaults.
 void selu_rule(Node n, Rewriter& rw) {
-  if (!n.has_attr("alpha")) n.set_attr(attr_float("alpha", 1.6732f));
-  if (!n.has_attr("gamma")) n.set_attr(attr_float("gamma", 1.0507f));
+  if (!n.has_attr("alpha")) n.set_attr(Attribute::of_float("alpha", 1.6732f));
+  if (!n.has_attr("gamma")) n.set_attr(Attribute::of_float("gamma", 1.0507f));
   rw.emit(std::move(n));
 }
 
@@ -181,7 +181,7 @@ void selu_rule(Node n, Rewriter& rw) {
 void rnn_rule(Node n, Rewriter& rw) {
   n.erase_attr("output_sequence");
   if (n.op_type == "GRU" && n.attr_string("direction", "forward") == "foward")
-    n.set_attr(attr_string("direction", "forward"));
+    n.set_attr(Attribute::of_string("direction", "forward"));
   rw.emit(std::move(n));
 }
 

@@ -18,42 +18,6 @@ namespace nnaccel {
 
 namespace upgrade {
 
-Attribute attr_int(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::i;
-  a.i = v;
-  return a;
-}
-Attribute attr_float(const std::string& name, float v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::f;
-  a.f = v;
-  return a;
-}
-Attribute attr_string(const std::string& name, std::string v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::s;
-  a.s = std::move(v);
-  return a;
-}
-Attribute attr_ints(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::ints;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute attr_graph(const std::string& name, std::shared_ptr<Graph> g) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::g;
-  a.g = std::move(g);
-  return a;
-}
-
 std::string base_name(const Node& n) {
   for (const std::string& o : n.outputs)
     if (!o.empty()) return o;
@@ -314,7 +278,7 @@ std::string Rewriter::align_at_axis(const std::string& b, int64_t axis, const st
   one.t = Tensor::from_i64({1}, {1});
   std::string ones = add("ConstantOfShape", {count}, {one}, base + "_ones");
   std::string new_shape =
-      add("Concat", {shape_b, ones}, {attr_int("axis", 0)}, base + "_new_shape");
+      add("Concat", {shape_b, ones}, {Attribute::of_int("axis", 0)}, base + "_new_shape");
   return add("Reshape", {b, new_shape}, {}, base);
 }
 

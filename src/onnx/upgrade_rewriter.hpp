@@ -100,10 +100,5 @@ std::string base_name(const Node& n);
 void expect_inputs(const Node& n, size_t lo, size_t hi);
 
 // Attribute builders.
-Attribute attr_int(const std::string& name, int64_t v);
-Attribute attr_float(const std::string& name, float v);
-Attribute attr_string(const std::string& name, std::string v);
-Attribute attr_ints(const std::string& name, std::vector<int64_t> v);
-Attribute attr_graph(const std::string& name, std::shared_ptr<Graph> g);
 
 }  // namespace nnaccel::upgrade

@@ -14,13 +14,6 @@ namespace {
 
 using namespace testing;
 
-Attribute tensor_attr(const std::string& name, Tensor t) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::t;
-  a.t = std::move(t);
-  return a;
-}
 
 TEST(PassFoldConstants, FoldsConstantChainsAndShapeSubgraphs) {
   GraphBuilder b;
@@ -28,7 +21,7 @@ TEST(PassFoldConstants, FoldsConstantChainsAndShapeSubgraphs) {
   b.output("y");
   b.output("z");
   b.init("w", random_tensor({3, 5}, 7));
-  b.node("Constant", {}, {"c"}, {tensor_attr("value", random_tensor({3, 5}, 8))});
+  b.node("Constant", {}, {"c"}, {Attribute::of_tensor("value", random_tensor({3, 5}, 8))});
   b.node("Add", {"c", "w"}, {"cw"});
   b.node("Exp", {"cw"}, {"e"});
   b.node("Mul", {"x", "e"}, {"y"});
@@ -62,7 +55,7 @@ TEST(PassFoldConstants, LeavesUnknownShapesOverridableInitializersAndLargeResult
   b.output("t");
   b.node("Add", {"x", "bias"}, {"a"});
   b.node("Shape", {"x"}, {"s"});  // dimension 0 is symbolic
-  b.node("Cast", {"s"}, {"n"}, {attr_i("to", 1)});
+  b.node("Cast", {"s"}, {"n"}, {Attribute::of_int("to", 1)});
   b.node("Tanh", {"big"}, {"t"});  // 16 elements, above the cap used below
   b.node("Mul", {"a", "a"}, {"y"});
   Model opt = b.m;
@@ -154,13 +147,13 @@ GraphBuilder conv_bn(Shape x, Shape w, bool bias, int64_t group, uint32_t seed) 
     b.init("B", random_tensor({w[0]}, seed + 1));
     ins.push_back("B");
   }
-  b.node("Conv", ins, {"c"}, {attr_i("group", group), attr_ints("pads", {1, 0, 1, 1})});
+  b.node("Conv", ins, {"c"}, {Attribute::of_int("group", group), Attribute::of_ints("pads", {1, 0, 1, 1})});
   b.init("gamma", random_tensor({w[0]}, seed + 2, 0.5f, 2.0f));
   b.init("beta", random_tensor({w[0]}, seed + 3));
   b.init("mean", random_tensor({w[0]}, seed + 4));
   b.init("var", random_tensor({w[0]}, seed + 5, 0.1f, 3.0f));
   b.node("BatchNormalization", {"c", "gamma", "beta", "mean", "var"}, {"y"},
-         {attr_f("epsilon", 1e-3f)});
+         {Attribute::of_float("epsilon", 1e-3f)});
   return b;
 }
 
@@ -197,8 +190,8 @@ TEST(PassFoldBatchnorm, FoldsIntoConvTransposeWithGroups) {
     // conv_bn made a Conv; turn it into a ConvTranspose with the right weights.
     Node& conv = b.m.graph.nodes[0];
     conv.op_type = "ConvTranspose";
-    conv.set_attr(attr_i("group", group));
-    conv.set_attr(attr_ints("strides", {2, 1}));
+    conv.set_attr(Attribute::of_int("group", group));
+    conv.set_attr(Attribute::of_ints("strides", {2, 1}));
     b.init("W", random_tensor(w, 32));
     Model opt = b.m;
     fold_batchnorm(opt);
@@ -214,7 +207,7 @@ TEST(PassFoldBatchnorm, SkipsSharedConvOutputsAndTrainingMode) {
   fold_batchnorm(opt);
   EXPECT_EQ(count_ops(opt, "BatchNormalization"), 1);
   GraphBuilder t = conv_bn({1, 2, 5, 4}, {3, 2, 2, 2}, true, 1, 3);
-  t.m.graph.nodes[1].set_attr(attr_i("training_mode", 1));
+  t.m.graph.nodes[1].set_attr(Attribute::of_int("training_mode", 1));
   Model opt2 = t.m;
   fold_batchnorm(opt2);
   EXPECT_EQ(count_ops(opt2, "BatchNormalization"), 1);
@@ -239,7 +232,7 @@ TEST(PassFoldBatchnorm, FoldsIntoGemm) {
         ins.push_back("C");
       }
       b.node("Gemm", ins, {"g"},
-             {attr_i("transB", trans_b), attr_f("alpha", 0.5f), attr_f("beta", 2.0f)});
+             {Attribute::of_int("transB", trans_b), Attribute::of_float("alpha", 0.5f), Attribute::of_float("beta", 2.0f)});
       b.init("gamma", random_tensor({3}, 22, 0.5f, 2.0f));
       b.init("beta", random_tensor({3}, 23));
       b.init("mean", random_tensor({3}, 24));
@@ -261,14 +254,14 @@ TEST(PassRemoveIdentity, RemovesIdentitiesAndCollapsesReshapesAndTransposes) {
   b.init("s1", Tensor::from_i64({2}, {6, 5}));
   b.init("s2", Tensor::from_i64({3}, {5, -1, 2}));
   b.node("Identity", {"x"}, {"i1"});
-  b.node("Transpose", {"i1"}, {"t1"}, {attr_ints("perm", {1, 2, 0})});
-  b.node("Transpose", {"t1"}, {"t2"}, {attr_ints("perm", {2, 0, 1})});  // composes to identity
+  b.node("Transpose", {"i1"}, {"t1"}, {Attribute::of_ints("perm", {1, 2, 0})});
+  b.node("Transpose", {"t1"}, {"t2"}, {Attribute::of_ints("perm", {2, 0, 1})});  // composes to identity
   b.node("Reshape", {"t2"}, {"r1"});
   b.m.graph.nodes.back().inputs.push_back("s1");
   b.node("Reshape", {"r1", "s2"}, {"r2"});
   b.node("Identity", {"r2"}, {"y"});  // y is a graph output
-  b.node("Transpose", {"x"}, {"u1"}, {attr_ints("perm", {2, 0, 1})});
-  b.node("Transpose", {"u1"}, {"u2"}, {attr_ints("perm", {0, 2, 1})});
+  b.node("Transpose", {"x"}, {"u1"}, {Attribute::of_ints("perm", {2, 0, 1})});
+  b.node("Transpose", {"u1"}, {"u2"}, {Attribute::of_ints("perm", {0, 2, 1})});
   b.node("Sigmoid", {"u2"}, {"z"});
   Model opt = b.m;
   remove_identity_and_redundant_reshapes(opt);
@@ -343,7 +336,7 @@ TEST(PassOptimize, ConstantWeightsThenBatchnormThenDeadNodes) {
   // The weights come through a Constant -> Identity chain: folding exposes them to the BN fold.
   Tensor w = b.m.graph.initializers.at("W");
   b.m.graph.initializers.erase("W");
-  b.node("Constant", {}, {"Wc"}, {tensor_attr("value", w)});
+  b.node("Constant", {}, {"Wc"}, {Attribute::of_tensor("value", w)});
   b.node("Identity", {"Wc"}, {"W"});
   b.node("Abs", {"x"}, {"dead"});
   Model opt = b.m;
@@ -360,7 +353,7 @@ TEST(PassPinLegacyInitializers, IrVersion3WeightsBecomeConstants) {
   b.input("w", {2, 3});
   b.init("w", random_tensor({2, 3}, 50));
   b.output("y");
-  b.node("Transpose", {"w"}, {"wt"}, {attr_ints("perm", {1, 0})});
+  b.node("Transpose", {"w"}, {"wt"}, {Attribute::of_ints("perm", {1, 0})});
   b.node("MatMul", {"x", "wt"}, {"y"});
   Model modern = b.m;  // IR 8: w may be overridden by the caller, so it stays an input
   optimize(modern);

@@ -92,11 +92,7 @@ TEST(Verifier, OptionalInputsMayBeEmptyAndOutputsMustExist) {
 }
 
 Attribute graph_attr(const std::string& name, Graph g) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::g;
-  a.g = std::make_shared<Graph>(std::move(g));
-  return a;
+  return Attribute::of_graph(name, std::make_shared<Graph>(std::move(g)));
 }
 
 TEST(Verifier, SubgraphsReadOuterValuesAndOrderTheirNode) {

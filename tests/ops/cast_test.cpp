@@ -7,7 +7,7 @@
 namespace nnaccel::testing {
 namespace {
 
-Attribute to(DType t) { return attr_i("to", static_cast<int64_t>(t)); }
+Attribute to(DType t) { return Attribute::of_int("to", static_cast<int64_t>(t)); }
 
 TEST(Cast, FloatToIntegersTruncates) {
   Tensor x = f32_of({5}, {-2.7f, -0.5f, 0, 1.9f, 100.5f});
@@ -70,7 +70,7 @@ TEST(Cast, ErrorsNameTheNode) {
   EXPECT_NE(e.find("test_Cast"), std::string::npos) << e;
   EXPECT_NE(e.find("'to'"), std::string::npos) << e;
   EXPECT_NE(run_error("Cast", {x}, {to(DType::string)}).find("string"), std::string::npos);
-  EXPECT_NE(run_error("Cast", {x}, {attr_i("to", 99)}).find("99"), std::string::npos);
+  EXPECT_NE(run_error("Cast", {x}, {Attribute::of_int("to", 99)}).find("99"), std::string::npos);
   EXPECT_NE(run_error("Cast", {x}, {to(DType::c64)}).find("complex64"), std::string::npos);
 }
 

@@ -7,7 +7,6 @@
 namespace nnaccel {
 namespace {
 
-using testing::attr_i;
 using testing::make_node;
 using testing::run_op;
 
@@ -22,11 +21,7 @@ Tensor bool_scalar(bool v) {
 }
 
 Attribute graph_attr(const std::string& name, Graph g) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::g;
-  a.g = std::make_shared<Graph>(std::move(g));
-  return a;
+  return Attribute::of_graph(name, std::make_shared<Graph>(std::move(g)));
 }
 
 Node node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
@@ -47,7 +42,7 @@ Node adder(const std::string& x, const std::string& h_in, const std::string& h_o
   acts.kind = Attribute::Kind::strings;
   acts.strings = {"Affine"};
   return node("RNN", {x, "one_w", "one_r", "", "", h_in}, {"", h_out},
-              {attr_i("hidden_size", 1), acts});
+              {Attribute::of_int("hidden_size", 1), acts});
 }
 
 void add_ones(Graph& g) {
@@ -98,7 +93,7 @@ TEST(If, LstmInsideABranchMatchesTheLstmOp) {
   Graph then_g;
   then_g.name = "then";
   then_g.nodes = {node("LSTM", {"X", "W", "R", "B", "", "h0", "c0"}, {"Y", "Yh", "Yc"},
-                       {attr_i("hidden_size", 5)})};
+                       {Attribute::of_int("hidden_size", 5)})};
   then_g.outputs = {vi("Yh", DType::f32, {1, 2, 5}), vi("Yc", DType::f32, {1, 2, 5})};
   Graph else_g;
   else_g.name = "else";
@@ -109,7 +104,7 @@ TEST(If, LstmInsideABranchMatchesTheLstmOp) {
   Session s(m);
   auto out = s.run({{"cond", bool_scalar(true)}, {"X", X}, {"h0", h0}, {"c0", c0}});
   auto want =
-      run_op(make_node("LSTM", 7, 3, {attr_i("hidden_size", 5)}), {X, W, R, B, Tensor{}, h0, c0});
+      run_op(make_node("LSTM", 7, 3, {Attribute::of_int("hidden_size", 5)}), {X, W, R, B, Tensor{}, h0, c0});
   EXPECT_EQ(out[0].to_f32_vector(), want[1].to_f32_vector());
   EXPECT_EQ(out[1].to_f32_vector(), want[2].to_f32_vector());
   auto skip = s.run({{"cond", bool_scalar(false)}, {"X", X}, {"h0", h0}, {"c0", c0}});

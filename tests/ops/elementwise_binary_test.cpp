@@ -123,17 +123,17 @@ TEST(ElementwiseBinary, ModSignConventions) {
   // fmod = 0: the sign of the divisor.
   EXPECT_EQ(values_of<int8_t>(run1("Mod", {a, b})), (std::vector<int8_t>{0, -2, 5, 0, 2, 3}));
   // fmod = 1: the sign of the dividend.
-  EXPECT_EQ(values_of<int8_t>(run1("Mod", {a, b}, {attr_i("fmod", 1)})),
+  EXPECT_EQ(values_of<int8_t>(run1("Mod", {a, b}, {Attribute::of_int("fmod", 1)})),
             (std::vector<int8_t>{0, 1, 5, 0, -1, 3}));
   Tensor fa = f32_of({4}, {-4.5f, 7.5f, 5, -7.5f});
   Tensor fb = f32_of({4}, {2, -2, 8, 2});
-  expect_all_near(run1("Mod", {fa, fb}, {attr_i("fmod", 1)}), {-0.5, 1.5, 5, -1.5});
+  expect_all_near(run1("Mod", {fa, fb}, {Attribute::of_int("fmod", 1)}), {-0.5, 1.5, 5, -1.5});
   expect_all_near(run1("Mod", {fa, fb}), {1.5, -0.5, 5, 0.5});
   // The most negative value mod -1 is 0, not a crash.
   Tensor mn = tensor_of<int64_t>({1}, {std::numeric_limits<int64_t>::min()});
   EXPECT_EQ(values_of<int64_t>(run1("Mod", {mn, tensor_of<int64_t>({1}, {-1})})),
             (std::vector<int64_t>{0}));
-  EXPECT_NE(run_error("Mod", {a, b}, {attr_i("fmod", 2)}).find("fmod"), std::string::npos);
+  EXPECT_NE(run_error("Mod", {a, b}, {Attribute::of_int("fmod", 2)}).find("fmod"), std::string::npos);
 }
 
 TEST(ElementwiseBinary, ModBroadcastsScalarDivisor) {
@@ -230,7 +230,7 @@ TEST(ElementwiseBinary, Float16ComputesInFloat) {
     for (int64_t i = 0; i < y.numel(); ++i)
       EXPECT_EQ(y.data<uint16_t>()[i], ref.data<uint16_t>()[i]) << "element " << i;
   }
-  Tensor m = run1("Mod", {f16_of({2}, {-4.5f, 7.5f}), f16_of({2}, {2, -2})}, {attr_i("fmod", 1)});
+  Tensor m = run1("Mod", {f16_of({2}, {-4.5f, 7.5f}), f16_of({2}, {2, -2})}, {Attribute::of_int("fmod", 1)});
   ASSERT_EQ(m.dtype(), DType::f16);
   expect_all_near(m, {-0.5, 1.5});
   Tensor s = run1("Add", {f16_of({2}, {1, 2048}), f16_of({2}, {0.5f, 1})});

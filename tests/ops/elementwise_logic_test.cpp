@@ -65,23 +65,23 @@ TEST(ElementwiseLogic, AndOrXorTruthTables) {
 TEST(ElementwiseLogic, BitShift) {
   Tensor x = tensor_of<uint8_t>({4}, {16, 4, 1, 255});
   Tensor s = tensor_of<uint8_t>({4}, {1, 2, 3, 4});
-  EXPECT_EQ(values_of<uint8_t>(run1("BitShift", {x, s}, {attr_s("direction", "RIGHT")})),
+  EXPECT_EQ(values_of<uint8_t>(run1("BitShift", {x, s}, {Attribute::of_string("direction", "RIGHT")})),
             (std::vector<uint8_t>{8, 1, 0, 15}));
-  EXPECT_EQ(values_of<uint8_t>(run1("BitShift", {x, s}, {attr_s("direction", "LEFT")})),
+  EXPECT_EQ(values_of<uint8_t>(run1("BitShift", {x, s}, {Attribute::of_string("direction", "LEFT")})),
             (std::vector<uint8_t>{32, 16, 8, 240}));
   // Shifting by the width or more gives 0.
   Tensor w = tensor_of<uint64_t>({3}, {1, 1, 3});
   Tensor ws = tensor_of<uint64_t>({3}, {63, 64, 1000});
-  EXPECT_EQ(values_of<uint64_t>(run1("BitShift", {w, ws}, {attr_s("direction", "LEFT")})),
+  EXPECT_EQ(values_of<uint64_t>(run1("BitShift", {w, ws}, {Attribute::of_string("direction", "LEFT")})),
             (std::vector<uint64_t>{uint64_t{1} << 63, 0, 0}));
   EXPECT_EQ(
       values_of<uint16_t>(run1(
           "BitShift", {tensor_of<uint16_t>({2}, {0x8001, 0x00ff}), tensor_of<uint16_t>({}, {8})},
-          {attr_s("direction", "LEFT")})),
+          {Attribute::of_string("direction", "LEFT")})),
       (std::vector<uint16_t>{0x0100, 0xff00}));
   EXPECT_NE(run_error("BitShift", {x, s}).find("direction"), std::string::npos);
   EXPECT_NE(run_error("BitShift", {tensor_of<int8_t>({1}, {1}), tensor_of<int8_t>({1}, {1})},
-                      {attr_s("direction", "LEFT")})
+                      {Attribute::of_string("direction", "LEFT")})
                 .find("unsigned"),
             std::string::npos);
 }
@@ -123,7 +123,7 @@ TEST(ElementwiseLogic, ShapeFunctions) {
   EXPECT_THROW(infer1("Where", {bb, b, type_of(DType::f32, {})}), Error);
   EXPECT_THROW(infer1("Where", {bb, b, type_of(DType::i32, {known(4)})}), Error);
   TypeInfo u = type_of(DType::u32, {known(3)});
-  EXPECT_EQ(infer1("BitShift", {u, u}, {attr_s("direction", "LEFT")}), u);
+  EXPECT_EQ(infer1("BitShift", {u, u}, {Attribute::of_string("direction", "LEFT")}), u);
   EXPECT_THROW(infer1("BitShift", {a, a}), Error);
 }
 

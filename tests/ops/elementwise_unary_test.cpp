@@ -88,19 +88,19 @@ TEST(ElementwiseUnary, ActivationsHandChecked) {
   };
   expect_all_near(run("Relu"), {0, 0, 0, 0.5, 3});
   expect_all_near(run("LeakyRelu"), {-0.02, -0.005, 0, 0.5, 3});
-  expect_all_near(run("LeakyRelu", {attr_f("alpha", 0.5f)}), {-1, -0.25, 0, 0.5, 3});
+  expect_all_near(run("LeakyRelu", {Attribute::of_float("alpha", 0.5f)}), {-1, -0.25, 0, 0.5, 3});
   expect_all_near(run("ThresholdedRelu"), {0, 0, 0, 0, 3});
-  expect_all_near(run("ThresholdedRelu", {attr_f("alpha", 0.25f)}), {0, 0, 0, 0.5, 3});
+  expect_all_near(run("ThresholdedRelu", {Attribute::of_float("alpha", 0.25f)}), {0, 0, 0, 0.5, 3});
   expect_all_near(run("Elu"), {std::expm1(-2.0), std::expm1(-0.5), 0, 0.5, 3});
-  expect_all_near(run("Elu", {attr_f("alpha", 2)}),
+  expect_all_near(run("Elu", {Attribute::of_float("alpha", 2)}),
                   {2 * std::expm1(-2.0), 2 * std::expm1(-0.5), 0, 0.5, 3});
-  expect_all_near(run("Celu", {attr_f("alpha", 2)}),
+  expect_all_near(run("Celu", {Attribute::of_float("alpha", 2)}),
                   {2 * std::expm1(-1.0), 2 * std::expm1(-0.25), 0, 0.5, 3});
   const double a = 1.67326319217681884765625, g = 1.05070102214813232421875;
   expect_all_near(run("Selu"),
                   {g * a * std::expm1(-2.0), g * a * std::expm1(-0.5), 0, g * 0.5, g * 3}, 1e-6);
   expect_all_near(run("HardSigmoid"), {0.1, 0.4, 0.5, 0.6, 1});
-  expect_all_near(run("HardSigmoid", {attr_f("alpha", 0.5f), attr_f("beta", 0.25f)}),
+  expect_all_near(run("HardSigmoid", {Attribute::of_float("alpha", 0.5f), Attribute::of_float("beta", 0.25f)}),
                   {0, 0, 0.25, 0.5, 1});
   expect_all_near(run("HardSwish"), {-2 * (1.0 / 6), -0.5 * (5.0 / 12), 0, 0.5 * (7.0 / 12), 3});
   expect_all_near(run("Sigmoid"), {1 / (1 + std::exp(2.0)), 1 / (1 + std::exp(0.5)), 0.5,
@@ -110,7 +110,7 @@ TEST(ElementwiseUnary, ActivationsHandChecked) {
                    std::log1p(std::exp(0.5)), std::log1p(std::exp(3.0))});
   expect_all_near(run("Softsign"), {-2.0 / 3, -0.5 / 1.5, 0, 0.5 / 1.5, 0.75});
   expect_all_near(run("Shrink"), {-2, 0, 0, 0, 3});
-  expect_all_near(run("Shrink", {attr_f("lambd", 1), attr_f("bias", 0.5f)}), {-1.5, 0, 0, 0, 2.5});
+  expect_all_near(run("Shrink", {Attribute::of_float("lambd", 1), Attribute::of_float("bias", 0.5f)}), {-1.5, 0, 0, 0, 2.5});
 }
 
 TEST(ElementwiseUnary, ActivationsDoNotOverflow) {
@@ -128,7 +128,7 @@ TEST(ElementwiseUnary, SignedIntegerOps) {
   EXPECT_EQ(values_of<int8_t>(run1("Sign", {x})), (std::vector<int8_t>{-1, -1, 0, 1, 1}));
   EXPECT_EQ(values_of<int8_t>(run1("Relu", {x})), (std::vector<int8_t>{0, 0, 0, 5, 127}));
   Tensor y = tensor_of<int64_t>({3}, {-7, 0, 9});
-  EXPECT_EQ(values_of<int64_t>(run1("Shrink", {y}, {attr_f("lambd", 1), attr_f("bias", 2)})),
+  EXPECT_EQ(values_of<int64_t>(run1("Shrink", {y}, {Attribute::of_float("lambd", 1), Attribute::of_float("bias", 2)})),
             (std::vector<int64_t>{-5, 0, 7}));
 }
 
@@ -179,9 +179,9 @@ TEST(ElementwiseUnary, Predicates) {
             (std::vector<bool>{false, false, false, true, false}));
   EXPECT_EQ(values_of<bool>(run1("IsInf", {x})),
             (std::vector<bool>{false, true, true, false, false}));
-  EXPECT_EQ(values_of<bool>(run1("IsInf", {x}, {attr_i("detect_positive", 0)})),
+  EXPECT_EQ(values_of<bool>(run1("IsInf", {x}, {Attribute::of_int("detect_positive", 0)})),
             (std::vector<bool>{false, true, false, false, false}));
-  EXPECT_EQ(values_of<bool>(run1("IsInf", {x}, {attr_i("detect_negative", 0)})),
+  EXPECT_EQ(values_of<bool>(run1("IsInf", {x}, {Attribute::of_int("detect_negative", 0)})),
             (std::vector<bool>{false, false, true, false, false}));
   Tensor b = tensor_of<bool>({2, 2}, {true, false, false, true});
   Tensor nb = run1("Not", {b});
@@ -235,7 +235,7 @@ TEST(ElementwiseUnary, WrongTypesAreErrorsNamingTheNode) {
   }
   EXPECT_NE(run_error("Not", {i}).find("bool"), std::string::npos);
   EXPECT_NE(run_error("Abs", {tensor_of<bool>({1}, {true})}).find("bool"), std::string::npos);
-  EXPECT_NE(run_error("Celu", {f32_of({1}, {1})}, {attr_f("alpha", 0)}).find("alpha"),
+  EXPECT_NE(run_error("Celu", {f32_of({1}, {1})}, {Attribute::of_float("alpha", 0)}).find("alpha"),
             std::string::npos);
 }
 

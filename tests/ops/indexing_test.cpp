@@ -18,7 +18,7 @@ TEST(IndexingGather, NegativeIndicesAndAxes) {
   Tensor y = run1(make_node("Gather", 2, 1), {x, i64({2, 2}, {0, -1, 1, 0})});
   EXPECT_EQ(y.shape(), Shape({2, 2, 2}));
   EXPECT_THAT(floats(y), ElementsAre(1, 2, 5, 6, 3, 4, 1, 2));
-  y = run1(make_node("Gather", 2, 1, {attr_i("axis", -1)}), {x, i32({1}, {-1})});
+  y = run1(make_node("Gather", 2, 1, {Attribute::of_int("axis", -1)}), {x, i32({1}, {-1})});
   EXPECT_EQ(y.shape(), Shape({3, 1}));
   EXPECT_THAT(floats(y), ElementsAre(2, 4, 6));
   y = run1(make_node("Gather", 2, 1), {x, Tensor::scalar_i64(1)});
@@ -33,9 +33,9 @@ TEST(IndexingGather, OutOfRangeIndicesAreErrors) {
   Tensor x = f32({3, 2}, {1, 2, 3, 4, 5, 6});
   EXPECT_ERROR_WITH(run1(make_node("Gather", 2, 1), {x, i64s({0, 3})}), "index 3");
   EXPECT_ERROR_WITH(run1(make_node("Gather", 2, 1), {x, i64s({-4})}), "index -4");
-  EXPECT_ERROR_WITH(run1(make_node("Gather", 2, 1, {attr_i("axis", 2)}), {x, i64s({0})}), "axis 2");
+  EXPECT_ERROR_WITH(run1(make_node("Gather", 2, 1, {Attribute::of_int("axis", 2)}), {x, i64s({0})}), "axis 2");
   EXPECT_ERROR_WITH(run1(make_node("Gather", 2, 1), {x, f32({1}, {0})}), "int32 or int64");
-  auto t = infer_op(make_node("Gather", 2, 1, {attr_i("axis", 1)}),
+  auto t = infer_op(make_node("Gather", 2, 1, {Attribute::of_int("axis", 1)}),
                     {partial(DType::f32, {-1, 5, 7}), partial(DType::i64, {2, 3})});
   EXPECT_THAT(dims(t[0]), ElementsAre(-1, 2, 3, 7));
 }
@@ -43,13 +43,13 @@ TEST(IndexingGather, OutOfRangeIndicesAreErrors) {
 TEST(IndexingGatherElements, BothAxes) {
   Tensor x = f32({2, 2}, {1, 2, 3, 4});
   Tensor y =
-      run1(make_node("GatherElements", 2, 1, {attr_i("axis", 1)}), {x, i64({2, 2}, {0, 0, 1, 0})});
+      run1(make_node("GatherElements", 2, 1, {Attribute::of_int("axis", 1)}), {x, i64({2, 2}, {0, 0, 1, 0})});
   EXPECT_THAT(floats(y), ElementsAre(1, 1, 4, 3));
   y = run1(make_node("GatherElements", 2, 1), {x, i32({1, 2}, {1, -2})});
   EXPECT_EQ(y.shape(), Shape({1, 2}));
   EXPECT_THAT(floats(y), ElementsAre(3, 2));
   Tensor z = f32({2, 3, 2}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
-  y = run1(make_node("GatherElements", 2, 1, {attr_i("axis", -2)}),
+  y = run1(make_node("GatherElements", 2, 1, {Attribute::of_int("axis", -2)}),
            {z, i64({2, 1, 2}, {2, 0, 1, 2})});
   // y[i][0][k] = z[i][idx][k]
   EXPECT_THAT(floats(y), ElementsAre(4, 1, 8, 11));
@@ -69,15 +69,15 @@ TEST(IndexingGatherND, TuplesSlicesAndBatchDims) {
   EXPECT_THAT(floats(run1(make_node("GatherND", 2, 1), {x, i64({1, 2}, {-1, -1})})),
               ElementsAre(3));
   Tensor z = f32({2, 2, 2}, {0, 1, 2, 3, 4, 5, 6, 7});
-  y = run1(make_node("GatherND", 2, 1, {attr_i("batch_dims", 1)}), {z, i64({2, 1}, {1, 0})});
+  y = run1(make_node("GatherND", 2, 1, {Attribute::of_int("batch_dims", 1)}), {z, i64({2, 1}, {1, 0})});
   EXPECT_EQ(y.shape(), Shape({2, 2}));
   EXPECT_THAT(floats(y), ElementsAre(2, 3, 4, 5));
   EXPECT_ERROR_WITH(run1(make_node("GatherND", 2, 1), {x, i64({1, 2}, {2, 0})}), "index 2");
   EXPECT_ERROR_WITH(run1(make_node("GatherND", 2, 1), {x, i64({1, 3}, {0, 0, 0})}), "exceeds");
   EXPECT_ERROR_WITH(
-      run1(make_node("GatherND", 2, 1, {attr_i("batch_dims", 1)}), {z, i64({3, 1}, {0, 0, 0})}),
+      run1(make_node("GatherND", 2, 1, {Attribute::of_int("batch_dims", 1)}), {z, i64({3, 1}, {0, 0, 0})}),
       "batch dimension 0 differs");
-  auto t = infer_op(make_node("GatherND", 2, 1, {attr_i("batch_dims", 1)}),
+  auto t = infer_op(make_node("GatherND", 2, 1, {Attribute::of_int("batch_dims", 1)}),
                     {partial(DType::f32, {-1, 4, 5, 6}), partial(DType::i64, {-1, 3, 2})});
   EXPECT_THAT(dims(t[0]), ElementsAre(-1, 3, 6));
 }
@@ -86,20 +86,20 @@ TEST(IndexingGatherND, TuplesSlicesAndBatchDims) {
 
 TEST(IndexingCompress, AxisNegativeAxisAndFlattened) {
   Tensor x = f32({3, 2}, {1, 2, 3, 4, 5, 6});
-  Tensor y = run1(make_node("Compress", 2, 1, {attr_i("axis", 0)}), {x, boolean({3}, {0, 1, 1})});
+  Tensor y = run1(make_node("Compress", 2, 1, {Attribute::of_int("axis", 0)}), {x, boolean({3}, {0, 1, 1})});
   EXPECT_EQ(y.shape(), Shape({2, 2}));
   EXPECT_THAT(floats(y), ElementsAre(3, 4, 5, 6));
-  y = run1(make_node("Compress", 2, 1, {attr_i("axis", -1)}), {x, boolean({2}, {1, 0})});
+  y = run1(make_node("Compress", 2, 1, {Attribute::of_int("axis", -1)}), {x, boolean({2}, {1, 0})});
   EXPECT_THAT(floats(y), ElementsAre(1, 3, 5));
   // Without an axis the input is flattened; a shorter condition drops the rest.
   y = run1(make_node("Compress", 2, 1), {x, boolean({5}, {0, 1, 0, 0, 1})});
   EXPECT_EQ(y.shape(), Shape({2}));
   EXPECT_THAT(floats(y), ElementsAre(2, 5));
   EXPECT_ERROR_WITH(
-      run1(make_node("Compress", 2, 1, {attr_i("axis", 1)}), {x, boolean({3}, {0, 0, 1})}),
+      run1(make_node("Compress", 2, 1, {Attribute::of_int("axis", 1)}), {x, boolean({3}, {0, 0, 1})}),
       "selects index 2");
   EXPECT_ERROR_WITH(run1(make_node("Compress", 2, 1), {x, i64s({1})}), "bool");
-  auto t = infer_op(make_node("Compress", 2, 1, {attr_i("axis", 1)}),
+  auto t = infer_op(make_node("Compress", 2, 1, {Attribute::of_int("axis", 1)}),
                     {partial(DType::f32, {3, 4}), partial(DType::boolean, {4})});
   EXPECT_THAT(dims(t[0]), ElementsAre(3, -1));
 }
@@ -125,25 +125,25 @@ TEST(IndexingOneHot, AxesNegativeAndOutOfRangeIndices) {
   EXPECT_EQ(y.shape(), Shape({4, 4}));
   // -1 means depth-1; 5 is outside [-4, 4) and gives an all-off row.
   EXPECT_THAT(floats(y), ElementsAre(1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0));
-  y = run1(make_node("OneHot", 3, 1, {attr_i("axis", 0)}),
+  y = run1(make_node("OneHot", 3, 1, {Attribute::of_int("axis", 0)}),
            {f32({2}, {1.7f, 2}), f32({}, {3}), i64s({-1, 7})});
   EXPECT_EQ(y.dtype(), DType::i64);
   EXPECT_EQ(y.shape(), Shape({3, 2}));
   EXPECT_THAT(ints(y), ElementsAre(-1, -1, 7, -1, -1, 7));
-  y = run1(make_node("OneHot", 3, 1, {attr_i("axis", -2)}),
+  y = run1(make_node("OneHot", 3, 1, {Attribute::of_int("axis", -2)}),
            {i64({1, 2}, {0, 1}), Tensor::scalar_i64(2), values});
   EXPECT_EQ(y.shape(), Shape({1, 2, 2}));
   EXPECT_THAT(floats(y), ElementsAre(1, 0, 0, 1));
   EXPECT_ERROR_WITH(run1(make_node("OneHot", 3, 1), {i64s({0}), Tensor::scalar_i64(0), values}),
                     "depth");
-  EXPECT_ERROR_WITH(run1(make_node("OneHot", 3, 1, {attr_i("axis", 2)}),
+  EXPECT_ERROR_WITH(run1(make_node("OneHot", 3, 1, {Attribute::of_int("axis", 2)}),
                          {i64s({0}), Tensor::scalar_i64(2), values}),
                     "axis 2");
   EXPECT_ERROR_WITH(
       run1(make_node("OneHot", 3, 1), {i64s({0}), Tensor::scalar_i64(2), f32({3}, {0, 1, 2})}),
       "off_value");
   Tensor d = Tensor::scalar_i64(10);
-  auto t = infer_op(make_node("OneHot", 3, 1, {attr_i("axis", 1)}),
+  auto t = infer_op(make_node("OneHot", 3, 1, {Attribute::of_int("axis", 1)}),
                     {partial(DType::i64, {-1, 3}), type_of(d), type_of(values)}, {nullptr, &d});
   EXPECT_THAT(dims(t[0]), ElementsAre(-1, 10, 3));
 }
@@ -155,16 +155,16 @@ TEST(IndexingReverseSequence, TimeMajorAndBatchMajor) {
   Tensor y = run1(make_node("ReverseSequence", 2, 1), {x, i64s({4, 2})});
   EXPECT_THAT(floats(y), ElementsAre(6, 3, 4, 1, 2, 5, 0, 7));
   Tensor b = f32({2, 3}, {1, 2, 3, 4, 5, 6});
-  y = run1(make_node("ReverseSequence", 2, 1, {attr_i("batch_axis", 0), attr_i("time_axis", 1)}),
+  y = run1(make_node("ReverseSequence", 2, 1, {Attribute::of_int("batch_axis", 0), Attribute::of_int("time_axis", 1)}),
            {b, i64s({2, 3})});
   EXPECT_THAT(floats(y), ElementsAre(2, 1, 3, 6, 5, 4));
   EXPECT_ERROR_WITH(
-      run1(make_node("ReverseSequence", 2, 1, {attr_i("batch_axis", 0), attr_i("time_axis", 1)}),
+      run1(make_node("ReverseSequence", 2, 1, {Attribute::of_int("batch_axis", 0), Attribute::of_int("time_axis", 1)}),
            {b, i64s({2, 4})}),
       "sequence_lens[1] = 4");
   EXPECT_ERROR_WITH(run1(make_node("ReverseSequence", 2, 1), {x, i64s({1})}), "expected [2]");
   EXPECT_ERROR_WITH(
-      run1(make_node("ReverseSequence", 2, 1, {attr_i("batch_axis", 0)}), {x, i64s({1, 1})}),
+      run1(make_node("ReverseSequence", 2, 1, {Attribute::of_int("batch_axis", 0)}), {x, i64s({1, 1})}),
       "batch_axis 0 and time_axis 0");
 }
 
@@ -178,34 +178,34 @@ TEST(IndexingScatterElements, AssignAndReductions) {
   EXPECT_THAT(floats(y), ElementsAre(2.0f, 1.1f, 0, 1.0f, 0, 2.2f, 0, 2.1f, 1.2f));
   EXPECT_THAT(floats(data), ElementsAre(0, 0, 0, 0, 0, 0, 0, 0, 0));  // input untouched
   Tensor row = f32({1, 5}, {1, 2, 3, 4, 5});
-  y = run1(make_node("ScatterElements", 3, 1, {attr_i("axis", 1)}),
+  y = run1(make_node("ScatterElements", 3, 1, {Attribute::of_int("axis", 1)}),
            {row, i32({1, 2}, {1, -2}), f32({1, 2}, {1.1f, 2.1f})});
   EXPECT_THAT(floats(y), ElementsAre(1, 1.1f, 3, 2.1f, 5));
-  y = run1(make_node("ScatterElements", 3, 1, {attr_i("axis", 1), attr_s("reduction", "add")}),
+  y = run1(make_node("ScatterElements", 3, 1, {Attribute::of_int("axis", 1), Attribute::of_string("reduction", "add")}),
            {row, i64({1, 2}, {1, 1}), f32({1, 2}, {1.1f, 2.1f})});
   EXPECT_THAT(floats(y), ElementsAre(1, 5.2f, 3, 4, 5));
-  y = run1(make_node("ScatterElements", 3, 1, {attr_i("axis", 1), attr_s("reduction", "mul")}),
+  y = run1(make_node("ScatterElements", 3, 1, {Attribute::of_int("axis", 1), Attribute::of_string("reduction", "mul")}),
            {row, i64({1, 2}, {1, 1}), f32({1, 2}, {1.1f, 2.1f})});
   EXPECT_FLOAT_EQ(floats(y)[1], 2 * 1.1f * 2.1f);
   // f16 reductions compute in float; integer sums wrap instead of overflowing.
-  y = run1(make_node("ScatterElements", 3, 1, {attr_s("reduction", "add")}),
+  y = run1(make_node("ScatterElements", 3, 1, {Attribute::of_string("reduction", "add")}),
            {cast_tensor(f32({2}, {1, 2}), DType::f16), i64s({0, 0}),
             cast_tensor(f32({2}, {0.5f, 0.25f}), DType::f16)});
   EXPECT_EQ(y.dtype(), DType::f16);
   EXPECT_THAT(floats(y), ElementsAre(1.75f, 2));
-  y = run1(make_node("ScatterElements", 3, 1, {attr_s("reduction", "add")}),
+  y = run1(make_node("ScatterElements", 3, 1, {Attribute::of_string("reduction", "add")}),
            {i32({1}, {INT32_MAX}), i64s({0}), i32({1}, {1})});
   EXPECT_THAT(ints(y), ElementsAre(INT32_MIN));
 }
 
 TEST(IndexingScatterElements, Errors) {
   Tensor row = f32({1, 5}, {1, 2, 3, 4, 5});
-  Node n = make_node("ScatterElements", 3, 1, {attr_i("axis", 1)});
+  Node n = make_node("ScatterElements", 3, 1, {Attribute::of_int("axis", 1)});
   EXPECT_ERROR_WITH(run1(n, {row, i64({1, 1}, {5}), f32({1, 1}, {0})}), "index 5");
   EXPECT_ERROR_WITH(run1(n, {row, i64({1, 1}, {-6}), f32({1, 1}, {0})}), "index -6");
   EXPECT_ERROR_WITH(run1(n, {row, i64({1, 2}, {0, 0}), f32({1, 1}, {0})}), "updates shape");
   EXPECT_ERROR_WITH(run1(n, {row, i64({1, 1}, {0}), i64({1, 1}, {0})}), "updates is int64");
-  EXPECT_ERROR_WITH(run1(make_node("ScatterElements", 3, 1, {attr_s("reduction", "avg")}),
+  EXPECT_ERROR_WITH(run1(make_node("ScatterElements", 3, 1, {Attribute::of_string("reduction", "avg")}),
                          {row, i64({1, 1}, {0}), f32({1, 1}, {0})}),
                     "reduction 'avg'");
 }
@@ -218,10 +218,10 @@ TEST(IndexingScatterND, ElementsSlicesAndReductions) {
   y = run1(make_node("ScatterND", 3, 1),
            {Tensor(DType::f32, {2, 2}), i64({1, 1}, {-1}), f32({1, 2}, {7, 8})});
   EXPECT_THAT(floats(y), ElementsAre(0, 0, 7, 8));
-  y = run1(make_node("ScatterND", 3, 1, {attr_s("reduction", "add")}),
+  y = run1(make_node("ScatterND", 3, 1, {Attribute::of_string("reduction", "add")}),
            {f32({2}, {1, 2}), i64({2, 1}, {0, 0}), f32({2}, {5, 6})});
   EXPECT_THAT(floats(y), ElementsAre(12, 2));
-  y = run1(make_node("ScatterND", 3, 1, {attr_s("reduction", "mul")}),
+  y = run1(make_node("ScatterND", 3, 1, {Attribute::of_string("reduction", "mul")}),
            {f32({2}, {1, 2}), i64({2, 1}, {1, 1}), f32({2}, {5, 6})});
   EXPECT_THAT(floats(y), ElementsAre(1, 60));
   EXPECT_ERROR_WITH(run1(make_node("ScatterND", 3, 1), {data, i64({1, 1}, {8}), f32({1}, {0})}),
@@ -241,7 +241,7 @@ TEST(IndexingUnique, SortedAndFirstOccurrenceOrder) {
   EXPECT_THAT(ints(o[1]), ElementsAre(1, 0, 3, 4));
   EXPECT_THAT(ints(o[2]), ElementsAre(1, 0, 0, 2, 3, 2));
   EXPECT_THAT(ints(o[3]), ElementsAre(2, 1, 2, 1));
-  o = run_op(make_node("Unique", 1, 4, {attr_i("sorted", 0)}), {x});
+  o = run_op(make_node("Unique", 1, 4, {Attribute::of_int("sorted", 0)}), {x});
   EXPECT_THAT(floats(o[0]), ElementsAre(2, 1, 3, 4));
   EXPECT_THAT(ints(o[1]), ElementsAre(0, 1, 3, 4));
   EXPECT_THAT(ints(o[2]), ElementsAre(0, 1, 1, 2, 3, 2));
@@ -254,21 +254,21 @@ TEST(IndexingUnique, SortedAndFirstOccurrenceOrder) {
 
 TEST(IndexingUnique, SlicesAlongAxis) {
   Tensor x = f32({3, 3}, {1, 0, 0, 1, 0, 0, 2, 3, 4});
-  auto o = run_op(make_node("Unique", 1, 4, {attr_i("axis", 0)}), {x});
+  auto o = run_op(make_node("Unique", 1, 4, {Attribute::of_int("axis", 0)}), {x});
   EXPECT_EQ(o[0].shape(), Shape({2, 3}));
   EXPECT_THAT(floats(o[0]), ElementsAre(1, 0, 0, 2, 3, 4));
   EXPECT_THAT(ints(o[1]), ElementsAre(0, 2));
   EXPECT_THAT(ints(o[2]), ElementsAre(0, 0, 1));
   EXPECT_THAT(ints(o[3]), ElementsAre(2, 1));
   Tensor c = i32({2, 3}, {2, 1, 2, 3, 0, 3});
-  o = run_op(make_node("Unique", 1, 4, {attr_i("axis", -1)}), {c});
+  o = run_op(make_node("Unique", 1, 4, {Attribute::of_int("axis", -1)}), {c});
   EXPECT_EQ(o[0].shape(), Shape({2, 2}));
   EXPECT_THAT(ints(o[0]), ElementsAre(1, 2, 0, 3));
   EXPECT_THAT(ints(o[1]), ElementsAre(1, 0));
   EXPECT_THAT(ints(o[2]), ElementsAre(1, 0, 1));
   EXPECT_THAT(ints(o[3]), ElementsAre(1, 2));
-  EXPECT_ERROR_WITH(run_op(make_node("Unique", 1, 1, {attr_i("axis", 2)}), {c}), "axis 2");
-  auto t = infer_op(make_node("Unique", 1, 4, {attr_i("axis", 1)}), {partial(DType::f32, {4, 5})});
+  EXPECT_ERROR_WITH(run_op(make_node("Unique", 1, 1, {Attribute::of_int("axis", 2)}), {c}), "axis 2");
+  auto t = infer_op(make_node("Unique", 1, 4, {Attribute::of_int("axis", 1)}), {partial(DType::f32, {4, 5})});
   EXPECT_THAT(dims(t[0]), ElementsAre(4, -1));
   EXPECT_THAT(dims(t[2]), ElementsAre(5));
 }

@@ -7,7 +7,7 @@ namespace {
 
 Node loss(const std::string& op, int inputs, int outputs, const std::string& reduction,
           std::vector<Attribute> extra = {}) {
-  extra.push_back(attr_s("reduction", reduction));
+  extra.push_back(Attribute::of_string("reduction", reduction));
   return make_node(op, inputs, outputs, std::move(extra));
 }
 
@@ -30,12 +30,12 @@ TEST(Loss, NllIgnoreIndexDropsTargetsFromSumAndMean) {
   Tensor t = Tensor::from_i64({3}, {1, -1, 0});
   Tensor w = Tensor::from_f32({2}, {2, 3});
   const std::string nll = "NegativeLogLikelihoodLoss";
-  Node none = loss(nll, 3, 1, "none", {attr_i("ignore_index", -1)});
+  Node none = loss(nll, 3, 1, "none", {Attribute::of_int("ignore_index", -1)});
   expect_values(run_op(none, {x, t, w})[0], {3}, {6, 0, 10});
-  Node mean = loss(nll, 3, 1, "mean", {attr_i("ignore_index", -1)});
+  Node mean = loss(nll, 3, 1, "mean", {Attribute::of_int("ignore_index", -1)});
   expect_values(run_op(mean, {x, t, w})[0], {}, {16.0 / 5});
   // An ignore_index outside [0, C) is fine; other out-of-range targets are errors.
-  Node high = loss(nll, 2, 1, "sum", {attr_i("ignore_index", 10)});
+  Node high = loss(nll, 2, 1, "sum", {Attribute::of_int("ignore_index", 10)});
   expect_values(run_op(high, {x, Tensor::from_i64({3}, {10, 1, 10})})[0], {}, {4});
   EXPECT_THROW(run_op(loss(nll, 2, 1, "sum"), {x, t}), Error);
   EXPECT_THROW(run_op(loss(nll, 2, 1, "sum"), {x, Tensor::from_i64({3}, {0, 2, 0})}), Error);
@@ -65,10 +65,10 @@ TEST(Loss, SoftmaxCrossEntropyIsNllOfLogSoftmax) {
   for (int64_t i = 0; i < t.numel(); ++i) t.data<int64_t>()[i] = (i * 3) % 5;
   t.data<int64_t>()[5] = -7;  // ignored
   Tensor w = random_f32({5}, 3, 0.5f, 2);
-  std::vector<Attribute> ii = {attr_i("ignore_index", -7)};
+  std::vector<Attribute> ii = {Attribute::of_int("ignore_index", -7)};
   for (const char* red : {"none", "sum", "mean"}) {
     std::vector<Tensor> sce = run_op(loss("SoftmaxCrossEntropyLoss", 3, 2, red, ii), {x, t, w});
-    Tensor log_prob = run_op(make_node("LogSoftmax", 1, 1, {attr_i("axis", 1)}), {x})[0];
+    Tensor log_prob = run_op(make_node("LogSoftmax", 1, 1, {Attribute::of_int("axis", 1)}), {x})[0];
     expect_close(sce[1], log_prob, 1e-6);
     Tensor nll = run_op(loss("NegativeLogLikelihoodLoss", 3, 1, red, ii), {log_prob, t, w})[0];
     expect_close(sce[0], nll, 1e-6);

@@ -51,7 +51,7 @@ Tensor direct_conv2d(const Tensor& x, const Tensor& w, const Tensor* b, int64_t 
 TEST(NnConv, BasicWithAndWithoutPadding) {
   Tensor x = iota_f32({1, 1, 5, 5});
   Tensor w = ones_f32({1, 1, 3, 3});
-  Tensor y = run_op(make_node("Conv", 2, 1, {attr_ints("pads", {1, 1, 1, 1})}), {x, w})[0];
+  Tensor y = run_op(make_node("Conv", 2, 1, {Attribute::of_ints("pads", {1, 1, 1, 1})}), {x, w})[0];
   expect_values(y, {1, 1, 5, 5}, {12,  21, 27, 33,  24,  33,  54,  63, 72,  51,  63,  99, 108,
                                   117, 81, 93, 144, 153, 162, 111, 72, 111, 117, 123, 84});
   y = run_op(make_node("Conv", 2, 1), {x, w})[0];
@@ -61,7 +61,7 @@ TEST(NnConv, BasicWithAndWithoutPadding) {
 TEST(NnConv, StridesAndAsymmetricPadding) {
   Tensor x = iota_f32({1, 1, 7, 5});
   Tensor w = ones_f32({1, 1, 3, 3});
-  Node n = make_node("Conv", 2, 1, {attr_ints("pads", {1, 0, 1, 0}), attr_ints("strides", {2, 2})});
+  Node n = make_node("Conv", 2, 1, {Attribute::of_ints("pads", {1, 0, 1, 0}), Attribute::of_ints("strides", {2, 2})});
   Tensor y = run_op(n, {x, w})[0];
   // Rows -1..1 (two real rows), columns 0..2 for the first output.
   expect_values(y, {1, 1, 4, 2}, {21, 33, 99, 117, 189, 207, 171, 183});
@@ -72,14 +72,14 @@ TEST(NnConv, StridesAndAsymmetricPadding) {
 TEST(NnConv, AutoPadPutsTheOddPixelWhereItsNameSays) {
   Tensor x = iota_f32({1, 1, 4, 4}, 1);
   Tensor w = ones_f32({1, 1, 2, 2});
-  Tensor upper = run_op(make_node("Conv", 2, 1, {attr_s("auto_pad", "SAME_UPPER")}), {x, w})[0];
-  Tensor lower = run_op(make_node("Conv", 2, 1, {attr_s("auto_pad", "SAME_LOWER")}), {x, w})[0];
+  Tensor upper = run_op(make_node("Conv", 2, 1, {Attribute::of_string("auto_pad", "SAME_UPPER")}), {x, w})[0];
+  Tensor lower = run_op(make_node("Conv", 2, 1, {Attribute::of_string("auto_pad", "SAME_LOWER")}), {x, w})[0];
   ASSERT_EQ(upper.shape(), (Shape{1, 1, 4, 4}));
   EXPECT_EQ(upper.data<float>()[0], 1 + 2 + 5 + 6);  // padding after: window starts at (0, 0)
   EXPECT_EQ(upper.data<float>()[15], 16);            // bottom-right sees only itself
   EXPECT_EQ(lower.data<float>()[0], 1);              // padding before: window starts at (-1, -1)
   EXPECT_EQ(lower.data<float>()[15], 11 + 12 + 15 + 16);
-  Tensor valid = run_op(make_node("Conv", 2, 1, {attr_s("auto_pad", "VALID")}), {x, w})[0];
+  Tensor valid = run_op(make_node("Conv", 2, 1, {Attribute::of_string("auto_pad", "VALID")}), {x, w})[0];
   EXPECT_EQ(valid.shape(), (Shape{1, 1, 3, 3}));
 }
 
@@ -88,8 +88,8 @@ TEST(NnConv, MatchesADirectLoopWithGroupsStridesDilationsAndBias) {
   Tensor w = random_f32({4, 3, 3, 2}, 2);
   Tensor b = random_f32({4}, 3);
   Node n = make_node("Conv", 3, 1,
-                     {attr_i("group", 2), attr_ints("strides", {2, 1}),
-                      attr_ints("dilations", {1, 2}), attr_ints("pads", {1, 0, 2, 1})});
+                     {Attribute::of_int("group", 2), Attribute::of_ints("strides", {2, 1}),
+                      Attribute::of_ints("dilations", {1, 2}), Attribute::of_ints("pads", {1, 0, 2, 1})});
   Tensor y = run_op(n, {x, w, b})[0];
   expect_close(y, direct_conv2d(x, w, &b, 2, {2, 1}, {1, 2}, {1, 0, 2, 1}), 1e-5);
 }
@@ -111,9 +111,9 @@ TEST(NnConv, OneByOneKernelEqualsMatMul) {
 TEST(NnConv, GroupedConvEqualsPerGroupConvs) {
   Tensor x = random_f32({2, 6, 7, 5}, 6);
   Tensor w = random_f32({9, 2, 3, 3}, 7);
-  Node grouped = make_node("Conv", 2, 1, {attr_i("group", 3), attr_ints("pads", {1, 1, 1, 1})});
+  Node grouped = make_node("Conv", 2, 1, {Attribute::of_int("group", 3), Attribute::of_ints("pads", {1, 1, 1, 1})});
   Tensor y = run_op(grouped, {x, w})[0];
-  Node single = make_node("Conv", 2, 1, {attr_ints("pads", {1, 1, 1, 1})});
+  Node single = make_node("Conv", 2, 1, {Attribute::of_ints("pads", {1, 1, 1, 1})});
   for (int64_t g = 0; g < 3; ++g) {
     Tensor yg =
         run_op(single,
@@ -128,12 +128,12 @@ TEST(NnConv, OneDAndThreeDAgreeWithTwoD) {
   Tensor x1 = random_f32({2, 3, 11}, 8);
   Tensor w1 = random_f32({4, 3, 3}, 9);
   Tensor y1 = run_op(make_node("Conv", 2, 1,
-                               {attr_ints("strides", {2}), attr_ints("pads", {1, 2}),
-                                attr_ints("dilations", {2})}),
+                               {Attribute::of_ints("strides", {2}), Attribute::of_ints("pads", {1, 2}),
+                                Attribute::of_ints("dilations", {2})}),
                      {x1, w1})[0];
   Tensor y2 = run_op(make_node("Conv", 2, 1,
-                               {attr_ints("strides", {1, 2}), attr_ints("pads", {0, 1, 0, 2}),
-                                attr_ints("dilations", {1, 2})}),
+                               {Attribute::of_ints("strides", {1, 2}), Attribute::of_ints("pads", {0, 1, 0, 2}),
+                                Attribute::of_ints("dilations", {1, 2})}),
                      {x1.reshaped({2, 3, 1, 11}), w1.reshaped({4, 3, 1, 3})})[0];
   expect_close(y1.reshaped(y2.shape()), y2, 1e-6);
   // A 3-D conv with kernel depth 1 is a 2-D conv on each depth slice.
@@ -173,25 +173,25 @@ TEST(NnConv, RejectsInconsistentShapes) {
   EXPECT_THROW(run_op(n, {random_f32({1, 3, 5, 5}, 1), random_f32({4, 2, 3, 3}, 2)}), Error);
   EXPECT_THROW(infer_op(n, {ti(DType::f32, {1, 3, 5, 5}), ti(DType::f32, {4, 2, 3, 3})}), Error);
   // Output channels not divisible by group.
-  Node g = make_node("Conv", 2, 1, {attr_i("group", 2)});
+  Node g = make_node("Conv", 2, 1, {Attribute::of_int("group", 2)});
   EXPECT_THROW(run_op(g, {random_f32({1, 4, 5, 5}, 1), random_f32({3, 2, 3, 3}, 2)}), Error);
   // Bias of the wrong size.
   EXPECT_THROW(run_op(make_node("Conv", 3, 1), {random_f32({1, 2, 5, 5}, 1),
                                                 random_f32({4, 2, 3, 3}, 2), random_f32({3}, 3)}),
                Error);
   // kernel_shape disagreeing with the weight, kernel larger than the input, rank mismatch.
-  EXPECT_THROW(run_op(make_node("Conv", 2, 1, {attr_ints("kernel_shape", {2, 2})}),
+  EXPECT_THROW(run_op(make_node("Conv", 2, 1, {Attribute::of_ints("kernel_shape", {2, 2})}),
                       {random_f32({1, 2, 5, 5}, 1), random_f32({4, 2, 3, 3}, 2)}),
                Error);
   EXPECT_THROW(run_op(n, {random_f32({1, 2, 2, 2}, 1), random_f32({4, 2, 3, 3}, 2)}), Error);
   EXPECT_THROW(run_op(n, {random_f32({1, 2, 5}, 1), random_f32({4, 2, 3, 3}, 2)}), Error);
-  EXPECT_THROW(run_op(make_node("Conv", 2, 1, {attr_ints("strides", {0, 1})}),
+  EXPECT_THROW(run_op(make_node("Conv", 2, 1, {Attribute::of_ints("strides", {0, 1})}),
                       {random_f32({1, 2, 5, 5}, 1), random_f32({4, 2, 3, 3}, 2)}),
                Error);
 }
 
 TEST(NnConv, ShapeFunctionKeepsSymbolicBatchAndHandlesUnknownDims) {
-  Node n = make_node("Conv", 2, 1, {attr_ints("strides", {2, 2}), attr_ints("pads", {1, 1, 1, 1})});
+  Node n = make_node("Conv", 2, 1, {Attribute::of_ints("strides", {2, 2}), Attribute::of_ints("pads", {1, 1, 1, 1})});
   TypeInfo x = ti(DType::f32, {-1, 3, 224, -1});
   x.dims[0].param = "batch";
   std::vector<TypeInfo> out = infer_op(n, {x, ti(DType::f32, {64, 3, 7, 7})});
@@ -206,12 +206,12 @@ TEST(NnConvTranspose, HandComputedOneD) {
   Tensor x = Tensor::from_f32({1, 1, 3}, {1, 2, 3});
   Tensor w = Tensor::from_f32({1, 1, 2}, {1, 10});
   expect_values(run_op(make_node("ConvTranspose", 2, 1), {x, w})[0], {1, 1, 4}, {1, 12, 23, 30});
-  expect_values(run_op(make_node("ConvTranspose", 2, 1, {attr_ints("strides", {2})}), {x, w})[0],
+  expect_values(run_op(make_node("ConvTranspose", 2, 1, {Attribute::of_ints("strides", {2})}), {x, w})[0],
                 {1, 1, 6}, {1, 10, 2, 20, 3, 30});
   // Pads crop the full result; output_padding adds positions at the end.
   expect_values(run_op(make_node("ConvTranspose", 2, 1,
-                                 {attr_ints("strides", {2}), attr_ints("pads", {1, 0}),
-                                  attr_ints("output_padding", {1})}),
+                                 {Attribute::of_ints("strides", {2}), Attribute::of_ints("pads", {1, 0}),
+                                  Attribute::of_ints("output_padding", {1})}),
                        {x, w})[0],
                 {1, 1, 6}, {10, 2, 20, 3, 30, 0});
   Tensor b = Tensor::from_f32({1}, {100});
@@ -224,12 +224,12 @@ TEST(NnConvTranspose, IsTheAdjointOfConv) {
   // [M, C/group, k...] and ConvTranspose as [C_in, M_out/group, k...].
   Tensor x = random_f64({2, 4, 9, 7}, 20);
   Tensor w = random_f64({6, 2, 3, 2}, 21);
-  std::vector<Attribute> attrs = {attr_i("group", 2), attr_ints("strides", {2, 3}),
-                                  attr_ints("dilations", {2, 1}), attr_ints("pads", {1, 0, 2, 1})};
+  std::vector<Attribute> attrs = {Attribute::of_int("group", 2), Attribute::of_ints("strides", {2, 3}),
+                                  Attribute::of_ints("dilations", {2, 1}), Attribute::of_ints("pads", {1, 0, 2, 1})};
   Tensor y_fwd = run_op(make_node("Conv", 2, 1, attrs), {x, w})[0];
   Tensor y = random_f64(y_fwd.shape(), 22);
   // output_padding recovers the input size: (4-1)*2 + 1 + 5 - 3 = 9 and (3-1)*3 + 0 + 2 - 1 = 7.
-  attrs.push_back(attr_ints("output_padding", {1, 0}));
+  attrs.push_back(Attribute::of_ints("output_padding", {1, 0}));
   Tensor x_back = run_op(make_node("ConvTranspose", 2, 1, attrs), {y, w})[0];
   ASSERT_EQ(x_back.shape(), x.shape());
   EXPECT_NEAR(sum_of_products(y_fwd, y), sum_of_products(x, x_back), 1e-9);
@@ -240,9 +240,9 @@ TEST(NnConvTranspose, OutputShapeAndAutoPad) {
   Tensor w = ones_f32({1, 2, 3, 3});
   // output_shape larger than the full result: the extra row and column get no input.
   Node os = make_node("ConvTranspose", 2, 1,
-                      {attr_ints("strides", {3, 2}), attr_ints("output_shape", {10, 8})});
+                      {Attribute::of_ints("strides", {3, 2}), Attribute::of_ints("output_shape", {10, 8})});
   Node op = make_node("ConvTranspose", 2, 1,
-                      {attr_ints("strides", {3, 2}), attr_ints("output_padding", {1, 1})});
+                      {Attribute::of_ints("strides", {3, 2}), Attribute::of_ints("output_padding", {1, 1})});
   Tensor a = run_op(os, {x, w})[0];
   ASSERT_EQ(a.shape(), (Shape{1, 2, 10, 8}));
   expect_close(a, run_op(op, {x, w})[0], 0);
@@ -251,10 +251,10 @@ TEST(NnConvTranspose, OutputShapeAndAutoPad) {
             (std::vector<int64_t>{1, 2, 10, 8}));
   // SAME_UPPER: output = input * stride, cropping the odd position at the end.
   Node same = make_node("ConvTranspose", 2, 1,
-                        {attr_s("auto_pad", "SAME_UPPER"), attr_ints("strides", {2, 2})});
+                        {Attribute::of_string("auto_pad", "SAME_UPPER"), Attribute::of_ints("strides", {2, 2})});
   Tensor s = run_op(same, {x, w})[0];
   ASSERT_EQ(s.shape(), (Shape{1, 2, 6, 6}));
-  Tensor full = run_op(make_node("ConvTranspose", 2, 1, {attr_ints("strides", {2, 2})}), {x, w})[0];
+  Tensor full = run_op(make_node("ConvTranspose", 2, 1, {Attribute::of_ints("strides", {2, 2})}), {x, w})[0];
   ASSERT_EQ(full.shape(), (Shape{1, 2, 7, 7}));
   for (int64_t r = 0; r < 6; ++r)
     for (int64_t c = 0; c < 6; ++c)
@@ -265,10 +265,10 @@ TEST(NnConvTranspose, RejectsInconsistentShapes) {
   Node n = make_node("ConvTranspose", 2, 1);
   EXPECT_THROW(run_op(n, {random_f32({1, 3, 4, 4}, 1), random_f32({2, 2, 3, 3}, 2)}), Error);
   EXPECT_THROW(infer_op(n, {ti(DType::f32, {1, 3, 4, 4}), ti(DType::f32, {2, 2, 3, 3})}), Error);
-  EXPECT_THROW(run_op(make_node("ConvTranspose", 2, 1, {attr_i("group", 2)}),
+  EXPECT_THROW(run_op(make_node("ConvTranspose", 2, 1, {Attribute::of_int("group", 2)}),
                       {random_f32({1, 3, 4, 4}, 1), random_f32({3, 2, 3, 3}, 2)}),
                Error);
-  EXPECT_THROW(run_op(make_node("ConvTranspose", 2, 1, {attr_ints("output_padding", {2, 0})}),
+  EXPECT_THROW(run_op(make_node("ConvTranspose", 2, 1, {Attribute::of_ints("output_padding", {2, 0})}),
                       {random_f32({1, 2, 4, 4}, 1), random_f32({2, 2, 3, 3}, 2)}),
                Error);
 }

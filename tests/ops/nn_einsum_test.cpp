@@ -6,7 +6,7 @@ namespace nnaccel::testing {
 namespace {
 
 Node einsum(const std::string& eq, int inputs) {
-  return make_node("Einsum", inputs, 1, {attr_s("equation", eq)});
+  return make_node("Einsum", inputs, 1, {Attribute::of_string("equation", eq)});
 }
 
 TEST(NnEinsum, MatMulAndBatchMatMulAgreeWithMatMul) {

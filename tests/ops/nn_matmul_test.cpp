@@ -95,11 +95,11 @@ TEST(NnGemm, TransposesAlphaBetaAndBias) {
   Tensor plain = run_op(make_node("Gemm", 3, 1), {a, b, c})[0];
   for (int64_t i = 0; i < 15; ++i)
     EXPECT_NEAR(plain.data<float>()[i], ab.data<float>()[i] + c.data<float>()[i], 1e-6);
-  Tensor t = run_op(make_node("Gemm", 3, 1, {attr_i("transA", 1), attr_i("transB", 1)}),
+  Tensor t = run_op(make_node("Gemm", 3, 1, {Attribute::of_int("transA", 1), Attribute::of_int("transB", 1)}),
                     {transpose2d(a), transpose2d(b), c})[0];
   expect_close(t, plain, 1e-6);
   Tensor scaled =
-      run_op(make_node("Gemm", 3, 1, {attr_f("alpha", 0.5f), attr_f("beta", -2.0f)}), {a, b, c})[0];
+      run_op(make_node("Gemm", 3, 1, {Attribute::of_float("alpha", 0.5f), Attribute::of_float("beta", -2.0f)}), {a, b, c})[0];
   for (int64_t i = 0; i < 15; ++i)
     EXPECT_NEAR(scaled.data<float>()[i], 0.5 * ab.data<float>()[i] - 2 * c.data<float>()[i], 1e-6);
   expect_close(run_op(make_node("Gemm", 2, 1), {a, b})[0], ab, 1e-6);
@@ -122,7 +122,7 @@ TEST(NnGemm, BiasBroadcastsUnidirectionally) {
 }
 
 TEST(NnGemm, ShapesAndErrors) {
-  Node n = make_node("Gemm", 2, 1, {attr_i("transA", 1)});
+  Node n = make_node("Gemm", 2, 1, {Attribute::of_int("transA", 1)});
   EXPECT_EQ(dims_of(infer_op(n, {ti(DType::f32, {6, 3}), ti(DType::f32, {6, 4})})[0]),
             (std::vector<int64_t>{3, 4}));
   EXPECT_THROW(infer_op(n, {ti(DType::f32, {3, 6}), ti(DType::f32, {6, 4})}), Error);

@@ -13,12 +13,12 @@ Tensor iota_f32(const Shape& s, float start = 1) {
 
 TEST(NnPool, MaxPoolValuesAndIndicesInBothStorageOrders) {
   Tensor x = iota_f32({1, 1, 5, 5});
-  std::vector<Attribute> a = {attr_ints("kernel_shape", {2, 2}), attr_ints("strides", {2, 2})};
+  std::vector<Attribute> a = {Attribute::of_ints("kernel_shape", {2, 2}), Attribute::of_ints("strides", {2, 2})};
   std::vector<Tensor> r = run_op(make_node("MaxPool", 1, 2, a), {x});
   expect_values(r[0], {1, 1, 2, 2}, {7, 9, 17, 19});
   ASSERT_EQ(r[1].dtype(), DType::i64);
   EXPECT_EQ(r[1].to_i64_vector(), (std::vector<int64_t>{6, 8, 16, 18}));
-  a.push_back(attr_i("storage_order", 1));
+  a.push_back(Attribute::of_int("storage_order", 1));
   r = run_op(make_node("MaxPool", 1, 2, a), {x});
   EXPECT_EQ(r[1].to_i64_vector(), (std::vector<int64_t>{6, 16, 8, 18}));
 }
@@ -27,7 +27,7 @@ TEST(NnPool, MaxPoolIndicesCountWholePlanesBefore) {
   // Plane (n=1, c=1) of [2, 2, 3, 3]: its indices start at 3 planes * 9.
   Tensor x = random_f32({2, 2, 3, 3}, 1);
   std::vector<Tensor> r =
-      run_op(make_node("MaxPool", 1, 2, {attr_ints("kernel_shape", {3, 3})}), {x});
+      run_op(make_node("MaxPool", 1, 2, {Attribute::of_ints("kernel_shape", {3, 3})}), {x});
   const int64_t idx = r[1].data<int64_t>()[3];
   EXPECT_GE(idx, 27);
   EXPECT_LT(idx, 36);
@@ -37,13 +37,13 @@ TEST(NnPool, MaxPoolIndicesCountWholePlanesBefore) {
 TEST(NnPool, MaxPoolDilationsAndUint8) {
   Tensor x = iota_f32({1, 1, 4, 4});
   Tensor y = run_op(make_node("MaxPool", 1, 1,
-                              {attr_ints("kernel_shape", {2, 2}), attr_ints("dilations", {2, 2})}),
+                              {Attribute::of_ints("kernel_shape", {2, 2}), Attribute::of_ints("dilations", {2, 2})}),
                     {x})[0];
   expect_values(y, {1, 1, 2, 2}, {11, 12, 15, 16});
   Tensor u = cast_tensor(iota_f32({1, 1, 3, 3}, 200), DType::u8);  // 200..208
   Tensor yu =
       run_op(make_node("MaxPool", 1, 1,
-                       {attr_ints("kernel_shape", {3, 3}), attr_ints("pads", {1, 1, 1, 1})}),
+                       {Attribute::of_ints("kernel_shape", {3, 3}), Attribute::of_ints("pads", {1, 1, 1, 1})}),
              {u})[0];
   ASSERT_EQ(yu.dtype(), DType::u8);
   EXPECT_EQ(yu.to_i64_vector(),
@@ -53,8 +53,8 @@ TEST(NnPool, MaxPoolDilationsAndUint8) {
 TEST(NnPool, MaxPoolOneDMatchesADirectLoop) {
   Tensor x = random_f32({2, 3, 23}, 2);
   Node n = make_node("MaxPool", 1, 1,
-                     {attr_ints("kernel_shape", {3}), attr_ints("strides", {2}),
-                      attr_ints("dilations", {3}), attr_ints("pads", {2, 1})});
+                     {Attribute::of_ints("kernel_shape", {3}), Attribute::of_ints("strides", {2}),
+                      Attribute::of_ints("dilations", {3}), Attribute::of_ints("pads", {2, 1})});
   Tensor y = run_op(n, {x})[0];
   const int64_t out = (23 + 3 - 7) / 2 + 1;
   ASSERT_EQ(y.shape(), (Shape{2, 3, out}));
@@ -72,10 +72,10 @@ TEST(NnPool, MaxPoolOneDMatchesADirectLoop) {
 TEST(NnPool, AveragePoolCountIncludePad) {
   Tensor x(DType::f32, {1, 1, 3, 3});
   for (int i = 0; i < 9; ++i) x.data<float>()[i] = 9;
-  std::vector<Attribute> a = {attr_ints("kernel_shape", {3, 3}), attr_ints("pads", {1, 1, 1, 1})};
+  std::vector<Attribute> a = {Attribute::of_ints("kernel_shape", {3, 3}), Attribute::of_ints("pads", {1, 1, 1, 1})};
   expect_values(run_op(make_node("AveragePool", 1, 1, a), {x})[0], {1, 1, 3, 3},
                 {9, 9, 9, 9, 9, 9, 9, 9, 9});
-  a.push_back(attr_i("count_include_pad", 1));
+  a.push_back(Attribute::of_int("count_include_pad", 1));
   expect_values(run_op(make_node("AveragePool", 1, 1, a), {x})[0], {1, 1, 3, 3},
                 {4, 6, 4, 6, 9, 6, 4, 6, 4});
 }
@@ -84,12 +84,12 @@ TEST(NnPool, CeilModeClipsTheLastWindowAndDropsOnesStartingInPadding) {
   Tensor x = iota_f32({1, 1, 4, 4});
   Node n = make_node(
       "AveragePool", 1, 1,
-      {attr_ints("kernel_shape", {3, 3}), attr_ints("strides", {2, 2}), attr_i("ceil_mode", 1)});
+      {Attribute::of_ints("kernel_shape", {3, 3}), Attribute::of_ints("strides", {2, 2}), Attribute::of_int("ceil_mode", 1)});
   expect_values(run_op(n, {x})[0], {1, 1, 2, 2}, {6, 7.5, 12, 13.5});
   // Width 4, kernel 2, stride 2, end pad 1: a third window would start in the padding.
   Node d = make_node("MaxPool", 1, 1,
-                     {attr_ints("kernel_shape", {2}), attr_ints("strides", {2}),
-                      attr_ints("pads", {0, 1}), attr_i("ceil_mode", 1)});
+                     {Attribute::of_ints("kernel_shape", {2}), Attribute::of_ints("strides", {2}),
+                      Attribute::of_ints("pads", {0, 1}), Attribute::of_int("ceil_mode", 1)});
   EXPECT_EQ(dims_of(infer_op(d, {ti(DType::f32, {1, 1, 4})})[0]), (std::vector<int64_t>{1, 1, 2}));
   EXPECT_EQ(dims_of(infer_op(d, {ti(DType::f32, {1, 1, 5})})[0]), (std::vector<int64_t>{1, 1, 3}));
 }
@@ -98,12 +98,12 @@ TEST(NnPool, AutoPadSame) {
   Tensor x = iota_f32({1, 1, 3, 3});
   Tensor up =
       run_op(make_node("MaxPool", 1, 1,
-                       {attr_ints("kernel_shape", {2, 2}), attr_s("auto_pad", "SAME_UPPER")}),
+                       {Attribute::of_ints("kernel_shape", {2, 2}), Attribute::of_string("auto_pad", "SAME_UPPER")}),
              {x})[0];
   expect_values(up, {1, 1, 3, 3}, {5, 6, 6, 8, 9, 9, 8, 9, 9});
   Tensor lo =
       run_op(make_node("MaxPool", 1, 1,
-                       {attr_ints("kernel_shape", {2, 2}), attr_s("auto_pad", "SAME_LOWER")}),
+                       {Attribute::of_ints("kernel_shape", {2, 2}), Attribute::of_string("auto_pad", "SAME_LOWER")}),
              {x})[0];
   expect_values(lo, {1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
 }
@@ -112,7 +112,7 @@ TEST(NnPool, ThreeDAveragePoolIsTwoDPerSlice) {
   Tensor x = random_f32({1, 2, 3, 5, 6}, 3);
   Tensor y =
       run_op(make_node("AveragePool", 1, 1,
-                       {attr_ints("kernel_shape", {1, 2, 3}), attr_ints("strides", {1, 2, 1})}),
+                       {Attribute::of_ints("kernel_shape", {1, 2, 3}), Attribute::of_ints("strides", {1, 2, 1})}),
              {x})[0];
   ASSERT_EQ(y.shape(), (Shape{1, 2, 3, 2, 4}));
   for (int64_t c = 0; c < 2; ++c)
@@ -121,7 +121,7 @@ TEST(NnPool, ThreeDAveragePoolIsTwoDPerSlice) {
       std::copy_n(x.data<float>() + (c * 3 + d) * 30, 30, s.data<float>());
       Tensor ys =
           run_op(make_node("AveragePool", 1, 1,
-                           {attr_ints("kernel_shape", {2, 3}), attr_ints("strides", {2, 1})}),
+                           {Attribute::of_ints("kernel_shape", {2, 3}), Attribute::of_ints("strides", {2, 1})}),
                  {s})[0];
       for (int64_t i = 0; i < 8; ++i)
         EXPECT_NEAR(y.data<float>()[(c * 3 + d) * 8 + i], ys.data<float>()[i], 1e-6);
@@ -130,17 +130,17 @@ TEST(NnPool, ThreeDAveragePoolIsTwoDPerSlice) {
 
 TEST(NnPool, LpPoolAndGlobalPools) {
   Tensor x = Tensor::from_f32({1, 1, 1, 2}, {3, -4});
-  expect_values(run_op(make_node("LpPool", 1, 1, {attr_ints("kernel_shape", {1, 2})}), {x})[0],
+  expect_values(run_op(make_node("LpPool", 1, 1, {Attribute::of_ints("kernel_shape", {1, 2})}), {x})[0],
                 {1, 1, 1, 1}, {5});
   expect_values(
-      run_op(make_node("LpPool", 1, 1, {attr_ints("kernel_shape", {1, 2}), attr_i("p", 1)}),
+      run_op(make_node("LpPool", 1, 1, {Attribute::of_ints("kernel_shape", {1, 2}), Attribute::of_int("p", 1)}),
              {x})[0],
       {1, 1, 1, 1}, {7});
   expect_values(run_op(make_node("GlobalLpPool", 1, 1), {x})[0], {1, 1, 1, 1}, {5});
   expect_values(run_op(make_node("GlobalMaxPool", 1, 1), {x})[0], {1, 1, 1, 1}, {3});
   Tensor r = random_f32({2, 3, 4, 5}, 4);
   expect_close(run_op(make_node("GlobalAveragePool", 1, 1), {r})[0],
-               run_op(make_node("AveragePool", 1, 1, {attr_ints("kernel_shape", {4, 5})}), {r})[0],
+               run_op(make_node("AveragePool", 1, 1, {Attribute::of_ints("kernel_shape", {4, 5})}), {r})[0],
                1e-6);
   TypeInfo t = infer_op(make_node("GlobalMaxPool", 1, 1), {ti(DType::f32, {-1, 3, 7, 7})})[0];
   EXPECT_EQ(dims_of(t), (std::vector<int64_t>{-1, 3, 1, 1}));
@@ -148,7 +148,7 @@ TEST(NnPool, LpPoolAndGlobalPools) {
 
 TEST(NnPool, MaxUnpoolInvertsMaxPool) {
   Tensor x = random_f32({2, 3, 6, 4}, 5, 0.1f, 1.0f);  // positive: the zeros never win
-  std::vector<Attribute> a = {attr_ints("kernel_shape", {2, 2}), attr_ints("strides", {2, 2})};
+  std::vector<Attribute> a = {Attribute::of_ints("kernel_shape", {2, 2}), Attribute::of_ints("strides", {2, 2})};
   std::vector<Tensor> pooled = run_op(make_node("MaxPool", 1, 2, a), {x});
   Tensor un = run_op(make_node("MaxUnpool", 2, 1, a), {pooled[0], pooled[1]})[0];
   ASSERT_EQ(un.shape(), x.shape());
@@ -163,7 +163,7 @@ TEST(NnPool, MaxUnpoolInvertsMaxPool) {
 }
 
 TEST(NnPool, MaxUnpoolOutputShapePadsTheInferredResult) {
-  std::vector<Attribute> a = {attr_ints("kernel_shape", {2, 2}), attr_ints("strides", {2, 2})};
+  std::vector<Attribute> a = {Attribute::of_ints("kernel_shape", {2, 2}), Attribute::of_ints("strides", {2, 2})};
   Tensor x = Tensor::from_f32({1, 1, 2, 2}, {5, 6, 7, 8});
   Tensor i = Tensor::from_i64({1, 1, 2, 2}, {5, 7, 13, 15});
   Tensor shape = Tensor::from_i64({4}, {1, 1, 5, 5});
@@ -184,7 +184,7 @@ TEST(NnPool, MaxUnpoolOutputShapePadsTheInferredResult) {
 TEST(NnPool, MaxRoiPool) {
   Tensor x = iota_f32({1, 2, 4, 4});
   Tensor rois = Tensor::from_f32({2, 5}, {0, 0, 0, 3, 3, 0, 1, 1, 2, 2});
-  Node n = make_node("MaxRoiPool", 2, 1, {attr_ints("pooled_shape", {2, 2})});
+  Node n = make_node("MaxRoiPool", 2, 1, {Attribute::of_ints("pooled_shape", {2, 2})});
   Tensor y = run_op(n, {x, rois})[0];
   ASSERT_EQ(y.shape(), (Shape{2, 2, 2, 2}));
   // Whole image in 2x2 bins, then the 2x2 centre with one pixel per bin.
@@ -204,20 +204,20 @@ TEST(NnPool, HugeAttributeValuesCostNothingOrFailCleanly) {
   const int64_t big = int64_t{1} << 40;
   Tensor x = Tensor::from_f32({1, 1, 3}, {1, 5, 2});
   Tensor y = run_op(make_node("MaxPool", 1, 1,
-                              {attr_ints("kernel_shape", {big}),
-                               attr_ints("pads", {big - 1, big - 1}), attr_ints("strides", {big})}),
+                              {Attribute::of_ints("kernel_shape", {big}),
+                               Attribute::of_ints("pads", {big - 1, big - 1}), Attribute::of_ints("strides", {big})}),
                     {x})[0];
   // Window 0 covers input position 0 only, window 1 positions 1 and 2.
   EXPECT_EQ(y.to_f32_vector(), (std::vector<float>{1, 5}));
   // Extents that overflow 64 bits are errors, not wrap-around.
   EXPECT_THROW(run_op(make_node("MaxPool", 1, 1,
-                                {attr_ints("kernel_shape", {int64_t{1} << 62}),
-                                 attr_ints("dilations", {8})}),
+                                {Attribute::of_ints("kernel_shape", {int64_t{1} << 62}),
+                                 Attribute::of_ints("dilations", {8})}),
                       {x}),
                Error);
   EXPECT_THROW(
       run_op(make_node("AveragePool", 1, 1,
-                       {attr_ints("kernel_shape", {2}), attr_ints("pads", {INT64_MAX, INT64_MAX})}),
+                       {Attribute::of_ints("kernel_shape", {2}), Attribute::of_ints("pads", {INT64_MAX, INT64_MAX})}),
              {x}),
       Error);
 }
@@ -225,22 +225,22 @@ TEST(NnPool, HugeAttributeValuesCostNothingOrFailCleanly) {
 TEST(NnPool, Errors) {
   Tensor x = random_f32({1, 1, 4, 4}, 6);
   EXPECT_THROW(run_op(make_node("MaxPool", 1, 1), {x}), Error);  // no kernel_shape
-  EXPECT_THROW(run_op(make_node("MaxPool", 1, 1, {attr_ints("kernel_shape", {5, 5})}), {x}), Error);
-  EXPECT_THROW(run_op(make_node("MaxPool", 1, 1, {attr_ints("kernel_shape", {2})}), {x}), Error);
+  EXPECT_THROW(run_op(make_node("MaxPool", 1, 1, {Attribute::of_ints("kernel_shape", {5, 5})}), {x}), Error);
+  EXPECT_THROW(run_op(make_node("MaxPool", 1, 1, {Attribute::of_ints("kernel_shape", {2})}), {x}), Error);
   EXPECT_THROW(run_op(make_node("MaxPool", 1, 2,
-                                {attr_ints("kernel_shape", {2, 2}), attr_i("storage_order", 2)}),
+                                {Attribute::of_ints("kernel_shape", {2, 2}), Attribute::of_int("storage_order", 2)}),
                       {x}),
                Error);
-  EXPECT_THROW(run_op(make_node("AveragePool", 1, 1, {attr_ints("kernel_shape", {2})}),
+  EXPECT_THROW(run_op(make_node("AveragePool", 1, 1, {Attribute::of_ints("kernel_shape", {2})}),
                       {random_f32({4, 4}, 7)}),
                Error);
   EXPECT_THROW(
       run_op(make_node("AveragePool", 1, 1,
-                       {attr_ints("kernel_shape", {2, 2}), attr_ints("pads", {1, 1, -1, 0})}),
+                       {Attribute::of_ints("kernel_shape", {2, 2}), Attribute::of_ints("pads", {1, 1, -1, 0})}),
              {x}),
       Error);
   EXPECT_THROW(run_op(make_node("AveragePool", 1, 1,
-                                {attr_ints("kernel_shape", {2, 2}), attr_s("auto_pad", "SAME")}),
+                                {Attribute::of_ints("kernel_shape", {2, 2}), Attribute::of_string("auto_pad", "SAME")}),
                       {x}),
                Error);
 }

@@ -24,7 +24,7 @@ TEST(Normalization, BatchNormInference) {
   Tensor x = Tensor::from_f32({1, 2, 1, 2}, {1, 2, 3, 4});
   Tensor scale = Tensor::from_f32({2}, {1, 2}), bias = Tensor::from_f32({2}, {0, 1});
   Tensor mean = Tensor::from_f32({2}, {1, 3}), var = Tensor::from_f32({2}, {4, 1});
-  Node n = make_node("BatchNormalization", 5, 1, {attr_f("epsilon", 0)});
+  Node n = make_node("BatchNormalization", 5, 1, {Attribute::of_float("epsilon", 0)});
   expect_values(run_op(n, {x, scale, bias, mean, var})[0], {1, 2, 1, 2}, {0, 0.5, 1, 3});
   // Half precision input with float statistics (T, T1 and T2 may differ in opset 15).
   Tensor yh = run_op(n, {cast_tensor(x, DType::f16), scale, bias, mean, var})[0];
@@ -41,7 +41,7 @@ TEST(Normalization, BatchNormTrainingUsesBatchStatisticsAndUpdatesRunningOnes) {
   Tensor scale = Tensor::from_f32({2}, {1.5f, 0.5f}), bias = Tensor::from_f32({2}, {0.25f, -1});
   Tensor mean = Tensor::from_f32({2}, {0.1f, 0.2f}), var = Tensor::from_f32({2}, {1, 2});
   Node n = make_node("BatchNormalization", 5, 3,
-                     {attr_i("training_mode", 1), attr_f("momentum", 0.8f), attr_f("epsilon", 0)});
+                     {Attribute::of_int("training_mode", 1), Attribute::of_float("momentum", 0.8f), Attribute::of_float("epsilon", 0)});
   std::vector<Tensor> r = run_op(n, {x, scale, bias, mean, var});
   for (int64_t c = 0; c < 2; ++c) {
     const auto [bm, bv] = channel_stats(x, c);
@@ -59,7 +59,7 @@ TEST(Normalization, BatchNormTrainingUsesBatchStatisticsAndUpdatesRunningOnes) {
 
 TEST(Normalization, InstanceNorm) {
   Tensor x = Tensor::from_f32({1, 1, 1, 4}, {1, 2, 3, 4});
-  Tensor y = run_op(make_node("InstanceNormalization", 3, 1, {attr_f("epsilon", 0)}),
+  Tensor y = run_op(make_node("InstanceNormalization", 3, 1, {Attribute::of_float("epsilon", 0)}),
                     {x, Tensor::from_f32({1}, {2}), Tensor::from_f32({1}, {1})})[0];
   const double s = std::sqrt(1.25);
   expect_values(y, {1, 1, 1, 4}, {1 - 3 / s, 1 - 1 / s, 1 + 1 / s, 1 + 3 / s});
@@ -76,7 +76,7 @@ TEST(Normalization, InstanceNorm) {
 TEST(Normalization, LayerNormOverTrailingAxesWithBroadcastScale) {
   Tensor x = random_f32({2, 3, 4}, 3);
   Tensor scale = random_f32({4}, 4), bias = random_f32({3, 4}, 5);
-  Node n = make_node("LayerNormalization", 3, 3, {attr_i("axis", 1), attr_f("epsilon", 1e-3f)});
+  Node n = make_node("LayerNormalization", 3, 3, {Attribute::of_int("axis", 1), Attribute::of_float("epsilon", 1e-3f)});
   std::vector<Tensor> r = run_op(n, {x, scale, bias});
   ASSERT_EQ(r[1].shape(), (Shape{2, 1, 1}));
   ASSERT_EQ(r[2].dtype(), DType::f32);
@@ -101,7 +101,7 @@ TEST(Normalization, LayerNormOverTrailingAxesWithBroadcastScale) {
   Tensor y = run_op(make_node("LayerNormalization", 2, 1), {x, scale})[0];
   EXPECT_EQ(y.shape(), x.shape());
   EXPECT_THROW(run_op(make_node("LayerNormalization", 2, 1), {x, random_f32({3}, 6)}), Error);
-  EXPECT_THROW(run_op(make_node("LayerNormalization", 2, 1, {attr_i("axis", 3)}), {x, scale}),
+  EXPECT_THROW(run_op(make_node("LayerNormalization", 2, 1, {Attribute::of_int("axis", 3)}), {x, scale}),
                Error);
 }
 
@@ -115,29 +115,29 @@ TEST(Normalization, MeanVarianceNormalization) {
   }
   Tensor small = Tensor::from_f32({1, 4}, {1, 2, 3, 4});
   Tensor ys =
-      run_op(make_node("MeanVarianceNormalization", 1, 1, {attr_ints("axes", {1})}), {small})[0];
+      run_op(make_node("MeanVarianceNormalization", 1, 1, {Attribute::of_ints("axes", {1})}), {small})[0];
   const double s = std::sqrt(1.25);
   expect_values(ys, {1, 4}, {-1.5 / s, -0.5 / s, 0.5 / s, 1.5 / s});
   EXPECT_THROW(
-      run_op(make_node("MeanVarianceNormalization", 1, 1, {attr_ints("axes", {1, -1})}), {small}),
+      run_op(make_node("MeanVarianceNormalization", 1, 1, {Attribute::of_ints("axes", {1, -1})}), {small}),
       Error);
 }
 
 TEST(Normalization, LpNormalizationAndLRN) {
   Tensor x = Tensor::from_f32({2, 2}, {3, 4, 0, 0});
   expect_values(run_op(make_node("LpNormalization", 1, 1), {x})[0], {2, 2}, {0.6, 0.8, 0, 0});
-  expect_values(run_op(make_node("LpNormalization", 1, 1, {attr_i("p", 1)}), {x})[0], {2, 2},
+  expect_values(run_op(make_node("LpNormalization", 1, 1, {Attribute::of_int("p", 1)}), {x})[0], {2, 2},
                 {3.0 / 7, 4.0 / 7, 0, 0});
-  expect_values(run_op(make_node("LpNormalization", 1, 1, {attr_i("axis", 0)}), {x})[0], {2, 2},
+  expect_values(run_op(make_node("LpNormalization", 1, 1, {Attribute::of_int("axis", 0)}), {x})[0], {2, 2},
                 {1, 1, 0, 0});
-  EXPECT_THROW(run_op(make_node("LpNormalization", 1, 1, {attr_i("p", 3)}), {x}), Error);
+  EXPECT_THROW(run_op(make_node("LpNormalization", 1, 1, {Attribute::of_int("p", 3)}), {x}), Error);
   Tensor c = Tensor::from_f32({1, 3, 1, 1}, {1, 2, 3});
   Node lrn = make_node(
-      "LRN", 1, 1, {attr_i("size", 3), attr_f("alpha", 3), attr_f("beta", 1), attr_f("bias", 1)});
+      "LRN", 1, 1, {Attribute::of_int("size", 3), Attribute::of_float("alpha", 3), Attribute::of_float("beta", 1), Attribute::of_float("bias", 1)});
   expect_values(run_op(lrn, {c})[0], {1, 3, 1, 1}, {1.0 / 6, 2.0 / 15, 3.0 / 14});
   // Even size: no channel before, one after (floor and ceil of (size - 1) / 2).
   Node even = make_node(
-      "LRN", 1, 1, {attr_i("size", 2), attr_f("alpha", 2), attr_f("beta", 1), attr_f("bias", 1)});
+      "LRN", 1, 1, {Attribute::of_int("size", 2), Attribute::of_float("alpha", 2), Attribute::of_float("beta", 1), Attribute::of_float("bias", 1)});
   expect_values(run_op(even, {c})[0], {1, 3, 1, 1}, {1.0 / 6, 2.0 / 14, 3.0 / 10});
   EXPECT_THROW(run_op(make_node("LRN", 1, 1), {c}), Error);  // size is required
 }
@@ -154,8 +154,8 @@ TEST(Normalization, SoftmaxFamily) {
   EXPECT_NEAR(sb.data<float>()[1], 1 / (1 + std::exp(-1.0)), 1e-6);
   // Along axis 0 of a 3-D tensor every column sums to 1, and LogSoftmax is log(Softmax).
   Tensor r = random_f32({3, 4, 5}, 8, -3, 3);
-  Tensor s = run_op(make_node("Softmax", 1, 1, {attr_i("axis", 0)}), {r})[0];
-  Tensor l = run_op(make_node("LogSoftmax", 1, 1, {attr_i("axis", -3)}), {r})[0];
+  Tensor s = run_op(make_node("Softmax", 1, 1, {Attribute::of_int("axis", 0)}), {r})[0];
+  Tensor l = run_op(make_node("LogSoftmax", 1, 1, {Attribute::of_int("axis", -3)}), {r})[0];
   for (int64_t i = 0; i < 20; ++i) {
     double sum = 0;
     for (int64_t j = 0; j < 3; ++j) {
@@ -166,10 +166,10 @@ TEST(Normalization, SoftmaxFamily) {
   }
   Tensor h = Tensor::from_f32({2, 3}, {1, 3, 3, -1, -2, -5});
   expect_values(run_op(make_node("Hardmax", 1, 1), {h})[0], {2, 3}, {0, 1, 0, 1, 0, 0});
-  expect_values(run_op(make_node("Hardmax", 1, 1, {attr_i("axis", 0)}), {h})[0], {2, 3},
+  expect_values(run_op(make_node("Hardmax", 1, 1, {Attribute::of_int("axis", 0)}), {h})[0], {2, 3},
                 {1, 1, 1, 0, 0, 0});
-  EXPECT_THROW(run_op(make_node("Softmax", 1, 1, {attr_i("axis", 2)}), {h}), Error);
-  EXPECT_THROW(infer_op(make_node("Hardmax", 1, 1, {attr_i("axis", -3)}), {ti(DType::f32, {2, 3})}),
+  EXPECT_THROW(run_op(make_node("Softmax", 1, 1, {Attribute::of_int("axis", 2)}), {h}), Error);
+  EXPECT_THROW(infer_op(make_node("Hardmax", 1, 1, {Attribute::of_int("axis", -3)}), {ti(DType::f32, {2, 3})}),
                Error);
   Tensor d = run_op(make_node("Softmax", 1, 1), {cast_tensor(x, DType::f64)})[0];
   EXPECT_EQ(d.dtype(), DType::f64);
@@ -195,7 +195,7 @@ TEST(Normalization, DropoutTrainingWithSeedMatchesNumpyDraws) {
   // numpy: np.random.seed(0); np.random.uniform(0, 1, 3) = [0.5488135, 0.7151894, 0.6027634];
   // an element is kept when its draw >= ratio.
   Tensor x = Tensor::from_f32({3}, {1, 2, 3});
-  Node n = make_node("Dropout", 3, 2, {attr_i("seed", 0)});
+  Node n = make_node("Dropout", 3, 2, {Attribute::of_int("seed", 0)});
   std::vector<Tensor> r = run_op(n, {x, Tensor::scalar_f32(0.6f), bool_scalar(true)});
   EXPECT_EQ(r[1].to_i64_vector(), (std::vector<int64_t>{0, 1, 1}));
   expect_values(r[0], {3}, {0, 5, 7.5}, 1e-5);

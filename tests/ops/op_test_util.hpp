@@ -19,35 +19,6 @@ inline Node make_node(const std::string& op, int num_inputs, int num_outputs,
   return n;
 }
 
-inline Attribute attr_i(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::i;
-  a.i = v;
-  return a;
-}
-inline Attribute attr_f(const std::string& name, float v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::f;
-  a.f = v;
-  return a;
-}
-inline Attribute attr_ints(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::ints;
-  a.ints = std::move(v);
-  return a;
-}
-inline Attribute attr_s(const std::string& name, std::string v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::s;
-  a.s = std::move(v);
-  return a;
-}
-
 // Runs the node's reference kernel; inputs may hold undefined tensors for omitted inputs.
 inline std::vector<Tensor> run_op(const Node& node, const std::vector<Tensor>& inputs) {
   const OpSchema* s = OpRegistry::instance().find(node.domain, node.op_type);

@@ -6,8 +6,6 @@
 namespace nnaccel {
 namespace {
 
-using testing::attr_i;
-using testing::attr_ints;
 using testing::make_node;
 using testing::random_f32;
 using testing::run_op;
@@ -60,7 +58,7 @@ TEST(QuantizeLinear, PerAxis) {
   // Same along axis 0 with attribute -2.
   Tensor sc0 = Tensor::from_f32({2}, {1, 2});
   Tensor zp0 = make<uint8_t>(DType::u8, {2}, {5, 6});
-  auto o0 = run_op(make_node("QuantizeLinear", 3, 1, {attr_i("axis", -2)}), {x, sc0, zp0});
+  auto o0 = run_op(make_node("QuantizeLinear", 3, 1, {Attribute::of_int("axis", -2)}), {x, sc0, zp0});
   EXPECT_EQ(ints<uint8_t>(o0[0]), (std::vector<int64_t>{6, 7, 8, 4, 11, 12}));
   // Wrong count is an error naming the problem.
   EXPECT_THROW(run_op(make_node("QuantizeLinear", 3, 1), {x, sc0, zp0}), Error);
@@ -74,7 +72,7 @@ TEST(DequantizeLinear, PerTensorPerAxisAndInt32) {
   EXPECT_EQ(a[0].to_f32_vector(), (std::vector<float>{-64.f, -62.5f, 0.f, 63.5f}));
   Tensor sc = Tensor::from_f32({2}, {1.f, 2.f});
   Tensor zp = make<uint8_t>(DType::u8, {2}, {1, 2});
-  auto b = run_op(make_node("DequantizeLinear", 3, 1, {attr_i("axis", 0)}), {x, sc, zp});
+  auto b = run_op(make_node("DequantizeLinear", 3, 1, {Attribute::of_int("axis", 0)}), {x, sc, zp});
   EXPECT_EQ(b[0].to_f32_vector(), (std::vector<float>{-1.f, 2.f, 252.f, 506.f}));
   Tensor xi = make<int32_t>(DType::i32, {3}, {-100000, 7, 1 << 20});
   auto c = run_op(make_node("DequantizeLinear", 2, 1), {xi, Tensor::scalar_f32(0.25f)});
@@ -175,7 +173,7 @@ TEST(ConvInteger, PerChannelWeightZeroPointsStridesAndPads) {
   Tensor w = make<uint8_t>(DType::u8, {2, 1, 2, 2}, {1, 0, 0, 1, 3, 3, 3, 3});
   Tensor wzp = make<uint8_t>(DType::u8, {2}, {0, 2});
   auto out = run_op(make_node("ConvInteger", 4, 1,
-                              {attr_ints("pads", {1, 1, 1, 1}), attr_ints("strides", {2, 2})}),
+                              {Attribute::of_ints("pads", {1, 1, 1, 1}), Attribute::of_ints("strides", {2, 2})}),
                     {x, w, u8_scalar(1), wzp});
   ASSERT_EQ(out[0].shape(), (Shape{1, 2, 2, 2}));
   // x' = x - 1 = [[0,1,2],[3,4,5],[6,7,8]], zero padded. Filter 0 is the diagonal [1,0;0,1]:
@@ -208,7 +206,7 @@ TEST(QLinearConv, MatchesFloatConvWithinOneAndAddsBias) {
   auto out = run_op(
       make_node(
           "QLinearConv", 9, 1,
-          {attr_i("group", G), attr_ints("pads", {1, 0, 1, 0}), attr_ints("strides", {1, 2})}),
+          {Attribute::of_int("group", G), Attribute::of_ints("pads", {1, 0, 1, 0}), Attribute::of_ints("strides", {1, 2})}),
       {x, Tensor::scalar_f32(xs), u8_scalar(xzp), w, Tensor::from_f32({M}, wsc),
        make<int8_t>(DType::i8, {M}, {0, 0, 0, 0}), Tensor::scalar_f32(ys), u8_scalar(yzp), bias});
   const int64_t OH = 5, OW = 2;
@@ -238,7 +236,7 @@ TEST(QuantShapes, ConvAndMatMulShapeFunctions) {
   const OpSchema* conv = OpRegistry::instance().find("", "ConvInteger");
   ASSERT_NE(conv, nullptr);
   Node n = make_node("ConvInteger", 2, 1,
-                     {attr_ints("strides", {2, 2}), testing::attr_s("auto_pad", "SAME_UPPER")});
+                     {Attribute::of_ints("strides", {2, 2}), Attribute::of_string("auto_pad", "SAME_UPPER")});
   TypeInfo x{DType::u8, true, {Dim{1, {}}, Dim{3, {}}, Dim{-1, "h"}, Dim{9, {}}}};
   TypeInfo w = TypeInfo::of(DType::u8, {8, 3, 3, 3});
   InferContext ctx(n, {&x, &w}, {nullptr, nullptr});

@@ -7,29 +7,12 @@
 namespace nnaccel {
 namespace {
 
-using testing::attr_f;
-using testing::attr_i;
-using testing::attr_s;
 using testing::make_node;
 using testing::random_f32;
 using testing::run_op;
 
 double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 
-Attribute attr_strings(const std::string& name, std::vector<std::string> v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::strings;
-  a.strings = std::move(v);
-  return a;
-}
-Attribute attr_floats(const std::string& name, std::vector<float> v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::floats;
-  a.floats = std::move(v);
-  return a;
-}
 
 TEST(LSTM, OneStepMatchesHandComputationWithPeepholes) {
   // I = 1, H = 1: gate blocks i, o, f, c.
@@ -38,7 +21,7 @@ TEST(LSTM, OneStepMatchesHandComputationWithPeepholes) {
   const float bwi = 0.01f, bwo = 0.02f, bwf = 0.03f, bwc = 0.04f;
   const float bri = 0.05f, bro = -0.06f, brf = 0.07f, brc = -0.08f;
   const float pi = 0.9f, po = -0.3f, pf = 0.2f, h0 = 0.25f, c0 = -0.4f;
-  Node n = make_node("LSTM", 8, 3, {attr_i("hidden_size", 1)});
+  Node n = make_node("LSTM", 8, 3, {Attribute::of_int("hidden_size", 1)});
   auto out =
       run_op(n, {Tensor::from_f32({1, 1, 1}, {x}), Tensor::from_f32({1, 4, 1}, {wi, wo, wf, wc}),
                  Tensor::from_f32({1, 4, 1}, {ri, ro, rf, rc}),
@@ -57,7 +40,7 @@ TEST(LSTM, OneStepMatchesHandComputationWithPeepholes) {
   EXPECT_NEAR(out[2].data<float>()[0], c, 1e-6);
 
   // input_forget couples the forget gate to the input gate: f = 1 - i.
-  Node nf = make_node("LSTM", 8, 3, {attr_i("hidden_size", 1), attr_i("input_forget", 1)});
+  Node nf = make_node("LSTM", 8, 3, {Attribute::of_int("hidden_size", 1), Attribute::of_int("input_forget", 1)});
   auto cf =
       run_op(nf, {Tensor::from_f32({1, 1, 1}, {x}), Tensor::from_f32({1, 4, 1}, {wi, wo, wf, wc}),
                   Tensor::from_f32({1, 4, 1}, {ri, ro, rf, rc}),
@@ -71,7 +54,7 @@ TEST(GRU, LinearBeforeResetChangesWhereTheResetGateApplies) {
   const double x = 0.7, wz = 0.3, wr = -0.2, wh = 0.5, rz = 0.4, rr = 0.6, rh = -0.9;
   const double bwh = 0.1, brh = 0.3, h0 = 0.5;
   auto run = [&](int lbr) {
-    Node n = make_node("GRU", 6, 2, {attr_i("hidden_size", 1), attr_i("linear_before_reset", lbr)});
+    Node n = make_node("GRU", 6, 2, {Attribute::of_int("hidden_size", 1), Attribute::of_int("linear_before_reset", lbr)});
     Tensor B =
         Tensor::from_f32({1, 6}, {0, 0, static_cast<float>(bwh), 0, 0, static_cast<float>(brh)});
     return run_op(n, {Tensor::from_f32({1, 1, 1}, {static_cast<float>(x)}),
@@ -90,8 +73,8 @@ TEST(RNN, BidirectionalWithSequenceLengths) {
   // W = R = 1, Relu: forward is a running sum, reverse a running sum from the end of each
   // sequence. Batch 0 has length 3, batch 1 length 2.
   Node n = make_node("RNN", 5, 2,
-                     {attr_i("hidden_size", 1), attr_s("direction", "bidirectional"),
-                      attr_strings("activations", {"Relu", "Relu"})});
+                     {Attribute::of_int("hidden_size", 1), Attribute::of_string("direction", "bidirectional"),
+                      Attribute::of_strings("activations", {"Relu", "Relu"})});
   Tensor X = Tensor::from_f32({3, 2, 1}, {1, 10, 2, 20, 3, 30});
   Tensor W = Tensor::from_f32({2, 1, 1}, {1, 1}), R = Tensor::from_f32({2, 1, 1}, {1, 1});
   Tensor lens(DType::i32, {2});
@@ -105,8 +88,8 @@ TEST(RNN, BidirectionalWithSequenceLengths) {
   EXPECT_EQ(out[1].to_f32_vector(), (std::vector<float>{6, 30, 6, 30}));
   // One activation list serves both directions.
   Node one = make_node("RNN", 5, 2,
-                       {attr_i("hidden_size", 1), attr_s("direction", "bidirectional"),
-                        attr_strings("activations", {"Relu"})});
+                       {Attribute::of_int("hidden_size", 1), Attribute::of_string("direction", "bidirectional"),
+                        Attribute::of_strings("activations", {"Relu"})});
   EXPECT_EQ(run_op(one, {X, W, R, Tensor{}, lens})[1].to_f32_vector(), out[1].to_f32_vector());
 }
 
@@ -115,8 +98,8 @@ TEST(RNN, ActivationAlphaBetaAreConsumedInOrderAndClipApplies) {
   // order by the activations that take them, betas likewise.
   Node n = make_node(
       "GRU", 3, 2,
-      {attr_i("hidden_size", 1), attr_strings("activations", {"HardSigmoid", "LeakyRelu"}),
-       attr_floats("activation_alpha", {0.3f, 0.1f}), attr_floats("activation_beta", {0.4f})});
+      {Attribute::of_int("hidden_size", 1), Attribute::of_strings("activations", {"HardSigmoid", "LeakyRelu"}),
+       Attribute::of_floats("activation_alpha", {0.3f, 0.1f}), Attribute::of_floats("activation_beta", {0.4f})});
   const double x = -1, wz = 1, wr = 0.5, wh = 2;
   auto out = run_op(n, {Tensor::from_f32({1, 1, 1}, {float(x)}),
                         Tensor::from_f32({1, 3, 1}, {float(wz), float(wr), float(wh)}),
@@ -128,8 +111,8 @@ TEST(RNN, ActivationAlphaBetaAreConsumedInOrderAndClipApplies) {
   // Sigmoid takes no alpha, so ScaledTanh gets alpha 2 and beta 0.5.
   Node st =
       make_node("GRU", 3, 2,
-                {attr_i("hidden_size", 1), attr_strings("activations", {"Sigmoid", "ScaledTanh"}),
-                 attr_floats("activation_alpha", {2}), attr_floats("activation_beta", {0.5f})});
+                {Attribute::of_int("hidden_size", 1), Attribute::of_strings("activations", {"Sigmoid", "ScaledTanh"}),
+                 Attribute::of_floats("activation_alpha", {2}), Attribute::of_floats("activation_beta", {0.5f})});
   auto o2 = run_op(st, {Tensor::from_f32({1, 1, 1}, {float(x)}),
                         Tensor::from_f32({1, 3, 1}, {float(wz), float(wr), float(wh)}),
                         Tensor::from_f32({1, 3, 1}, {0, 0, 0})});
@@ -138,9 +121,9 @@ TEST(RNN, ActivationAlphaBetaAreConsumedInOrderAndClipApplies) {
 
   // RNN with Affine(2, 1) and clip 1.5: h = 2 * clamp(x, -1.5, 1.5) + 1.
   Node a = make_node("RNN", 3, 2,
-                     {attr_i("hidden_size", 1), attr_strings("activations", {"Affine"}),
-                      attr_floats("activation_alpha", {2}), attr_floats("activation_beta", {1}),
-                      attr_f("clip", 1.5f)});
+                     {Attribute::of_int("hidden_size", 1), Attribute::of_strings("activations", {"Affine"}),
+                      Attribute::of_floats("activation_alpha", {2}), Attribute::of_floats("activation_beta", {1}),
+                      Attribute::of_float("clip", 1.5f)});
   auto y = run_op(a, {Tensor::from_f32({2, 1, 1}, {3, -0.5f}), Tensor::from_f32({1, 1, 1}, {1}),
                       Tensor::from_f32({1, 1, 1}, {0})});
   EXPECT_EQ(y[0].to_f32_vector(), (std::vector<float>{4, 0}));
@@ -165,9 +148,9 @@ TEST(LSTM, Layout1IsLayout0Transposed) {
   Tensor X = random_f32({S, Bt, I}, 10), W = random_f32({2, 4 * H, I}, 11),
          R = random_f32({2, 4 * H, H}, 12), B = random_f32({2, 8 * H}, 13),
          h0 = random_f32({2, Bt, H}, 14), c0 = random_f32({2, Bt, H}, 15);
-  std::vector<Attribute> attrs = {attr_i("hidden_size", H), attr_s("direction", "bidirectional")};
+  std::vector<Attribute> attrs = {Attribute::of_int("hidden_size", H), Attribute::of_string("direction", "bidirectional")};
   auto y0 = run_op(make_node("LSTM", 7, 3, attrs), {X, W, R, B, Tensor{}, h0, c0});
-  attrs.push_back(attr_i("layout", 1));
+  attrs.push_back(Attribute::of_int("layout", 1));
   auto y1 = run_op(make_node("LSTM", 7, 3, attrs),
                    {swap01(X), W, R, B, Tensor{}, swap01(h0), swap01(c0)});
   // Y: [S, D, B, H] vs [B, S, D, H].
@@ -190,9 +173,9 @@ TEST(GRU, ReverseIsForwardOnTheReversedSequenceAndDoubleWorks) {
   for (int64_t t = 0; t < S; ++t)
     std::copy(X.data<float>() + (S - 1 - t) * Bt * I, X.data<float>() + (S - t) * Bt * I,
               Xr.data<float>() + t * Bt * I);
-  auto fwd = run_op(make_node("GRU", 3, 2, {attr_i("hidden_size", H)}), {Xr, W, R});
+  auto fwd = run_op(make_node("GRU", 3, 2, {Attribute::of_int("hidden_size", H)}), {Xr, W, R});
   auto rev =
-      run_op(make_node("GRU", 3, 2, {attr_i("hidden_size", H), attr_s("direction", "reverse")}),
+      run_op(make_node("GRU", 3, 2, {Attribute::of_int("hidden_size", H), Attribute::of_string("direction", "reverse")}),
              {X, W, R});
   for (int64_t i = 0; i < Bt * H; ++i)
     EXPECT_FLOAT_EQ(fwd[1].data<float>()[i], rev[1].data<float>()[i]);
@@ -208,7 +191,7 @@ TEST(GRU, ReverseIsForwardOnTheReversedSequenceAndDoubleWorks) {
     for (int64_t i = 0; i < t.numel(); ++i) d.data<double>()[i] = t.data<float>()[i];
     return d;
   };
-  auto dbl = run_op(make_node("GRU", 3, 2, {attr_i("hidden_size", H)}),
+  auto dbl = run_op(make_node("GRU", 3, 2, {Attribute::of_int("hidden_size", H)}),
                     {to_f64(Xr), to_f64(W), to_f64(R)});
   ASSERT_EQ(dbl[1].dtype(), DType::f64);
   for (int64_t i = 0; i < Bt * H; ++i)
@@ -217,17 +200,17 @@ TEST(GRU, ReverseIsForwardOnTheReversedSequenceAndDoubleWorks) {
 
 TEST(Recurrent, BadShapesAndAttributesAreErrors) {
   Tensor X = random_f32({2, 1, 3}, 1);
-  Node n = make_node("RNN", 3, 1, {attr_i("hidden_size", 2)});
+  Node n = make_node("RNN", 3, 1, {Attribute::of_int("hidden_size", 2)});
   EXPECT_THROW(run_op(n, {X, random_f32({1, 2, 4}, 2), random_f32({1, 2, 2}, 3)}), Error);  // W
   Node bad_dir =
-      make_node("RNN", 3, 1, {attr_i("hidden_size", 2), attr_s("direction", "sideways")});
+      make_node("RNN", 3, 1, {Attribute::of_int("hidden_size", 2), Attribute::of_string("direction", "sideways")});
   EXPECT_THROW(run_op(bad_dir, {X, random_f32({1, 2, 3}, 2), random_f32({1, 2, 2}, 3)}), Error);
   Node bad_act =
-      make_node("RNN", 3, 1, {attr_i("hidden_size", 2), attr_strings("activations", {"Gelu"})});
+      make_node("RNN", 3, 1, {Attribute::of_int("hidden_size", 2), Attribute::of_strings("activations", {"Gelu"})});
   EXPECT_THROW(run_op(bad_act, {X, random_f32({1, 2, 3}, 2), random_f32({1, 2, 2}, 3)}), Error);
   Tensor lens(DType::i32, {1});
   lens.data<int32_t>()[0] = 3;  // longer than the sequence
-  EXPECT_THROW(run_op(make_node("RNN", 5, 1, {attr_i("hidden_size", 2)}),
+  EXPECT_THROW(run_op(make_node("RNN", 5, 1, {Attribute::of_int("hidden_size", 2)}),
                       {X, random_f32({1, 2, 3}, 2), random_f32({1, 2, 2}, 3), Tensor{}, lens}),
                Error);
 }
@@ -237,7 +220,7 @@ TEST(Recurrent, ShapeFunction) {
   ASSERT_NE(s, nullptr);
   Node n = make_node(
       "LSTM", 3, 3,
-      {attr_i("hidden_size", 7), attr_s("direction", "bidirectional"), attr_i("layout", 1)});
+      {Attribute::of_int("hidden_size", 7), Attribute::of_string("direction", "bidirectional"), Attribute::of_int("layout", 1)});
   TypeInfo x{DType::f32, true, {Dim{4, {}}, Dim{-1, "seq"}, Dim{5, {}}}};
   TypeInfo w = TypeInfo::of(DType::f32, {2, 28, 5}), r = TypeInfo::of(DType::f32, {2, 28, 7});
   InferContext ctx(n, {&x, &w, &r}, {nullptr, nullptr, nullptr});

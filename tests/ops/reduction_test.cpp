@@ -9,8 +9,6 @@
 namespace nnaccel {
 namespace {
 
-using testing::attr_i;
-using testing::attr_ints;
 using testing::make_node;
 using testing::run_op;
 
@@ -48,28 +46,28 @@ void expect_i64(const Tensor& t, const Shape& shape, const std::vector<int64_t>&
 Tensor x232() { return Tensor::from_f32({2, 3, 2}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}); }
 
 Tensor reduce(const std::string& op, const Tensor& x, std::vector<int64_t> axes, int keepdims) {
-  std::vector<Attribute> attrs{attr_i("keepdims", keepdims)};
-  if (!axes.empty()) attrs.push_back(attr_ints("axes", axes));
+  std::vector<Attribute> attrs{Attribute::of_int("keepdims", keepdims)};
+  if (!axes.empty()) attrs.push_back(Attribute::of_ints("axes", axes));
   return run_op(make_node(op, 1, 1, attrs), {x})[0];
 }
 
 TEST(Reduction, SumOverTwoAxesKeepdims) {
   // Axes {0, 2}: for each middle index j, sum of x[:, j, :].
   // j=0: 1+2+7+8 = 18, j=1: 3+4+9+10 = 26, j=2: 5+6+11+12 = 34.
-  Node n = make_node("ReduceSum", 2, 1, {attr_i("keepdims", 1)});
+  Node n = make_node("ReduceSum", 2, 1, {Attribute::of_int("keepdims", 1)});
   auto y = run_op(n, {x232(), Tensor::from_i64({2}, {0, -1})});
   expect_f32(y[0], {1, 3, 1}, {18, 26, 34});
-  Node n0 = make_node("ReduceSum", 2, 1, {attr_i("keepdims", 0)});
+  Node n0 = make_node("ReduceSum", 2, 1, {Attribute::of_int("keepdims", 0)});
   y = run_op(n0, {x232(), Tensor::from_i64({2}, {-3, 2})});
   expect_f32(y[0], {3}, {18, 26, 34});
 }
 
 TEST(Reduction, SumWithoutAxesReducesAllUnlessNoop) {
-  Node all = make_node("ReduceSum", 1, 1, {attr_i("keepdims", 0)});
+  Node all = make_node("ReduceSum", 1, 1, {Attribute::of_int("keepdims", 0)});
   expect_f32(run_op(all, {x232()})[0], {}, {78});
   Node empty_axes = make_node("ReduceSum", 2, 1, {});
   expect_f32(run_op(empty_axes, {x232(), Tensor::from_i64({0}, {})})[0], {1, 1, 1}, {78});
-  Node noop = make_node("ReduceSum", 2, 1, {attr_i("noop_with_empty_axes", 1)});
+  Node noop = make_node("ReduceSum", 2, 1, {Attribute::of_int("noop_with_empty_axes", 1)});
   expect_f32(run_op(noop, {x232(), Tensor::from_i64({0}, {})})[0], {2, 3, 2},
              {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
 }
@@ -94,7 +92,7 @@ TEST(Reduction, EachOpOnOneAxis) {
 TEST(Reduction, MeanOverSeveralAxesMatchesSumOverCount) {
   Tensor x = testing::random_f32({3, 4, 5}, 7);
   Tensor mean = reduce("ReduceMean", x, {0, 2}, 0);
-  Node n = make_node("ReduceSum", 2, 1, {attr_i("keepdims", 0)});
+  Node n = make_node("ReduceSum", 2, 1, {Attribute::of_int("keepdims", 0)});
   Tensor sum = run_op(n, {x, Tensor::from_i64({2}, {0, 2})})[0];
   ASSERT_EQ(mean.shape(), Shape({4}));
   for (int i = 0; i < 4; ++i) EXPECT_NEAR(mean.data<float>()[i], sum.data<float>()[i] / 15, 1e-6);
@@ -162,7 +160,7 @@ TEST(Reduction, RejectsBadAxes) {
   EXPECT_THROW(reduce("ReduceMax", x232(), {-4}, 1), Error);
   EXPECT_THROW(reduce("ReduceMax", x232(), {1, -2}, 1), Error);  // the same axis twice
   // Opset 17: ReduceSum's axes are an input, the others' an attribute.
-  EXPECT_THROW(run_op(make_node("ReduceSum", 1, 1, {attr_ints("axes", {0})}), {x232()}), Error);
+  EXPECT_THROW(run_op(make_node("ReduceSum", 1, 1, {Attribute::of_ints("axes", {0})}), {x232()}), Error);
   EXPECT_THROW(run_op(make_node("ReduceMax", 2, 1, {}), {x232(), Tensor::from_i64({1}, {0})}),
                Error);
   EXPECT_THROW(run_op(make_node("ReduceSum", 2, 1, {}), {x232(), Tensor::from_i64({1}, {5})}),
@@ -184,7 +182,7 @@ std::vector<TypeInfo> infer(const Node& n, const std::vector<TypeInfo>& types,
 
 TEST(ReductionInfer, ShapesFromAttributesAndConstantAxes) {
   TypeInfo x = TypeInfo::of(DType::f32, {2, 3, 4});
-  auto o = infer(make_node("ReduceMax", 1, 1, {attr_ints("axes", {-1}), attr_i("keepdims", 0)}),
+  auto o = infer(make_node("ReduceMax", 1, 1, {Attribute::of_ints("axes", {-1}), Attribute::of_int("keepdims", 0)}),
                  {x}, {});
   EXPECT_EQ(o[0], TypeInfo::of(DType::f32, {2, 3}));
   Tensor axes = Tensor::from_i64({1}, {1});
@@ -195,10 +193,10 @@ TEST(ReductionInfer, ShapesFromAttributesAndConstantAxes) {
   EXPECT_TRUE(o[0].has_shape);
   ASSERT_EQ(o[0].dims.size(), 3u);
   EXPECT_FALSE(o[0].dims[0].known());
-  o = infer(make_node("ReduceSum", 2, 1, {attr_i("keepdims", 0)}),
+  o = infer(make_node("ReduceSum", 2, 1, {Attribute::of_int("keepdims", 0)}),
             {x, TypeInfo::of(DType::i64, {1})}, {});
   EXPECT_FALSE(o[0].has_shape);
-  EXPECT_THROW(infer(make_node("ReduceL2", 1, 1, {attr_ints("axes", {3})}), {x}, {}), Error);
+  EXPECT_THROW(infer(make_node("ReduceL2", 1, 1, {Attribute::of_ints("axes", {3})}), {x}, {}), Error);
 }
 
 // ---- ArgMax / ArgMin ----
@@ -207,8 +205,8 @@ TEST(ArgMaxMin, TiesAndSelectLastIndex) {
   Tensor x = Tensor::from_f32({2, 3}, {2, 5, 5, 1, 1, 0});
   auto run = [&](const char* op, int64_t axis, int keep, int last) {
     return run_op(make_node(op, 1, 1,
-                            {attr_i("axis", axis), attr_i("keepdims", keep),
-                             attr_i("select_last_index", last)}),
+                            {Attribute::of_int("axis", axis), Attribute::of_int("keepdims", keep),
+                             Attribute::of_int("select_last_index", last)}),
                   {x})[0];
   };
   expect_i64(run("ArgMax", 1, 1, 0), {2, 1}, {1, 0});
@@ -217,7 +215,7 @@ TEST(ArgMaxMin, TiesAndSelectLastIndex) {
   expect_i64(run("ArgMin", 0, 1, 0), {1, 3}, {1, 1, 1});
   expect_i64(run("ArgMax", 0, 0, 0), {3}, {0, 0, 0});
   EXPECT_THROW(run("ArgMax", 2, 1, 0), Error);
-  auto o = infer(make_node("ArgMin", 1, 1, {attr_i("axis", 1), attr_i("keepdims", 0)}),
+  auto o = infer(make_node("ArgMin", 1, 1, {Attribute::of_int("axis", 1), Attribute::of_int("keepdims", 0)}),
                  {TypeInfo::of(DType::f32, {2, 3, 4})}, {});
   EXPECT_EQ(o[0], TypeInfo::of(DType::i64, {2, 4}));
 }
@@ -229,7 +227,7 @@ TEST(CumSum, ExclusiveAndReverse) {
   auto run = [&](int64_t axis, int exclusive, int reverse) {
     Tensor a = make<int32_t>(DType::i32, {}, {static_cast<int32_t>(axis)});
     Tensor y = run_op(
-        make_node("CumSum", 2, 1, {attr_i("exclusive", exclusive), attr_i("reverse", reverse)}),
+        make_node("CumSum", 2, 1, {Attribute::of_int("exclusive", exclusive), Attribute::of_int("reverse", reverse)}),
         {x, a})[0];
     EXPECT_EQ(y.dtype(), DType::f64);
     return std::vector<double>(y.data<double>(), y.data<double>() + y.numel());
@@ -257,14 +255,14 @@ TEST(TopK, TiesTakeTheLowerIndexFirst) {
   auto y = run_op(make_node("TopK", 2, 2, {}), {x, Tensor::from_i64({1}, {2})});
   expect_f32(y[0], {2, 2}, {3, 3, 3, 2});
   expect_i64(y[1], {2, 2}, {0, 2, 3, 0});
-  y = run_op(make_node("TopK", 2, 2, {attr_i("largest", 0)}), {x, Tensor::from_i64({1}, {3})});
+  y = run_op(make_node("TopK", 2, 2, {Attribute::of_int("largest", 0)}), {x, Tensor::from_i64({1}, {3})});
   expect_f32(y[0], {2, 3}, {1, 2, 3, 1, 1, 2});
   expect_i64(y[1], {2, 3}, {1, 3, 0, 1, 2, 0});
 }
 
 TEST(TopK, AlongAxisZeroAndEdgeK) {
   Tensor x = Tensor::from_f32({3, 2}, {1, 6, 5, 2, 3, 4});
-  auto y = run_op(make_node("TopK", 2, 2, {attr_i("axis", 0)}), {x, Tensor::from_i64({1}, {2})});
+  auto y = run_op(make_node("TopK", 2, 2, {Attribute::of_int("axis", 0)}), {x, Tensor::from_i64({1}, {2})});
   expect_f32(y[0], {2, 2}, {5, 6, 3, 4});
   expect_i64(y[1], {2, 2}, {1, 0, 2, 2});
   y = run_op(make_node("TopK", 2, 2, {}), {x, Tensor::from_i64({1}, {0})});
@@ -278,7 +276,7 @@ TEST(TopK, NaNRanksAboveNumbers) {
   auto y = run_op(make_node("TopK", 2, 2, {}), {x, Tensor::from_i64({1}, {2})});
   EXPECT_TRUE(std::isnan(y[0].data<float>()[0]));
   expect_i64(y[1], {2}, {1, 2});
-  y = run_op(make_node("TopK", 2, 2, {attr_i("largest", 0)}), {x, Tensor::from_i64({1}, {2})});
+  y = run_op(make_node("TopK", 2, 2, {Attribute::of_int("largest", 0)}), {x, Tensor::from_i64({1}, {2})});
   expect_i64(y[1], {2}, {0, 3});
 }
 
@@ -288,7 +286,7 @@ TEST(TopK, ShapeFunction) {
   auto o = infer(make_node("TopK", 2, 2, {}), {x, TypeInfo::of(DType::i64, {1})}, {nullptr, &k});
   EXPECT_EQ(o[0], TypeInfo::of(DType::f32, {3, 2}));
   EXPECT_EQ(o[1], TypeInfo::of(DType::i64, {3, 2}));
-  o = infer(make_node("TopK", 2, 2, {attr_i("axis", 0)}), {x, TypeInfo::of(DType::i64, {1})}, {});
+  o = infer(make_node("TopK", 2, 2, {Attribute::of_int("axis", 0)}), {x, TypeInfo::of(DType::i64, {1})}, {});
   EXPECT_FALSE(o[0].dims[0].known());
   EXPECT_EQ(o[0].dims[1].value, 5);
   Tensor big = Tensor::from_i64({1}, {9});

@@ -8,9 +8,6 @@
 namespace nnaccel {
 namespace {
 
-using testing::attr_f;
-using testing::attr_i;
-using testing::attr_s;
 using testing::make_node;
 using testing::run_op;
 
@@ -43,7 +40,7 @@ TEST(Resize, Linear2x2To4x4HalfPixel) {
   // half_pixel, scale 2: x_original = (x + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25; the ends
   // clamp to the edge. One row of [1, 2]: 1, 1.25, 1.75, 2; rows interpolate the same way.
   Tensor x = Tensor::from_f32({1, 1, 2, 2}, {1, 2, 3, 4});
-  Tensor y = resize_scales(x, {1, 1, 2, 2}, {attr_s("mode", "linear")});
+  Tensor y = resize_scales(x, {1, 1, 2, 2}, {Attribute::of_string("mode", "linear")});
   expect_f32(y, {1, 1, 4, 4},
              {1, 1.25f, 1.75f, 2,  //
               1.5f, 1.75f, 2.25f, 2.5f, 2.5f, 2.75f, 3.25f, 3.5f, 3, 3.25f, 3.75f, 4});
@@ -52,11 +49,11 @@ TEST(Resize, Linear2x2To4x4HalfPixel) {
 TEST(Resize, NearestAsymmetricUpsample) {
   // asymmetric, scale 3: x_original = x / 3 = 0, 1/3, 2/3, 1, 4/3, 5/3.
   Tensor x = Tensor::from_f32({1, 2}, {10, 20});
-  std::vector<Attribute> base{attr_s("coordinate_transformation_mode", "asymmetric")};
+  std::vector<Attribute> base{Attribute::of_string("coordinate_transformation_mode", "asymmetric")};
   // round_prefer_floor (default): 0, 0, 1, 1, 1, 2 -> clamped to 1.
   expect_f32(resize_scales(x, {1, 3}, base), {1, 6}, {10, 10, 20, 20, 20, 20});
   auto floor_attrs = base;
-  floor_attrs.push_back(attr_s("nearest_mode", "floor"));
+  floor_attrs.push_back(Attribute::of_string("nearest_mode", "floor"));
   expect_f32(resize_scales(x, {1, 3}, floor_attrs), {1, 6}, {10, 10, 10, 20, 20, 20});
 }
 
@@ -64,7 +61,7 @@ TEST(Resize, NearestModesAtHalves) {
   Tensor x = Tensor::from_f32({4}, {0, 1, 2, 3});
   auto run = [&](const char* ctm, const char* nm) {
     return resize_sizes(
-        x, {8}, {attr_s("coordinate_transformation_mode", ctm), attr_s("nearest_mode", nm)});
+        x, {8}, {Attribute::of_string("coordinate_transformation_mode", ctm), Attribute::of_string("nearest_mode", nm)});
   };
   // asymmetric, scale 2: x_original = 0, .5, 1, 1.5, 2, 2.5, 3, 3.5.
   expect_f32(run("asymmetric", "round_prefer_floor"), {8}, {0, 0, 1, 1, 2, 2, 3, 3});
@@ -80,15 +77,15 @@ TEST(Resize, LinearAlignCorners) {
   // 3 -> 5: x_original = x * 2 / 4.
   Tensor x = Tensor::from_f32({3}, {0, 2, 4});
   expect_f32(resize_sizes(x, {5},
-                          {attr_s("mode", "linear"),
-                           attr_s("coordinate_transformation_mode", "align_corners")}),
+                          {Attribute::of_string("mode", "linear"),
+                           Attribute::of_string("coordinate_transformation_mode", "align_corners")}),
              {5}, {0, 1, 2, 3, 4});
   // With scales, length_resized is scale * length (ONNX's expected data): 4 * 0.6 = 2.4, so
   // x_original(1) = 1 * 3 / 1.4, between 1.0 and 2.0 of [0, 1, 2, 3]... -> 2.142857.
   Tensor x4 = Tensor::from_f32({4}, {0, 1, 2, 3});
   expect_f32(resize_scales(x4, {0.6f},
-                           {attr_s("mode", "linear"),
-                            attr_s("coordinate_transformation_mode", "align_corners")}),
+                           {Attribute::of_string("mode", "linear"),
+                            Attribute::of_string("coordinate_transformation_mode", "align_corners")}),
              {2}, {0, 3.0f / 1.4f}, 1e-4f);
 }
 
@@ -99,7 +96,7 @@ TEST(Resize, TrilinearReproducesALinearFunction) {
   for (int i = 0; i < 8; ++i) x.data<float>()[i] = static_cast<float>(i);
   Tensor y = resize_sizes(
       x, {3, 3, 3},
-      {attr_s("mode", "linear"), attr_s("coordinate_transformation_mode", "align_corners")});
+      {Attribute::of_string("mode", "linear"), Attribute::of_string("coordinate_transformation_mode", "align_corners")});
   ASSERT_EQ(y.shape(), Shape({3, 3, 3}));
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j)
@@ -112,8 +109,8 @@ TEST(Resize, CubicWeights) {
   // w(1.5) = 0.125a = -0.09375, w(0.5) = 0.59375:
   // -0.09375*1 + 0.59375*2 + 0.59375*4 - 0.09375*8 = 2.71875. Integer positions are exact.
   Tensor x = Tensor::from_f32({4}, {1, 2, 4, 8});
-  std::vector<Attribute> a{attr_s("mode", "cubic"),
-                           attr_s("coordinate_transformation_mode", "asymmetric")};
+  std::vector<Attribute> a{Attribute::of_string("mode", "cubic"),
+                           Attribute::of_string("coordinate_transformation_mode", "asymmetric")};
   Tensor y = resize_scales(x, {2}, a);
   ASSERT_EQ(y.shape(), Shape({8}));
   EXPECT_NEAR(y.data<float>()[0], 1, 1e-6);
@@ -124,11 +121,11 @@ TEST(Resize, CubicWeights) {
   EXPECT_NEAR(y.data<float>()[1], 1.3125, 1e-6);
   // exclude_outside drops tap -1 and renormalizes by 1 + 0.09375 = 1.09375:
   // (0.59375*1 + 0.59375*2 - 0.09375*4) / 1.09375 = 1.40625 / 1.09375.
-  a.push_back(attr_i("exclude_outside", 1));
+  a.push_back(Attribute::of_int("exclude_outside", 1));
   EXPECT_NEAR(resize_scales(x, {2}, a).data<float>()[1], 1.40625 / 1.09375, 1e-6);
   // cubic_coeff_a = -0.5: w(1.5) = -0.0625, w(0.5) = 0.5625 -> -0.0625 + 1.125 + 2.25 - 0.5.
   a.pop_back();
-  a.push_back(attr_f("cubic_coeff_a", -0.5f));
+  a.push_back(Attribute::of_float("cubic_coeff_a", -0.5f));
   EXPECT_NEAR(resize_scales(x, {2}, a).data<float>()[3], 2.8125, 1e-6);
 }
 
@@ -138,7 +135,7 @@ TEST(Resize, ConstantImageStaysConstantUnderEveryMode) {
   for (const char* mode : {"nearest", "linear", "cubic"}) {
     for (const char* ctm : {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"}) {
       Tensor y = resize_sizes(
-          x, {1, 3, 5, 3}, {attr_s("mode", mode), attr_s("coordinate_transformation_mode", ctm)});
+          x, {1, 3, 5, 3}, {Attribute::of_string("mode", mode), Attribute::of_string("coordinate_transformation_mode", ctm)});
       ASSERT_EQ(y.shape(), Shape({1, 3, 5, 3}));
       for (int i = 0; i < y.numel(); ++i)
         ASSERT_NEAR(y.data<float>()[i], 2.5f, 1e-5f) << mode << " " << ctm;
@@ -150,11 +147,11 @@ TEST(Resize, TfCropAndResizeExtrapolates) {
   // roi [0.5, 1.5] of a length-4 axis, 3 outputs: x_original = 0.5*3 + x * 1 * 3 / 2
   // = 1.5, 3, 4.5; the last is outside [0, 3] and takes extrapolation_value.
   Tensor x = Tensor::from_f32({4}, {0, 10, 20, 30});
-  std::vector<Attribute> a{attr_s("mode", "linear"),
-                           attr_s("coordinate_transformation_mode", "tf_crop_and_resize"),
-                           attr_f("extrapolation_value", -7)};
+  std::vector<Attribute> a{Attribute::of_string("mode", "linear"),
+                           Attribute::of_string("coordinate_transformation_mode", "tf_crop_and_resize"),
+                           Attribute::of_float("extrapolation_value", -7)};
   expect_f32(resize_sizes(x, {3}, a, Tensor::from_f32({2}, {0.5f, 1.5f})), {3}, {15, 30, -7});
-  a[0] = attr_s("mode", "nearest");
+  a[0] = Attribute::of_string("mode", "nearest");
   expect_f32(resize_sizes(x, {3}, a, Tensor::from_f32({2}, {0.5f, 1.5f})), {3}, {10, 30, -7});
   EXPECT_THROW(resize_sizes(x, {3}, a), Error);  // roi is required
   EXPECT_THROW(resize_sizes(x, {3}, a, Tensor::from_f32({2}, {0, std::nanf("")})), Error);
@@ -167,7 +164,7 @@ TEST(Resize, OtherElementTypes) {
   u.data<uint8_t>()[1] = 21;
   Tensor yu = resize_sizes(
       u, {3},
-      {attr_s("mode", "linear"), attr_s("coordinate_transformation_mode", "align_corners")});
+      {Attribute::of_string("mode", "linear"), Attribute::of_string("coordinate_transformation_mode", "align_corners")});
   ASSERT_EQ(yu.dtype(), DType::u8);
   EXPECT_EQ(yu.data<uint8_t>()[1], 16);
   // nearest is a gather and works on any element type, e.g. int64.
@@ -175,7 +172,7 @@ TEST(Resize, OtherElementTypes) {
   EXPECT_EQ(yi.to_i64_vector(), std::vector<int64_t>({-5, -5, 9, 9}));
   // float16 interpolates in float.
   Tensor h = cast_tensor(Tensor::from_f32({1, 1, 2, 2}, {1, 2, 3, 4}), DType::f16);
-  Tensor yh = resize_scales(h, {1, 1, 2, 2}, {attr_s("mode", "linear")});
+  Tensor yh = resize_scales(h, {1, 1, 2, 2}, {Attribute::of_string("mode", "linear")});
   ASSERT_EQ(yh.dtype(), DType::f16);
   expect_f32(
       cast_tensor(yh, DType::f32).reshaped({16}), {16},
@@ -192,8 +189,8 @@ TEST(Resize, RejectsBadInputs) {
   Tensor x = Tensor::from_f32({1, 2}, {1, 2});
   EXPECT_THROW(resize_scales(x, {1, 2, 3}, {}), Error);  // wrong length
   EXPECT_THROW(resize_scales(x, {1, -2}, {}), Error);
-  EXPECT_THROW(resize_scales(x, {1, 2}, {attr_s("mode", "bilinear")}), Error);
-  EXPECT_THROW(resize_scales(x, {1, 2}, {attr_s("coordinate_transformation_mode", "x")}), Error);
+  EXPECT_THROW(resize_scales(x, {1, 2}, {Attribute::of_string("mode", "bilinear")}), Error);
+  EXPECT_THROW(resize_scales(x, {1, 2}, {Attribute::of_string("coordinate_transformation_mode", "x")}), Error);
   EXPECT_THROW(resize_sizes(x, {1, -1}, {}), Error);
   Node both = make_node("Resize", 4, 1, {});
   both.inputs[1] = "";

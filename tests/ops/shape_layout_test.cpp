@@ -17,22 +17,22 @@ std::vector<float> iota_f(int n) {
 
 TEST(ShapeConcat, NegativeAxisAndEmptyInputs) {
   Tensor a = f32({2, 1}, {1, 2}), b = f32({2, 2}, {3, 4, 5, 6}), e(DType::f32, {2, 0});
-  Tensor y = run1(make_node("Concat", 3, 1, {attr_i("axis", -1)}), {a, e, b});
+  Tensor y = run1(make_node("Concat", 3, 1, {Attribute::of_int("axis", -1)}), {a, e, b});
   EXPECT_EQ(y.shape(), Shape({2, 3}));
   EXPECT_THAT(floats(y), ElementsAre(1, 3, 4, 2, 5, 6));
-  y = run1(make_node("Concat", 2, 1, {attr_i("axis", 0)}), {b, b});
+  y = run1(make_node("Concat", 2, 1, {Attribute::of_int("axis", 0)}), {b, b});
   EXPECT_THAT(floats(y), ElementsAre(3, 4, 5, 6, 3, 4, 5, 6));
-  EXPECT_ERROR_WITH(run1(make_node("Concat", 2, 1, {attr_i("axis", 0)}), {a, b}),
+  EXPECT_ERROR_WITH(run1(make_node("Concat", 2, 1, {Attribute::of_int("axis", 0)}), {a, b}),
                     "dimension 1 differs");
-  EXPECT_ERROR_WITH(run1(make_node("Concat", 2, 1, {attr_i("axis", 2)}), {a, b}),
+  EXPECT_ERROR_WITH(run1(make_node("Concat", 2, 1, {Attribute::of_int("axis", 2)}), {a, b}),
                     "axis 2 is out of range");
   EXPECT_ERROR_WITH(run1(make_node("Concat", 2, 1), {a, b}), "'axis' is required");
-  EXPECT_ERROR_WITH(run1(make_node("Concat", 2, 1, {attr_i("axis", 0)}), {a, i64({2, 1}, {1, 2})}),
+  EXPECT_ERROR_WITH(run1(make_node("Concat", 2, 1, {Attribute::of_int("axis", 0)}), {a, i64({2, 1}, {1, 2})}),
                     "int64");
-  auto t = infer_op(make_node("Concat", 2, 1, {attr_i("axis", 1)}),
+  auto t = infer_op(make_node("Concat", 2, 1, {Attribute::of_int("axis", 1)}),
                     {partial(DType::f32, {-1, 2}), partial(DType::f32, {4, 3})});
   EXPECT_THAT(dims(t[0]), ElementsAre(4, 5));
-  EXPECT_ERROR_WITH(infer_op(make_node("Concat", 2, 1, {attr_i("axis", 1)}),
+  EXPECT_ERROR_WITH(infer_op(make_node("Concat", 2, 1, {Attribute::of_int("axis", 1)}),
                              {partial(DType::f32, {3, 2}), partial(DType::f32, {4, 3})}),
                     "expected 3");
 }
@@ -49,14 +49,14 @@ TEST(ShapeSplit, GivenAndEqualSizes) {
   outs = run_op(make_node("Split", 1, 3), {x});
   EXPECT_THAT(floats(outs[2]), ElementsAre(5, 6));
   Tensor m = f32({2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});
-  outs = run_op(make_node("Split", 1, 2, {attr_i("axis", -1)}), {m});
+  outs = run_op(make_node("Split", 1, 2, {Attribute::of_int("axis", -1)}), {m});
   EXPECT_EQ(outs[0].shape(), Shape({2, 2}));
   EXPECT_THAT(floats(outs[0]), ElementsAre(1, 2, 5, 6));
   EXPECT_THAT(floats(outs[1]), ElementsAre(3, 4, 7, 8));
   outs = run_op(make_node("Split", 2, 3), {Tensor(DType::f32, {0}), i64s({0, 0, 0})});
   EXPECT_EQ(outs[2].shape(), Shape({0}));
   // opset 18's num_outputs: the last part is smaller.
-  outs = run_op(make_node("Split", 1, 2, {attr_i("num_outputs", 2)}), {f32({3}, {1, 2, 3})});
+  outs = run_op(make_node("Split", 1, 2, {Attribute::of_int("num_outputs", 2)}), {f32({3}, {1, 2, 3})});
   EXPECT_THAT(floats(outs[0]), ElementsAre(1, 2));
   EXPECT_THAT(floats(outs[1]), ElementsAre(3));
 }
@@ -70,7 +70,7 @@ TEST(ShapeSplit, ErrorsAndInference) {
   EXPECT_ERROR_WITH(run_op(make_node("Split", 2, 3), {f32({5}, iota_f(5)), i64s({2, 3})}),
                     "2 values for 3 outputs");
   Tensor s = i64s({1, 3});
-  auto t = infer_op(make_node("Split", 2, 2, {attr_i("axis", 1)}),
+  auto t = infer_op(make_node("Split", 2, 2, {Attribute::of_int("axis", 1)}),
                     {partial(DType::f32, {-1, 4}), type_of(s)}, {nullptr, &s});
   EXPECT_THAT(dims(t[0]), ElementsAre(-1, 1));
   EXPECT_THAT(dims(t[1]), ElementsAre(-1, 3));
@@ -132,7 +132,7 @@ TEST(ShapeTranspose, DefaultAndPerm) {
   EXPECT_EQ(y.shape(), Shape({3, 2}));
   EXPECT_THAT(floats(y), ElementsAre(1, 4, 2, 5, 3, 6));
   Tensor z = f32({2, 3, 4}, iota_f(24));
-  y = run1(make_node("Transpose", 1, 1, {attr_ints("perm", {1, 2, 0})}), {z});
+  y = run1(make_node("Transpose", 1, 1, {Attribute::of_ints("perm", {1, 2, 0})}), {z});
   ASSERT_EQ(y.shape(), Shape({3, 4, 2}));
   // y[i][j][k] = z[k][i][j]
   for (int i = 0; i < 3; ++i)
@@ -142,10 +142,10 @@ TEST(ShapeTranspose, DefaultAndPerm) {
   // bool moves by element size like anything else.
   y = run1(make_node("Transpose", 1, 1), {boolean({2, 2}, {1, 1, 0, 0})});
   EXPECT_THAT(ints(y), ElementsAre(1, 0, 1, 0));
-  EXPECT_ERROR_WITH(run1(make_node("Transpose", 1, 1, {attr_ints("perm", {0, 0})}), {x}),
+  EXPECT_ERROR_WITH(run1(make_node("Transpose", 1, 1, {Attribute::of_ints("perm", {0, 0})}), {x}),
                     "not a permutation");
-  EXPECT_ERROR_WITH(run1(make_node("Transpose", 1, 1, {attr_ints("perm", {0})}), {x}), "1 entries");
-  auto t = infer_op(make_node("Transpose", 1, 1, {attr_ints("perm", {2, 0, 1})}),
+  EXPECT_ERROR_WITH(run1(make_node("Transpose", 1, 1, {Attribute::of_ints("perm", {0})}), {x}), "1 entries");
+  auto t = infer_op(make_node("Transpose", 1, 1, {Attribute::of_ints("perm", {2, 0, 1})}),
                     {partial(DType::f32, {-1, 3, 4})});
   EXPECT_THAT(dims(t[0]), ElementsAre(4, -1, 3));
 }
@@ -157,17 +157,17 @@ TEST(ShapePad, ConstantReflectEdgeWrap) {
   Tensor y = run1(make_node("Pad", 3, 1), {x, i64s({0, 1, 1, 0}), Tensor::scalar_f32(9)});
   EXPECT_EQ(y.shape(), Shape({3, 4}));
   EXPECT_THAT(floats(y), ElementsAre(9, 1, 2, 3, 9, 4, 5, 6, 9, 9, 9, 9));
-  y = run1(make_node("Pad", 2, 1, {attr_s("mode", "reflect")}), {x, i64s({0, 2, 0, 1})});
+  y = run1(make_node("Pad", 2, 1, {Attribute::of_string("mode", "reflect")}), {x, i64s({0, 2, 0, 1})});
   EXPECT_THAT(floats(y), ElementsAre(3, 2, 1, 2, 3, 2, 6, 5, 4, 5, 6, 5));
-  y = run1(make_node("Pad", 2, 1, {attr_s("mode", "edge")}), {x, i64s({1, 0, 0, 2})});
+  y = run1(make_node("Pad", 2, 1, {Attribute::of_string("mode", "edge")}), {x, i64s({1, 0, 0, 2})});
   EXPECT_EQ(y.shape(), Shape({3, 5}));
   EXPECT_THAT(floats(y), ElementsAre(1, 2, 3, 3, 3, 1, 2, 3, 3, 3, 4, 5, 6, 6, 6));
   // Reflection past the edge repeats, as numpy.pad does.
-  y = run1(make_node("Pad", 2, 1, {attr_s("mode", "reflect")}),
+  y = run1(make_node("Pad", 2, 1, {Attribute::of_string("mode", "reflect")}),
            {f32({3}, {1, 2, 3}), i64s({5, 0})});
   EXPECT_THAT(floats(y), ElementsAre(2, 1, 2, 3, 2, 1, 2, 3));
   // wrap (opset 19) is periodic with the input's length.
-  y = run1(make_node("Pad", 2, 1, {attr_s("mode", "wrap")}), {f32({3}, {1, 2, 3}), i64s({2, 4})});
+  y = run1(make_node("Pad", 2, 1, {Attribute::of_string("mode", "wrap")}), {f32({3}, {1, 2, 3}), i64s({2, 4})});
   EXPECT_THAT(floats(y), ElementsAre(2, 3, 1, 2, 3, 1, 2, 3, 1));
 }
 
@@ -188,11 +188,11 @@ TEST(ShapePad, NegativePadsHalfAndErrors) {
   EXPECT_ERROR_WITH(run1(make_node("Pad", 2, 1), {x, i64s({1, 1})}), "expected 4");
   EXPECT_ERROR_WITH(run1(make_node("Pad", 3, 1), {x, i64s({0, 0, 0, 0}), Tensor::scalar_i64(1)}),
                     "constant_value is int64");
-  EXPECT_ERROR_WITH(run1(make_node("Pad", 2, 1, {attr_s("mode", "edge")}),
+  EXPECT_ERROR_WITH(run1(make_node("Pad", 2, 1, {Attribute::of_string("mode", "edge")}),
                          {Tensor(DType::f32, {0}), i64s({1, 0})}),
                     "size 0");
   EXPECT_ERROR_WITH(
-      run1(make_node("Pad", 2, 1, {attr_s("mode", "mirror")}), {x, i64s({0, 0, 0, 0})}),
+      run1(make_node("Pad", 2, 1, {Attribute::of_string("mode", "mirror")}), {x, i64s({0, 0, 0, 0})}),
       "mode 'mirror'");
   Tensor p = i64s({1, 0, 2, 0});
   auto t =
@@ -204,33 +204,33 @@ TEST(ShapePad, NegativePadsHalfAndErrors) {
 
 TEST(ShapeDepthToSpace, DcrAndCrdOrders) {
   Tensor x = f32({1, 8, 1, 1}, iota_f(8));
-  Tensor y = run1(make_node("DepthToSpace", 1, 1, {attr_i("blocksize", 2)}), {x});
+  Tensor y = run1(make_node("DepthToSpace", 1, 1, {Attribute::of_int("blocksize", 2)}), {x});
   EXPECT_EQ(y.shape(), Shape({1, 2, 2, 2}));
   EXPECT_THAT(floats(y), ElementsAre(0, 2, 4, 6, 1, 3, 5, 7));
-  y = run1(make_node("DepthToSpace", 1, 1, {attr_i("blocksize", 2), attr_s("mode", "CRD")}), {x});
+  y = run1(make_node("DepthToSpace", 1, 1, {Attribute::of_int("blocksize", 2), Attribute::of_string("mode", "CRD")}), {x});
   EXPECT_THAT(floats(y), ElementsAre(0, 1, 2, 3, 4, 5, 6, 7));
-  EXPECT_ERROR_WITH(run1(make_node("DepthToSpace", 1, 1, {attr_i("blocksize", 3)}), {x}),
+  EXPECT_ERROR_WITH(run1(make_node("DepthToSpace", 1, 1, {Attribute::of_int("blocksize", 3)}), {x}),
                     "divisible");
-  EXPECT_ERROR_WITH(run1(make_node("DepthToSpace", 1, 1, {attr_i("blocksize", 0)}), {x}),
+  EXPECT_ERROR_WITH(run1(make_node("DepthToSpace", 1, 1, {Attribute::of_int("blocksize", 0)}), {x}),
                     "positive");
-  auto t = infer_op(make_node("DepthToSpace", 1, 1, {attr_i("blocksize", 2)}),
+  auto t = infer_op(make_node("DepthToSpace", 1, 1, {Attribute::of_int("blocksize", 2)}),
                     {partial(DType::f32, {-1, 8, 3, 5})});
   EXPECT_THAT(dims(t[0]), ElementsAre(-1, 2, 6, 10));
 }
 
 TEST(ShapeSpaceToDepth, HandValuesAndRoundTrip) {
   Tensor x = f32({1, 2, 2, 2}, iota_f(8));
-  Tensor y = run1(make_node("SpaceToDepth", 1, 1, {attr_i("blocksize", 2)}), {x});
+  Tensor y = run1(make_node("SpaceToDepth", 1, 1, {Attribute::of_int("blocksize", 2)}), {x});
   EXPECT_EQ(y.shape(), Shape({1, 8, 1, 1}));
   EXPECT_THAT(floats(y), ElementsAre(0, 4, 1, 5, 2, 6, 3, 7));
   // SpaceToDepth undoes DepthToSpace in DCR mode.
   Tensor r = random_f32({2, 12, 3, 4}, 7);
-  Tensor d = run1(make_node("DepthToSpace", 1, 1, {attr_i("blocksize", 2)}), {r});
+  Tensor d = run1(make_node("DepthToSpace", 1, 1, {Attribute::of_int("blocksize", 2)}), {r});
   EXPECT_EQ(d.shape(), Shape({2, 3, 6, 8}));
-  Tensor back = run1(make_node("SpaceToDepth", 1, 1, {attr_i("blocksize", 2)}), {d});
+  Tensor back = run1(make_node("SpaceToDepth", 1, 1, {Attribute::of_int("blocksize", 2)}), {d});
   EXPECT_EQ(back.shape(), r.shape());
   EXPECT_EQ(floats(back), floats(r));
-  EXPECT_ERROR_WITH(run1(make_node("SpaceToDepth", 1, 1, {attr_i("blocksize", 3)}), {x}),
+  EXPECT_ERROR_WITH(run1(make_node("SpaceToDepth", 1, 1, {Attribute::of_int("blocksize", 3)}), {x}),
                     "divisible");
 }
 

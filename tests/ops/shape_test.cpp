@@ -7,42 +7,35 @@ namespace {
 
 using ::testing::ElementsAre;
 
-Attribute attr_t(const std::string& name, Tensor t) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::t;
-  a.t = std::move(t);
-  return a;
-}
 
 // ---- Constant ----------------------------------------------------------------------------------
 
 TEST(ShapeConstant, ValueTensorAndScalarForms) {
   Tensor v = f32({2}, {1.5f, -2});
-  Tensor out = run1(make_node("Constant", 0, 1, {attr_t("value", v)}), {});
+  Tensor out = run1(make_node("Constant", 0, 1, {Attribute::of_tensor("value", v)}), {});
   EXPECT_EQ(out.shape(), Shape({2}));
   EXPECT_THAT(floats(out), ElementsAre(1.5f, -2.f));
 
-  out = run1(make_node("Constant", 0, 1, {attr_f("value_float", 0.25f)}), {});
+  out = run1(make_node("Constant", 0, 1, {Attribute::of_float("value_float", 0.25f)}), {});
   EXPECT_EQ(out.dtype(), DType::f32);
   EXPECT_EQ(out.rank(), 0);
   EXPECT_THAT(floats(out), ElementsAre(0.25f));
 
-  out = run1(make_node("Constant", 0, 1, {attr_ints("value_ints", {3, -4, 5})}), {});
+  out = run1(make_node("Constant", 0, 1, {Attribute::of_ints("value_ints", {3, -4, 5})}), {});
   EXPECT_EQ(out.dtype(), DType::i64);
   EXPECT_THAT(ints(out), ElementsAre(3, -4, 5));
 
-  out = run1(make_node("Constant", 0, 1, {attr_i("value_int", -7)}), {});
+  out = run1(make_node("Constant", 0, 1, {Attribute::of_int("value_int", -7)}), {});
   EXPECT_EQ(out.rank(), 0);
   EXPECT_THAT(ints(out), ElementsAre(-7));
 
-  auto t = infer_op(make_node("Constant", 0, 1, {attr_ints("value_ints", {1, 2})}), {});
+  auto t = infer_op(make_node("Constant", 0, 1, {Attribute::of_ints("value_ints", {1, 2})}), {});
   EXPECT_EQ(t[0].dtype, DType::i64);
   EXPECT_THAT(dims(t[0]), ElementsAre(2));
 }
 
 TEST(ShapeConstant, RejectsStringsSparseAndAmbiguity) {
-  EXPECT_ERROR_WITH(run1(make_node("Constant", 0, 1, {attr_s("value_string", "x")}), {}),
+  EXPECT_ERROR_WITH(run1(make_node("Constant", 0, 1, {Attribute::of_string("value_string", "x")}), {}),
                     "string tensors are not supported");
   Attribute strs;
   strs.name = "value_strings";
@@ -50,11 +43,11 @@ TEST(ShapeConstant, RejectsStringsSparseAndAmbiguity) {
   strs.strings = {"a"};
   EXPECT_ERROR_WITH(run1(make_node("Constant", 0, 1, {strs}), {}),
                     "string tensors are not supported");
-  EXPECT_ERROR_WITH(run1(make_node("Constant", 0, 1, {attr_t("sparse_value", i64s({1}))}), {}),
+  EXPECT_ERROR_WITH(run1(make_node("Constant", 0, 1, {Attribute::of_tensor("sparse_value", i64s({1}))}), {}),
                     "sparse");
   EXPECT_ERROR_WITH(run1(make_node("Constant", 0, 1), {}), "exactly one");
   EXPECT_ERROR_WITH(
-      run1(make_node("Constant", 0, 1, {attr_i("value_int", 1), attr_f("value_float", 1)}), {}),
+      run1(make_node("Constant", 0, 1, {Attribute::of_int("value_int", 1), Attribute::of_float("value_float", 1)}), {}),
       "exactly one");
 }
 
@@ -62,7 +55,7 @@ TEST(ShapeConstant, RejectsStringsSparseAndAmbiguity) {
 
 TEST(ShapeConstantOfShape, FillsWithValueOrZero) {
   Tensor seven = i32({1}, {7});
-  Tensor out = run1(make_node("ConstantOfShape", 1, 1, {attr_t("value", seven)}), {i64s({2, 3})});
+  Tensor out = run1(make_node("ConstantOfShape", 1, 1, {Attribute::of_tensor("value", seven)}), {i64s({2, 3})});
   EXPECT_EQ(out.dtype(), DType::i32);
   EXPECT_EQ(out.shape(), Shape({2, 3}));
   EXPECT_THAT(ints(out), ElementsAre(7, 7, 7, 7, 7, 7));
@@ -72,7 +65,7 @@ TEST(ShapeConstantOfShape, FillsWithValueOrZero) {
   EXPECT_THAT(floats(out), ElementsAre(0.f, 0.f, 0.f));
 
   // An empty shape gives a scalar; a zero dim gives an empty tensor.
-  out = run1(make_node("ConstantOfShape", 1, 1, {attr_t("value", f32({1}, {2.5f}))}),
+  out = run1(make_node("ConstantOfShape", 1, 1, {Attribute::of_tensor("value", f32({1}, {2.5f}))}),
              {Tensor(DType::i64, {0})});
   EXPECT_EQ(out.rank(), 0);
   EXPECT_THAT(floats(out), ElementsAre(2.5f));
@@ -89,7 +82,7 @@ TEST(ShapeConstantOfShape, HugeOrNegativeShapesAreErrors) {
 }
 
 TEST(ShapeConstantOfShape, InfersExactShapeFromKnownInput) {
-  Node n = make_node("ConstantOfShape", 1, 1, {attr_t("value", i64s({1}))});
+  Node n = make_node("ConstantOfShape", 1, 1, {Attribute::of_tensor("value", i64s({1}))});
   Tensor s = i64s({5, 2});
   auto t = infer_op(n, {type_of(s)}, {&s});
   EXPECT_EQ(t[0].dtype, DType::i64);
@@ -103,14 +96,14 @@ TEST(ShapeConstantOfShape, InfersExactShapeFromKnownInput) {
 TEST(ShapeShape, StartEndClampAndNegative) {
   Tensor x(DType::f32, {2, 3, 4, 5});
   EXPECT_THAT(ints(run1(make_node("Shape", 1, 1), {x})), ElementsAre(2, 3, 4, 5));
-  EXPECT_THAT(ints(run1(make_node("Shape", 1, 1, {attr_i("start", -1)}), {x})), ElementsAre(5));
-  EXPECT_THAT(ints(run1(make_node("Shape", 1, 1, {attr_i("start", 1), attr_i("end", -1)}), {x})),
+  EXPECT_THAT(ints(run1(make_node("Shape", 1, 1, {Attribute::of_int("start", -1)}), {x})), ElementsAre(5));
+  EXPECT_THAT(ints(run1(make_node("Shape", 1, 1, {Attribute::of_int("start", 1), Attribute::of_int("end", -1)}), {x})),
               ElementsAre(3, 4));
-  EXPECT_THAT(ints(run1(make_node("Shape", 1, 1, {attr_i("start", -10), attr_i("end", 10)}), {x})),
+  EXPECT_THAT(ints(run1(make_node("Shape", 1, 1, {Attribute::of_int("start", -10), Attribute::of_int("end", 10)}), {x})),
               ElementsAre(2, 3, 4, 5));
-  EXPECT_EQ(run1(make_node("Shape", 1, 1, {attr_i("start", 3), attr_i("end", 1)}), {x}).numel(), 0);
+  EXPECT_EQ(run1(make_node("Shape", 1, 1, {Attribute::of_int("start", 3), Attribute::of_int("end", 1)}), {x}).numel(), 0);
   auto t =
-      infer_op(make_node("Shape", 1, 1, {attr_i("end", -1)}), {partial(DType::f32, {-1, 3, -1})});
+      infer_op(make_node("Shape", 1, 1, {Attribute::of_int("end", -1)}), {partial(DType::f32, {-1, 3, -1})});
   EXPECT_EQ(t[0].dtype, DType::i64);
   EXPECT_THAT(dims(t[0]), ElementsAre(2));
 }
@@ -159,13 +152,13 @@ TEST(ShapeRange, ErrorsBeforeAllocating) {
 
 TEST(ShapeEyeLike, DiagonalOffsetAndDtype) {
   Tensor x(DType::f32, {3, 4});
-  Tensor out = run1(make_node("EyeLike", 1, 1, {attr_i("k", 1), attr_i("dtype", 6)}), {x});
+  Tensor out = run1(make_node("EyeLike", 1, 1, {Attribute::of_int("k", 1), Attribute::of_int("dtype", 6)}), {x});
   EXPECT_EQ(out.dtype(), DType::i32);
   EXPECT_THAT(ints(out), ElementsAre(0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1));
-  out = run1(make_node("EyeLike", 1, 1, {attr_i("k", -2)}), {Tensor(DType::f16, {3, 2})});
+  out = run1(make_node("EyeLike", 1, 1, {Attribute::of_int("k", -2)}), {Tensor(DType::f16, {3, 2})});
   EXPECT_EQ(out.dtype(), DType::f16);
   EXPECT_THAT(floats(out), ElementsAre(0, 0, 0, 0, 1, 0));
-  out = run1(make_node("EyeLike", 1, 1, {attr_i("dtype", 9)}), {Tensor(DType::i64, {2, 2})});
+  out = run1(make_node("EyeLike", 1, 1, {Attribute::of_int("dtype", 9)}), {Tensor(DType::i64, {2, 2})});
   EXPECT_EQ(out.dtype(), DType::boolean);
   EXPECT_THAT(ints(out), ElementsAre(1, 0, 0, 1));
   EXPECT_ERROR_WITH(run1(make_node("EyeLike", 1, 1), {Tensor(DType::f32, {2, 2, 2})}), "2-D");
@@ -177,14 +170,14 @@ TEST(ShapeTrilu, UpperLowerWithK) {
   EXPECT_THAT(floats(run1(make_node("Trilu", 2, 1), {x, Tensor::scalar_i64(1)})),
               ElementsAre(0, 2, 3, 0, 0, 6, 0, 0, 0));
   EXPECT_THAT(
-      floats(run1(make_node("Trilu", 2, 1, {attr_i("upper", 0)}), {x, Tensor::scalar_i64(-1)})),
+      floats(run1(make_node("Trilu", 2, 1, {Attribute::of_int("upper", 0)}), {x, Tensor::scalar_i64(-1)})),
       ElementsAre(0, 0, 0, 4, 0, 0, 7, 8, 0));
   // Huge k keeps everything (lower) or nothing (upper); batches are handled per matrix.
-  EXPECT_THAT(floats(run1(make_node("Trilu", 2, 1, {attr_i("upper", 0)}),
+  EXPECT_THAT(floats(run1(make_node("Trilu", 2, 1, {Attribute::of_int("upper", 0)}),
                           {x, Tensor::scalar_i64(INT64_MAX)})),
               ElementsAre(1, 2, 3, 4, 5, 6, 7, 8, 9));
   Tensor b = f32({2, 1, 2}, {1, 2, 3, 4});
-  EXPECT_THAT(floats(run1(make_node("Trilu", 1, 1, {attr_i("upper", 0)}), {b})),
+  EXPECT_THAT(floats(run1(make_node("Trilu", 1, 1, {Attribute::of_int("upper", 0)}), {b})),
               ElementsAre(1, 0, 3, 0));
   EXPECT_ERROR_WITH(run1(make_node("Trilu", 1, 1), {f32({3}, {1, 2, 3})}), "rank >= 2");
 }
@@ -199,7 +192,7 @@ TEST(ShapeReshape, ZeroCopiesAndMinusOneInfers) {
   Tensor y = run1(n, {f32({2, 2}, {1, 2, 3, 4}), i64s({4})});
   EXPECT_THAT(floats(y), ElementsAre(1, 2, 3, 4));
   // allowzero=1: 0 is a real zero.
-  Node az = make_node("Reshape", 2, 1, {attr_i("allowzero", 1)});
+  Node az = make_node("Reshape", 2, 1, {Attribute::of_int("allowzero", 1)});
   EXPECT_EQ(run1(az, {Tensor(DType::f32, {0, 3}), i64s({3, 0})}).shape(), Shape({3, 0}));
   EXPECT_ERROR_WITH(run1(n, {x, i64s({-1, -1})}), "more than one -1");
   EXPECT_ERROR_WITH(run1(n, {x, i64s({5, -1})}), "cannot reshape 24 elements");
@@ -230,12 +223,12 @@ TEST(ShapeReshape, InfersFromKnownShapeInput) {
 TEST(ShapeFlatten, AxisVariants) {
   Tensor x(DType::f32, {2, 3, 4, 5});
   EXPECT_EQ(run1(make_node("Flatten", 1, 1), {x}).shape(), Shape({2, 60}));
-  EXPECT_EQ(run1(make_node("Flatten", 1, 1, {attr_i("axis", 0)}), {x}).shape(), Shape({1, 120}));
-  EXPECT_EQ(run1(make_node("Flatten", 1, 1, {attr_i("axis", 4)}), {x}).shape(), Shape({120, 1}));
-  EXPECT_EQ(run1(make_node("Flatten", 1, 1, {attr_i("axis", -3)}), {x}).shape(), Shape({2, 60}));
-  EXPECT_ERROR_WITH(run1(make_node("Flatten", 1, 1, {attr_i("axis", 5)}), {x}), "axis 5");
+  EXPECT_EQ(run1(make_node("Flatten", 1, 1, {Attribute::of_int("axis", 0)}), {x}).shape(), Shape({1, 120}));
+  EXPECT_EQ(run1(make_node("Flatten", 1, 1, {Attribute::of_int("axis", 4)}), {x}).shape(), Shape({120, 1}));
+  EXPECT_EQ(run1(make_node("Flatten", 1, 1, {Attribute::of_int("axis", -3)}), {x}).shape(), Shape({2, 60}));
+  EXPECT_ERROR_WITH(run1(make_node("Flatten", 1, 1, {Attribute::of_int("axis", 5)}), {x}), "axis 5");
   auto t =
-      infer_op(make_node("Flatten", 1, 1, {attr_i("axis", 2)}), {partial(DType::f32, {-1, 3, 4})});
+      infer_op(make_node("Flatten", 1, 1, {Attribute::of_int("axis", 2)}), {partial(DType::f32, {-1, 3, 4})});
   EXPECT_THAT(dims(t[0]), ElementsAre(-1, 4));
 }
 

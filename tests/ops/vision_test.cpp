@@ -6,9 +6,6 @@
 namespace nnaccel {
 namespace {
 
-using testing::attr_f;
-using testing::attr_i;
-using testing::attr_s;
 using testing::make_node;
 using testing::random_f32;
 using testing::run_op;
@@ -48,7 +45,7 @@ TEST(NonMaxSuppression, CenterFormatMatchesCornerFormatAndTiesKeepLowerIndex) {
   Tensor scores = Tensor::from_f32({1, 1, 3}, {0.5f, 0.5f, 0.4f});
   auto a = run_op(make_node("NonMaxSuppression", 4, 1),
                   {corners, scores, Tensor::scalar_i64(10), Tensor::scalar_f32(0.5f)});
-  auto b = run_op(make_node("NonMaxSuppression", 4, 1, {attr_i("center_point_box", 1)}),
+  auto b = run_op(make_node("NonMaxSuppression", 4, 1, {Attribute::of_int("center_point_box", 1)}),
                   {centers, scores, Tensor::scalar_i64(10), Tensor::scalar_f32(0.5f)});
   // Box 0 wins the tie with box 1 (identical, suppressed); box 2 has IoU 1/7 with box 0.
   EXPECT_EQ(a[0].to_i64_vector(), (std::vector<int64_t>{0, 0, 0, 0, 0, 2}));
@@ -73,21 +70,21 @@ TEST(RoiAlign, AverageOfALinearImageIsTheBinCentre) {
   Tensor x = ramp(2, 8, 8);
   Tensor rois = Tensor::from_f32({2, 4}, {1, 1, 5, 5, 1, 1, 5, 5});
   Tensor batch = Tensor::from_i64({2}, {0, 1});
-  std::vector<Attribute> attrs = {attr_i("output_height", 2), attr_i("output_width", 2),
-                                  attr_i("sampling_ratio", 2)};
+  std::vector<Attribute> attrs = {Attribute::of_int("output_height", 2), Attribute::of_int("output_width", 2),
+                                  Attribute::of_int("sampling_ratio", 2)};
   auto half = run_op(make_node("RoiAlign", 3, 1, attrs), {x, rois, batch});
   ASSERT_EQ(half[0].shape(), (Shape{2, 1, 2, 2}));
   // half_pixel: the roi spans [0.5, 4.5]; bin centres at 1.5 and 3.5.
   std::vector<float> want = {16.5f, 18.5f, 36.5f, 38.5f, 116.5f, 118.5f, 136.5f, 138.5f};
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(half[0].to_f32_vector()[i], want[i], 1e-4);
-  attrs.push_back(attr_s("coordinate_transformation_mode", "output_half_pixel"));
+  attrs.push_back(Attribute::of_string("coordinate_transformation_mode", "output_half_pixel"));
   auto legacy = run_op(make_node("RoiAlign", 3, 1, attrs), {x, rois, batch});
   // No half-pixel shift: [1, 5], centres 2 and 4.
   std::vector<float> want2 = {22, 24, 42, 44, 122, 124, 142, 144};
   for (size_t i = 0; i < want2.size(); ++i)
     EXPECT_NEAR(legacy[0].to_f32_vector()[i], want2[i], 1e-4);
   // Spatial scale halves the roi coordinates.
-  attrs.push_back(attr_f("spatial_scale", 0.5f));
+  attrs.push_back(Attribute::of_float("spatial_scale", 0.5f));
   Tensor big = Tensor::from_f32({1, 4}, {2, 2, 10, 10});
   auto scaled = run_op(make_node("RoiAlign", 3, 1, attrs), {x, big, Tensor::from_i64({1}, {0})});
   for (size_t i = 0; i < 4; ++i) EXPECT_NEAR(scaled[0].to_f32_vector()[i], want2[i], 1e-4);
@@ -99,7 +96,7 @@ TEST(RoiAlign, MaxModeTakesTheLargestWeightedTap) {
   Tensor rois = Tensor::from_f32({1, 4}, {0.5f, 0.5f, 2.5f, 2.5f});  // spans [0, 2]
   Tensor batch = Tensor::from_i64({1}, {0});
   auto run = [&](const char* mode, int64_t sr) {
-    return run_op(make_node("RoiAlign", 3, 1, {attr_s("mode", mode), attr_i("sampling_ratio", sr)}),
+    return run_op(make_node("RoiAlign", 3, 1, {Attribute::of_string("mode", mode), Attribute::of_int("sampling_ratio", sr)}),
                   {x, rois, batch})[0]
         .data<float>()[0];
   };
@@ -130,7 +127,7 @@ TEST(GridSample, IdentityGridReproducesTheInputInEveryMode) {
   for (const char* mode : {"bilinear", "nearest", "bicubic"})
     for (int align : {0, 1}) {
       auto out = run_op(
-          make_node("GridSample", 2, 1, {attr_s("mode", mode), attr_i("align_corners", align)}),
+          make_node("GridSample", 2, 1, {Attribute::of_string("mode", mode), Attribute::of_int("align_corners", align)}),
           {x, identity_grid(4, 5, align)});
       ASSERT_EQ(out[0].shape(), x.shape());
       for (int64_t i = 0; i < x.numel(); ++i)
@@ -144,7 +141,7 @@ TEST(GridSample, PaddingModesAndNearestTies) {
   // align_corners 0: g = -1 -> x = -0.5 (half outside), g = 2 -> x = 4 (far right).
   Tensor grid = Tensor::from_f32({1, 1, 2, 2}, {-1, 0, 2, 0});
   auto run = [&](const char* padding) {
-    return run_op(make_node("GridSample", 2, 1, {attr_s("padding_mode", padding)}), {x, grid})[0]
+    return run_op(make_node("GridSample", 2, 1, {Attribute::of_string("padding_mode", padding)}), {x, grid})[0]
         .to_f32_vector();
   };
   EXPECT_EQ(run("zeros"), (std::vector<float>{0.5f, 0}));
@@ -153,14 +150,14 @@ TEST(GridSample, PaddingModesAndNearestTies) {
   // Nearest rounds half to even: with align_corners, g = -0.5 -> 0.5 -> 0; g = 0.5 -> 1.5 -> 2.
   Tensor ties = Tensor::from_f32({1, 1, 2, 2}, {-0.5f, 0, 0.5f, 0});
   auto near =
-      run_op(make_node("GridSample", 2, 1, {attr_s("mode", "nearest"), attr_i("align_corners", 1)}),
+      run_op(make_node("GridSample", 2, 1, {Attribute::of_string("mode", "nearest"), Attribute::of_int("align_corners", 1)}),
              {x, ties});
   EXPECT_EQ(near[0].to_f32_vector(), (std::vector<float>{1, 3}));
   // Bicubic with border padding clamps each tap (PyTorch's semantics), not the point: at x = 3.75
   // in [0, 0, 4, 8] the taps 2, 3, 4, 5 read 4, 8, 8, 8 with weights c0 = -9/256 and 1 - c0.
   Tensor x4 = Tensor::from_f32({1, 1, 1, 4}, {0, 0, 4, 8});
   auto cubic = run_op(
-      make_node("GridSample", 2, 1, {attr_s("mode", "bicubic"), attr_s("padding_mode", "border")}),
+      make_node("GridSample", 2, 1, {Attribute::of_string("mode", "bicubic"), Attribute::of_string("padding_mode", "border")}),
       {x4, Tensor::from_f32({1, 1, 1, 2}, {1.125f, 0})});
   EXPECT_FLOAT_EQ(cubic[0].data<float>()[0], 8.140625f);
   EXPECT_THROW(
@@ -176,7 +173,7 @@ TEST(Vision, ShapeFunctions) {
   gs->infer(ctx);
   EXPECT_EQ(ctx.outputs[0], TypeInfo::of(DType::f32, {2, 3, 4, 6}));
   const OpSchema* ra = OpRegistry::instance().find("", "RoiAlign");
-  Node r = make_node("RoiAlign", 3, 1, {attr_i("output_height", 7), attr_i("output_width", 3)});
+  Node r = make_node("RoiAlign", 3, 1, {Attribute::of_int("output_height", 7), Attribute::of_int("output_width", 3)});
   TypeInfo rois = TypeInfo::of(DType::f32, {5, 4}), bi = TypeInfo::of(DType::i64, {5});
   InferContext rctx(r, {&x, &rois, &bi}, {nullptr, nullptr, nullptr});
   ra->infer(rctx);
