@@ -1,7 +1,7 @@
 #include "ir/shape_inference.hpp"
 
 #include "core/check.hpp"
-#include "ir/subgraph_reads.hpp"
+#include "ir/graph_walk.hpp"
 #include "ops/op_registry.hpp"
 
 namespace nnaccel {

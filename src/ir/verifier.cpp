@@ -4,7 +4,7 @@
 #include <queue>
 
 #include "core/check.hpp"
-#include "ir/subgraph_reads.hpp"
+#include "ir/graph_walk.hpp"
 
 namespace nnaccel {
 

@@ -12,6 +12,7 @@
 #include "core/check.hpp"
 #include "ir/verifier.hpp"
 #include "onnx/upgrade_rewriter.hpp"
+#include "ir/graph_walk.hpp"
 #include "ops/op_registry.hpp"
 
 namespace nnaccel {
@@ -47,20 +48,6 @@ const std::map<std::string, RuleEntry>& rule_table() {
     return t;
   }();
   return table;
-}
-
-void collect_names(const Graph& g, NameTable& names) {
-  for (const auto& [n, t] : g.initializers) names.insert(n);
-  for (const auto* list : {&g.inputs, &g.outputs, &g.value_info})
-    for (const ValueInfo& v : *list) names.insert(v.name);
-  for (const Node& n : g.nodes) {
-    for (const std::string& s : n.inputs) names.insert(s);
-    for (const std::string& s : n.outputs) names.insert(s);
-    for (const Attribute& a : n.attrs) {
-      if (a.g) collect_names(*a.g, names);
-      for (const auto& sg : a.graphs) collect_names(*sg, names);
-    }
-  }
 }
 
 }  // namespace
@@ -321,7 +308,7 @@ void Rewriter::run() {
 void upgrade_to_canonical_opset(Model& model, int64_t from_opset) {
   if (from_opset < kCanonicalOpset) {
     upgrade::NameTable names;
-    upgrade::collect_names(model.graph, names);
+    collect_value_names(model.graph, names);
     upgrade::Rewriter rw(model.graph, from_opset, names, nullptr);
     rw.run();
   }

@@ -9,7 +9,7 @@
 // folding later removes) when they are not.
 #include <map>
 #include <string>
-#include <unordered_set>
+#include <set>
 #include <vector>
 
 #include "nnaccel/graph.hpp"
@@ -17,7 +17,7 @@
 namespace nnaccel::upgrade {
 
 // Every value name used anywhere in the model (all graphs), so new names never shadow old ones.
-using NameTable = std::unordered_set<std::string>;
+using NameTable = std::set<std::string>;
 
 class Rewriter {
  public:

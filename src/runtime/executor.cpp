@@ -6,7 +6,7 @@
 
 #include "core/check.hpp"
 #include "ir/shape_inference.hpp"
-#include "ir/subgraph_reads.hpp"
+#include "ir/graph_walk.hpp"
 #include "ir/verifier.hpp"
 
 namespace nnaccel {

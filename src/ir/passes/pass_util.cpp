@@ -24,25 +24,9 @@ bool is_constant_initializer(const Graph& g, const std::string& name) {
   return true;
 }
 
-namespace {
-void collect_names(const Graph& g, std::set<std::string>& names) {
-  for (const auto& [n, t] : g.initializers) names.insert(n);
-  for (const ValueInfo& v : g.inputs) names.insert(v.name);
-  for (const ValueInfo& v : g.outputs) names.insert(v.name);
-  for (const Node& n : g.nodes) {
-    for (const std::string& s : n.inputs) names.insert(s);
-    for (const std::string& s : n.outputs) names.insert(s);
-    for (const Attribute& a : n.attrs) {
-      if (a.g) collect_names(*a.g, names);
-      for (const auto& sg : a.graphs) collect_names(*sg, names);
-    }
-  }
-}
-}  // namespace
-
 std::string unique_name(const Graph& g, const std::string& base) {
   std::set<std::string> names;
-  collect_names(g, names);
+  collect_value_names(g, names);
   if (!names.count(base)) return base;
   for (int i = 1;; ++i) {
     std::string n = base + "_" + std::to_string(i);

@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 
-#include "ir/subgraph_reads.hpp"
+#include "ir/graph_walk.hpp"
 #include "nnaccel/graph.hpp"
 
 namespace nnaccel {

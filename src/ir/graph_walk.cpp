@@ -1,4 +1,4 @@
-#include "ir/subgraph_reads.hpp"
+#include "ir/graph_walk.hpp"
 
 namespace nnaccel {
 
@@ -31,6 +31,20 @@ void collect_outer_reads(const Graph& g, std::set<std::string>& out) {
   }
   for (const ValueInfo& v : g.outputs)
     if (!local.count(v.name)) out.insert(v.name);
+}
+
+void collect_value_names(const Graph& g, std::set<std::string>& out) {
+  for (const auto& [n, t] : g.initializers) out.insert(n);
+  for (const auto* list : {&g.inputs, &g.outputs, &g.value_info})
+    for (const ValueInfo& v : *list) out.insert(v.name);
+  for (const Node& n : g.nodes) {
+    for (const std::string& s : n.inputs) out.insert(s);
+    for (const std::string& s : n.outputs) out.insert(s);
+    for (const Attribute& a : n.attrs) {
+      if (a.g) collect_value_names(*a.g, out);
+      for (const auto& sg : a.graphs) collect_value_names(*sg, out);
+    }
+  }
 }
 
 }  // namespace nnaccel
