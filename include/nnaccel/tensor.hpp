@@ -38,6 +38,9 @@ class Tensor {
   static Tensor scalar_i64(int64_t v);
   static Tensor from_f32(Shape shape, const std::vector<float>& values);
   static Tensor from_i64(Shape shape, const std::vector<int64_t>& values);
+  // A tensor over memory owned by `owner` (an arena, a packed-weight buffer): `data` must hold
+  // the shape's bytes and stay valid while `owner` lives. The memory is not cleared.
+  static Tensor view(DType dtype, Shape shape, std::shared_ptr<void> owner, void* data);
 
   bool defined() const { return dtype_ != DType::undefined; }
   DType dtype() const { return dtype_; }

@@ -60,6 +60,17 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   data_ = p;
 }
 
+Tensor Tensor::view(DType dtype, Shape shape, std::shared_ptr<void> owner, void* data) {
+  if (dtype == DType::undefined) fail("cannot create a tensor of undefined type");
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.numel_ = shape_numel(t.shape_);
+  t.storage_ = std::move(owner);
+  t.data_ = data;
+  return t;
+}
+
 size_t Tensor::nbytes() const { return dtype_storage_bytes(dtype_, numel_); }
 
 Tensor Tensor::scalar_f32(float v) {
