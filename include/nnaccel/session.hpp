@@ -10,8 +10,17 @@
 
 namespace nnaccel {
 
+// Numerics of conv/matmul on the fast path. bf16: bf16 inputs and weights with fp32
+// accumulation; auto: bf16 only where it is faster than fp32 on this CPU.
+enum class PrecisionMode { fp32, bf16, auto_select };
+
 struct SessionOptions {
   uint64_t max_memory_bytes = 0;  // 0: the machine's physical memory
+  // The compiled fast path (graph optimizer, fast kernels, memory plan). false: the reference
+  // interpreter, node by node with the reference kernels (the oracle of the tests).
+  bool fast = true;
+  int threads = 0;  // 0: the cores this process may use
+  PrecisionMode precision = PrecisionMode::fp32;
   // Time every node (including nodes of If/Loop bodies); off costs nothing (no clock calls).
   bool profile = false;
 };
