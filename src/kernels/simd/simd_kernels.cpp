@@ -1,7 +1,11 @@
 #include "kernels/kernel.hpp"
+#include "kernels/simd/elementwise_kernels.hpp"
 
 namespace nnaccel {
 
-void register_simd_kernels(KernelRegistry& /*r*/) {}
+void register_simd_kernels(KernelRegistry& r) {
+  simd::register_elementwise_kernels(r);
+  simd::register_row_kernels(r);
+}
 
 }  // namespace nnaccel

@@ -1,0 +1,10 @@
+#pragma once
+#include "kernels/kernel.hpp"
+
+namespace nnaccel::simd {
+
+// Registered by register_simd_kernels (simd_kernels.cpp).
+void register_elementwise_kernels(KernelRegistry& reg);
+void register_row_kernels(KernelRegistry& reg);
+
+}  // namespace nnaccel::simd

@@ -1,0 +1,60 @@
+#pragma once
+// The target-independent entry points of the Highway code (each dispatches at run time to the
+// best compiled target, see isa_cap.hpp). Plain pointers and sizes: the kernels in
+// *_kernels.cpp own the shapes and the threading (they split work with parallel_for).
+#include <cstdint>
+#include <vector>
+
+#include "ops/elementwise_chain.hpp"
+
+namespace nnaccel::simd {
+
+// An operand of an elementwise program, seen along the flat index i of the output:
+// value(i) = data[(i / inner) % k]. k == 1: scalar; inner == 1 && k == n: same shape;
+// inner == 1 && k < n: trailing vector; inner > 1: per-channel (constant over runs of `inner`).
+struct EwOperand {
+  const float* data = nullptr;
+  int64_t inner = 1;
+  int64_t k = 1;
+};
+
+// One step of an elementwise program: ChainOp semantics (ops/elementwise_chain.hpp), with one
+// addition: pow with operand == -1 is the unary x^p0 for p0 in {2, 0.5}. Clip is
+// min(max(x, p0), p1) as ONNX's Clip.
+struct EwStep {
+  ChainOp op = ChainOp::relu;
+  int operand = -1;  // index into EwProgram::operands, -1 for unary steps
+  float p0 = 0.0f, p1 = 0.0f;
+};
+
+struct EwProgram {
+  const float* x = nullptr;
+  float* y = nullptr;  // may equal x
+  std::vector<EwStep> steps;
+  std::vector<EwOperand> operands;
+};
+
+// y[i] = steps(x[i], operands(i)) for i in [begin, end).
+void eval_elementwise(const EwProgram& p, int64_t begin, int64_t end);
+
+// Softmax (or LogSoftmax) over the middle axis of x viewed as [outer, len, inner], for outer
+// indices [outer_begin, outer_end).
+void softmax(const float* x, float* y, int64_t outer_begin, int64_t outer_end, int64_t len,
+             int64_t inner, bool log);
+
+// LayerNormalization of rows [row_begin, row_end) of x viewed as [rows, len]. bias, mean and
+// inv_std_dev may be null.
+void layer_norm(const float* x, float* y, int64_t row_begin, int64_t row_end, int64_t len,
+                const float* scale, const float* bias, float epsilon, float* mean,
+                float* inv_std_dev);
+
+enum class ReduceKind { sum, mean, max };
+// y[r] = reduce(x[r * len .. (r + 1) * len)) for r in [row_begin, row_end).
+void reduce_rows(const float* x, float* y, int64_t row_begin, int64_t row_end, int64_t len,
+                 ReduceKind kind);
+
+// y[c][r] = x[r][c] for a [rows, cols] matrix, rows [row_begin, row_end) of x.
+void transpose_2d(const float* x, float* y, int64_t rows, int64_t cols, int64_t row_begin,
+                  int64_t row_end);
+
+}  // namespace nnaccel::simd
