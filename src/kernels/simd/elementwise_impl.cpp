@@ -72,7 +72,7 @@ void ApplyStep(const EwStep& s, const float* src, float* dst, size_t n, const fl
   switch (s.op) {
     case ChainOp::relu: NNA_MAP(hn::IfThenZeroElse(hn::Lt(x, hn::Zero(d)), x)); break;
     case ChainOp::sigmoid: NNA_MAP(Sigmoid(d, x)); break;
-    case ChainOp::tanh: NNA_MAP(hn::Tanh(d, x)); break;
+    case ChainOp::tanh: NNA_MAP(TanhFull(d, x)); break;
     case ChainOp::exp: NNA_MAP(ExpFull(d, x)); break;
     case ChainOp::log: NNA_MAP(LogFull(d, x)); break;
     case ChainOp::neg: NNA_MAP(hn::Neg(x)); break;

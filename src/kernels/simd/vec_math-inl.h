@@ -17,6 +17,12 @@ HWY_BEFORE_NAMESPACE();
 namespace nnaccel::simd::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// NaN in, NaN out, as libm (the range reductions below can turn NaN into a number).
+template <class V>
+HWY_INLINE V KeepNaN(V x, V y) {
+  return hn::IfThenElse(hn::IsNaN(x), x, y);
+}
+
 // e^x over all floats: Highway's Exp is valid up to 104 but overflows to garbage above ~88.7,
 // and maps NaN to 0.
 template <class D, class V>
@@ -67,16 +73,22 @@ HWY_INLINE V Erf(D d, V x) {
   p = hn::Mul(p, t);
   const V e = hn::Exp(d, hn::Neg(hn::Min(hn::Mul(ax, ax), hn::Set(d, 100.0f))));
   const V big = hn::CopySignToAbs(hn::NegMulAdd(p, e, one), x);
-  return hn::IfThenElse(hn::Lt(ax, hn::Set(d, 0.5f)), small, big);
+  return KeepNaN(x, hn::IfThenElse(hn::Lt(ax, hn::Set(d, 0.5f)), small, big));
 }
 
-// 1 / (1 + e^-x), without overflow: e^-|x| is at most 1.
+// 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) below, as the reference: e^-|x| is at most 1
+// (no overflow), and no 1 - p cancellation for very negative x.
 template <class D, class V>
 HWY_INLINE V Sigmoid(D d, V x) {
   const V one = hn::Set(d, 1.0f);
   const V e = hn::Exp(d, hn::Neg(hn::Abs(x)));
-  const V pos = hn::Div(one, hn::Add(one, e));
-  return hn::IfThenElse(hn::Lt(x, hn::Zero(d)), hn::Sub(one, pos), pos);
+  const V r = hn::Div(one, hn::Add(one, e));
+  return KeepNaN(x, hn::IfThenElse(hn::Lt(x, hn::Zero(d)), hn::Mul(e, r), r));
+}
+
+template <class D, class V>
+HWY_INLINE V TanhFull(D d, V x) {
+  return KeepNaN(x, hn::Tanh(d, x));
 }
 
 // log(1 + e^x) = max(x, 0) + log1p(e^-|x|).
