@@ -1,7 +1,10 @@
 #include "runtime/compiled_model.hpp"
 
+#include <set>
+
 #include "core/check.hpp"
 #include "core/parallel.hpp"
+#include "nnaccel/onnx_io.hpp"
 #include "ir/passes/passes.hpp"
 #include "ir/shape_inference.hpp"
 #include "ir/verifier.hpp"
@@ -13,14 +16,30 @@ namespace {
 constexpr size_t kMaxCachedPlans = 16;
 }
 
-CompiledModel::CompiledModel(Model model, SessionOptions options) : options_(options) {
+std::shared_ptr<Model> CompiledModel::load_optimized(Model model) const {
   verify_graph(model.graph);
   check_ops_registered(model.graph);
   infer_shapes(model.graph);  // shape and dtype errors surface here, before the first run
   optimize(model);
-  for (const ValueInfo& v : model.graph.inputs)
-    if (!model.graph.initializers.count(v.name)) inputs_.push_back(v);
-  model_ = std::make_shared<const Model>(std::move(model));
+  return std::make_shared<Model>(std::move(model));
+}
+
+void CompiledModel::release_packed_initializers(const Plan& plan) {
+  if (source_path_.empty()) return;
+  Graph& g = model_->graph;
+  for (const ValueSlot& slot : plan.slots()) {
+    if (slot.kind != ValueSlot::Kind::constant || slot.value.defined()) continue;
+    auto it = g.initializers.find(slot.name);
+    if (it == g.initializers.end()) continue;
+    g.initializers.erase(it);
+    released_ = true;
+  }
+}
+
+CompiledModel::CompiledModel(Model model, SessionOptions options) : options_(options) {
+  model_ = load_optimized(std::move(model));
+  for (const ValueInfo& v : model_->graph.inputs)
+    if (!model_->graph.initializers.count(v.name)) inputs_.push_back(v);
   compile_options_.threads = options.threads > 0 ? options.threads : available_cores();
   compile_options_.profile = options.profile;
   compile_options_.precision =
@@ -63,8 +82,14 @@ void CompiledModel::run() {
     }
     std::vector<TypeInfo> types;
     for (const auto& [dtype, shape] : key) types.push_back(TypeInfo::of(dtype, shape));
+    // Plans compiled earlier keep the model they point into; a new one reads the weights again.
+    if (released_) {
+      model_ = load_optimized(load_onnx(source_path_));
+      released_ = false;
+    }
     it = plans_.emplace(key, compile_plan(model_, types, compile_options_)).first;
     ++plans_compiled_;
+    release_packed_initializers(*it->second);
   }
   last_ = it->second.get();
   set_thread_count(compile_options_.threads);
@@ -96,11 +121,19 @@ uint64_t CompiledModel::peak_activation_bytes() const {
 }
 
 uint64_t CompiledModel::weight_bytes() const {
-  // What the session holds: the optimized model's initializers, plus the weights kernels packed
-  // into their own formats (per plan).
+  // What the session holds: the initializers of the models its plans point into (counted once
+  // per buffer), plus the weights kernels packed into their own formats (per plan).
+  std::set<const void*> seen;
   uint64_t total = 0;
-  for (const auto& [name, t] : model_->graph.initializers) total += t.nbytes();
-  for (const auto& [key, plan] : plans_) total += plan->stats().packed_bytes;
+  auto count = [&](const Model& m) {
+    for (const auto& [name, t] : m.graph.initializers)
+      if (seen.insert(t.raw()).second) total += t.nbytes();
+  };
+  count(*model_);
+  for (const auto& [key, plan] : plans_) {
+    count(plan->model());
+    total += plan->stats().packed_bytes;
+  }
   return total;
 }
 

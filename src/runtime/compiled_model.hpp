@@ -17,7 +17,11 @@ class CompiledModel {
  public:
   CompiledModel(Model model, SessionOptions options);
   ~CompiledModel();
+  // The model being run (optimized). Initializers that every kernel reading them packed into a
+  // format of its own are released after compiling when the model can be read again from
+  // `source_path` (weights held once); a later new input shape re-reads them.
   const Model& model() const { return *model_; }
+  void set_source_path(std::string path) { source_path_ = std::move(path); }
   const std::vector<ValueInfo>& inputs() const { return inputs_; }
   const std::vector<ValueInfo>& outputs() const { return model_->graph.outputs; }
 
@@ -34,7 +38,12 @@ class CompiledModel {
 
  private:
   using ShapeKey = std::vector<std::pair<DType, Shape>>;
-  std::shared_ptr<const Model> model_;
+  std::shared_ptr<Model> load_optimized(Model model) const;
+  void release_packed_initializers(const Plan& plan);
+
+  std::shared_ptr<Model> model_;
+  std::string source_path_;
+  bool released_ = false;  // model_ lacks initializers that kernels packed
   SessionOptions options_;
   CompileOptions compile_options_;
   std::vector<ValueInfo> inputs_;

@@ -64,6 +64,7 @@ class Plan {
   uint64_t peak_dynamic_bytes() const { return peak_dynamic_bytes_; }
   const std::vector<PlanStep>& steps() const { return steps_; }
   const std::vector<ValueSlot>& slots() const { return slots_; }
+  const Model& model() const { return *model_; }
   // The reference interpreter that runs If/Loop bodies (null when the graph has none).
   const Executor* subgraphs() const { return subgraphs_.get(); }
 

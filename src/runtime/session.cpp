@@ -20,7 +20,9 @@ Session::Session(Model model, SessionOptions options) : impl_(std::make_unique<I
 }
 
 Session Session::load(const std::string& path, SessionOptions options) {
-  return Session(load_onnx(path), options);
+  Session s(load_onnx(path), options);
+  if (s.impl_->fast) s.impl_->fast->set_source_path(path);
+  return s;
 }
 
 Session::~Session() = default;
