@@ -9,6 +9,7 @@
 #include "ir/shape_inference.hpp"
 #include "runtime/builtin_kernels.hpp"
 #include "runtime/executor.hpp"
+#include "runtime/if_kernel.hpp"
 #include "runtime/plan.hpp"
 
 namespace nnaccel {
@@ -183,10 +184,15 @@ class PlanBuilder {
       if (out_descs.back().dtype == DType::undefined) out_descs.back().known = false;
     }
     std::unique_ptr<Kernel> kernel;
+    bool allocates = false;
     bool all_known = true;
     for (size_t o = 0; o < out_descs.size(); ++o)
       if (!node.outputs[o].empty() && !out_descs[o].known) all_known = false;
-    if (!has_subgraph(node) && all_known) {
+    if (node.domain.empty() && node.op_type == "If" && in_slots.size() == 1 && in_slots[0] >= 0) {
+      kernel = compile_if(node, in_slots);
+      allocates = kernel != nullptr;
+    }
+    if (!kernel && !has_subgraph(node) && all_known) {
       kernel = try_fast(node, in_slots, out_descs);
       bool any_blocked = false;
       for (int s : in_slots)
@@ -199,6 +205,7 @@ class PlanBuilder {
     }
     bool fast = kernel != nullptr;
     if (!fast) {
+      allocates = true;
       for (int& s : in_slots)
         if (s >= 0) s = plain_slot(s);
       std::vector<std::string> outer;
@@ -224,7 +231,7 @@ class PlanBuilder {
     step.op_type = node.op_type;
     step.name = node.name;
     step.kernel = std::move(kernel);
-    step.reference = !fast;
+    step.allocates = allocates;
     step.inputs = in_slots;
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       const std::string& name = node.outputs[o];
@@ -235,13 +242,38 @@ class PlanBuilder {
       ValueSlot s;
       s.name = name;
       s.desc = out_descs[o];
-      s.kind = fast && s.desc.known ? ValueSlot::Kind::arena : ValueSlot::Kind::dynamic;
+      s.kind = !allocates && s.desc.known ? ValueSlot::Kind::arena : ValueSlot::Kind::dynamic;
       int id = add_slot(std::move(s));
       by_name_[name] = id;
       step.outputs.push_back(id);
     }
     (fast ? plan_->stats_.fast_steps : plan_->stats_.reference_steps)++;
     plan_->steps_.push_back(std::move(step));
+  }
+
+  // If with both branches compiled ahead; `in_slots` becomes cond + the outer values read.
+  std::unique_ptr<Kernel> compile_if(const Node& node, std::vector<int>& in_slots) {
+    // A condition that is not one element is an error the reference kernel names.
+    const ValueDesc& cond = plan_->slots_[static_cast<size_t>(in_slots[0])].desc;
+    if (!cond.known || shape_numel(cond.shape) != 1) return nullptr;
+    std::set<std::string> reads;
+    collect_subgraph_reads(node, reads);
+    std::vector<std::pair<std::string, int>> found;
+    for (const std::string& r : reads) {
+      if (!by_name_.count(r) && !shapes_.constants.count(r)) continue;
+      found.emplace_back(r, plain_slot(slot_for_input(node, r)));
+    }
+    std::vector<OuterValue> outer;
+    std::vector<int> slots = {in_slots[0]};
+    for (const auto& [name, s] : found) {
+      const ValueSlot& slot = plan_->slots_[static_cast<size_t>(s)];
+      bool constant = slot.kind == ValueSlot::Kind::constant;
+      outer.push_back(OuterValue{name, slot.desc, constant ? &slot.value : nullptr});
+      if (!constant) slots.push_back(s);
+    }
+    std::unique_ptr<Kernel> k = make_if_kernel(node, *model_, outer, options_);
+    if (k) in_slots = slots;
+    return k;
   }
 
   void plan_memory() {

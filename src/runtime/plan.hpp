@@ -34,7 +34,7 @@ struct PlanStep {
   std::string op_type;         // for the profile: the node's op, or "Reorder"
   std::string name;
   std::unique_ptr<Kernel> kernel;
-  bool reference = false;    // a reference kernel: allocates its outputs itself
+  bool allocates = false;    // the kernel allocates its outputs (reference kernels, If)
   std::vector<int> inputs;   // slot per kernel input, -1 when absent
   std::vector<int> outputs;  // slot per kernel output, -1 when unnamed
   std::vector<int> frees;    // dynamic slots whose last reader is this step
@@ -70,7 +70,7 @@ class Plan {
 
  private:
   friend class PlanBuilder;
-  uint64_t subgraph_ns() const;
+  uint64_t subgraph_ns(const PlanStep& step) const;
   std::shared_ptr<const Model> model_;    // the optimized model the steps point into
   std::unique_ptr<Executor> subgraphs_;   // runs If/Loop bodies for reference steps
   std::vector<ValueSlot> slots_;
