@@ -286,17 +286,42 @@ class PlanBuilder {
       for (int s : p.steps_[static_cast<size_t>(i)].inputs)
         if (s >= 0) last[static_cast<size_t>(s)] = i;
     }
+    // One buffer per arena slot, except an output a kernel may write over an input that dies at
+    // that step (same bytes): the two share a buffer whose lifetime spans both.
     std::vector<BufferLifetime> buffers;
-    std::vector<int> buffer_slot;
+    std::vector<int> buffer_of(p.slots_.size(), -1);
     for (size_t s = 0; s < p.slots_.size(); ++s) {
       ValueSlot& slot = p.slots_[s];
       if (slot.kind == ValueSlot::Kind::arena) {
         slot.bytes = physical_bytes(slot.desc);
-        buffers.push_back({slot.bytes, first[s], std::max(first[s], last[s]), 0});
-        buffer_slot.push_back(static_cast<int>(s));
         p.stats_.naive_bytes += slot.bytes;
       } else if (slot.kind == ValueSlot::Kind::dynamic && !slot.graph_output && last[s] >= 0) {
         p.steps_[static_cast<size_t>(last[s])].frees.push_back(static_cast<int>(s));
+      }
+    }
+    auto arena = [&](int s) {
+      return s >= 0 && p.slots_[static_cast<size_t>(s)].kind == ValueSlot::Kind::arena;
+    };
+    for (int i = 0; i < n_steps; ++i) {
+      const PlanStep& step = p.steps_[static_cast<size_t>(i)];
+      for (size_t o = 0; o < step.outputs.size(); ++o) {
+        const int out = step.outputs[o];
+        if (!arena(out)) continue;
+        const size_t so = static_cast<size_t>(out);
+        const int j = step.kernel->inplace_input(static_cast<int>(o));
+        const int in = j >= 0 && j < static_cast<int>(step.inputs.size())
+                           ? step.inputs[static_cast<size_t>(j)] : -1;
+        if (arena(in) && last[static_cast<size_t>(in)] == i &&
+            p.slots_[static_cast<size_t>(in)].bytes == p.slots_[so].bytes &&
+            buffer_of[static_cast<size_t>(in)] >= 0) {
+          int b = buffer_of[static_cast<size_t>(in)];
+          buffer_of[so] = b;
+          buffers[static_cast<size_t>(b)].last = std::max(i, last[so]);
+          p.stats_.inplace++;
+          continue;
+        }
+        buffer_of[so] = static_cast<int>(buffers.size());
+        buffers.push_back({p.slots_[so].bytes, first[so], std::max(first[so], last[so]), 0});
       }
     }
     p.stats_.arena_bytes = plan_buffer_offsets(buffers);
@@ -310,9 +335,10 @@ class PlanBuilder {
                                p.stats_.arena_bytes);
       p.arena_ = std::shared_ptr<void>(mem, [](void* q) { std::free(q); });
     }
-    for (size_t b = 0; b < buffers.size(); ++b) {
-      ValueSlot& slot = p.slots_[static_cast<size_t>(buffer_slot[b])];
-      slot.offset = buffers[b].offset;
+    for (size_t si = 0; si < p.slots_.size(); ++si) {
+      if (buffer_of[si] < 0) continue;
+      ValueSlot& slot = p.slots_[si];
+      slot.offset = buffers[static_cast<size_t>(buffer_of[si])].offset;
       slot.value = Tensor::view(slot.desc.dtype, slot.desc.physical_shape(), p.arena_,
                                 static_cast<char*>(p.arena_.get()) + slot.offset);
     }
@@ -354,9 +380,10 @@ class PlanBuilder {
     }
     const PlanStats& st = plan_->stats_;
     fmt::print(stderr,
-               "nnaccel: plan: {} fast steps, {} reference, {} reorders; arena {} bytes "
-               "(unshared {}), constants {} bytes, packed weights {} bytes\n",
-               st.fast_steps, st.reference_steps, st.reorders, st.arena_bytes, st.naive_bytes,
+               "nnaccel: plan: {} fast steps, {} reference, {} reorders, {} in place; arena {} "
+               "bytes (unshared {}), constants {} bytes, packed weights {} bytes\n",
+               st.fast_steps, st.reference_steps, st.reorders, st.inplace, st.arena_bytes,
+               st.naive_bytes,
                st.constant_bytes, st.packed_bytes);
   }
 

@@ -51,6 +51,7 @@ struct PlanStats {
   int fast_steps = 0;             // steps on a fast kernel
   int reference_steps = 0;        // steps on a reference kernel
   int reorders = 0;               // layout conversions the compiler inserted
+  int inplace = 0;                // outputs written over a dying input's buffer
 };
 
 class Plan {
