@@ -12,12 +12,18 @@ struct Pattern {
 
 // Same shape, scalar on either side, trailing vector/block, per-channel, ragged sizes.
 const std::vector<Pattern> kPatterns = {
-    {{1003}, {1003}},          {{17}, {17}},
-    {{3, 5, 33}, {}},          {{1}, {15}},
-    {{7}, {1}},                {{4, 1003}, {1003}},
-    {{2, 3, 17}, {3, 17}},     {{2, 3, 4, 5}, {3, 1, 1}},
-    {{2, 3, 4, 5}, {1, 3, 1, 1}}, {{2, 6, 7}, {6, 1}},
-    {{3, 1}, {2, 3, 7}},       {{130, 1031}, {130, 1031}},
+    {{1003}, {1003}},
+    {{17}, {17}},
+    {{3, 5, 33}, {}},
+    {{1}, {15}},
+    {{7}, {1}},
+    {{4, 1003}, {1003}},
+    {{2, 3, 17}, {3, 17}},
+    {{2, 3, 4, 5}, {3, 1, 1}},
+    {{2, 3, 4, 5}, {1, 3, 1, 1}},
+    {{2, 6, 7}, {6, 1}},
+    {{3, 1}, {2, 3, 7}},
+    {{130, 1031}, {130, 1031}},
     {{2, 9, 4, 7}, {9, 4, 1}},
 };
 
@@ -68,8 +74,8 @@ TEST(SimdBinary, PowWithConstantExponent) {
       continue;
     }
     ASSERT_NE(k, nullptr);
-    expect_close(run_kernel(*k, {x, exponent}, outs)[0], run_op(node, {x, exponent})[0], 1e-6f,
-                 0, "Pow " + std::to_string(e));
+    expect_close(run_kernel(*k, {x, exponent}, outs)[0], run_op(node, {x, exponent})[0], 1e-6f, 0,
+                 "Pow " + std::to_string(e));
     // Not a constant, or another exponent: the reference.
     EXPECT_EQ(make_simd_kernel(node, {x, exponent}, {x.shape()}, outs, {false, false}), nullptr);
   }
@@ -197,13 +203,13 @@ TEST(SimdChain, PowAndDeclines) {
   expect_close(run_kernel(*k, in, outs)[0], chain_reference(pow, in), 1e-6f, 1e-7f, "Pow Add");
   // A run-time exponent, RPow, and an operand needing general broadcasting go to the reference.
   EXPECT_EQ(make_simd_kernel(pow, in, {x.shape()}, outs), nullptr);
-  EXPECT_EQ(make_simd_kernel(chain_node({"RPow"}, {}, 1), {x, two}, {x.shape()}, outs,
-                             {false, true}),
-            nullptr);
-  EXPECT_EQ(make_simd_kernel(chain_node({"Add"}, {}, 1),
-                             {random_f32({4, 3, 5}, 3), random_f32({4, 1, 5}, 4)}, {{4, 3, 5}},
-                             outs),
-            nullptr);
+  EXPECT_EQ(
+      make_simd_kernel(chain_node({"RPow"}, {}, 1), {x, two}, {x.shape()}, outs, {false, true}),
+      nullptr);
+  EXPECT_EQ(
+      make_simd_kernel(chain_node({"Add"}, {}, 1),
+                       {random_f32({4, 3, 5}, 3), random_f32({4, 1, 5}, 4)}, {{4, 3, 5}}, outs),
+      nullptr);
 }
 
 TEST(SimdChain, BlockedKeepsPaddingZero) {
@@ -233,7 +239,8 @@ TEST(SimdBatchNorm, MatchesReference) {
     const Tensor x = random_nonzero(shape, 1, -10, 10);
     const Tensor scale = random_nonzero({c}, 2, 0.5f, 2), bias = random_nonzero({c}, 3, -1, 1);
     const Tensor mean = random_nonzero({c}, 4, -1, 1), var = random_nonzero({c}, 5, 0.1f, 3);
-    const Node node = make_node("BatchNormalization", 5, 1, {Attribute::of_float("epsilon", 1e-3f)});
+    const Node node =
+        make_node("BatchNormalization", 5, 1, {Attribute::of_float("epsilon", 1e-3f)});
     const std::vector<Tensor> in = {x, scale, bias, mean, var};
     std::vector<ValueDesc> outs;
     auto k = make_simd_kernel(node, in, {shape}, outs, {false, true, true, true, true});

@@ -1,7 +1,6 @@
 // NNACCEL_MAX_ISA caps the simd kernels' target (ctest runs the Simd* suites under each cap in
 // separate processes; the cap is read once per process).
 #include <gtest/gtest.h>
-
 #include <hwy/targets.h>
 
 #include <cstdlib>

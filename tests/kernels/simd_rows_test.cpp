@@ -13,8 +13,8 @@ TEST(SimdSoftmax, EveryAxisMatchesReference) {
       const Tensor x = random_nonzero(shape, static_cast<uint32_t>(si), -20, 20);
       for (int64_t axis = -static_cast<int64_t>(shape.size()); axis < 0; ++axis) {
         const Node node = make_node(op, 1, 1, {Attribute::of_int("axis", axis)});
-        const std::string what = std::string(op) + " " + shape_str(shape) + " axis " +
-                                 std::to_string(axis);
+        const std::string what =
+            std::string(op) + " " + shape_str(shape) + " axis " + std::to_string(axis);
         std::vector<ValueDesc> outs;
         auto k = make_simd_kernel(node, {x}, {shape}, outs);
         if (!simd_on()) {
@@ -47,20 +47,20 @@ TEST(SimdLayerNorm, MatchesReferenceWithStatistics) {
     int64_t axis;
     bool bias;
   };
-  const std::vector<Case> cases = {{{2, 7}, -1, true},        {{3, 1003}, -1, false},
-                                   {{2, 4, 33}, 1, true},     {{5, 17}, -1, true},
-                                   {{1, 1}, -1, true},        {{64, 768}, -1, true}};
+  const std::vector<Case> cases = {{{2, 7}, -1, true},    {{3, 1003}, -1, false},
+                                   {{2, 4, 33}, 1, true}, {{5, 17}, -1, true},
+                                   {{1, 1}, -1, true},    {{64, 768}, -1, true}};
   for (const Case& c : cases) {
-    const size_t axis = static_cast<size_t>(c.axis < 0 ? c.axis + static_cast<int64_t>(c.x.size())
-                                                       : c.axis);
+    const size_t axis =
+        static_cast<size_t>(c.axis < 0 ? c.axis + static_cast<int64_t>(c.x.size()) : c.axis);
     const Shape norm(c.x.begin() + static_cast<std::ptrdiff_t>(axis), c.x.end());
     // An offset mean, so that a one-pass variance would lose digits.
     const Tensor x = random_nonzero(c.x, 1, 90, 110);
     const Tensor scale = random_nonzero(norm, 2, -2, 2);
     const Tensor bias = c.bias ? random_nonzero(norm, 3, -1, 1) : Tensor();
-    const Node node = make_node("LayerNormalization", 3, 3,
-                                {Attribute::of_int("axis", c.axis),
-                                 Attribute::of_float("epsilon", 1e-4f)});
+    const Node node =
+        make_node("LayerNormalization", 3, 3,
+                  {Attribute::of_int("axis", c.axis), Attribute::of_float("epsilon", 1e-4f)});
     const std::vector<Tensor> in = {x, scale, bias};
     const std::vector<Tensor> want = run_op(node, in);
     std::vector<ValueDesc> outs;
@@ -81,9 +81,9 @@ TEST(SimdLayerNorm, MatchesReferenceWithStatistics) {
 TEST(SimdLayerNorm, DeclinesBroadcastScale) {
   const Node node = make_node("LayerNormalization", 2, 1);
   std::vector<ValueDesc> outs;
-  EXPECT_EQ(make_simd_kernel(node, {random_f32({2, 3, 8}, 1), random_f32({1}, 2)}, {{2, 3, 8}},
-                             outs),
-            nullptr);
+  EXPECT_EQ(
+      make_simd_kernel(node, {random_f32({2, 3, 8}, 1), random_f32({1}, 2)}, {{2, 3, 8}}, outs),
+      nullptr);
 }
 
 TEST(SimdReduce, TrailingAxesMatchReference) {
@@ -91,8 +91,11 @@ TEST(SimdReduce, TrailingAxesMatchReference) {
     Shape x;
     std::vector<int64_t> axes;
   };
-  const std::vector<Case> cases = {{{3, 1003}, {-1}}, {{2, 3, 17}, {1, 2}}, {{7}, {}},
-                                   {{4, 5, 33}, {2}}, {{2, 2, 3, 5}, {-1, -2}}};
+  const std::vector<Case> cases = {{{3, 1003}, {-1}},
+                                   {{2, 3, 17}, {1, 2}},
+                                   {{7}, {}},
+                                   {{4, 5, 33}, {2}},
+                                   {{2, 2, 3, 5}, {-1, -2}}};
   for (const char* op : {"ReduceSum", "ReduceMean", "ReduceMax"}) {
     for (const Case& c : cases) {
       for (int64_t keepdims : {0, 1}) {
@@ -133,9 +136,11 @@ TEST(SimdTranspose, BatchedPermutationsMatchReference) {
     std::vector<int64_t> perm;
   };
   const std::vector<Case> cases = {
-      {{17, 33}, {1, 0}},         {{33, 17}, {}},           {{3, 19, 21}, {0, 2, 1}},
-      {{2, 7, 3, 5}, {0, 2, 1, 3}}, {{2, 3, 5, 7}, {0, 2, 3, 1}}, {{2, 3, 5, 7}, {0, 3, 1, 2}},
-      {{4, 6, 5}, {1, 0, 2}},     {{130, 67}, {1, 0}},      {{5, 3, 2}, {2, 0, 1}},
+      {{17, 33}, {1, 0}},           {{33, 17}, {}},
+      {{3, 19, 21}, {0, 2, 1}},     {{2, 7, 3, 5}, {0, 2, 1, 3}},
+      {{2, 3, 5, 7}, {0, 2, 3, 1}}, {{2, 3, 5, 7}, {0, 3, 1, 2}},
+      {{4, 6, 5}, {1, 0, 2}},       {{130, 67}, {1, 0}},
+      {{5, 3, 2}, {2, 0, 1}},
   };
   for (const Case& c : cases) {
     std::vector<Attribute> attrs;

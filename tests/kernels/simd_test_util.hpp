@@ -99,7 +99,8 @@ inline void expect_close(const Tensor& got, const Tensor& want, float rel, float
     } else {
       ok = std::fabs(g - w) <= abs + rel * std::fabs(w);
     }
-    if (!ok && reported++ < 5) ADD_FAILURE() << what << " at " << i << ": got " << g << " want " << w;
+    if (!ok && reported++ < 5)
+      ADD_FAILURE() << what << " at " << i << ": got " << g << " want " << w;
   }
 }
 

@@ -28,8 +28,8 @@ constexpr int64_t kChunk = 2048;  // floats: 8 KiB of y per chunk
 
 // dst[j] = f(src[j], operand[j]) where the operand is o_ptr[j] or, when o_ptr is null, o_value.
 template <class F>
-HWY_INLINE void MapChunk(const float* src, float* dst, size_t n, const float* o_ptr,
-                         float o_value, const F& f) {
+HWY_INLINE void MapChunk(const float* src, float* dst, size_t n, const float* o_ptr, float o_value,
+                         const F& f) {
   const DF d;
   const size_t lanes = hn::Lanes(d);
   size_t j = 0;
@@ -63,30 +63,58 @@ void ApplyStep(const EwStep& s, const float* src, float* dst, size_t n, const fl
                float o_value) {
   const float p0 = s.p0, p1 = s.p1;
   // Each case instantiates MapChunk with its own lambda: the op is known inside the loop.
-#define NNA_MAP(expr) \
+#define NNA_MAP(expr)                                                    \
   MapChunk(src, dst, n, o_ptr, o_value, [&](DF d, VF x, VF o) HWY_ATTR { \
-    (void)d;                                                           \
-    (void)o;                                                           \
-    return (expr);                                                     \
+    (void)d;                                                             \
+    (void)o;                                                             \
+    return (expr);                                                       \
   })
   switch (s.op) {
-    case ChainOp::relu: NNA_MAP(hn::IfThenZeroElse(hn::Lt(x, hn::Zero(d)), x)); break;
-    case ChainOp::sigmoid: NNA_MAP(Sigmoid(d, x)); break;
-    case ChainOp::tanh: NNA_MAP(TanhFull(d, x)); break;
-    case ChainOp::exp: NNA_MAP(ExpFull(d, x)); break;
-    case ChainOp::log: NNA_MAP(LogFull(d, x)); break;
-    case ChainOp::neg: NNA_MAP(hn::Neg(x)); break;
-    case ChainOp::abs: NNA_MAP(hn::Abs(x)); break;
-    case ChainOp::sqrt: NNA_MAP(hn::Sqrt(x)); break;
-    case ChainOp::reciprocal: NNA_MAP(hn::Div(hn::Set(d, 1.0f), x)); break;
-    case ChainOp::erf: NNA_MAP(Erf(d, x)); break;
+    case ChainOp::relu:
+      NNA_MAP(hn::IfThenZeroElse(hn::Lt(x, hn::Zero(d)), x));
+      break;
+    case ChainOp::sigmoid:
+      NNA_MAP(Sigmoid(d, x));
+      break;
+    case ChainOp::tanh:
+      NNA_MAP(TanhFull(d, x));
+      break;
+    case ChainOp::exp:
+      NNA_MAP(ExpFull(d, x));
+      break;
+    case ChainOp::log:
+      NNA_MAP(LogFull(d, x));
+      break;
+    case ChainOp::neg:
+      NNA_MAP(hn::Neg(x));
+      break;
+    case ChainOp::abs:
+      NNA_MAP(hn::Abs(x));
+      break;
+    case ChainOp::sqrt:
+      NNA_MAP(hn::Sqrt(x));
+      break;
+    case ChainOp::reciprocal:
+      NNA_MAP(hn::Div(hn::Set(d, 1.0f), x));
+      break;
+    case ChainOp::erf:
+      NNA_MAP(Erf(d, x));
+      break;
     case ChainOp::hard_swish:
       NNA_MAP(hn::Mul(x, Clamp01(d, hn::MulAdd(x, hn::Set(d, 1.0f / 6.0f), hn::Set(d, 0.5f)))));
       break;
-    case ChainOp::softplus: NNA_MAP(Softplus(d, x)); break;
-    case ChainOp::gelu: NNA_MAP(Gelu(d, x)); break;
-    case ChainOp::gelu_tanh: NNA_MAP(GeluTanh(d, x)); break;
-    case ChainOp::clip: NNA_MAP(Clip(d, x, p0, p1)); break;
+    case ChainOp::softplus:
+      NNA_MAP(Softplus(d, x));
+      break;
+    case ChainOp::gelu:
+      NNA_MAP(Gelu(d, x));
+      break;
+    case ChainOp::gelu_tanh:
+      NNA_MAP(GeluTanh(d, x));
+      break;
+    case ChainOp::clip:
+      NNA_MAP(Clip(d, x, p0, p1));
+      break;
     case ChainOp::leaky_relu:
       NNA_MAP(hn::IfThenElse(hn::Lt(x, hn::Zero(d)), hn::Mul(x, hn::Set(d, p0)), x));
       break;
@@ -96,14 +124,30 @@ void ApplyStep(const EwStep& s, const float* src, float* dst, size_t n, const fl
     case ChainOp::elu:
       NNA_MAP(hn::IfThenElse(hn::Lt(x, hn::Zero(d)), hn::Mul(hn::Set(d, p0), hn::Expm1(d, x)), x));
       break;
-    case ChainOp::add: NNA_MAP(hn::Add(x, o)); break;
-    case ChainOp::sub: NNA_MAP(hn::Sub(x, o)); break;
-    case ChainOp::mul: NNA_MAP(hn::Mul(x, o)); break;
-    case ChainOp::div: NNA_MAP(hn::Div(x, o)); break;
-    case ChainOp::max: NNA_MAP(PropagateNaN(x, o, hn::Max(x, o))); break;
-    case ChainOp::min: NNA_MAP(PropagateNaN(x, o, hn::Min(x, o))); break;
-    case ChainOp::rsub: NNA_MAP(hn::Sub(o, x)); break;
-    case ChainOp::rdiv: NNA_MAP(hn::Div(o, x)); break;
+    case ChainOp::add:
+      NNA_MAP(hn::Add(x, o));
+      break;
+    case ChainOp::sub:
+      NNA_MAP(hn::Sub(x, o));
+      break;
+    case ChainOp::mul:
+      NNA_MAP(hn::Mul(x, o));
+      break;
+    case ChainOp::div:
+      NNA_MAP(hn::Div(x, o));
+      break;
+    case ChainOp::max:
+      NNA_MAP(PropagateNaN(x, o, hn::Max(x, o)));
+      break;
+    case ChainOp::min:
+      NNA_MAP(PropagateNaN(x, o, hn::Min(x, o)));
+      break;
+    case ChainOp::rsub:
+      NNA_MAP(hn::Sub(o, x));
+      break;
+    case ChainOp::rdiv:
+      NNA_MAP(hn::Div(o, x));
+      break;
     case ChainOp::pow:
       // Only the unary forms reach here (factories decline the others).
       if (p0 == 2.0f) {
@@ -112,7 +156,8 @@ void ApplyStep(const EwStep& s, const float* src, float* dst, size_t n, const fl
         NNA_MAP(hn::Sqrt(x));
       }
       break;
-    case ChainOp::rpow: break;  // declined by the factories
+    case ChainOp::rpow:
+      break;  // declined by the factories
   }
 #undef NNA_MAP
 }

@@ -2,11 +2,12 @@
 // broadcasting binary arithmetic, ai.nnaccel Gelu and ElementwiseChain, and BatchNormalization
 // in inference mode. All of them compile to one elementwise program (simd_api.hpp) evaluated in
 // one pass over memory.
+#include "kernels/simd/elementwise_kernels.hpp"
+
 #include <cmath>
 #include <limits>
 #include <map>
 
-#include "kernels/simd/elementwise_kernels.hpp"
 #include "core/parallel.hpp"
 #include "kernels/simd/simd_api.hpp"
 #include "kernels/simd/simd_common.hpp"
@@ -19,8 +20,8 @@ constexpr size_t kMaxOperands = 8;  // EvalElementwise's operand slots
 
 // Where an operand's data comes from at run time.
 struct OperandSource {
-  int input = -1;             // node input index, or -1: `owned` below
-  std::vector<float> owned;   // per-channel vectors computed at compile time (BatchNormalization)
+  int input = -1;            // node input index, or -1: `owned` below
+  std::vector<float> owned;  // per-channel vectors computed at compile time (BatchNormalization)
 };
 
 class ElementwiseKernel : public Kernel {
@@ -206,13 +207,27 @@ std::unique_ptr<Kernel> make_binary(KernelRequest& r, ChainOp op, ChainOp revers
   return nullptr;
 }
 
-std::unique_ptr<Kernel> make_add(KernelRequest& r) { return make_binary(r, ChainOp::add, ChainOp::add); }
-std::unique_ptr<Kernel> make_sub(KernelRequest& r) { return make_binary(r, ChainOp::sub, ChainOp::rsub); }
-std::unique_ptr<Kernel> make_mul(KernelRequest& r) { return make_binary(r, ChainOp::mul, ChainOp::mul); }
-std::unique_ptr<Kernel> make_div(KernelRequest& r) { return make_binary(r, ChainOp::div, ChainOp::rdiv); }
-std::unique_ptr<Kernel> make_max(KernelRequest& r) { return make_binary(r, ChainOp::max, ChainOp::max); }
-std::unique_ptr<Kernel> make_min(KernelRequest& r) { return make_binary(r, ChainOp::min, ChainOp::min); }
-std::unique_ptr<Kernel> make_pow(KernelRequest& r) { return make_binary(r, ChainOp::pow, ChainOp::rpow); }
+std::unique_ptr<Kernel> make_add(KernelRequest& r) {
+  return make_binary(r, ChainOp::add, ChainOp::add);
+}
+std::unique_ptr<Kernel> make_sub(KernelRequest& r) {
+  return make_binary(r, ChainOp::sub, ChainOp::rsub);
+}
+std::unique_ptr<Kernel> make_mul(KernelRequest& r) {
+  return make_binary(r, ChainOp::mul, ChainOp::mul);
+}
+std::unique_ptr<Kernel> make_div(KernelRequest& r) {
+  return make_binary(r, ChainOp::div, ChainOp::rdiv);
+}
+std::unique_ptr<Kernel> make_max(KernelRequest& r) {
+  return make_binary(r, ChainOp::max, ChainOp::max);
+}
+std::unique_ptr<Kernel> make_min(KernelRequest& r) {
+  return make_binary(r, ChainOp::min, ChainOp::min);
+}
+std::unique_ptr<Kernel> make_pow(KernelRequest& r) {
+  return make_binary(r, ChainOp::pow, ChainOp::rpow);
+}
 
 std::unique_ptr<Kernel> make_chain(KernelRequest& r) {
   if (!simd_enabled()) return nullptr;

@@ -72,8 +72,8 @@ class LayerNormKernel : public Kernel {
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
     const float* x = inputs[0]->data<float>();
     const float* scale = inputs[1]->data<float>();
-    const float* bias = inputs.size() > 2 && inputs[2] != nullptr ? inputs[2]->data<float>()
-                                                                  : nullptr;
+    const float* bias =
+        inputs.size() > 2 && inputs[2] != nullptr ? inputs[2]->data<float>() : nullptr;
     float* y = outputs[0].data<float>();
     float* mean = outputs.size() > 1 && outputs[1].defined() ? outputs[1].data<float>() : nullptr;
     float* inv = outputs.size() > 2 && outputs[2].defined() ? outputs[2].data<float>() : nullptr;
@@ -95,7 +95,8 @@ std::unique_ptr<Kernel> make_layer_norm(KernelRequest& r) {
   const Shape& s = r.inputs[0]->shape;
   size_t axis = 0;
   if (!normalized_axis(r.node.attr_int("axis", -1), s.size(), axis)) return nullptr;
-  const Shape norm = strip_leading_ones(Shape(s.begin() + static_cast<std::ptrdiff_t>(axis), s.end()));
+  const Shape norm =
+      strip_leading_ones(Shape(s.begin() + static_cast<std::ptrdiff_t>(axis), s.end()));
   // Scale and B covering the normalized dims exactly (the usual case); broadcasting ones go to
   // the reference.
   for (size_t i = 1; i < r.inputs.size() && i < 3; ++i) {
@@ -116,9 +117,8 @@ class ReduceKernel : public Kernel {
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
     const float* x = inputs[0]->data<float>();
     float* y = outputs[0].data<float>();
-    parallel_for(rows_, row_grain(len_), [&](int64_t begin, int64_t end) {
-      reduce_rows(x, y, begin, end, len_, kind_);
-    });
+    parallel_for(rows_, row_grain(len_),
+                 [&](int64_t begin, int64_t end) { reduce_rows(x, y, begin, end, len_, kind_); });
   }
   std::string name() const override { return kernel_name(what_ + " trailing axes"); }
 
@@ -161,11 +161,15 @@ std::unique_ptr<Kernel> make_reduce(KernelRequest& r, ReduceKind kind) {
   return std::make_unique<ReduceKernel>(r.node.op_type, kind, product(s, 0, first), len);
 }
 
-std::unique_ptr<Kernel> make_reduce_sum(KernelRequest& r) { return make_reduce(r, ReduceKind::sum); }
+std::unique_ptr<Kernel> make_reduce_sum(KernelRequest& r) {
+  return make_reduce(r, ReduceKind::sum);
+}
 std::unique_ptr<Kernel> make_reduce_mean(KernelRequest& r) {
   return make_reduce(r, ReduceKind::mean);
 }
-std::unique_ptr<Kernel> make_reduce_max(KernelRequest& r) { return make_reduce(r, ReduceKind::max); }
+std::unique_ptr<Kernel> make_reduce_max(KernelRequest& r) {
+  return make_reduce(r, ReduceKind::max);
+}
 
 // x as [batch, rows, cols, block] -> y as [batch, cols, rows, block].
 class TransposeKernel : public Kernel {

@@ -173,7 +173,8 @@ void LayerNorm(const float* x, float* y, int64_t row_begin, int64_t row_end, int
     if (mean_out != nullptr) mean_out[r] = mean;
     if (inv_out != nullptr) inv_out[r] = inv;
     const VF vi = hn::Set(d, inv);
-    auto norm = [&](VF v, VF s, VF b) HWY_ATTR { return hn::MulAdd(hn::Mul(hn::Sub(v, vm), vi), s, b); };
+    auto norm = [&](VF v, VF s, VF b)
+                    HWY_ATTR { return hn::MulAdd(hn::Mul(hn::Sub(v, vm), vi), s, b); };
     for (j = 0; j + lanes <= n; j += lanes) {
       const VF b = bias != nullptr ? hn::LoadU(d, bias + j) : hn::Zero(d);
       hn::StoreU(norm(hn::LoadU(d, xs + j), hn::LoadU(d, scale + j), b), d, ys + j);
@@ -181,8 +182,8 @@ void LayerNorm(const float* x, float* y, int64_t row_begin, int64_t row_end, int
     if (j < n) {
       const auto m = hn::FirstN(d, n - j);
       const VF b = bias != nullptr ? hn::MaskedLoad(m, d, bias + j) : hn::Zero(d);
-      hn::BlendedStore(norm(hn::MaskedLoad(m, d, xs + j), hn::MaskedLoad(m, d, scale + j), b), m,
-                       d, ys + j);
+      hn::BlendedStore(norm(hn::MaskedLoad(m, d, xs + j), hn::MaskedLoad(m, d, scale + j), b), m, d,
+                       ys + j);
     }
   }
 }
@@ -193,9 +194,15 @@ void ReduceRows(const float* x, float* y, int64_t row_begin, int64_t row_end, in
   for (int64_t r = row_begin; r < row_end; ++r) {
     const float* xs = x + r * len;
     switch (kind) {
-      case ReduceKind::sum: y[r] = RowSum(xs, n); break;
-      case ReduceKind::mean: y[r] = RowSum(xs, n) / static_cast<float>(len); break;
-      case ReduceKind::max: y[r] = RowMax(xs, n); break;
+      case ReduceKind::sum:
+        y[r] = RowSum(xs, n);
+        break;
+      case ReduceKind::mean:
+        y[r] = RowSum(xs, n) / static_cast<float>(len);
+        break;
+      case ReduceKind::max:
+        y[r] = RowMax(xs, n);
+        break;
     }
   }
 }
@@ -236,8 +243,8 @@ void softmax(const float* x, float* y, int64_t outer_begin, int64_t outer_end, i
 void layer_norm(const float* x, float* y, int64_t row_begin, int64_t row_end, int64_t len,
                 const float* scale, const float* bias, float epsilon, float* mean,
                 float* inv_std_dev) {
-  HWY_DYNAMIC_DISPATCH(LayerNorm)(x, y, row_begin, row_end, len, scale, bias, epsilon, mean,
-                                  inv_std_dev);
+  HWY_DYNAMIC_DISPATCH(LayerNorm)
+  (x, y, row_begin, row_end, len, scale, bias, epsilon, mean, inv_std_dev);
 }
 
 void reduce_rows(const float* x, float* y, int64_t row_begin, int64_t row_end, int64_t len,

@@ -29,7 +29,8 @@ template <class D, class V>
 HWY_INLINE V ExpFull(D d, V x) {
   const V limit = hn::Set(d, 88.72283935546875f);  // e^limit rounds to FLT_MAX
   const V y = hn::Exp(d, hn::Min(x, limit));
-  const V big = hn::IfThenElse(hn::Gt(x, limit), hn::Set(d, std::numeric_limits<float>::infinity()), y);
+  const V big =
+      hn::IfThenElse(hn::Gt(x, limit), hn::Set(d, std::numeric_limits<float>::infinity()), y);
   return hn::IfThenElse(hn::IsNaN(x), x, big);
 }
 
@@ -119,8 +120,8 @@ template <class D, class V>
 HWY_INLINE V GeluTanh(D d, V x) {
   const V half_x = hn::Mul(x, hn::Set(d, 0.5f));
   const V x3 = hn::Mul(hn::Mul(x, x), x);
-  const V inner = hn::Mul(hn::Set(d, 0.79788456080286536f),
-                          hn::MulAdd(hn::Set(d, 0.044715f), x3, x));
+  const V inner =
+      hn::Mul(hn::Set(d, 0.79788456080286536f), hn::MulAdd(hn::Set(d, 0.044715f), x3, x));
   return hn::MulAdd(half_x, hn::Tanh(d, inner), half_x);
 }
 
