@@ -78,6 +78,21 @@ TEST(SimdLayerNorm, MatchesReferenceWithStatistics) {
   }
 }
 
+TEST(SimdLayerNorm, OmittedMeanOutput) {
+  Node node = make_node("LayerNormalization", 2, 3);
+  node.outputs[1] = "";
+  const Tensor x = random_nonzero({3, 37}, 1, -4, 4), scale = random_nonzero({37}, 2, -2, 2);
+  const std::vector<Tensor> want = run_op(node, {x, scale});
+  std::vector<ValueDesc> outs;
+  auto k = make_simd_kernel(node, {x, scale}, {x.shape(), {}, want[2].shape()}, outs);
+  if (!simd_on()) GTEST_SKIP() << "simd disabled by NNACCEL_MAX_ISA";
+  ASSERT_NE(k, nullptr);
+  const std::vector<Tensor> got = run_kernel(*k, {x, scale}, outs);
+  EXPECT_FALSE(got[1].defined());
+  expect_close(got[0], want[0], 2e-5f, 2e-5f, "Y");
+  expect_close(got[2], want[2], 2e-5f, 0, "InvStdDev");
+}
+
 TEST(SimdLayerNorm, DeclinesBroadcastScale) {
   const Node node = make_node("LayerNormalization", 2, 1);
   std::vector<ValueDesc> outs;

@@ -34,7 +34,11 @@ inline std::unique_ptr<Kernel> make_simd_kernel(const Node& node, const std::vec
     constants.push_back(i < constant.size() && constant[i] ? &in[i] : nullptr);
   }
   outputs.clear();
-  for (const Shape& s : out_shapes) outputs.push_back(ValueDesc{DType::f32, s, true, 0});
+  // Omitted outputs (empty names) get an unknown desc, as the compiler gives them.
+  for (size_t o = 0; o < out_shapes.size(); ++o)
+    outputs.push_back(o < node.outputs.size() && node.outputs[o].empty()
+                          ? ValueDesc{DType::undefined, {}, false, 0}
+                          : ValueDesc{DType::f32, out_shapes[o], true, 0});
   CompileOptions options;
   KernelRequest request{node, graph, in_ptrs, constants, outputs, options};
   for (const KernelEntry* e : KernelRegistry::instance().find(node.domain, node.op_type)) {
@@ -53,7 +57,8 @@ inline std::vector<Tensor> run_kernel(Kernel& k, const std::vector<Tensor>& in,
   std::vector<const Tensor*> ins;
   for (const Tensor& t : in) ins.push_back(t.defined() ? &t : nullptr);
   std::vector<Tensor> outs;
-  for (const ValueDesc& d : outputs) outs.emplace_back(d.dtype, d.physical_shape());
+  for (const ValueDesc& d : outputs)
+    outs.push_back(d.known ? Tensor(d.dtype, d.physical_shape()) : Tensor());
   k.run(ins, outs);
   return outs;
 }

@@ -76,7 +76,7 @@ std::unique_ptr<Kernel> make_elementwise(KernelRequest& r, const std::string& wh
   if (!simd_enabled()) return nullptr;
   const ValueDesc* x = r.inputs[static_cast<size_t>(x_input)];
   if (!is_f32(x) || shape_numel(x->shape) == 0) return nullptr;
-  if (r.outputs.size() != 1 || r.outputs[0].dtype != DType::f32 || r.outputs[0].shape != x->shape)
+  if (r.outputs.size() != 1 || !is_f32(&r.outputs[0]) || r.outputs[0].shape != x->shape)
     return nullptr;
   const bool blocked = !x->plain();
   const Shape physical = x->physical_shape();

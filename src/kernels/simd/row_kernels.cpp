@@ -104,8 +104,9 @@ std::unique_ptr<Kernel> make_layer_norm(KernelRequest& r) {
     if (v == nullptr && i == 2) continue;
     if (!is_f32(v) || !v->plain() || strip_leading_ones(v->shape) != norm) return nullptr;
   }
-  for (const ValueDesc& o : r.outputs)
-    if (o.dtype != DType::f32 || !o.known) return nullptr;
+  for (size_t o = 0; o < r.outputs.size(); ++o)
+    if (!r.node.outputs[o].empty() && (r.outputs[o].dtype != DType::f32 || !r.outputs[o].known))
+      return nullptr;
   return std::make_unique<LayerNormKernel>(product(s, 0, axis), product(s, axis, s.size()),
                                            r.node.attr_float("epsilon", 1e-5f));
 }
