@@ -58,3 +58,26 @@ void transpose_2d(const float* x, float* y, int64_t rows, int64_t cols, int64_t 
                   int64_t row_end);
 
 }  // namespace nnaccel::simd
+
+namespace nnaccel::simd {
+
+// Recurrent cells (recurrent_kernels.cpp). Gate g of a [G * H] vector is at g * H.
+constexpr int64_t kGemvPad = 16;  // packed matrices' row length is a multiple of this
+
+// out[n] = sum_k v[k] * m[k * n_pad + n] for n in [0, n_pad); n_pad a multiple of kGemvPad.
+void gemv_packed(const float* v, int64_t k, const float* m, int64_t n_pad, float* out);
+
+// One LSTM step (gates i, o, f, c; default activations): xw and hr are the input and
+// recurrent projections with biases, p the peepholes [i, o, f] or null. Updates c and h.
+void lstm_cell(const float* xw, const float* hr, const float* p, float* c, float* h,
+               int64_t hidden);
+
+// GRU, first half (gates z, r, h): z and r from the projections, and rh = r * h.
+void gru_gates(const float* xw, const float* hr, const float* h, float* z, float* r, float* rh,
+               int64_t hidden);
+// GRU, second half: h = (1 - z) * tanh(xw_h + rec) + z * h, rec scaled by r when r is not null
+// (linear_before_reset).
+void gru_update(const float* xw_h, const float* rec, const float* r, const float* z, float* h,
+                int64_t hidden);
+
+}  // namespace nnaccel::simd

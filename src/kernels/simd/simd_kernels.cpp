@@ -6,6 +6,7 @@ namespace nnaccel {
 void register_simd_kernels(KernelRegistry& r) {
   simd::register_elementwise_kernels(r);
   simd::register_row_kernels(r);
+  simd::register_recurrent_kernels(r);
 }
 
 }  // namespace nnaccel
