@@ -233,6 +233,34 @@ TEST(SimdChain, BlockedKeepsPaddingZero) {
   EXPECT_EQ(make_simd_kernel(good, {x, o, scalar}, {shape}, outs, {}, {8, 8, 0}), nullptr);
 }
 
+// x * sigmoid(x) as a chain reads X as an operand after the first step wrote y: y must not
+// overwrite X. A single step reads both before writing, so Mul(x, x) may run in place.
+TEST(SimdChain, InPlaceOnlyWhenSafe) {
+  const Tensor x = random_nonzero({1003}, 1, -4, 4);
+  Node swish = chain_node({"Sigmoid", "Mul"}, {}, 1);
+  swish.inputs[1] = swish.inputs[0];
+  std::vector<ValueDesc> outs;
+  auto k = make_simd_kernel(swish, {x, x}, {x.shape()}, outs);
+  if (!simd_on()) GTEST_SKIP() << "simd disabled by NNACCEL_MAX_ISA";
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(k->inplace_input(0), -1);
+  expect_close(run_kernel(*k, {x, x}, outs)[0], chain_reference(swish, {x, x}), 1e-5f, 1e-7f,
+               "swish");
+
+  Node square = make_node("Mul", 2, 1);
+  square.inputs[1] = square.inputs[0];
+  auto m = make_simd_kernel(square, {x, x}, {x.shape()}, outs);
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(m->inplace_input(0), 0);
+  const Tensor want = run_op(square, {x, x})[0];
+  Tensor buffer(DType::f32, x.shape());
+  std::copy(x.data<float>(), x.data<float>() + x.numel(), buffer.data<float>());
+  std::vector<Tensor> out = {buffer};  // shares buffer's storage: y over x
+  const Tensor* ins[] = {&buffer, &buffer};
+  m->run(ins, out);
+  expect_close(buffer, want, 1e-6f, 0, "Mul in place");
+}
+
 TEST(SimdBatchNorm, MatchesReference) {
   for (const Shape& shape : std::vector<Shape>{{2, 5, 7, 9}, {1, 3, 1003}, {4, 17}}) {
     const int64_t c = shape[1];

@@ -49,11 +49,15 @@ class ElementwiseKernel : public Kernel {
   }
 
   std::string name() const override { return name_; }
-  int inplace_input(int output) const override { return output == 0 ? x_input_ : -1; }
+  int inplace_input(int output) const override { return output == 0 && inplace_ ? x_input_ : -1; }
+  // Off when an operand is X itself (x * sigmoid(x)): a later step would read the X values an
+  // earlier step already overwrote in y.
+  void set_inplace(bool inplace) { inplace_ = inplace; }
 
  private:
   std::string name_;
   int x_input_;
+  bool inplace_ = true;
   EwProgram program_;
   std::vector<OperandSource> sources_;
   int64_t count_;
@@ -124,9 +128,17 @@ std::unique_ptr<Kernel> make_elementwise(KernelRequest& r, const std::string& wh
     if (v != 0.0f) return nullptr;  // also NaN
     r.outputs[0].block = x->block;
   }
+  const size_t program_steps = steps.size();
   program.steps = std::move(steps);
-  return std::make_unique<ElementwiseKernel>(kernel_name(what), x_input, std::move(program),
-                                             std::move(sources), count);
+  auto kernel = std::make_unique<ElementwiseKernel>(kernel_name(what), x_input, std::move(program),
+                                                    std::move(sources), count);
+  // One step reads x and the operand at an index before writing y there: X as an operand is
+  // harmless then.
+  const std::string& x_name = r.node.inputs[static_cast<size_t>(x_input)];
+  for (const auto& [input, operand] : operand_of_input)
+    if (r.node.inputs[static_cast<size_t>(input)] == x_name && program_steps > 1)
+      kernel->set_inplace(false);
+  return kernel;
 }
 
 std::unique_ptr<Kernel> make_unary_step(KernelRequest& r, ChainOp op, float p0 = 0.0f,
