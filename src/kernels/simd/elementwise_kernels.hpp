@@ -7,5 +7,6 @@ namespace nnaccel::simd {
 void register_elementwise_kernels(KernelRegistry& reg);
 void register_row_kernels(KernelRegistry& reg);
 void register_recurrent_kernels(KernelRegistry& reg);
+void register_copy_kernels(KernelRegistry& reg);
 
 }  // namespace nnaccel::simd
