@@ -38,8 +38,21 @@ class SoftmaxKernel : public Kernel {
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
     const float* x = inputs[0]->data<float>();
     float* y = outputs[0].data<float>();
-    parallel_for(outer_, row_grain(len_ * inner_), [&](int64_t begin, int64_t end) {
-      softmax(x, y, begin, end, len_, inner_, log_);
+    if (inner_ == 1) {
+      parallel_for(outer_, row_grain(len_),
+                   [&](int64_t begin, int64_t end) { softmax_rows(x, y, begin, end, len_, log_); });
+      return;
+    }
+    // Strided axis: the work units are (outer slice, block of columns), so that a single slice
+    // (softmax over C of [1, C, H, W]) still spreads over the threads.
+    const int64_t blocks = (inner_ + kColumns - 1) / kColumns;
+    parallel_for(outer_ * blocks, row_grain(len_ * kColumns), [&](int64_t begin, int64_t end) {
+      for (int64_t u = begin; u < end; ++u) {
+        const int64_t o = u / blocks, c0 = (u % blocks) * kColumns;
+        const int64_t offset = o * len_ * inner_;
+        softmax_columns(x + offset, y + offset, len_, inner_, c0, std::min(inner_, c0 + kColumns),
+                        log_);
+      }
     });
   }
   std::string name() const override {
@@ -49,6 +62,7 @@ class SoftmaxKernel : public Kernel {
   int inplace_input(int output) const override { return output == 0 ? 0 : -1; }
 
  private:
+  static constexpr int64_t kColumns = 64;  // columns per work unit: whole cache lines
   bool log_;
   int64_t outer_, len_, inner_;
 };

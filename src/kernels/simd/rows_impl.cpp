@@ -128,21 +128,19 @@ void SoftmaxColumns(const float* x, float* y, size_t len, size_t inner, size_t c
   }
 }
 
-void Softmax(const float* x, float* y, int64_t outer_begin, int64_t outer_end, int64_t len,
-             int64_t inner, bool log) {
+void SoftmaxRows(const float* x, float* y, int64_t row_begin, int64_t row_end, int64_t len,
+                 bool log) {
+  for (int64_t r = row_begin; r < row_end; ++r)
+    SoftmaxRow(x + r * len, y + r * len, static_cast<size_t>(len), log);
+}
+
+void SoftmaxStrided(const float* x, float* y, int64_t len, int64_t inner, int64_t col_begin,
+                    int64_t col_end, bool log) {
   const DF d;
-  const size_t lanes = hn::Lanes(d);
-  const size_t n = static_cast<size_t>(len), in = static_cast<size_t>(inner);
-  for (int64_t o = outer_begin; o < outer_end; ++o) {
-    const float* xs = x + o * len * inner;
-    float* ys = y + o * len * inner;
-    if (inner == 1) {
-      SoftmaxRow(xs, ys, n, log);
-    } else {
-      for (size_t c = 0; c < in; c += lanes)
-        SoftmaxColumns(xs, ys, n, in, c, std::min(lanes, in - c), log);
-    }
-  }
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  for (int64_t c = col_begin; c < col_end; c += lanes)
+    SoftmaxColumns(x, y, static_cast<size_t>(len), static_cast<size_t>(inner),
+                   static_cast<size_t>(c), static_cast<size_t>(std::min(lanes, col_end - c)), log);
 }
 
 void LayerNorm(const float* x, float* y, int64_t row_begin, int64_t row_end, int64_t len,
@@ -230,14 +228,20 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace nnaccel::simd {
 
-HWY_EXPORT(Softmax);
+HWY_EXPORT(SoftmaxRows);
+HWY_EXPORT(SoftmaxStrided);
 HWY_EXPORT(LayerNorm);
 HWY_EXPORT(ReduceRows);
 HWY_EXPORT(Transpose2D);
 
-void softmax(const float* x, float* y, int64_t outer_begin, int64_t outer_end, int64_t len,
-             int64_t inner, bool log) {
-  HWY_DYNAMIC_DISPATCH(Softmax)(x, y, outer_begin, outer_end, len, inner, log);
+void softmax_rows(const float* x, float* y, int64_t row_begin, int64_t row_end, int64_t len,
+                  bool log) {
+  HWY_DYNAMIC_DISPATCH(SoftmaxRows)(x, y, row_begin, row_end, len, log);
+}
+
+void softmax_columns(const float* x, float* y, int64_t len, int64_t inner, int64_t col_begin,
+                     int64_t col_end, bool log) {
+  HWY_DYNAMIC_DISPATCH(SoftmaxStrided)(x, y, len, inner, col_begin, col_end, log);
 }
 
 void layer_norm(const float* x, float* y, int64_t row_begin, int64_t row_end, int64_t len,

@@ -37,10 +37,12 @@ struct EwProgram {
 // y[i] = steps(x[i], operands(i)) for i in [begin, end).
 void eval_elementwise(const EwProgram& p, int64_t begin, int64_t end);
 
-// Softmax (or LogSoftmax) over the middle axis of x viewed as [outer, len, inner], for outer
-// indices [outer_begin, outer_end).
-void softmax(const float* x, float* y, int64_t outer_begin, int64_t outer_end, int64_t len,
-             int64_t inner, bool log);
+// Softmax (or LogSoftmax) of rows [row_begin, row_end) of x viewed as [rows, len].
+void softmax_rows(const float* x, float* y, int64_t row_begin, int64_t row_end, int64_t len,
+                  bool log);
+// Softmax over the strided axis of one [len, inner] slice, for columns [col_begin, col_end).
+void softmax_columns(const float* x, float* y, int64_t len, int64_t inner, int64_t col_begin,
+                     int64_t col_end, bool log);
 
 // LayerNormalization of rows [row_begin, row_end) of x viewed as [rows, len]. bias, mean and
 // inv_std_dev may be null.
