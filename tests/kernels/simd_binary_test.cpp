@@ -1,6 +1,7 @@
 // The simd binary arithmetic, ElementwiseChain and BatchNormalization kernels against the
 // reference, for each supported broadcast pattern, and the patterns they must decline.
 #include "kernels/simd_test_util.hpp"
+#include "kernels/simd/simd_api.hpp"
 #include "ops/elementwise_chain.hpp"
 
 namespace nnaccel::testing {
@@ -281,6 +282,100 @@ TEST(SimdBatchNorm, MatchesReference) {
                  "BatchNormalization " + shape_str(shape));
     // Statistics computed at run time: the reference.
     EXPECT_EQ(make_simd_kernel(node, in, {shape}, outs, {false, true, true, false, true}), nullptr);
+  }
+}
+
+}  // namespace
+}  // namespace nnaccel::testing
+
+namespace nnaccel::testing {
+namespace {
+
+// Per-channel ([C,1,1], [1,C,1,1]) and per-(n, c) ([N,C,1,1], the squeeze-excitation scale)
+// operands of a channel-blocked X stay blocked: padding channels meet zeros.
+TEST(SimdBinary, BlockedPerChannelOperands) {
+  for (int64_t block : {8, 16}) {
+    for (const Shape& shape : std::vector<Shape>{{2, 19, 3, 5}, {2, 21, 40, 40}, {1, 8, 7}}) {
+      const int64_t n = shape[0], c = shape[1];
+      const Tensor x = random_nonzero(shape, 1, -5, 5);
+      Shape ones(shape.size() - 2, 1);
+      Shape per_c = {c}, per_nc = {n, c};
+      per_c.insert(per_c.end(), ones.begin(), ones.end());
+      per_nc.insert(per_nc.end(), ones.begin(), ones.end());
+      for (const Shape& os : {per_c, per_nc}) {
+        const Tensor o = random_nonzero(os, 2, 0.5f, 2);
+        for (const char* op : {"Add", "Mul", "Sub", "Max"}) {
+          const Node node = make_node(op, 2, 1);
+          std::vector<ValueDesc> outs;
+          auto k = make_simd_kernel(node, {x, o}, {shape}, outs, {}, {block, 0});
+          const std::string what =
+              std::string(op) + " " + shape_str(shape) + " by " + shape_str(os) + " b" +
+              std::to_string(block);
+          if (!simd_on()) {
+            EXPECT_EQ(k, nullptr);
+            continue;
+          }
+          ASSERT_NE(k, nullptr) << what;
+          ASSERT_EQ(outs[0].block, block);
+          const Tensor yb = run_kernel(*k, {to_blocked(x, block), o}, outs)[0];
+          expect_close(from_blocked(yb, shape, block), run_op(node, {x, o})[0], 1e-6f, 0, what);
+          expect_close(yb, to_blocked(from_blocked(yb, shape, block), block), 0, 0,
+                       what + " padding");
+        }
+      }
+    }
+  }
+}
+
+TEST(SimdBatchNorm, BlockedInput) {
+  const Shape shape = {2, 19, 5, 3};
+  const int64_t c = shape[1];
+  const Tensor x = random_nonzero(shape, 1, -10, 10);
+  const Tensor scale = random_nonzero({c}, 2, 0.5f, 2), bias = random_nonzero({c}, 3, -1, 1);
+  const Tensor mean = random_nonzero({c}, 4, -1, 1), var = random_nonzero({c}, 5, 0.1f, 3);
+  const Node node = make_node("BatchNormalization", 5, 1);
+  const std::vector<Tensor> in = {x, scale, bias, mean, var};
+  std::vector<ValueDesc> outs;
+  auto k = make_simd_kernel(node, in, {shape}, outs, {false, true, true, true, true},
+                            {16, 0, 0, 0, 0});
+  if (!simd_on()) GTEST_SKIP() << "simd disabled by NNACCEL_MAX_ISA";
+  ASSERT_NE(k, nullptr);
+  ASSERT_EQ(outs[0].block, 16);
+  const Tensor yb = run_kernel(*k, {to_blocked(x, 16), scale, bias, mean, var}, outs)[0];
+  expect_close(from_blocked(yb, shape, 16), run_op(node, in)[0], 1e-5f, 2e-6f, "blocked BN");
+  expect_close(yb, to_blocked(from_blocked(yb, shape, 16), 16), 0, 0, "padding");
+}
+
+// The engine evaluated over arbitrary sub-ranges (as threads split it) equals one pass: runs,
+// periods and patterns must restart correctly mid-way.
+TEST(SimdEngine, AnySplitOfTheRangeGivesTheSameResult) {
+  if (!simd_on()) GTEST_SKIP() << "simd disabled by NNACCEL_MAX_ISA";
+  const int64_t n = 2 * 3 * 7 * 16;  // [2, 3 blocks, 7, 16]
+  const Tensor x = random_nonzero({n}, 1, -3, 3);
+  const Tensor per_channel = random_nonzero({2 * 48}, 2, -3, 3);  // [2, 48] padded
+  const Tensor trailing = random_nonzero({17}, 3, -3, 3);
+  const Tensor runs = random_nonzero({6}, 4, -3, 3);
+  simd::EwProgram p;
+  p.x = x.data<float>();
+  p.operands = {simd::EwOperand{per_channel.data<float>(), 7 * 16, 3, 16, 48},
+                simd::EwOperand{trailing.data<float>(), 1, 17, 0, 0},
+                simd::EwOperand{runs.data<float>(), 7 * 16, 6, 0, 0}};
+  p.steps = {simd::EwStep{ChainOp::add, 0, 0, 0}, simd::EwStep{ChainOp::mul, 1, 0, 0},
+             simd::EwStep{ChainOp::sub, 2, 0, 0}};
+  Tensor whole(DType::f32, {n}), pieces(DType::f32, {n});
+  p.y = whole.data<float>();
+  simd::eval_elementwise(p, 0, n);
+  p.y = pieces.data<float>();
+  const int64_t cuts[] = {0, 1, 9, 37, 100, 311, 500, n};
+  for (size_t i = 0; i + 1 < std::size(cuts); ++i) simd::eval_elementwise(p, cuts[i], cuts[i + 1]);
+  expect_close(pieces, whole, 0, 0, "pieces");
+  // And the one pass matches the definition value(i) of each operand.
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t run = i / (7 * 16);
+    const float pc = per_channel.data<float>()[(run / 3) * 48 + (run % 3) * 16 + i % 16];
+    const float want = (x.data<float>()[i] + pc) * trailing.data<float>()[i % 17] -
+                       runs.data<float>()[run % 6];
+    ASSERT_NEAR(whole.data<float>()[i], want, 1e-5f * (1 + std::fabs(want))) << i;
   }
 }
 

@@ -26,18 +26,35 @@ using VF = hn::Vec<DF>;
 
 constexpr int64_t kChunk = 2048;  // floats: 8 KiB of y per chunk
 
-// dst[j] = f(src[j], operand[j]) where the operand is o_ptr[j] or, when o_ptr is null, o_value.
+// Lanes of a periodic operand: a block of 8 or 16 channels repeats along the run, and both
+// divide this (so do the vector widths), so operand element j of a chunk is at pattern[j % 16].
+constexpr size_t kPeriod = 16;
+
+// How a step sees its operand over one chunk: contiguous values (ptr, periodic false), a
+// pattern repeating every kPeriod elements (ptr, periodic true; 2 * kPeriod floats), or one
+// value (ptr null).
+struct OperandView {
+  const float* ptr = nullptr;
+  float value = 0.0f;
+  bool periodic = false;
+};
+
+// dst[j] = f(src[j], operand j).
 template <class F>
-HWY_INLINE void MapChunk(const float* src, float* dst, size_t n, const float* o_ptr, float o_value,
+HWY_INLINE void MapChunk(const float* src, float* dst, size_t n, const OperandView& o_view,
                          const F& f) {
   const DF d;
   const size_t lanes = hn::Lanes(d);
+  const float* o_ptr = o_view.ptr;
   size_t j = 0;
-  if (o_ptr != nullptr) {
+  if (o_ptr != nullptr && !o_view.periodic) {
     for (; j + lanes <= n; j += lanes)
       hn::StoreU(f(d, hn::LoadU(d, src + j), hn::LoadU(d, o_ptr + j)), d, dst + j);
+  } else if (o_ptr != nullptr) {
+    for (; j + lanes <= n; j += lanes)
+      hn::StoreU(f(d, hn::LoadU(d, src + j), hn::LoadU(d, o_ptr + j % kPeriod)), d, dst + j);
   } else {
-    const VF o = hn::Set(d, o_value);
+    const VF o = hn::Set(d, o_view.value);
     for (; j + 2 * lanes <= n; j += 2 * lanes) {
       const VF a = f(d, hn::LoadU(d, src + j), o);
       const VF b = f(d, hn::LoadU(d, src + j + lanes), o);
@@ -49,7 +66,8 @@ HWY_INLINE void MapChunk(const float* src, float* dst, size_t n, const float* o_
   if (j < n) {
     const auto m = hn::FirstN(d, n - j);
     const VF v = hn::MaskedLoad(m, d, src + j);
-    const VF o = o_ptr != nullptr ? hn::MaskedLoad(m, d, o_ptr + j) : hn::Set(d, o_value);
+    VF o = hn::Set(d, o_view.value);
+    if (o_ptr != nullptr) o = hn::MaskedLoad(m, d, o_ptr + (o_view.periodic ? j % kPeriod : j));
     hn::BlendedStore(f(d, v, o), m, d, dst + j);
   }
 }
@@ -59,12 +77,11 @@ HWY_INLINE VF PropagateNaN(VF x, VF o, VF r) {
   return hn::IfThenElse(hn::Or(hn::IsNaN(x), hn::IsNaN(o)), hn::Add(x, o), r);
 }
 
-void ApplyStep(const EwStep& s, const float* src, float* dst, size_t n, const float* o_ptr,
-               float o_value) {
+void ApplyStep(const EwStep& s, const float* src, float* dst, size_t n, const OperandView& o_view) {
   const float p0 = s.p0, p1 = s.p1;
   // Each case instantiates MapChunk with its own lambda: the op is known inside the loop.
 #define NNA_MAP(expr)                                                    \
-  MapChunk(src, dst, n, o_ptr, o_value, [&](DF d, VF x, VF o) HWY_ATTR { \
+  MapChunk(src, dst, n, o_view, [&](DF d, VF x, VF o) HWY_ATTR { \
     (void)d;                                                             \
     (void)o;                                                             \
     return (expr);                                                       \
@@ -164,22 +181,30 @@ void ApplyStep(const EwStep& s, const float* src, float* dst, size_t n, const fl
 
 void EvalElementwise(const EwProgram& p, int64_t begin, int64_t end) {
   const size_t num_operands = p.operands.size();
-  const float* o_ptr[8];
-  float o_value[8];
+  OperandView views[8];
+  alignas(64) float patterns[8][2 * kPeriod];
   int64_t i = begin;
   while (i < end) {
     int64_t seg_end = std::min(end, i + kChunk);
     for (size_t k = 0; k < num_operands; ++k) {
       const EwOperand& o = p.operands[k];
-      if (o.k == 1) {
-        o_ptr[k] = nullptr;
-        o_value[k] = o.data[0];
+      OperandView& v = views[k];
+      if (o.block > 0) {
+        // The pattern starts at lane i % block of the run's channel block: chunk offset j then
+        // reads pattern[j % kPeriod], as kPeriod is a multiple of the block.
+        const int64_t run = i / o.inner;
+        const float* base = o.data + (run / o.k) * o.n_stride + (run % o.k) * o.block;
+        for (size_t q = 0; q < 2 * kPeriod; ++q)
+          patterns[k][q] = base[(i + static_cast<int64_t>(q)) % o.block];
+        v = OperandView{patterns[k], 0.0f, true};
+        seg_end = std::min(seg_end, (run + 1) * o.inner);
+      } else if (o.k == 1) {
+        v = OperandView{nullptr, o.data[0], false};
       } else if (o.inner == 1) {
-        o_ptr[k] = o.data + i % o.k;
+        v = OperandView{o.data + i % o.k, 0.0f, false};
         seg_end = std::min(seg_end, (i / o.k + 1) * o.k);
       } else {
-        o_ptr[k] = nullptr;
-        o_value[k] = o.data[(i / o.inner) % o.k];
+        v = OperandView{nullptr, o.data[(i / o.inner) % o.k], false};
         seg_end = std::min(seg_end, (i / o.inner + 1) * o.inner);
       }
     }
@@ -187,9 +212,7 @@ void EvalElementwise(const EwProgram& p, int64_t begin, int64_t end) {
     const float* src = p.x + i;
     float* dst = p.y + i;
     for (const EwStep& s : p.steps) {
-      const bool binary = s.operand >= 0;
-      ApplyStep(s, src, dst, n, binary ? o_ptr[s.operand] : nullptr,
-                binary ? o_value[s.operand] : 0.0f);
+      ApplyStep(s, src, dst, n, s.operand >= 0 ? views[s.operand] : OperandView{});
       src = dst;
     }
     i = seg_end;

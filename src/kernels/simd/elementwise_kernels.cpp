@@ -22,7 +22,31 @@ constexpr size_t kMaxOperands = 8;  // EvalElementwise's operand slots
 struct OperandSource {
   int input = -1;            // node input index, or -1: `owned` below
   std::vector<float> owned;  // per-channel vectors computed at compile time (BatchNormalization)
+  // A per-channel input of a blocked X is copied at run time into [rows, padded] floats,
+  // channels [channels, padded) zero (EwOperand::block).
+  int64_t rows = 0, channels = 0, padded = 0;
 };
+
+// [rows, channels] -> [rows, padded] with zeros after each row's channels.
+std::vector<float> pad_channels(const float* data, int64_t rows, int64_t channels,
+                                int64_t padded) {
+  std::vector<float> out(static_cast<size_t>(rows * padded), 0.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    std::copy(data + r * channels, data + (r + 1) * channels, out.begin() + r * padded);
+  return out;
+}
+
+// The EwOperand of a per-channel (k == C) or per-(n, c) (k == N * C) operand of blocked X.
+EwOperand blocked_channel_operand(const ValueDesc& x, int64_t k) {
+  const int64_t channels = x.shape[1], block = x.block;
+  const Shape physical = x.physical_shape();
+  EwOperand e;
+  e.block = block;
+  e.k = physical[1];
+  e.inner = shape_numel(physical) / (physical[0] * physical[1]);
+  e.n_stride = k == channels ? 0 : physical[1] * block;
+  return e;
+}
 
 class ElementwiseKernel : public Kernel {
  public:
@@ -41,9 +65,16 @@ class ElementwiseKernel : public Kernel {
     EwProgram p = program_;
     p.x = inputs[static_cast<size_t>(x_input_)]->data<float>();
     p.y = outputs[0].data<float>();
-    for (size_t k = 0; k < sources_.size(); ++k)
-      if (sources_[k].input >= 0)
-        p.operands[k].data = inputs[static_cast<size_t>(sources_[k].input)]->data<float>();
+    std::vector<std::vector<float>> padded;
+    for (size_t k = 0; k < sources_.size(); ++k) {
+      const OperandSource& src = sources_[k];
+      if (src.input < 0) continue;
+      p.operands[k].data = inputs[static_cast<size_t>(src.input)]->data<float>();
+      if (src.rows > 0) {
+        padded.push_back(pad_channels(p.operands[k].data, src.rows, src.channels, src.padded));
+        p.operands[k].data = padded.back().data();
+      }
+    }
     parallel_for(count_, kParallelGrain,
                  [&](int64_t begin, int64_t end) { eval_elementwise(p, begin, end); });
   }
@@ -101,14 +132,25 @@ std::unique_ptr<Kernel> make_elementwise(KernelRequest& r, const std::string& wh
     if (!is_f32(o) || sources.size() == kMaxOperands) return nullptr;
     EwOperand e;
     float value = 0.0f;
+    OperandSource channel_source;
     if (blocked) {
       // Same logical shape and block: elementwise over the physical memory, padding 0 op 0.
       // A constant scalar: its value meets the zeros.
+      // A per-channel or per-(n, c) operand: zero-padded to the blocks at run time.
+      int64_t inner = 0, k = 0;
+      const int64_t spatial = shape_numel(x->shape) / (x->shape[0] * x->shape[1]);
       if (o->block == x->block && o->shape == x->shape) {
         e.k = count;
       } else if (o->plain() && shape_numel(o->shape) == 1 &&
                  constant_scalar(r, static_cast<size_t>(input), value)) {
         e.k = 1;
+      } else if (o->plain() && shape_numel(o->shape) > 1 &&
+                 broadcast_pattern(o->shape, x->shape, inner, k) && inner == spatial &&
+                 (k == x->shape[1] || k == x->shape[0] * x->shape[1])) {
+        e = blocked_channel_operand(*x, k);
+        channel_source.rows = k / x->shape[1];
+        channel_source.channels = x->shape[1];
+        channel_source.padded = e.k * x->block;
       } else {
         return nullptr;
       }
@@ -118,7 +160,8 @@ std::unique_ptr<Kernel> make_elementwise(KernelRequest& r, const std::string& wh
     s.operand = static_cast<int>(sources.size());
     operand_of_input[input] = s.operand;
     program.operands.push_back(e);
-    sources.push_back({input, {}});
+    channel_source.input = input;
+    sources.push_back(std::move(channel_source));
     zero_values.push_back(value);
   }
   if (blocked) {
@@ -262,7 +305,8 @@ std::unique_ptr<Kernel> make_batch_norm(KernelRequest& r) {
   if (!simd_enabled() || r.inputs.size() != 5 || r.outputs.size() != 1) return nullptr;
   if (r.node.attr_int("training_mode", 0) != 0) return nullptr;
   const ValueDesc* x = r.inputs[0];
-  if (!is_plain_f32(x) || x->shape.size() < 2) return nullptr;
+  if (!is_f32(x) || x->shape.size() < 2 || shape_numel(x->shape) == 0) return nullptr;
+  if (!is_f32(&r.outputs[0]) || r.outputs[0].shape != x->shape) return nullptr;
   const int64_t channels = x->shape[1];
   for (size_t i = 1; i < 5; ++i) {
     const Tensor* t = r.constants[i];
@@ -276,17 +320,23 @@ std::unique_ptr<Kernel> make_batch_norm(KernelRequest& r) {
     a[static_cast<size_t>(c)] = static_cast<float>(scale);
     b[static_cast<size_t>(c)] = static_cast<float>(at(2) - at(3) * scale);
   }
-  int64_t inner = 1;
-  for (size_t i = 2; i < x->shape.size(); ++i) inner *= x->shape[i];
-  EwProgram program;
-  program.operands = {EwOperand{nullptr, inner, channels}, EwOperand{nullptr, inner, channels}};
-  program.steps = {EwStep{ChainOp::mul, 0, 0, 0}, EwStep{ChainOp::add, 1, 0, 0}};
+  EwOperand per_channel{nullptr, shape_numel(x->shape) / (x->shape[0] * channels), channels};
   std::vector<OperandSource> sources(2);
+  if (!x->plain()) {
+    // Blocked X (y keeps its layout): the padding channels get x * 0 + 0.
+    per_channel = blocked_channel_operand(*x, channels);
+    a = pad_channels(a.data(), 1, channels, per_channel.k * x->block);
+    b = pad_channels(b.data(), 1, channels, per_channel.k * x->block);
+    r.outputs[0].block = x->block;
+  }
   sources[0].owned = std::move(a);
   sources[1].owned = std::move(b);
+  EwProgram program;
+  program.operands = {per_channel, per_channel};
+  program.steps = {EwStep{ChainOp::mul, 0, 0, 0}, EwStep{ChainOp::add, 1, 0, 0}};
   return std::make_unique<ElementwiseKernel>(kernel_name("BatchNormalization"), 0,
                                              std::move(program), std::move(sources),
-                                             shape_numel(x->shape));
+                                             shape_numel(x->physical_shape()));
 }
 
 }  // namespace

@@ -12,10 +12,16 @@ namespace nnaccel::simd {
 // An operand of an elementwise program, seen along the flat index i of the output:
 // value(i) = data[(i / inner) % k]. k == 1: scalar; inner == 1 && k == n: same shape;
 // inner == 1 && k < n: trailing vector; inner > 1: per-channel (constant over runs of `inner`).
+// block > 0: a per-channel operand of a channel-blocked X ([N, Cb, spatial, block] physically,
+// inner = spatial * block): run r = i / inner is (n, cb) = (r / k, r % k) with k = Cb here, and
+// value(i) = data[n * n_stride + cb * block + i % block]; data is zero-padded to Cb * block
+// channels (per n when n_stride > 0), so X's padding channels meet zeros.
 struct EwOperand {
   const float* data = nullptr;
   int64_t inner = 1;
   int64_t k = 1;
+  int64_t block = 0;
+  int64_t n_stride = 0;
 };
 
 // One step of an elementwise program: ChainOp semantics (ops/elementwise_chain.hpp), with one
