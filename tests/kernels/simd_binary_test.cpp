@@ -1,7 +1,7 @@
 // The simd binary arithmetic, ElementwiseChain and BatchNormalization kernels against the
 // reference, for each supported broadcast pattern, and the patterns they must decline.
-#include "kernels/simd_test_util.hpp"
 #include "kernels/simd/simd_api.hpp"
+#include "kernels/simd_test_util.hpp"
 #include "ops/elementwise_chain.hpp"
 
 namespace nnaccel::testing {
@@ -308,9 +308,8 @@ TEST(SimdBinary, BlockedPerChannelOperands) {
           const Node node = make_node(op, 2, 1);
           std::vector<ValueDesc> outs;
           auto k = make_simd_kernel(node, {x, o}, {shape}, outs, {}, {block, 0});
-          const std::string what =
-              std::string(op) + " " + shape_str(shape) + " by " + shape_str(os) + " b" +
-              std::to_string(block);
+          const std::string what = std::string(op) + " " + shape_str(shape) + " by " +
+                                   shape_str(os) + " b" + std::to_string(block);
           if (!simd_on()) {
             EXPECT_EQ(k, nullptr);
             continue;
@@ -336,8 +335,8 @@ TEST(SimdBatchNorm, BlockedInput) {
   const Node node = make_node("BatchNormalization", 5, 1);
   const std::vector<Tensor> in = {x, scale, bias, mean, var};
   std::vector<ValueDesc> outs;
-  auto k = make_simd_kernel(node, in, {shape}, outs, {false, true, true, true, true},
-                            {16, 0, 0, 0, 0});
+  auto k =
+      make_simd_kernel(node, in, {shape}, outs, {false, true, true, true, true}, {16, 0, 0, 0, 0});
   if (!simd_on()) GTEST_SKIP() << "simd disabled by NNACCEL_MAX_ISA";
   ASSERT_NE(k, nullptr);
   ASSERT_EQ(outs[0].block, 16);
@@ -373,8 +372,8 @@ TEST(SimdEngine, AnySplitOfTheRangeGivesTheSameResult) {
   for (int64_t i = 0; i < n; ++i) {
     const int64_t run = i / (7 * 16);
     const float pc = per_channel.data<float>()[(run / 3) * 48 + (run % 3) * 16 + i % 16];
-    const float want = (x.data<float>()[i] + pc) * trailing.data<float>()[i % 17] -
-                       runs.data<float>()[run % 6];
+    const float want =
+        (x.data<float>()[i] + pc) * trailing.data<float>()[i % 17] - runs.data<float>()[run % 6];
     ASSERT_NEAR(whole.data<float>()[i], want, 1e-5f * (1 + std::fabs(want))) << i;
   }
 }

@@ -80,11 +80,11 @@ HWY_INLINE VF PropagateNaN(VF x, VF o, VF r) {
 void ApplyStep(const EwStep& s, const float* src, float* dst, size_t n, const OperandView& o_view) {
   const float p0 = s.p0, p1 = s.p1;
   // Each case instantiates MapChunk with its own lambda: the op is known inside the loop.
-#define NNA_MAP(expr)                                                    \
+#define NNA_MAP(expr)                                            \
   MapChunk(src, dst, n, o_view, [&](DF d, VF x, VF o) HWY_ATTR { \
-    (void)d;                                                             \
-    (void)o;                                                             \
-    return (expr);                                                       \
+    (void)d;                                                     \
+    (void)o;                                                     \
+    return (expr);                                               \
   })
   switch (s.op) {
     case ChainOp::relu:

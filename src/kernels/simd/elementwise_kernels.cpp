@@ -28,8 +28,7 @@ struct OperandSource {
 };
 
 // [rows, channels] -> [rows, padded] with zeros after each row's channels.
-std::vector<float> pad_channels(const float* data, int64_t rows, int64_t channels,
-                                int64_t padded) {
+std::vector<float> pad_channels(const float* data, int64_t rows, int64_t channels, int64_t padded) {
   std::vector<float> out(static_cast<size_t>(rows * padded), 0.0f);
   for (int64_t r = 0; r < rows; ++r)
     std::copy(data + r * channels, data + (r + 1) * channels, out.begin() + r * padded);
