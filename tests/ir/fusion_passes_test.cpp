@@ -108,6 +108,49 @@ TEST(FuseConvActivation, HardSwishWrittenAsHardSigmoidTimesX) {
   EXPECT_EQ(m.graph.nodes[0].attr_string("activation", ""), "HardSwish");
 }
 
+// Paddle's form: Conv -> Mul(scalar) -> Add([C,1,1]) -> x * Clip(x + 3, 0, 6) / 6.
+GraphBuilder paddle_block(bool shared_affine) {
+  GraphBuilder b;
+  b.input("x", {1, 3, 6, 6});
+  b.init("w", random_tensor({5, 3, 3, 3}, 1));
+  b.init("b", random_tensor({5}, 2));
+  b.init("scale", scalar(1.7f));
+  b.init("shift", random_tensor({5, 1, 1}, 3));
+  b.init("three", scalar(3.0f));
+  b.init("zero", scalar(0.0f));
+  b.init("six", scalar(6.0f));
+  b.node("Conv", {"x", "w", "b"}, {"c"}, {Attribute::of_ints("pads", {1, 1, 1, 1})});
+  b.node("Mul", {"scale", "c"}, {"cs"});
+  b.node("Add", {"cs", "shift"}, {"v"});
+  b.node("Add", {"v", "three"}, {"v3"});
+  b.node("Clip", {"v3", "zero", "six"}, {"r6"});
+  b.node("Mul", {"v", "r6"}, {"vr"});
+  b.node("Div", {"vr", "six"}, {"y"});
+  b.output("y");
+  if (shared_affine) b.output("cs");
+  return b;
+}
+
+TEST(FoldConvAffine, ScaleAndShiftGoIntoTheWeightsAndBias) {
+  Model m = rewritten(paddle_block(false), fold_conv_affine);
+  EXPECT_EQ(op_types(m), (std::vector<std::string>{"Conv", "Add", "Clip", "Mul", "Div"}));
+  EXPECT_EQ(m.graph.nodes[0].outputs[0], "v");
+  // The scaled value is a graph output: the Conv writes it, and the shift after it stays.
+  Model shared = rewritten(paddle_block(true), fold_conv_affine);
+  EXPECT_EQ(shared.graph.nodes[0].outputs[0], "cs");
+  EXPECT_EQ(count_ops(shared, "Add"), 2);
+}
+
+TEST(FuseConvActivation, HardSwishWrittenWithClipAfterFoldedAffine) {
+  GraphBuilder b = paddle_block(false);
+  Model m = rewritten(b, [](Model& x) {
+    fold_conv_affine(x);
+    fuse_conv_activation(x);
+  });
+  ASSERT_EQ(op_types(m), std::vector<std::string>{"FusedConv"});
+  EXPECT_EQ(m.graph.nodes[0].attr_string("activation", ""), "HardSwish");
+}
+
 TEST(FuseConvActivation, GemmAndMatMulTakeTheirActivation) {
   GraphBuilder b;
   b.input("x", {3, 8});

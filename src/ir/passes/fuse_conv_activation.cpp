@@ -66,8 +66,46 @@ std::optional<FusedActivation> activation_of(const GraphView& v, const Node& n) 
   return a;
 }
 
+// HardSwish as x * Clip(x + 3, 0, 6) / 6 (Paddle's exports; the last step a Div by 6 or a Mul
+// by 1/6), with `value` read by the Add and the first Mul.
+bool hard_swish_by_clip(const GraphView& v, const std::string& value,
+                        std::vector<size_t>& absorbed, std::string& out) {
+  const Graph& g = v.graph();
+  const std::vector<size_t>& readers = v.readers(value);
+  for (int pick = 0; pick < 2; ++pick) {
+    const size_t add_at = readers[static_cast<size_t>(pick)];
+    const size_t mul_at = readers[static_cast<size_t>(1 - pick)];
+    const Node& add = g.nodes[add_at];
+    const Node& mul = g.nodes[mul_at];
+    if (!is_op(add, "Add") || !is_op(mul, "Mul")) continue;
+    std::optional<double> three = v.scalar(other_input(add, value));
+    if (!three || *three != 3.0) continue;
+    const int clip_at = v.sole_reader(add.outputs[0]);
+    if (clip_at < 0) continue;
+    const Node& clip = g.nodes[static_cast<size_t>(clip_at)];
+    std::optional<FusedActivation> bounds = activation_of(v, clip);
+    if (!bounds || bounds->kind != ActivationKind::clip || clip.inputs[0] != add.outputs[0] ||
+        bounds->alpha != 0.0f || bounds->beta != 6.0f)
+      continue;
+    if (other_input(mul, value) != clip.outputs[0] || v.sole_reader(clip.outputs[0]) < 0) continue;
+    const int last_at = v.sole_reader(mul.outputs[0]);
+    if (last_at < 0) continue;
+    const Node& last = g.nodes[static_cast<size_t>(last_at)];
+    std::optional<double> c = v.scalar(other_input(last, mul.outputs[0]));
+    const bool by_div = is_op(last, "Div") && last.inputs[0] == mul.outputs[0] && c && *c == 6.0;
+    const bool by_mul = is_op(last, "Mul") && c && near(*c, 1.0 / 6);
+    if (!by_div && !by_mul) continue;
+    absorbed.insert(absorbed.end(), {add_at, static_cast<size_t>(clip_at), mul_at,
+                                     static_cast<size_t>(last_at)});
+    out = last.outputs[0];
+    return true;
+  }
+  return false;
+}
+
 // Follows `value` into the activation that alone reads it: one activation node, HardSwish
-// written as x * HardSigmoid(x, 1/6, 1/2) (what torch exports below opset 14), or ReLU followed
+// written as x * HardSigmoid(x, 1/6, 1/2) (what torch exports below opset 14) or with a Clip, or
+// ReLU followed
 // by a Clip whose bounds make the ReLU redundant (torch's ReLU6). Adds the nodes it absorbs.
 std::optional<FusedActivation> follow_activation(const GraphView& v, const std::string& value,
                                                  std::vector<size_t>& absorbed,
@@ -75,6 +113,8 @@ std::optional<FusedActivation> follow_activation(const GraphView& v, const std::
   const Graph& g = v.graph();
   const std::vector<size_t>& readers = v.readers(value);
   if (v.read_count(value) == 2 && readers.size() == 2) {
+    if (hard_swish_by_clip(v, value, absorbed, out))
+      return FusedActivation{ActivationKind::hard_swish, 0.0f, 0.0f};
     for (int pick = 0; pick < 2; ++pick) {
       const Node& hs = g.nodes[readers[static_cast<size_t>(pick)]];
       const Node& mul = g.nodes[readers[static_cast<size_t>(1 - pick)]];
@@ -117,19 +157,16 @@ void set_activation(Node& n, const FusedActivation& a) {
   n.set_attr(Attribute::of_floats("activation_params", activation_params(a)));
 }
 
-// A constant Add operand holding one value per channel of a rank-`rank` NCHW-like output.
+// A constant Add operand holding one value per channel (not a scalar: the folding of
+// fold_conv_affine has taken those already when the weights are constant).
 std::optional<Tensor> per_channel_bias(const GraphView& v, const std::string& name,
                                        int64_t channels, size_t rank) {
   const Tensor* t = v.constant(name);
-  if (t == nullptr || t->dtype() != DType::f32 || t->numel() != channels) return std::nullopt;
-  const size_t r = static_cast<size_t>(t->rank());
-  if (r > rank || r + 1 < rank) return std::nullopt;
-  for (size_t d = 0; d < rank; ++d) {
-    const int64_t dim = d + r < rank ? 1 : t->shape()[d + r - rank];
-    if (dim != (d == 1 ? channels : 1)) return std::nullopt;
-  }
+  if (t == nullptr) return std::nullopt;
+  std::optional<std::vector<float>> values = per_channel_values(*t, channels, rank);
+  if (!values) return std::nullopt;
   Tensor b(DType::f32, {channels});
-  for (int64_t c = 0; c < channels; ++c) b.data<float>()[c] = t->data<float>()[c];
+  std::copy(values->begin(), values->end(), b.data<float>());
   return b;
 }
 

@@ -9,6 +9,7 @@ void optimize(Model& m, const OptimizeOptions& options) {
   fold_constants(m);
   remove_identity_and_redundant_reshapes(m);
   fold_batchnorm(m);
+  fold_conv_affine(m);
   remove_redundant_transpose(m);
   recognize_layernorm(m);
   if (options.fuse) {

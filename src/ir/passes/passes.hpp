@@ -32,6 +32,10 @@ void remove_dead_nodes(Model& m);
 // Conv's output has no other reader and all weights are initializers.
 void fold_batchnorm(Model& m);
 
+// Folds a Mul and/or Add of per-channel or scalar constants that alone read an f32 Conv's output
+// into the Conv's weights and bias (constant ones).
+void fold_conv_affine(Model& m);
+
 // Removes Identity nodes, collapses Reshape->Reshape, composes Transpose->Transpose and drops
 // identity Transposes.
 void remove_identity_and_redundant_reshapes(Model& m);

@@ -98,6 +98,24 @@ bool broadcasts_into(const TypeInfo& operand, const TypeInfo& target) {
   return true;
 }
 
+std::optional<std::vector<float>> per_channel_values(const Tensor& t, int64_t channels,
+                                                     size_t rank) {
+  const size_t r = static_cast<size_t>(t.rank());
+  if (t.dtype() != DType::f32 || r > rank) return std::nullopt;
+  std::vector<float> v(static_cast<size_t>(channels));
+  if (t.numel() == 1) {
+    std::fill(v.begin(), v.end(), t.data<float>()[0]);
+    return v;
+  }
+  if (t.numel() != channels || r + 1 < rank) return std::nullopt;
+  for (size_t d = 0; d < rank; ++d) {
+    const int64_t dim = d + r < rank ? 1 : t.shape()[d + r - rank];
+    if (dim != (d == 1 ? channels : 1)) return std::nullopt;
+  }
+  std::copy(t.data<float>(), t.data<float>() + channels, v.begin());
+  return v;
+}
+
 bool near(double v, double expected) {
   return std::fabs(v - expected) <= 1e-4 * std::fabs(expected);
 }

@@ -49,6 +49,11 @@ bool same_shape(const TypeInfo& a, const TypeInfo& b);
 // `operand` broadcasts (numpy rules) into `target` without changing it: every dim of the operand
 // is 1 or equal to the target's. Needs both shapes known (dims may be symbolic).
 bool broadcasts_into(const TypeInfo& operand, const TypeInfo& target);
+// The values of a constant operand of a channel-wise op on a rank-`rank` NC... tensor with
+// `channels` channels, one per channel: a single value ([], [1], [1, 1, 1]...) repeated, or C
+// values laid along axis 1 ([C, 1, 1], [1, C, 1, 1]). nullopt for any other shape or dtype.
+std::optional<std::vector<float>> per_channel_values(const Tensor& t, int64_t channels,
+                                                     size_t rank);
 // Whether `v` is within a relative 1e-4 of `expected` (exporters round constants to float).
 bool near(double v, double expected);
 // The other input of a two-input node, given one of them; "" when `one` is not an input.
