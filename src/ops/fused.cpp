@@ -60,8 +60,8 @@ Tensor run_as(OpContext& ctx, const char* op, size_t inputs) {
   OpContext inner(n, ins, nullptr);
   standard_schema(op).run(inner);
   Tensor y = inner.outputs[0];
-  if (y.dtype() != DType::f32) ctx.fail("element type {} is not supported (f32 only)",
-                                        dtype_name(y.dtype()));
+  if (y.dtype() != DType::f32)
+    ctx.fail("element type {} is not supported (f32 only)", dtype_name(y.dtype()));
   return y;
 }
 
@@ -145,8 +145,8 @@ void infer_gelu(InferContext& ctx) {
 
 void run_gelu(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
-  if (x.dtype() != DType::f32) ctx.fail("element type {} is not supported (f32 only)",
-                                        dtype_name(x.dtype()));
+  if (x.dtype() != DType::f32)
+    ctx.fail("element type {} is not supported (f32 only)", dtype_name(x.dtype()));
   FusedActivation a;
   a.kind = gelu_kind(ctx.node);
   Tensor y(DType::f32, x.shape());
@@ -198,8 +198,8 @@ void run_elementwise_chain(OpContext& ctx) {
   std::vector<std::vector<int64_t>> strides(operands.size());
   for (int i = 1; i < ctx.num_inputs(); ++i) {
     const Tensor& o = ctx.input(i);
-    if (o.dtype() != DType::f32) ctx.fail("operand {} must be f32, got {}", i,
-                                          dtype_name(o.dtype()));
+    if (o.dtype() != DType::f32)
+      ctx.fail("operand {} must be f32, got {}", i, dtype_name(o.dtype()));
     operands[static_cast<size_t>(i)] = o.data<float>();
     strides[static_cast<size_t>(i)] = broadcast_strides_to(ctx, i, o.shape(), shape);
   }

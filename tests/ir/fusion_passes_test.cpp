@@ -37,7 +37,8 @@ Model rewritten(const GraphBuilder& b, Pass pass, double rtol = 1e-5) {
   Session before(b.m, SessionOptions{.fast = false}), after(m, SessionOptions{.fast = false});
   std::vector<Tensor> want = before.run(feeds), got = after.run(feeds);
   EXPECT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size() && i < want.size(); ++i) expect_close(got[i], want[i], rtol, 1e-5);
+  for (size_t i = 0; i < got.size() && i < want.size(); ++i)
+    expect_close(got[i], want[i], rtol, 1e-5);
   return m;
 }
 
@@ -216,8 +217,8 @@ TEST(FuseElementwiseChain, BreaksAtGraphOutputsAndGrowingOperands) {
   b.output("y");
   Model m = rewritten(b, fuse_elementwise_chain);
   // [Relu, Neg] and [Exp, Abs]; then Add(big, t4) with big as running value and Tanh.
-  EXPECT_EQ(op_types(m), (std::vector<std::string>{"ElementwiseChain", "ElementwiseChain",
-                                                    "ElementwiseChain"}));
+  EXPECT_EQ(op_types(m),
+            (std::vector<std::string>{"ElementwiseChain", "ElementwiseChain", "ElementwiseChain"}));
   EXPECT_EQ(m.graph.nodes[2].inputs, (std::vector<std::string>{"big", "t4"}));
 }
 
@@ -252,8 +253,8 @@ TEST(RecognizeLayerNorm, ReplacesTheDecompositionInItsVariants) {
   for (bool affine : {true, false})
     for (bool square_by_mul : {true, false})
       for (std::vector<int64_t> axes : {std::vector<int64_t>{-1}, std::vector<int64_t>{1, 2}}) {
-        Model m = rewritten(decomposed_layernorm(affine, square_by_mul, axes), recognize_layernorm,
-                            1e-4);
+        Model m =
+            rewritten(decomposed_layernorm(affine, square_by_mul, axes), recognize_layernorm, 1e-4);
         ASSERT_EQ(op_types(m), std::vector<std::string>{"LayerNormalization"});
         const Node& ln = m.graph.nodes[0];
         EXPECT_EQ(ln.attr_int("axis", 0), axes.size() == 1 ? 2 : 1);

@@ -108,8 +108,8 @@ TEST(PassOptimizeConformance, BackendTestModelsKeepTheirOutputs) {
   EXPECT_GT(changed, 0);
   // The pytorch-converted models hold Conv+ReLU, Linear+ReLU...
   EXPECT_GT(fused, 20);
-  std::printf("%d models checked (%d rewritten, %d with fused ops), %d skipped\n", checked,
-              changed, fused, skipped);
+  std::printf("%d models checked (%d rewritten, %d with fused ops), %d skipped\n", checked, changed,
+              fused, skipped);
 }
 
 }  // namespace

@@ -68,9 +68,9 @@ TEST(FusedOps, FusedConvRejectsAZOfAnotherShapeAndUnknownActivations) {
                Error);
   EXPECT_THROW(run_op(fused("FusedConv", 2, {Attribute::of_string("activation", "Swish")}), {x, w}),
                Error);
-  EXPECT_THROW(run_op(fused("FusedConv", 2, {Attribute::of_string("activation", "LeakyRelu")}),
-                      {x, w}),
-               Error);
+  EXPECT_THROW(
+      run_op(fused("FusedConv", 2, {Attribute::of_string("activation", "LeakyRelu")}), {x, w}),
+      Error);
 }
 
 TEST(FusedOps, FusedGemmIsGemmThenActivation) {
@@ -89,10 +89,9 @@ TEST(FusedOps, FusedMatMulAddsTheBiasOnTheLastDimThenActivates) {
   Tensor a = random_f32({2, 3, 5}, 1), b = random_f32({5, 4}, 2), bias = random_f32({4}, 3);
   Tensor mm = run_op(make_node("MatMul", 2, 1), {a, b})[0];
   Tensor want = unary("Sigmoid", binary("Add", mm, bias));
-  expect_near_all(
-      run_op(fused("FusedMatMul", 3, {Attribute::of_string("activation", "Sigmoid")}),
-             {a, b, bias})[0],
-      want);
+  expect_near_all(run_op(fused("FusedMatMul", 3, {Attribute::of_string("activation", "Sigmoid")}),
+                         {a, b, bias})[0],
+                  want);
   expect_near_all(run_op(fused("FusedMatMul", 2, {}), {a, b})[0], mm);
   EXPECT_THROW(run_op(fused("FusedMatMul", 3, {}), {a, b, random_f32({5}, 4)}), Error);
 }
@@ -105,11 +104,9 @@ TEST(FusedOps, GeluMatchesItsDefinitions) {
     const double v = x.data<float>()[i];
     EXPECT_NEAR(exact.data<float>()[i], 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))), 1e-5);
     EXPECT_NEAR(approx.data<float>()[i],
-                0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))),
-                1e-5);
+                0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))), 1e-5);
   }
-  EXPECT_THROW(run_op(fused("Gelu", 1, {Attribute::of_string("approximate", "fast")}), {x}),
-               Error);
+  EXPECT_THROW(run_op(fused("Gelu", 1, {Attribute::of_string("approximate", "fast")}), {x}), Error);
 }
 
 TEST(FusedOps, ElementwiseChainEqualsTheOpsOneByOne) {

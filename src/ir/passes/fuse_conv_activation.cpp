@@ -68,8 +68,8 @@ std::optional<FusedActivation> activation_of(const GraphView& v, const Node& n) 
 
 // HardSwish as x * Clip(x + 3, 0, 6) / 6 (Paddle's exports; the last step a Div by 6 or a Mul
 // by 1/6), with `value` read by the Add and the first Mul.
-bool hard_swish_by_clip(const GraphView& v, const std::string& value,
-                        std::vector<size_t>& absorbed, std::string& out) {
+bool hard_swish_by_clip(const GraphView& v, const std::string& value, std::vector<size_t>& absorbed,
+                        std::string& out) {
   const Graph& g = v.graph();
   const std::vector<size_t>& readers = v.readers(value);
   for (int pick = 0; pick < 2; ++pick) {
@@ -95,8 +95,8 @@ bool hard_swish_by_clip(const GraphView& v, const std::string& value,
     const bool by_div = is_op(last, "Div") && last.inputs[0] == mul.outputs[0] && c && *c == 6.0;
     const bool by_mul = is_op(last, "Mul") && c && near(*c, 1.0 / 6);
     if (!by_div && !by_mul) continue;
-    absorbed.insert(absorbed.end(), {add_at, static_cast<size_t>(clip_at), mul_at,
-                                     static_cast<size_t>(last_at)});
+    absorbed.insert(absorbed.end(),
+                    {add_at, static_cast<size_t>(clip_at), mul_at, static_cast<size_t>(last_at)});
     out = last.outputs[0];
     return true;
   }
@@ -108,8 +108,7 @@ bool hard_swish_by_clip(const GraphView& v, const std::string& value,
 // ReLU followed
 // by a Clip whose bounds make the ReLU redundant (torch's ReLU6). Adds the nodes it absorbs.
 std::optional<FusedActivation> follow_activation(const GraphView& v, const std::string& value,
-                                                 std::vector<size_t>& absorbed,
-                                                 std::string& out) {
+                                                 std::vector<size_t>& absorbed, std::string& out) {
   const Graph& g = v.graph();
   const std::vector<size_t>& readers = v.readers(value);
   if (v.read_count(value) == 2 && readers.size() == 2) {
@@ -191,8 +190,8 @@ std::optional<Fusion> match_conv(const GraphView& v, size_t k) {
   };
   // Per-channel bias when the Conv has none (exporters of convs without bias + BN folding).
   if (const Node* add = sole_add(cur); add != nullptr && !has_bias) {
-    std::optional<Tensor> b = per_channel_bias(v, other_input(*add, cur), wt->dims[0].value,
-                                               wt->dims.size());
+    std::optional<Tensor> b =
+        per_channel_bias(v, other_input(*add, cur), wt->dims[0].value, wt->dims.size());
     if (b) {
       const std::string name = unique_name(g, conv.outputs[0] + "_bias");
       f.node.inputs.resize(3);
@@ -258,7 +257,8 @@ std::optional<Fusion> match_matmul(const GraphView& v, size_t k) {
     const Tensor* bias = v.constant(other_input(add, cur));
     bool ok = bias != nullptr && bias->dtype() == DType::f32 && bias->numel() == n &&
               static_cast<size_t>(bias->rank()) <= out_rank && bias->rank() >= 1;
-    for (int64_t d = 0; ok && d + 1 < bias->rank(); ++d) ok = bias->shape()[static_cast<size_t>(d)] == 1;
+    for (int64_t d = 0; ok && d + 1 < bias->rank(); ++d)
+      ok = bias->shape()[static_cast<size_t>(d)] == 1;
     if (ok) {
       Tensor flat(DType::f32, {n});
       for (int64_t j = 0; j < n; ++j) flat.data<float>()[j] = bias->data<float>()[j];
@@ -288,9 +288,12 @@ void fuse_conv_activation(Model& m) {
     for (size_t k = 0; k < g.nodes.size(); ++k) {
       const Node& n = g.nodes[k];
       std::optional<Fusion> f;
-      if (is_op(n, "Conv")) f = match_conv(v, k);
-      else if (is_op(n, "Gemm")) f = match_gemm(v, k);
-      else if (is_op(n, "MatMul")) f = match_matmul(v, k);
+      if (is_op(n, "Conv"))
+        f = match_conv(v, k);
+      else if (is_op(n, "Gemm"))
+        f = match_gemm(v, k);
+      else if (is_op(n, "MatMul"))
+        f = match_matmul(v, k);
       if (!f || claimed[k]) continue;
       bool free = true;
       for (size_t a : f->absorbed) free = free && !claimed[a];

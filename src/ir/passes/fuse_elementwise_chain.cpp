@@ -22,8 +22,8 @@ struct Link {
 };
 
 bool is_unary_step_op(const std::string& op) {
-  for (const char* u : {"Relu", "Sigmoid", "Tanh", "Exp", "Log", "Neg", "Abs", "Sqrt",
-                        "Reciprocal", "Erf", "HardSwish", "Softplus"})
+  for (const char* u : {"Relu", "Sigmoid", "Tanh", "Exp", "Log", "Neg", "Abs", "Sqrt", "Reciprocal",
+                        "Erf", "HardSwish", "Softplus"})
     if (op == u) return true;
   return false;
 }
@@ -71,8 +71,8 @@ std::optional<Link> as_step(const GraphView& v, size_t k, const std::string& x,
   static const struct {
     const char* name;
     ChainOp forward, reversed;
-  } kBinary[] = {{"Add", ChainOp::add, ChainOp::add}, {"Sub", ChainOp::sub, ChainOp::rsub},
-                 {"Mul", ChainOp::mul, ChainOp::mul}, {"Div", ChainOp::div, ChainOp::rdiv},
+  } kBinary[] = {{"Add", ChainOp::add, ChainOp::add},  {"Sub", ChainOp::sub, ChainOp::rsub},
+                 {"Mul", ChainOp::mul, ChainOp::mul},  {"Div", ChainOp::div, ChainOp::rdiv},
                  {"Pow", ChainOp::pow, ChainOp::rpow}, {"Max", ChainOp::max, ChainOp::max},
                  {"Min", ChainOp::min, ChainOp::min}};
   for (const auto& b : kBinary) {

@@ -28,8 +28,8 @@ void fold_constants(Model& m, int64_t max_elements = int64_t{1} << 24);
 // initializers nothing reads (an initializer that is also a graph input is kept).
 void remove_dead_nodes(Model& m);
 
-// Folds an inference-mode BatchNormalization into the Conv (ConvTranspose, Gemm) that feeds it when the
-// Conv's output has no other reader and all weights are initializers.
+// Folds an inference-mode BatchNormalization into the Conv (ConvTranspose, Gemm) that feeds it when
+// the Conv's output has no other reader and all weights are initializers.
 void fold_batchnorm(Model& m);
 
 // Folds a Mul and/or Add of per-channel or scalar constants that alone read an f32 Conv's output

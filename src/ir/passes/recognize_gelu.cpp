@@ -157,8 +157,10 @@ void recognize_gelu(Model& m) {
       const Node& n = g.nodes[k];
       if (n.inputs.size() != 1 || n.outputs.size() != 1) continue;
       std::optional<Match> match;
-      if (is_op(n, "Erf")) match = match_erf(v, k);
-      else if (is_op(n, "Tanh")) match = match_tanh(v, k);
+      if (is_op(n, "Erf"))
+        match = match_erf(v, k);
+      else if (is_op(n, "Tanh"))
+        match = match_tanh(v, k);
       if (!match || !v.is_f32(match->x) || !v.is_f32(match->out)) continue;
       bool free = true;
       for (size_t i : match->nodes) free = free && !claimed[i];

@@ -70,8 +70,10 @@ Tensor expand_to(const Tensor& t, const Shape& norm, size_t rank) {
     for (size_t d = 0; d < norm.size(); ++d) src += index[d] * strides[d];
     out.data<float>()[e] = t.data<float>()[src];
     for (size_t d = norm.size(); d-- > 0;)
-      if (++index[d] < norm[d]) break;
-      else index[d] = 0;
+      if (++index[d] < norm[d])
+        break;
+      else
+        index[d] = 0;
   }
   return out;
 }
@@ -129,8 +131,7 @@ std::optional<Match> match_layernorm(const GraphView& v, size_t k) {
   if (!eps || *eps < 0) return std::nullopt;
   m.epsilon = static_cast<float>(*eps);
   const Node* sqrt = sole(v, add_eps->outputs[0], "Sqrt", m);
-  if (sqrt == nullptr || v.sole_reader(sqrt->outputs[0]) < 0 ||
-      div->inputs[1] != sqrt->outputs[0])
+  if (sqrt == nullptr || v.sole_reader(sqrt->outputs[0]) < 0 || div->inputs[1] != sqrt->outputs[0])
     return std::nullopt;
   m.out = div->outputs[0];
   // Optional gamma, then optional beta: constants that broadcast to the normalized shape.
@@ -195,7 +196,8 @@ void recognize_layernorm(Model& m) {
       ln.inputs.push_back(bias);
     }
     ln.outputs = {match.out};
-    ln.attrs = {Attribute::of_int("axis", match.axis), Attribute::of_float("epsilon", match.epsilon)};
+    ln.attrs = {Attribute::of_int("axis", match.axis),
+                Attribute::of_float("epsilon", match.epsilon)};
     g.nodes[at] = std::move(ln);
     dead[at] = false;
   }
