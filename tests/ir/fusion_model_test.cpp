@@ -77,5 +77,17 @@ TEST(FusionModel, ResidualBlockBecomesFusedConvs) {
   for (uint32_t seed : {1u, 2u}) expect_same_outputs(m, fused, seed);
 }
 
+TEST(FusionModel, OptimizedModelsSurviveAnOnnxRoundTrip) {
+  Model m = load_data_model("encoder_layer.onnx");
+  for (bool fuse : {false, true}) {
+    Model opt = m;
+    optimize(opt, OptimizeOptions{.fuse = fuse});
+    Model back = load_onnx_bytes(serialize_onnx(opt), "");
+    EXPECT_EQ(back.graph.nodes.size(), opt.graph.nodes.size());
+    EXPECT_EQ(back.opsets.count("ai.nnaccel"), fuse ? 1u : 0u);
+    expect_same_outputs(m, back, 3);
+  }
+}
+
 }  // namespace
 }  // namespace nnaccel

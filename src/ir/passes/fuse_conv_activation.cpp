@@ -156,8 +156,7 @@ void set_activation(Node& n, const FusedActivation& a) {
   n.set_attr(Attribute::of_floats("activation_params", activation_params(a)));
 }
 
-// A constant Add operand holding one value per channel (not a scalar: the folding of
-// fold_conv_affine has taken those already when the weights are constant).
+// A constant Add operand holding one value per channel (or one for all), as a bias [C].
 std::optional<Tensor> per_channel_bias(const GraphView& v, const std::string& name,
                                        int64_t channels, size_t rank) {
   const Tensor* t = v.constant(name);

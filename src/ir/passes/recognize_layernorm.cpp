@@ -20,15 +20,12 @@ struct Match {
   Tensor scale, bias;  // of the normalized shape; bias undefined when absent
 };
 
-// The axes a keepdims ReduceMean reduces over, normalized for `rank`; empty when not known.
-std::vector<int64_t> mean_axes(const GraphView& v, const Node& n, size_t rank) {
-  if (n.attr_int("keepdims", 1) != 1 || n.attr_int("noop_with_empty_axes", 0) != 0) return {};
+// The axes a keepdims ReduceMean reduces over, normalized for `rank`; empty when not known. At
+// opset 17 (all the importer produces: it rejects newer files) the axes are an attribute; opset
+// 18's axes input arrives here only from graphs built in code, which are left alone.
+std::vector<int64_t> mean_axes(const Node& n, size_t rank) {
+  if (n.attr_int("keepdims", 1) != 1 || n.inputs.size() != 1) return {};
   std::vector<int64_t> axes = n.attr_ints("axes");
-  if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
-    const Tensor* t = v.constant(n.inputs[1]);
-    if (t == nullptr) return {};
-    axes = t->to_i64_vector();
-  }
   const int64_t r = static_cast<int64_t>(rank);
   for (int64_t& a : axes) {
     if (a < -r || a >= r) return {};
@@ -86,7 +83,7 @@ std::optional<Match> match_layernorm(const GraphView& v, size_t k) {
   if (xt == nullptr || xt->dtype != DType::f32 || !xt->has_shape || xt->dims.empty())
     return std::nullopt;
   const size_t rank = xt->dims.size();
-  const std::vector<int64_t> axes = mean_axes(v, mean, rank);
+  const std::vector<int64_t> axes = mean_axes(mean, rank);
   if (axes.empty()) return std::nullopt;
   for (size_t i = 0; i < axes.size(); ++i)
     if (axes[i] != static_cast<int64_t>(rank - axes.size() + i)) return std::nullopt;
@@ -123,7 +120,7 @@ std::optional<Match> match_layernorm(const GraphView& v, size_t k) {
   }
   if (square == nullptr || div == nullptr || reads != v.read_count(d)) return std::nullopt;
   const Node* var = sole(v, square->outputs[0], "ReduceMean", m);
-  if (var == nullptr || var->inputs[0] != square->outputs[0] || mean_axes(v, *var, rank) != axes)
+  if (var == nullptr || var->inputs[0] != square->outputs[0] || mean_axes(*var, rank) != axes)
     return std::nullopt;
   const Node* add_eps = sole(v, var->outputs[0], "Add", m);
   if (add_eps == nullptr) return std::nullopt;
