@@ -56,6 +56,8 @@ struct PlanStats {
 
 class Plan {
  public:
+  Plan();
+  ~Plan();
   // Runs with the graph inputs in graph-input order (undefined for an input left to its
   // initializer). Fills `outputs` in graph-output order.
   void run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs,
