@@ -248,6 +248,7 @@ class PlanBuilder {
       step.outputs.push_back(id);
     }
     (fast ? plan_->stats_.fast_steps : plan_->stats_.reference_steps)++;
+    if (step.kernel->computes_in_bf16()) plan_->stats_.bf16_steps++;
     plan_->steps_.push_back(std::move(step));
   }
 

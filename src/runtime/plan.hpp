@@ -52,6 +52,7 @@ struct PlanStats {
   int reference_steps = 0;        // steps on a reference kernel
   int reorders = 0;               // layout conversions the compiler inserted
   int inplace = 0;                // outputs written over a dying input's buffer
+  int bf16_steps = 0;             // steps computing in bf16 (precision bf16 or auto)
 };
 
 class Plan {
