@@ -6,6 +6,9 @@
 
 namespace nnaccel {
 
+Plan::Plan() = default;
+Plan::~Plan() = default;
+
 // Time already recorded for the nodes of subgraphs (the If kernel's branch plans, the reference
 // interpreter's bodies).
 uint64_t Plan::subgraph_ns(const PlanStep& step) const {
