@@ -187,7 +187,9 @@ TEST(SimdChain, MatchesScalarSemantics) {
       continue;
     }
     ASSERT_NE(k, nullptr) << what;
-    expect_close(run_kernel(*k, in, outs)[0], chain_reference(node, in), 2e-5f, 2e-6f, what);
+    const Tensor got = run_kernel(*k, in, outs)[0];
+    expect_close(got, chain_reference(node, in), 2e-5f, 2e-6f, what);
+    expect_close(got, run_op(node, in)[0], 2e-5f, 2e-6f, what + " vs reference op");
   }
 }
 

@@ -135,8 +135,10 @@ TEST(SimdUnary, GeluMatchesItsFormula) {
       Tensor want(DType::f32, shape);
       for (int64_t i = 0; i < x.numel(); ++i)
         want.data<float>()[i] = apply_activation(a, x.data<float>()[i]);
-      expect_close(run_kernel(*k, {x}, outs)[0], want, 1e-5f, 2e-6f,
-                   std::string("Gelu ") + approximate + " " + shape_str(shape));
+      const Tensor got = run_kernel(*k, {x}, outs)[0];
+      const std::string what = std::string("Gelu ") + approximate + " " + shape_str(shape);
+      expect_close(got, want, 1e-5f, 2e-6f, what);
+      expect_close(got, run_op(node, {x})[0], 1e-5f, 2e-6f, what + " vs reference op");
     }
   }
 }

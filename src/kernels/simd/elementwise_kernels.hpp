@@ -7,6 +7,6 @@ namespace nnaccel::simd {
 void register_elementwise_kernels(KernelRegistry& reg);
 void register_row_kernels(KernelRegistry& reg);
 void register_recurrent_kernels(KernelRegistry& reg);
-void register_copy_kernels(KernelRegistry& reg);
+void register_split_kernel(KernelRegistry& reg);
 
 }  // namespace nnaccel::simd

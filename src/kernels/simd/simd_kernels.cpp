@@ -7,7 +7,7 @@ void register_simd_kernels(KernelRegistry& r) {
   simd::register_elementwise_kernels(r);
   simd::register_row_kernels(r);
   simd::register_recurrent_kernels(r);
-  simd::register_copy_kernels(r);
+  simd::register_split_kernel(r);
 }
 
 }  // namespace nnaccel
