@@ -11,6 +11,18 @@ namespace nnaccel {
 
 namespace {
 
+// Whether t's bytes overlap any input's.
+bool shares_input_bytes(const Tensor& t, std::span<const Tensor* const> inputs) {
+  const char* begin = static_cast<const char*>(t.raw());
+  if (begin == nullptr || t.nbytes() == 0) return false;
+  for (const Tensor* in : inputs) {
+    if (in == nullptr || in->raw() == nullptr) continue;
+    const char* b = static_cast<const char*>(in->raw());
+    if (begin < b + in->nbytes() && b < begin + t.nbytes()) return true;
+  }
+  return false;
+}
+
 class ReferenceKernel final : public Kernel {
  public:
   ReferenceKernel(const Node& node, const OpSchema& schema, std::vector<std::string> outer_names,
@@ -34,6 +46,10 @@ class ReferenceKernel final : public Kernel {
       if (!ctx.outputs[o].defined())
         fail("{}: output '{}' was not produced", node_.describe(), node_.outputs[o]);
       outputs[o] = std::move(ctx.outputs[o]);
+      // Reference kernels may return their input's storage (a same-type Cast, a Reshape); the
+      // plan sees a new value and frees the input's arena buffer after this step, so the bytes
+      // must be the output's own.
+      if (shares_input_bytes(outputs[o], inputs)) outputs[o] = outputs[o].clone();
     }
   }
   std::string name() const override { return "reference"; }
