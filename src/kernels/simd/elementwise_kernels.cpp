@@ -2,8 +2,6 @@
 // broadcasting binary arithmetic, ai.nnaccel Gelu and ElementwiseChain, and BatchNormalization
 // in inference mode. All of them compile to one elementwise program (simd_api.hpp) evaluated in
 // one pass over memory.
-#include "kernels/simd/elementwise_kernels.hpp"
-
 #include <cmath>
 #include <limits>
 #include <map>
@@ -11,6 +9,7 @@
 #include "core/parallel.hpp"
 #include "kernels/simd/simd_api.hpp"
 #include "kernels/simd/simd_common.hpp"
+#include "kernels/simd/simd_registration.hpp"
 
 namespace nnaccel::simd {
 

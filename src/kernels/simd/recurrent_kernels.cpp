@@ -8,9 +8,9 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "core/check.hpp"
-#include "kernels/simd/elementwise_kernels.hpp"
 #include "kernels/simd/simd_api.hpp"
 #include "kernels/simd/simd_common.hpp"
+#include "kernels/simd/simd_registration.hpp"
 
 namespace nnaccel::simd {
 

@@ -6,9 +6,9 @@
 
 #include "core/cast.hpp"
 #include "core/parallel.hpp"
-#include "kernels/simd/elementwise_kernels.hpp"
 #include "kernels/simd/simd_api.hpp"
 #include "kernels/simd/simd_common.hpp"
+#include "kernels/simd/simd_registration.hpp"
 
 namespace nnaccel::simd {
 

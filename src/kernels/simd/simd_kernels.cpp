@@ -1,5 +1,5 @@
 #include "kernels/kernel.hpp"
-#include "kernels/simd/elementwise_kernels.hpp"
+#include "kernels/simd/simd_registration.hpp"
 
 namespace nnaccel {
 

@@ -4,8 +4,8 @@
 #include <cstring>
 
 #include "core/parallel.hpp"
-#include "kernels/simd/elementwise_kernels.hpp"
 #include "kernels/simd/simd_common.hpp"
+#include "kernels/simd/simd_registration.hpp"
 
 namespace nnaccel::simd {
 
