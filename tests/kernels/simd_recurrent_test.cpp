@@ -21,7 +21,7 @@ const std::vector<RnnCase> kCases = {
     {"forward", 0, 6, 1, 40, 70, true, false, false, false},
 };
 
-void check_recurrent(bool lstm, const RnnCase& c, uint32_t seed) {
+void check_recurrent(bool lstm, const RnnCase& c, uint32_t seed, bool constant_weights = true) {
   const int64_t D = std::string(c.direction) == "bidirectional" ? 2 : 1;
   const int64_t G = lstm ? 4 : 3, H = c.hidden;
   const Shape x_shape = c.layout ? Shape{c.batch, c.seq, c.input} : Shape{c.seq, c.batch, c.input};
@@ -48,8 +48,8 @@ void check_recurrent(bool lstm, const RnnCase& c, uint32_t seed) {
   std::vector<Shape> outs_shapes = {y_shape, state};
   if (lstm) outs_shapes.push_back(state);
   std::vector<bool> constant(in.size(), false);
-  constant[1] = constant[2] = constant[3] = true;
-  if (lstm) constant[7] = true;
+  constant[1] = constant[2] = constant[3] = constant_weights;
+  if (lstm) constant[7] = constant_weights;
   std::vector<ValueDesc> outs;
   auto k = make_simd_kernel(node, in, outs_shapes, outs, constant);
   const std::string what = std::string(node.op_type) + " " + c.direction + " layout " +
@@ -59,7 +59,7 @@ void check_recurrent(bool lstm, const RnnCase& c, uint32_t seed) {
     return;
   }
   ASSERT_NE(k, nullptr) << what;
-  EXPECT_TRUE(k->owns_constant(2));
+  EXPECT_EQ(k->owns_constant(2), constant_weights);
   const std::vector<Tensor> got = run_kernel(*k, in, outs);
   for (size_t o = 0; o < outs_shapes.size(); ++o)
     expect_close(got[o], want[o], 2e-5f, 2e-6f, what + " output " + std::to_string(o));
@@ -75,11 +75,20 @@ TEST(SimdRecurrent, GruMatchesReference) {
   for (const RnnCase& c : kCases) check_recurrent(false, c, seed += 10);
 }
 
+// Weights computed at run time (graph inputs) are packed on every run.
+TEST(SimdRecurrent, RunTimeWeights) {
+  uint32_t seed = 200;
+  for (const RnnCase& c : kCases) {
+    check_recurrent(true, c, seed += 10, false);
+    check_recurrent(false, c, seed += 10, false);
+  }
+}
+
 TEST(SimdRecurrent, DeclinesWhatItDoesNotImplement) {
   const Tensor x = random_nonzero({2, 1, 3}, 1, -1, 1);
   const Tensor w = random_nonzero({1, 16, 3}, 2, -1, 1), r = random_nonzero({1, 16, 4}, 3, -1, 1);
   std::vector<ValueDesc> outs;
-  // Clip, custom activations, run-time weights.
+  // Clip, custom activations, sequence_lens.
   EXPECT_EQ(make_simd_kernel(make_node("LSTM", 3, 1, {Attribute::of_float("clip", 1.0f)}),
                              {x, w, r}, {{2, 1, 1, 4}}, outs, {false, true, true}),
             nullptr);
@@ -88,9 +97,10 @@ TEST(SimdRecurrent, DeclinesWhatItDoesNotImplement) {
           make_node("LSTM", 3, 1, {Attribute::of_strings("activations", {"Relu", "Tanh", "Tanh"})}),
           {x, w, r}, {{2, 1, 1, 4}}, outs, {false, true, true}),
       nullptr);
-  EXPECT_EQ(make_simd_kernel(make_node("LSTM", 3, 1), {x, w, r}, {{2, 1, 1, 4}}, outs,
-                             {false, false, true}),
-            nullptr);
+  EXPECT_EQ(
+      make_simd_kernel(make_node("LSTM", 5, 1), {x, w, r, Tensor(), Tensor::from_i64({1}, {2})},
+                       {{2, 1, 1, 4}}, outs, {false, true, true}),
+      nullptr);
 }
 
 }  // namespace

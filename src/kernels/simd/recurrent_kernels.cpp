@@ -35,10 +35,60 @@ struct DirectionWeights {
   std::vector<float> w, bias, rec, rec_h, rec_bias_h, peephole;
 };
 
+bool lower_equal(const std::string& a, const char* b) {
+  std::string l = a;
+  for (char& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return l == b;
+}
+
+// R^T rows [row0, row0 + cols) of R [G*H, H], packed [H, padded(cols)].
+std::vector<float> pack_transposed(const float* r, int64_t hidden, int64_t row0, int64_t cols) {
+  const int64_t pad = padded(cols);
+  std::vector<float> out(static_cast<size_t>(hidden * pad), 0.0f);
+  for (int64_t k = 0; k < hidden; ++k)
+    for (int64_t n = 0; n < cols; ++n)
+      out[static_cast<size_t>(k * pad + n)] = r[(row0 + n) * hidden + k];
+  return out;
+}
+
+// Packs W [D, G*H, I], R [D, G*H, H], B [D, 2*G*H] (or null) and P [D, 3*H] (or null).
+std::vector<DirectionWeights> pack_weights(const RecurrentShape& s, const float* W, const float* R,
+                                           const float* B, const float* P) {
+  const int64_t H = s.hidden, G = s.gates(), D = s.dirs;
+  const bool lstm = s.lstm;
+  std::vector<DirectionWeights> weights(static_cast<size_t>(D));
+  for (int64_t d = 0; d < D; ++d) {
+    DirectionWeights& w = weights[static_cast<size_t>(d)];
+    const float* wd = W + d * G * H * s.input;
+    w.w.assign(wd, wd + G * H * s.input);
+    const float* rd = R + d * G * H * H;
+    const float* wb = B != nullptr ? B + d * 2 * G * H : nullptr;
+    const float* rb = wb != nullptr ? wb + G * H : nullptr;
+    w.bias.assign(static_cast<size_t>(G * H), 0.0f);
+    for (int64_t g = 0; g < G * H; ++g) {
+      // GRU with linear_before_reset scales the h gate's recurrent bias by r: kept apart.
+      const bool fold = lstm || !s.linear_before_reset || g < 2 * H;
+      if (wb != nullptr) w.bias[static_cast<size_t>(g)] = wb[g] + (fold ? rb[g] : 0.0f);
+    }
+    if (s.linear_before_reset) {
+      w.rec_bias_h.assign(static_cast<size_t>(H), 0.0f);
+      if (rb != nullptr) w.rec_bias_h.assign(rb + 2 * H, rb + 3 * H);
+    }
+    const bool split_h = !lstm && !s.linear_before_reset;
+    w.rec = pack_transposed(rd, H, 0, split_h ? 2 * H : G * H);
+    if (split_h) w.rec_h = pack_transposed(rd, H, 2 * H, H);
+    if (P != nullptr) {
+      const float* pd = P + d * 3 * H;
+      w.peephole.assign(pd, pd + 3 * H);
+    }
+  }
+  return weights;
+}
+
 class RecurrentKernel : public Kernel {
  public:
-  RecurrentKernel(RecurrentShape s, std::vector<DirectionWeights> weights)
-      : s_(s), w_(std::move(weights)) {
+  RecurrentKernel(RecurrentShape s, bool prepacked, std::vector<DirectionWeights> weights)
+      : s_(s), prepacked_(prepacked), w_(std::move(weights)) {
     rec_cols_ = !s_.lstm && !s_.linear_before_reset ? 2 * s_.hidden : s_.gates() * s_.hidden;
   }
 
@@ -57,8 +107,13 @@ class RecurrentKernel : public Kernel {
         hh(static_cast<size_t>(padded(H)));
     std::vector<float> z(static_cast<size_t>(H)), r(static_cast<size_t>(H)),
         rh(static_cast<size_t>(H));
+    std::vector<DirectionWeights> run_weights;
+    if (!prepacked_)
+      run_weights = pack_weights(s_, input(inputs, 1), input(inputs, 2), input(inputs, 3),
+                                 s_.lstm ? input(inputs, 7) : nullptr);
+    const std::vector<DirectionWeights>& weights = prepacked_ ? w_ : run_weights;
     for (int64_t d = 0; d < s_.dirs; ++d) {
-      const DirectionWeights& w = w_[static_cast<size_t>(d)];
+      const DirectionWeights& w = weights[static_cast<size_t>(d)];
       // All time steps' input projections at once; rows follow X's (t, b) or (b, t) order.
       const dnnl::status st = dnnl::sgemm('N', 'T', rows, GH, s_.input, 1.0f, x, s_.input,
                                           w.w.data(), s_.input, 0.0f, xw.data(), GH);
@@ -117,7 +172,7 @@ class RecurrentKernel : public Kernel {
     return n * sizeof(float);
   }
   bool owns_constant(int input) const override {
-    return input == 1 || input == 2 || input == 3 || (s_.lstm && input == 7);
+    return prepacked_ && (input == 1 || input == 2 || input == 3 || (s_.lstm && input == 7));
   }
 
  private:
@@ -136,25 +191,10 @@ class RecurrentKernel : public Kernel {
   }
 
   RecurrentShape s_;
+  bool prepacked_;
   std::vector<DirectionWeights> w_;
   int64_t rec_cols_ = 0;
 };
-
-bool lower_equal(const std::string& a, const char* b) {
-  std::string l = a;
-  for (char& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return l == b;
-}
-
-// R^T rows [row0, row0 + cols) of R [G*H, H], packed [H, padded(cols)].
-std::vector<float> pack_transposed(const float* r, int64_t hidden, int64_t row0, int64_t cols) {
-  const int64_t pad = padded(cols);
-  std::vector<float> out(static_cast<size_t>(hidden * pad), 0.0f);
-  for (int64_t k = 0; k < hidden; ++k)
-    for (int64_t n = 0; n < cols; ++n)
-      out[static_cast<size_t>(k * pad + n)] = r[(row0 + n) * hidden + k];
-  return out;
-}
 
 std::unique_ptr<Kernel> make_recurrent(KernelRequest& r, bool lstm) {
   if (!simd_enabled()) return nullptr;
@@ -164,12 +204,9 @@ std::unique_ptr<Kernel> make_recurrent(KernelRequest& r, bool lstm) {
     return present(i) && r.constants[i] != nullptr && r.constants[i]->dtype() == DType::f32;
   };
   const ValueDesc* x = r.inputs.empty() ? nullptr : r.inputs[0];
-  if (!is_plain_f32(x) || x->shape.size() != 3 || !constant_f32(1) || !constant_f32(2))
-    return nullptr;
+  if (!is_plain_f32(x) || x->shape.size() != 3 || !present(1) || !present(2)) return nullptr;
   if (present(4) || node.has_attr("clip") || node.attr_int("input_forget", 0) != 0) return nullptr;
-  if (present(3) && !constant_f32(3)) return nullptr;
-  if (lstm && present(7) && !constant_f32(7)) return nullptr;
-  for (size_t i : {size_t{5}, size_t{6}})
+  for (size_t i : {size_t{1}, size_t{2}, size_t{3}, size_t{5}, size_t{6}, size_t{7}})
     if (present(i) && (!is_f32(r.inputs[i]) || !r.inputs[i]->plain())) return nullptr;
   for (size_t o = 0; o < r.outputs.size(); ++o)
     if (!node.outputs[o].empty() && !is_f32(&r.outputs[o])) return nullptr;
@@ -188,18 +225,16 @@ std::unique_ptr<Kernel> make_recurrent(KernelRequest& r, bool lstm) {
   s.seq = x->shape[s.layout1 ? 1 : 0];
   s.batch = x->shape[s.layout1 ? 0 : 1];
   s.input = x->shape[2];
-  const Tensor& W = *r.constants[1];
-  const Tensor& R = *r.constants[2];
-  if (R.rank() != 3) return nullptr;
-  s.hidden = R.dim(2);
+  const Shape& w_shape = r.inputs[1]->shape;
+  const Shape& r_shape = r.inputs[2]->shape;
+  if (r_shape.size() != 3) return nullptr;
+  s.hidden = r_shape[2];
   const int64_t H = s.hidden, G = s.gates(), D = s.dirs;
   if (H <= 0 || s.seq <= 0 || s.batch <= 0 || s.input <= 0) return nullptr;
   if (node.attr_int("hidden_size", H) != H) return nullptr;
-  if (W.shape() != Shape{D, G * H, s.input} || R.shape() != Shape{D, G * H, H}) return nullptr;
-  const Tensor* Bt = present(3) ? r.constants[3] : nullptr;
-  if (Bt != nullptr && Bt->shape() != Shape{D, 2 * G * H}) return nullptr;
-  const Tensor* Pt = lstm && present(7) ? r.constants[7] : nullptr;
-  if (Pt != nullptr && Pt->shape() != Shape{D, 3 * H}) return nullptr;
+  if (w_shape != Shape{D, G * H, s.input} || r_shape != Shape{D, G * H, H}) return nullptr;
+  if (present(3) && r.inputs[3]->shape != Shape{D, 2 * G * H}) return nullptr;
+  if (lstm && present(7) && r.inputs[7]->shape != Shape{D, 3 * H}) return nullptr;
   // The default activations only: f, g(, h) = Sigmoid, Tanh(, Tanh) per direction.
   if (const Attribute* a = node.attr("activations")) {
     const std::vector<std::string>& acts = a->strings;
@@ -208,33 +243,15 @@ std::unique_ptr<Kernel> make_recurrent(KernelRequest& r, bool lstm) {
       if (!lower_equal(acts[i], i % (lstm ? 3 : 2) == 0 ? "sigmoid" : "tanh")) return nullptr;
   }
 
-  std::vector<DirectionWeights> weights(static_cast<size_t>(D));
-  for (int64_t d = 0; d < D; ++d) {
-    DirectionWeights& w = weights[static_cast<size_t>(d)];
-    const float* wd = W.data<float>() + d * G * H * s.input;
-    w.w.assign(wd, wd + G * H * s.input);
-    const float* rd = R.data<float>() + d * G * H * H;
-    const float* wb = Bt != nullptr ? Bt->data<float>() + d * 2 * G * H : nullptr;
-    const float* rb = wb != nullptr ? wb + G * H : nullptr;
-    w.bias.assign(static_cast<size_t>(G * H), 0.0f);
-    for (int64_t g = 0; g < G * H; ++g) {
-      // GRU with linear_before_reset scales the h gate's recurrent bias by r: kept apart.
-      const bool fold = lstm || !s.linear_before_reset || g < 2 * H;
-      if (wb != nullptr) w.bias[static_cast<size_t>(g)] = wb[g] + (fold ? rb[g] : 0.0f);
-    }
-    if (s.linear_before_reset) {
-      w.rec_bias_h.assign(static_cast<size_t>(H), 0.0f);
-      if (rb != nullptr) w.rec_bias_h.assign(rb + 2 * H, rb + 3 * H);
-    }
-    const bool split_h = !lstm && !s.linear_before_reset;
-    w.rec = pack_transposed(rd, H, 0, split_h ? 2 * H : G * H);
-    if (split_h) w.rec_h = pack_transposed(rd, H, 2 * H, H);
-    if (Pt != nullptr) {
-      const float* pd = Pt->data<float>() + d * 3 * H;
-      w.peephole.assign(pd, pd + 3 * H);
-    }
+  // Constant weights are packed once here; weights computed at run time, on every run.
+  const bool constant = constant_f32(1) && constant_f32(2) && (!present(3) || constant_f32(3)) &&
+                        (!lstm || !present(7) || constant_f32(7));
+  std::vector<DirectionWeights> weights;
+  if (constant) {
+    auto data = [&](size_t i) { return present(i) ? r.constants[i]->data<float>() : nullptr; };
+    weights = pack_weights(s, data(1), data(2), data(3), lstm ? data(7) : nullptr);
   }
-  return std::make_unique<RecurrentKernel>(s, std::move(weights));
+  return std::make_unique<RecurrentKernel>(s, constant, std::move(weights));
 }
 
 std::unique_ptr<Kernel> make_lstm(KernelRequest& r) { return make_recurrent(r, true); }
