@@ -201,8 +201,7 @@ int run_bench(const BenchOptions& o) {
   for (double v : ms) mean_ms += v / static_cast<double>(ms.size());
   double throughput = median_ms > 0 ? static_cast<double>(batch) * 1000.0 / median_ms : 0.0;
   int threads = o.threads > 0 ? o.threads : available_cores();
-  // Weights plus the activation peak: an upper bound until Session reports its own figure.
-  uint64_t peak_memory_bytes = session.weight_bytes() + session.peak_activation_bytes();
+  uint64_t peak_memory_bytes = session.peak_memory_bytes();
   const char* executor = o.reference ? "reference" : "fast";
 
   // Per op type, sorted by time; the slowest nodes.
@@ -257,6 +256,7 @@ int run_bench(const BenchOptions& o) {
       for (const NodeTiming& t : slow)
         nodes.push_back({{"name", t.name},
                          {"op_type", t.op_type},
+                         {"kernel", t.kernel},
                          {"ms_per_iter", per_iter_ms(t.total_ns)},
                          {"share", share(t.total_ns)}});
       j["slowest_nodes"] = nodes;
@@ -286,8 +286,9 @@ int run_bench(const BenchOptions& o) {
                  share(v.first), v.second / o.iters);
     fmt::print("\nslowest nodes (mean per run):\n");
     for (const NodeTiming& t : slow)
-      fmt::print("  {:<32} {:<16} {:>10.3f} ms {:>6.1f}%\n", t.name.empty() ? "(unnamed)" : t.name,
-                 t.op_type, per_iter_ms(t.total_ns), share(t.total_ns));
+      fmt::print("  {:<32} {:<16} {:>10.3f} ms {:>6.1f}%  {}\n",
+                 t.name.empty() ? "(unnamed)" : t.name, t.op_type, per_iter_ms(t.total_ns),
+                 share(t.total_ns), t.kernel);
   }
   return 0;
 }
