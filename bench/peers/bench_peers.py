@@ -172,6 +172,12 @@ def versions(cache, nnaccel):
     torch_version = subprocess.run(
         ["/usr/bin/python3", "-c", "import torch; print(torch.__version__)"],
         capture_output=True, text=True).stdout.strip()
+    # Debian's PyTorch calls the system BLAS for Linear/matmul (convolutions go to oneDNN): say
+    # which one, the figures depend on it.
+    blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    kind = ("OpenBLAS" if "openblas" in blas else "BLIS" if "blis" in blas
+            else "netlib reference BLAS" if "/blas/" in blas else "unknown BLAS")
+    torch_version += f", BLAS {kind} ({blas})"
     root = os.path.dirname(os.path.dirname(HERE))
     commit = subprocess.run(["git", "-C", root, "describe", "--always", "--dirty"],
                             capture_output=True, text=True).stdout.strip()
@@ -300,7 +306,7 @@ def main():
     p.add_argument("results", nargs="?")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--max-seconds", type=float, default=40)
+    p.add_argument("--max-seconds", type=float, default=30)
     p.add_argument("--only", default="")
     p.add_argument("--note", default="")
     p.add_argument("--command", default=" ".join(map(shlex.quote, sys.argv)))

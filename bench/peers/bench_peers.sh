@@ -2,7 +2,7 @@
 # Side-by-side latency of nnaccel, ONNX Runtime (onnxruntime-node 1.30.0) and Debian's PyTorch
 # 1.13 on seven real models (ResNet-18, MobileNetV2, a TransformerEncoder, PP-OCRv4 det/rec, PP-OCR
 # v2 cls, Silero VAD) at batch 1 and a large batch; writes the table to bench/RESULTS.md. Method:
-# bench_peers.py's header. About 5-10 minutes on 2 cores with the fast path.
+# bench_peers.py's header. About 10 minutes on 2 idle cores (16 under load average 9, most of it in the per-case time caps).
 #
 #   bench/peers/bench_peers.sh [--nnaccel PATH] [--threads T] [--rounds R] [--max-seconds S]
 #                              [--only MODEL,...] [--note TEXT] [--out FILE]
@@ -18,7 +18,8 @@ cache=$here/.cache
 nnaccel=$root/build/tools/nnaccel/nnaccel
 py=/usr/bin/python3   # Debian's PyTorch is installed for this interpreter only
 results=$root/bench/RESULTS.md
-command="bench/peers/bench_peers.sh${*:+ $*}"
+command="bench/peers/bench_peers.sh${*:+ $(printf '%q ' "$@")}"
+command=${command% }
 
 args=()
 while [[ $# -gt 0 ]]; do
