@@ -260,7 +260,8 @@ def write_results(args, rows, fast, ref):
            "than planned, to fit). Same input files for all engines. nnaccel/ORT > 1: nnaccel "
            "slower.",
            "- PyTorch eager: the nn.Module under no_grad; frozen: torch.jit.freeze(torch.jit."
-           "script) + torch.jit.optimize_for_inference. n/a: the model exists only as ONNX."]
+           "script) + torch.jit.optimize_for_inference (traced: scripting failed, torch.jit.trace "
+           "instead). n/a: the model exists only as ONNX."]
     if args.note:
         out.append(f"- Note: {args.note}")
     out += ["", "| model | batch | threads | nnaccel ms | ORT ms | nnaccel/ORT | "
@@ -273,6 +274,8 @@ def write_results(args, rows, fast, ref):
             "error" if torch else "n/a")
         frozen = cell(torch.get("frozen"), iters=r["iters"]) if torch and "frozen" in torch \
             else ("error" if torch else "n/a")
+        if torch and torch.get("frozen", {}).get("compiled_with") == "trace":
+            frozen += " (traced)"
         out.append(f"| {r['model']} | {r['batch']} | {args.threads} | "
                    f"{cell(nna, iters=r['iters'])} | {cell(ort, iters=r['iters'])} | {ratio} | "
                    f"{eager} | {frozen} |")
