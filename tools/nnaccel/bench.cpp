@@ -127,19 +127,13 @@ int run_bench(const BenchOptions& o) {
          o.threads);
   PrecisionMode precision = parse_precision(o.precision);
 
-  Model model = load_onnx(o.model);
   SessionOptions options;
   options.profile = o.profile;
   options.fast = !o.reference;
   options.threads = o.threads;
   options.precision = precision;
-  Session session = [&] {
-    try {
-      return Session(std::move(model), options);
-    } catch (const Error& e) {
-      throw Error(fmt::format("{}: {}", o.model, e.what()));
-    }
-  }();
+  // Session::load (not a Model in memory) lets the session release weights kernels packed.
+  Session session = Session::load(o.model, options);
 
   auto known_input = [&](const std::string& name, const char* flag) {
     for (const ValueInfo& v : session.inputs())
