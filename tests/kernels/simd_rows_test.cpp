@@ -29,7 +29,7 @@ TEST(SimdSoftmax, EveryAxisMatchesReference) {
 }
 
 TEST(SimdSoftmax, LargeRowsAcrossThreads) {
-  const Shape shape = {64, 4099};
+  const Shape shape = {160, 4099};  // more than one parallel chunk
   const Tensor x = random_nonzero(shape, 3, -80, 80);
   for (const char* op : {"Softmax", "LogSoftmax"}) {
     const Node node = make_node(op, 1, 1);

@@ -8,7 +8,7 @@
 namespace nnaccel::testing {
 namespace {
 
-const std::vector<Shape> kShapes = {{1}, {7}, {15}, {17}, {33}, {1003}, {3, 5, 67}, {131075}};
+const std::vector<Shape> kShapes = {{1}, {7}, {15}, {17}, {33}, {1003}, {3, 5, 67}, {600001}};
 
 struct UnaryCase {
   const char* op;
