@@ -40,8 +40,12 @@ struct EwProgram {
   std::vector<EwOperand> operands;
 };
 
+// ---- elementwise_impl.cpp ----
+
 // y[i] = steps(x[i], operands(i)) for i in [begin, end).
 void eval_elementwise(const EwProgram& p, int64_t begin, int64_t end);
+
+// ---- rows_impl.cpp ----
 
 // Softmax (or LogSoftmax) of rows [row_begin, row_end) of x viewed as [rows, len].
 void softmax_rows(const float* x, float* y, int64_t row_begin, int64_t row_end, int64_t len,
@@ -65,11 +69,9 @@ void reduce_rows(const float* x, float* y, int64_t row_begin, int64_t row_end, i
 void transpose_2d(const float* x, float* y, int64_t rows, int64_t cols, int64_t row_begin,
                   int64_t row_end);
 
-}  // namespace nnaccel::simd
+// ---- recurrent_impl.cpp (for recurrent_kernels.cpp) ----
 
-namespace nnaccel::simd {
-
-// Recurrent cells (recurrent_kernels.cpp). Gate g of a [G * H] vector is at g * H.
+// Gate g of a [G * H] vector is at g * H.
 constexpr int64_t kGemvPad = 16;  // packed matrices' row length is a multiple of this
 
 // out[n] = sum_k v[k] * m[k * n_pad + n] for n in [0, n_pad); n_pad a multiple of kGemvPad.
