@@ -46,9 +46,11 @@ TypeInfo merge(const TypeInfo& declared, const TypeInfo& inferred) {
 }  // namespace
 
 ShapeInferenceResult infer_shapes(const Graph& g, const std::map<std::string, TypeInfo>& input_types,
-                                  const std::map<std::string, TypeInfo>& outer_types) {
+                                  const std::map<std::string, TypeInfo>& outer_types,
+                                  const std::map<std::string, Tensor>& outer_constants) {
   ShapeInferenceResult r;
   r.types = outer_types;
+  r.constants = outer_constants;
   for (const ValueInfo& v : g.inputs) {
     auto it = input_types.find(v.name);
     r.types[v.name] = it != input_types.end() ? it->second : v.type;
@@ -117,6 +119,23 @@ ShapeInferenceResult infer_shapes(const Graph& g, const std::map<std::string, Ty
             out[i] = TypeInfo::of(ctx.outputs[i].dtype(), ctx.outputs[i].shape());
             if (ctx.outputs[i].numel() <= kMaxFoldElements)
               r.constants[node.outputs[i]] = ctx.outputs[i];
+          }
+          folded = true;
+        }
+      }
+      if (!folded && node.domain.empty() && node.op_type == "If" && values.size() == 1 &&
+          values[0] != nullptr && values[0]->numel() == 1) {
+        const Attribute* branch =
+            node.attr(values[0]->at_i64(0) != 0 ? "then_branch" : "else_branch");
+        if (branch != nullptr && branch->g && branch->g->outputs.size() == out.size()) {
+          ShapeInferenceResult sub = infer_shapes(*branch->g, {}, r.types, r.constants);
+          for (size_t i = 0; i < out.size(); ++i) {
+            const std::string& name = branch->g->outputs[i].name;
+            auto t = sub.types.find(name);
+            if (t != sub.types.end()) out[i] = t->second;
+            auto c = sub.constants.find(name);
+            if (c != sub.constants.end() && !node.outputs[i].empty())
+              r.constants[node.outputs[i]] = c->second;
           }
           folded = true;
         }

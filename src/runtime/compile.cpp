@@ -272,7 +272,10 @@ class PlanBuilder {
       outer.push_back(OuterValue{name, slot.desc, constant ? &slot.value : nullptr});
       if (!constant) slots.push_back(s);
     }
-    std::unique_ptr<Kernel> k = make_if_kernel(node, *model_, outer, options_);
+    const ValueSlot& cond_slot = plan_->slots_[static_cast<size_t>(in_slots[0])];
+    const Tensor* known =
+        cond_slot.kind == ValueSlot::Kind::constant ? &cond_slot.value : nullptr;
+    std::unique_ptr<Kernel> k = make_if_kernel(node, *model_, outer, known, options_);
     if (k) in_slots = slots;
     return k;
   }

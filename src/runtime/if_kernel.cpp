@@ -17,8 +17,12 @@ class IfKernel final : public Kernel {
       : then_(std::move(then_plan)), else_(std::move(else_plan)), profile_(profile) {}
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
-    const Tensor& c = *inputs[0];
-    bool cond = c.dtype() == DType::boolean ? c.data<bool>()[0] : c.at_i64(0) != 0;
+    // A condition known at compile time left only one branch compiled.
+    bool cond = then_ != nullptr;
+    if (then_ && else_) {
+      const Tensor& c = *inputs[0];
+      cond = c.dtype() == DType::boolean ? c.data<bool>()[0] : c.at_i64(0) != 0;
+    }
     Plan& plan = cond ? *then_ : *else_;
     feeds_.clear();
     for (size_t i = 1; i < inputs.size(); ++i) feeds_.push_back(*inputs[i]);
@@ -31,13 +35,14 @@ class IfKernel final : public Kernel {
   }
   std::string name() const override { return "if (compiled branches)"; }
   uint64_t packed_bytes() const override {
-    return then_->stats().packed_bytes + else_->stats().packed_bytes;
+    return (then_ ? then_->stats().packed_bytes : 0) + (else_ ? else_->stats().packed_bytes : 0);
   }
   void append_profile(std::vector<NodeTiming>& out) const override {
     out.insert(out.end(), then_timings_.begin(), then_timings_.end());
     out.insert(out.end(), else_timings_.begin(), else_timings_.end());
     for (const Plan* p : {then_.get(), else_.get()})
-      for (const PlanStep& s : p->steps()) s.kernel->append_profile(out);
+      if (p != nullptr)
+        for (const PlanStep& s : p->steps()) s.kernel->append_profile(out);
   }
   uint64_t profiled_ns() const override {
     uint64_t total = 0;
@@ -90,7 +95,7 @@ const Graph* branch(const Node& node, const char* name) {
 
 std::unique_ptr<Kernel> make_if_kernel(const Node& node, const Model& parent,
                                        const std::vector<OuterValue>& outer,
-                                       const CompileOptions& options) {
+                                       const Tensor* known_cond, const CompileOptions& options) {
   const Graph* then_g = branch(node, "then_branch");
   const Graph* else_g = branch(node, "else_branch");
   if (then_g == nullptr || else_g == nullptr) return nullptr;
@@ -100,9 +105,18 @@ std::unique_ptr<Kernel> make_if_kernel(const Node& node, const Model& parent,
   if (then_g->outputs.size() != node.outputs.size() ||
       else_g->outputs.size() != node.outputs.size())
     return nullptr;  // the reference kernel names the mismatch
-  return std::make_unique<IfKernel>(compile_branch(node, parent, *then_g, outer, options),
-                                    compile_branch(node, parent, *else_g, outer, options),
-                                    options.profile);
+  const bool take_then = known_cond != nullptr && known_cond->at_i64(0) != 0;
+  const bool take_else = known_cond != nullptr && !take_then;
+  try {
+    return std::make_unique<IfKernel>(
+        take_else ? nullptr : compile_branch(node, parent, *then_g, outer, options),
+        take_then ? nullptr : compile_branch(node, parent, *else_g, outer, options),
+        options.profile);
+  } catch (const Error&) {
+    // A branch that cannot be compiled for these shapes (one that is invalid for them and
+    // would never run) leaves the If to the reference kernel, which runs the branch it picks.
+    return nullptr;
+  }
 }
 
 }  // namespace nnaccel

@@ -17,9 +17,11 @@ struct OuterValue {
 };
 
 // Kernel inputs: cond, then the non-constant outer values in `outer` order. Allocates its outputs.
-// Returns null when a branch cannot be compiled ahead (an outer value of unknown shape).
+// `known_cond`: the condition when it is a constant for these shapes; only that branch is
+// compiled then. Returns null when a branch cannot be compiled ahead (an outer value of unknown
+// shape, or a branch that is invalid for these shapes).
 std::unique_ptr<Kernel> make_if_kernel(const Node& node, const Model& parent,
                                        const std::vector<OuterValue>& outer,
-                                       const CompileOptions& options);
+                                       const Tensor* known_cond, const CompileOptions& options);
 
 }  // namespace nnaccel

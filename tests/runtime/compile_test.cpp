@@ -204,3 +204,58 @@ TEST(CompiledPlan, ViewsTakeOverADyingInputsBuffer) {
 
 }  // namespace
 }  // namespace nnaccel
+
+namespace nnaccel {
+namespace {
+
+// cond = (x.shape[0] == 1), then: Squeeze(x, [0]), else: Identity(x); then Relu. At x [2,3] the
+// condition is known at compile time: only the else branch is compiled (the then branch is
+// invalid for that shape), and the If's output shape stays known for the Relu after it.
+TEST(CompiledPlan, AnIfWithAConditionKnownAtCompileTimeCompilesOneBranch) {
+  auto m = std::make_shared<Model>();
+  m->opsets[""] = kCanonicalOpset;
+  m->graph.inputs = {ValueInfo{"x", TypeInfo{DType::f32, true, {Dim{}, Dim{3, {}}}}, ""}};
+  m->graph.initializers["zero"] = Tensor::scalar_i64(0);
+  m->graph.initializers["one"] = Tensor::scalar_i64(1);
+  m->graph.initializers["axes"] = Tensor::from_i64({1}, {0});
+  auto node = [](std::string op, std::vector<std::string> in, std::vector<std::string> out) {
+    Node n;
+    n.op_type = std::move(op);
+    n.name = out[0];
+    n.inputs = std::move(in);
+    n.outputs = std::move(out);
+    return n;
+  };
+  auto then_g = std::make_shared<Graph>();
+  then_g->nodes = {node("Squeeze", {"x", "axes"}, {"t"})};
+  then_g->outputs = {ValueInfo{"t", {}, ""}};
+  auto else_g = std::make_shared<Graph>();
+  else_g->nodes = {node("Identity", {"x"}, {"e"})};
+  else_g->outputs = {ValueInfo{"e", {}, ""}};
+  Node if_node = node("If", {"cond"}, {"picked"});
+  if_node.attrs = {Attribute::of_graph("then_branch", then_g),
+                   Attribute::of_graph("else_branch", else_g)};
+  m->graph.nodes = {node("Shape", {"x"}, {"shape"}), node("Gather", {"shape", "zero"}, {"n"}),
+                    node("Equal", {"n", "one"}, {"cond"}), if_node,
+                    node("Relu", {"picked"}, {"y"})};
+  m->graph.outputs = {ValueInfo{"y", {}, ""}};
+  std::unique_ptr<Plan> plan =
+      compile_plan(m, {TypeInfo::of(DType::f32, {2, 3})}, CompileOptions{});
+  EXPECT_EQ(plan->stats().reference_steps, 0);
+  EXPECT_EQ(plan->steps().size(), 2u);  // If, Relu: the condition was folded
+  Tensor x = Tensor::from_f32({2, 3}, {-1, 2, -3, 4, -5, 6});
+  std::vector<Tensor> out;
+  Tensor inputs[] = {x};
+  plan->run(inputs, out, nullptr);
+  EXPECT_EQ(out[0].to_f32_vector(), (std::vector<float>{0, 2, 0, 4, 0, 6}));
+  // At [1,3] the other branch is the one compiled.
+  std::unique_ptr<Plan> one = compile_plan(m, {TypeInfo::of(DType::f32, {1, 3})}, CompileOptions{});
+  Tensor x1 = Tensor::from_f32({1, 3}, {-1, 2, -3});
+  Tensor inputs1[] = {x1};
+  one->run(inputs1, out, nullptr);
+  EXPECT_EQ(out[0].shape(), (Shape{3}));
+  EXPECT_EQ(out[0].to_f32_vector(), (std::vector<float>{0, 2, 0}));
+}
+
+}  // namespace
+}  // namespace nnaccel
