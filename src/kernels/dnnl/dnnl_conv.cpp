@@ -148,7 +148,12 @@ std::unique_ptr<Kernel> build(KernelRequest& r, const Common& c, const char* wha
   std::vector<int64_t> blocks;
   if (consumers_take_blocked(r, 0)) blocks.push_back(channel_block());
   blocks.push_back(0);
-  for (int64_t block : blocks) {
+  // A blocked input is tried as it is, then reordered to the primitive's choice: oneDNN has
+  // only reference kernels for some blocked-in/plain-out pairs.
+  for (int attempt = 0; attempt < 2 * static_cast<int>(blocks.size()); ++attempt) {
+    const int64_t block = blocks[static_cast<size_t>(attempt / 2)];
+    const bool src_any = c.x->plain() || c.bf16 || attempt % 2 == 1;
+    if (attempt % 2 == 1 && (c.x->plain() || c.bf16)) continue;
     ValueDesc out = r.outputs[0];
     out.block = block;
     dnnl::post_ops ops;
@@ -159,13 +164,13 @@ std::unique_ptr<Kernel> build(KernelRequest& r, const Common& c, const char* wha
     const dt in_type = c.bf16 ? dt::bf16 : dt::f32;
     // A blocked input is taken as it is; a plain one (or any in bf16) goes to the format the
     // primitive prefers, reordered at run time when that differs.
-    dnnl::memory::desc src_md = c.x->plain() || c.bf16
+    dnnl::memory::desc src_md = src_any
                                     ? dnnl::memory::desc(dims_of(c.x->shape), in_type, tag::any)
                                     : desc_of(*c.x);
     auto made = make_pd(src_md, desc_of(out), in_type, attr);
     if (!made) continue;
     auto& [pd, prim, w_given] = *made;
-    if (is_reference_impl(pd) && !(c.x->plain() && block == 0)) continue;
+    if (is_reference_impl(pd) && !(src_any && block == 0)) continue;
     ConvKernel::Parts p;
     p.prim = prim;
     p.src_given = desc_of(*c.x);
@@ -267,7 +272,8 @@ std::unique_ptr<Kernel> make_dnnl_conv_transpose(KernelRequest& r) {
     const int64_t pl = auto_pad == "VALID" ? 0 : win.pads_begin[i];
     const int64_t ek = (ws[i + 2] - 1) * win.dilations[i] + 1;
     const int64_t pr = (xs[i + 2] - 1) * win.strides[i] + ek - pl - ys[i + 2];
-    if (pl < 0 || pr < 0) return nullptr;
+    // pr < 0 (output_padding beyond the pads) is a valid oneDNN deconvolution padding.
+    if (pl < 0) return nullptr;
     g.strides.push_back(win.strides[i]);
     g.dilates.push_back(win.dilations[i] - 1);
     g.pad_l.push_back(pl);
