@@ -98,14 +98,15 @@ bool plain_f32(const ValueDesc* v) {
 std::unique_ptr<Kernel> finish(KernelRequest& r, MatmulParts p, const Tensor* b_const,
                                bool bf16) {
   const dt in_type = bf16 ? dt::bf16 : dt::f32;
-  // In bf16, A becomes a row-major bf16 copy at run time.
-  p.a.wanted =
-      bf16 ? plain_desc(Shape(p.a.given.dims().begin(), p.a.given.dims().end()), dt::bf16)
-           : p.a.given;
+  auto bf16_plain = [](const dnnl::memory::desc& md) {
+    const Dims d = md.dims();
+    return plain_desc(Shape(d.begin(), d.end()), dt::bf16);
+  };
+  // In bf16, A (and a run-time B) become row-major bf16 copies at run time.
+  p.a.wanted = bf16 ? bf16_plain(p.a.given) : p.a.given;
   p.b.wanted = b_const != nullptr ? dnnl::memory::desc(p.b.given.dims(), in_type, tag::any)
-               : bf16 ? plain_desc(Shape(p.b.given.dims().begin(), p.b.given.dims().end()),
-                                   dt::bf16)
-                      : p.b.given;
+               : bf16            ? bf16_plain(p.b.given)
+                                 : p.b.given;
   try {
     dnnl::matmul::desc d = p.bias.input >= 0
                                ? dnnl::matmul::desc(p.a.wanted, p.b.wanted, p.bias.given, p.dst)
@@ -225,10 +226,21 @@ std::unique_ptr<Kernel> make_dnnl_gemm(KernelRequest& r) {
       p.bias.input = 2;  // the common Linear layer: C is a bias row
       p.bias.given = plain_desc(cs, dt::f32);
       if (c_const != nullptr) p.bias.owned = owned_copy(*c_const, beta);
+    } else if (c_const != nullptr) {
+      // oneDNN's optimized matmuls broadcast a post-op operand per column only: a constant C
+      // is expanded to [M, N] once, beta applied.
+      p.addend.input = 2;
+      p.addend.given = plain_desc({m, n}, dt::f32);
+      p.addend.owned = Tensor(DType::f32, {m, n});
+      const float* src = c_const->data<float>();
+      float* dst = p.addend.owned.data<float>();
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j)
+          dst[i * n + j] = beta * src[(cs[0] == 1 ? 0 : i) * cs[1] + (cs[1] == 1 ? 0 : j)];
+      ops.append_binary(dnnl::algorithm::binary_add, p.addend.given);
     } else {
       p.addend.input = 2;
       p.addend.given = plain_desc(cs, dt::f32);
-      if (c_const != nullptr) p.addend.owned = owned_copy(*c_const, beta);
       ops.append_binary(dnnl::algorithm::binary_add, p.addend.given);
     }
   }
