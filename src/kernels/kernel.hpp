@@ -41,6 +41,7 @@ struct ValueDesc {
 struct CompileOptions {
   Precision precision = Precision::fp32;  // never auto_select here: resolved before compiling
   int threads = 0;                        // the thread count runs will use
+  bool profile = false;                   // time steps (and the nodes of If/Loop bodies)
 };
 
 struct KernelRequest {
