@@ -153,8 +153,13 @@ bool consumers_take_blocked(const KernelRequest& request, int output) {
   std::vector<const Node*> readers = request.consumers(output);
   if (readers.empty()) return false;
   const std::string& name = request.node.outputs.at(static_cast<size_t>(output));
+  // Only readers some fast kernel may run: the reference kernels read plain values, and a
+  // conversion per reader would cost more than the blocked layout saves.
+  const KernelRegistry& registry = KernelRegistry::instance();
   for (const Node* r : readers)
-    if (!reader_takes_blocked(request.graph, *r, name, out.shape)) return false;
+    if (registry.find(r->domain, r->op_type).empty() ||
+        !reader_takes_blocked(request.graph, *r, name, out.shape))
+      return false;
   return true;
 }
 

@@ -227,10 +227,8 @@ std::unique_ptr<Kernel> make_dnnl_conv(KernelRequest& r) {
     g.strides.push_back(win.strides[i]);
     g.dilates.push_back(win.dilations[i] - 1);
     g.pad_l.push_back(win.pads_begin[i]);
-    // oneDNN wants the right pad that gives exactly this output size.
-    const int64_t ek = (win.kernel[i] - 1) * win.dilations[i] + 1;
-    g.pad_r.push_back((win.out[i] - 1) * win.strides[i] + ek - win.in[i] - win.pads_begin[i]);
-    if (g.pad_r.back() < 0) return nullptr;
+    // ONNX and oneDNN both floor (in + pads - extent) / stride: the pads carry over as they are.
+    g.pad_r.push_back(win.pads_end[i]);
   }
   const dnnl::memory::desc w_given = grouped_weights_desc(ws, group, false);
   return build(r, *c, "conv", [&](const dnnl::memory::desc& src, const dnnl::memory::desc& dst,

@@ -82,8 +82,10 @@ std::unique_ptr<Kernel> make_dnnl_pool(KernelRequest& r) {
     const int64_t ek = (win.kernel[i] - 1) * win.dilations[i] + 1;
     // ceil_mode can ask for a right pad beyond the attribute's: positions there are not
     // counted by count_include_pad, which oneDNN cannot express.
-    const int64_t pr = (win.out[i] - 1) * win.strides[i] + ek - in[i] - win.pads_begin[i];
-    if (pr < 0 || pr >= ek || win.pads_begin[i] >= ek) return nullptr;
+    // Both floor (in + pads - extent) / stride; ceil_mode may need a larger right pad.
+    const int64_t pr = std::max(
+        win.pads_end[i], (win.out[i] - 1) * win.strides[i] + ek - in[i] - win.pads_begin[i]);
+    if (pr >= ek || win.pads_begin[i] >= ek) return nullptr;
     if (count_include_pad && pr != win.pads_end[i]) return nullptr;
     strides.push_back(win.strides[i]);
     kernel.push_back(win.kernel[i]);
