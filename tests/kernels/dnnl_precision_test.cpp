@@ -16,7 +16,9 @@ TEST(DnnlPrecision, SpeedupIsMeasuredOnlyWithNativeBf16) {
   std::optional<double> s = measure_bf16_speedup();
   EXPECT_EQ(s.has_value(), cpu_has_bf16());
   // A ratio of two times: positive and finite (its size depends on the load, not tested).
-  if (s) EXPECT_TRUE(*s > 0 && std::isfinite(*s)) << *s;
+  if (s) {
+    EXPECT_TRUE(*s > 0 && std::isfinite(*s)) << *s;
+  }
   EXPECT_FALSE(cpu_model_name().empty());
 }
 
