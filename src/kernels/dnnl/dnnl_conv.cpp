@@ -25,7 +25,9 @@ class ConvKernel : public Kernel {
  public:
   struct Parts {
     dnnl::primitive prim;
-    dnnl::memory::desc src_given, src_wanted, dst;
+    dnnl::memory::desc src_given, src_wanted;
+    dnnl::memory::desc dst;        // the primitive's
+    dnnl::memory::desc dst_given;  // the caller's: reordered to from dst when they differ
     dnnl::memory::desc scratch;
     Tensor weights;  // packed, owned
     dnnl::memory::desc weights_md;
@@ -40,7 +42,14 @@ class ConvKernel : public Kernel {
   explicit ConvKernel(Parts p) : p_(std::move(p)), src_(p_.src_given, p_.src_wanted) {
     auto& eng = cpu_engine();
     weights_mem_ = dnnl::memory(p_.weights_md, eng, p_.weights.raw());
-    dst_mem_ = dnnl::memory(p_.dst, eng, nullptr);
+    if (p_.dst_given != p_.dst) {
+      dst_buffer_ = buffer_for(p_.dst);
+      dst_mem_ = dnnl::memory(p_.dst, eng, dst_buffer_.raw());
+      out_mem_ = dnnl::memory(p_.dst_given, eng, nullptr);
+      out_reorder_ = dnnl::reorder(dst_mem_, out_mem_);
+    } else {
+      dst_mem_ = dnnl::memory(p_.dst, eng, nullptr);
+    }
     scratch_ = buffer_for(p_.scratch);
     scratch_mem_ = dnnl::memory(p_.scratch, eng, scratch_.raw());
     if (p_.has_bias) {
@@ -55,7 +64,8 @@ class ConvKernel : public Kernel {
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
     auto& s = cpu_stream();
-    dst_mem_.set_data_handle(outputs[0].raw());
+    const bool own_dst = dst_buffer_.defined();
+    if (!own_dst) dst_mem_.set_data_handle(outputs[0].raw());
     if (p_.z_input >= 0) {
       // The sum post-op adds what dst holds: put Z there first (nothing to do when aliased).
       const Tensor& z = *inputs[static_cast<size_t>(p_.z_input)];
@@ -76,6 +86,10 @@ class ConvKernel : public Kernel {
       args[DNNL_ARG_BIAS] = bias_mem_;
     }
     p_.prim.execute(s, args);
+    if (own_dst) {
+      out_mem_.set_data_handle(outputs[0].raw());
+      out_reorder_.execute(s, dst_mem_, out_mem_);
+    }
     s.wait();
   }
 
@@ -87,15 +101,17 @@ class ConvKernel : public Kernel {
     return input == p_.weights_input || (input == 2 && p_.bias.defined());
   }
   int inplace_input(int output) const override {
-    return output == 0 && p_.z_input >= 0 && p_.z_given == p_.dst ? p_.z_input : -1;
+    return output == 0 && p_.z_input >= 0 && p_.z_given == p_.dst && p_.dst == p_.dst_given
+               ? p_.z_input
+               : -1;
   }
 
  private:
   Parts p_;
   InputAdapter src_;
-  dnnl::memory weights_mem_, bias_mem_, dst_mem_, scratch_mem_, z_mem_;
-  dnnl::reorder z_reorder_;
-  Tensor scratch_;
+  dnnl::memory weights_mem_, bias_mem_, dst_mem_, scratch_mem_, z_mem_, out_mem_;
+  dnnl::reorder z_reorder_, out_reorder_;
+  Tensor scratch_, dst_buffer_;
 };
 
 std::string layout_name(const ValueDesc& in, const ValueDesc& out) {
@@ -148,48 +164,80 @@ std::unique_ptr<Kernel> build(KernelRequest& r, const Common& c, const char* wha
   std::vector<int64_t> blocks;
   if (consumers_take_blocked(r, 0)) blocks.push_back(channel_block());
   blocks.push_back(0);
-  // A blocked input is tried as it is, then reordered to the primitive's choice: oneDNN has
-  // only reference kernels for some blocked-in/plain-out pairs.
-  for (int attempt = 0; attempt < 2 * static_cast<int>(blocks.size()); ++attempt) {
-    const int64_t block = blocks[static_cast<size_t>(attempt / 2)];
-    const bool src_any = c.x->plain() || c.bf16 || attempt % 2 == 1;
-    if (attempt % 2 == 1 && (c.x->plain() || c.bf16)) continue;
+  // Candidates, best first: the input as it comes, then reordered to the primitive's choice
+  // (oneDNN has only reference kernels for some blocked-in/plain-out pairs); a plain output
+  // written directly, then through the primitive's own format and a reorder (oneDNN's direct
+  // kernels do not write plain NCHW: a gemm kernel would, ~1.5x slower here than direct + reorder).
+  struct Candidate {
+    int64_t block;
+    bool src_any, dst_any;
+  };
+  std::vector<Candidate> candidates;
+  const bool src_fixed_first = !c.x->plain() && !c.bf16;
+  for (int64_t block : blocks) {
+    if (src_fixed_first) candidates.push_back({block, false, false});
+    candidates.push_back({block, true, false});
+    if (block == 0) candidates.push_back({block, true, true});
+  }
+  // 2: a direct kernel; 1: gemm-based; 0: oneDNN's reference (plain only, still faster than ours).
+  auto score = [](const dnnl::primitive_desc_base& pd) {
+    const std::string n = impl_name(pd);
+    return n.rfind("ref", 0) == 0 ? 0 : n.find("gemm") != std::string::npos ? 1 : 2;
+  };
+  std::optional<std::tuple<dnnl::primitive_desc_base, dnnl::primitive, dnnl::memory::desc>> best;
+  Candidate best_c{};
+  int best_score = -1;
+  for (const Candidate& cand : candidates) {
     ValueDesc out = r.outputs[0];
-    out.block = block;
+    out.block = cand.block;
     dnnl::post_ops ops;
     if (c.z_input >= 0) ops.append_sum(1.0f);
     if (!append_activation(ops, c.act)) return nullptr;
     dnnl::primitive_attr attr = base_attr();
     attr.set_post_ops(ops);
     const dt in_type = c.bf16 ? dt::bf16 : dt::f32;
-    // A blocked input is taken as it is; a plain one (or any in bf16) goes to the format the
-    // primitive prefers, reordered at run time when that differs.
-    dnnl::memory::desc src_md = src_any
+    dnnl::memory::desc src_md = cand.src_any
                                     ? dnnl::memory::desc(dims_of(c.x->shape), in_type, tag::any)
                                     : desc_of(*c.x);
-    auto made = make_pd(src_md, desc_of(out), in_type, attr);
+    dnnl::memory::desc dst_md = cand.dst_any
+                                    ? dnnl::memory::desc(dims_of(out.shape), dt::f32, tag::any)
+                                    : desc_of(out);
+    auto made = make_pd(src_md, dst_md, in_type, attr);
     if (!made) continue;
-    auto& [pd, prim, w_given] = *made;
-    if (is_reference_impl(pd) && !(src_any && block == 0)) continue;
-    ConvKernel::Parts p;
-    p.prim = prim;
-    p.src_given = desc_of(*c.x);
-    p.src_wanted = pd.src_desc();
-    p.dst = pd.dst_desc();
-    p.scratch = pd.scratchpad_desc();
-    p.weights_md = pd.weights_desc();
-    p.weights = reorder_constant(*c.w, w_given, p.weights_md);
-    p.has_bias = c.has_bias;
-    if (c.has_bias && r.constants.size() > 2 && r.constants[2] != nullptr)
-      p.bias = r.constants[2]->clone();
-    p.z_input = c.z_input;
-    if (c.z_input >= 0) p.z_given = desc_of(*r.inputs[3]);
-    p.name = std::string("dnnl ") + what + " " + impl_name(pd) + (c.bf16 ? " bf16 " : " ") +
-             layout_name(*c.x, out);
-    r.outputs[0].block = block;
-    return std::make_unique<ConvKernel>(std::move(p));
+    int sc = score(std::get<0>(*made));
+    if (sc == 0 && !(cand.src_any && cand.block == 0)) continue;
+    // The first candidate of a block that has a direct kernel wins; a blocked layout's gemm
+    // is no better than a plain one's, so blocked candidates must score 2.
+    if (cand.block != 0 && sc < 2) continue;
+    if (sc > best_score) {
+      best = std::move(made);
+      best_c = cand;
+      best_score = sc;
+    }
+    if (best_score == 2) break;
   }
-  return nullptr;
+  if (!best) return nullptr;
+  auto& [pd, prim, w_given] = *best;
+  ValueDesc out = r.outputs[0];
+  out.block = best_c.block;
+  ConvKernel::Parts p;
+  p.prim = prim;
+  p.src_given = desc_of(*c.x);
+  p.src_wanted = pd.src_desc();
+  p.dst = pd.dst_desc();
+  p.dst_given = desc_of(out);
+  p.scratch = pd.scratchpad_desc();
+  p.weights_md = pd.weights_desc();
+  p.weights = reorder_constant(*c.w, w_given, p.weights_md);
+  p.has_bias = c.has_bias;
+  if (c.has_bias && r.constants.size() > 2 && r.constants[2] != nullptr)
+    p.bias = r.constants[2]->clone();
+  p.z_input = c.z_input;
+  if (c.z_input >= 0) p.z_given = desc_of(*r.inputs[3]);
+  p.name = std::string("dnnl ") + what + " " + impl_name(pd) + (c.bf16 ? " bf16 " : " ") +
+           layout_name(*c.x, out) + (p.dst != p.dst_given ? " (via reorder)" : "");
+  r.outputs[0].block = best_c.block;
+  return std::make_unique<ConvKernel>(std::move(p));
 }
 
 // Weights as given: [O, I/g, k...] or, grouped, [g, O/g, I/g, k...] over the same memory.
