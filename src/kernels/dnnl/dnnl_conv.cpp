@@ -72,8 +72,10 @@ class ConvKernel : public Kernel {
       if (p_.z_given != p_.dst) {
         z_mem_.set_data_handle(const_cast<void*>(z.raw()));
         z_reorder_.execute(s, z_mem_, dst_mem_);
-      } else if (z.raw() != outputs[0].raw()) {
-        std::memcpy(outputs[0].raw(), z.raw(), p_.dst.get_size());
+      } else {
+        // Same layout: into the primitive's destination, the output or the kernel's buffer.
+        void* dst = own_dst ? dst_buffer_.raw() : outputs[0].raw();
+        if (z.raw() != dst) std::memcpy(dst, z.raw(), p_.dst.get_size());
       }
     }
     std::unordered_map<int, dnnl::memory> args = {
