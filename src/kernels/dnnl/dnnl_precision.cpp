@@ -10,6 +10,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "core/parallel.hpp"
 #include "kernels/dnnl/dnnl_common.hpp"
 
 namespace nnaccel::dnnl_kernels {
@@ -19,27 +20,34 @@ namespace {
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
 
-// Median seconds of one 512^3 matmul with inputs of type `in`, packed weights, f32 output.
-double median_matmul_seconds(dt in) {
-  const int64_t n = 512;
-  dnnl::memory::desc a_md({n, n}, in, tag::ab), b_any({n, n}, in, tag::any),
-      c_md({n, n}, dt::f32, tag::ab);
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any, c_md), cpu_engine());
-  dnnl::memory a(a_md, cpu_engine()), b(pd.weights_desc(), cpu_engine()), c(c_md, cpu_engine());
-  // Non-zero operands: some hardware is faster on zeros.
-  std::memset(a.get_data_handle(), 0x3c, a_md.get_size());
-  std::memset(b.get_data_handle(), 0x3c, pd.weights_desc().get_size());
-  dnnl::matmul mm(pd);
-  std::vector<double> times;
-  for (int rep = 0; rep < 6; ++rep) {
+// One 512^3 matmul with inputs of type `in`, weights packed, f32 output.
+struct TimedMatmul {
+  explicit TimedMatmul(dt in) {
+    const int64_t n = 512;
+    dnnl::memory::desc a_md({n, n}, in, tag::ab), b_any({n, n}, in, tag::any),
+        c_md({n, n}, dt::f32, tag::ab);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any, c_md), cpu_engine());
+    a = dnnl::memory(a_md, cpu_engine());
+    b = dnnl::memory(pd.weights_desc(), cpu_engine());
+    c = dnnl::memory(c_md, cpu_engine());
+    // Non-zero operands: some hardware is faster on zeros.
+    std::memset(a.get_data_handle(), 0x3c, a_md.get_size());
+    std::memset(b.get_data_handle(), 0x3c, pd.weights_desc().get_size());
+    mm = dnnl::matmul(pd);
+  }
+  double seconds() {
     auto t0 = std::chrono::steady_clock::now();
     mm.execute(cpu_stream(), {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
     cpu_stream().wait();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
-  times.erase(times.begin());  // the first run pays for page faults and caches
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  dnnl::memory a, b, c;
+  dnnl::matmul mm;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 std::filesystem::path cache_file() {
@@ -111,9 +119,28 @@ std::string cpu_model_name() {
 
 std::optional<double> measure_bf16_speedup() {
   if (!cpu_has_bf16()) return std::nullopt;
-  const double f32 = median_matmul_seconds(dt::f32);
-  const double bf16 = median_matmul_seconds(dt::bf16);
-  return bf16 > 0 ? f32 / bf16 : 1.0;
+  // On one thread: the ratio is a property of the core, and a two-thread run on a loaded
+  // machine mostly measures how long one thread waits for the other at barriers.
+  const int threads = thread_count();
+  set_thread_count(1);
+  struct Restore {
+    int n;
+    ~Restore() { set_thread_count(n); }
+  } restore{threads};
+  TimedMatmul f32(dt::f32), bf16(dt::bf16);
+  // Untimed runs first (thread start-up, page faults, clocks), then alternating runs so that a burst
+  // of load from other processes hits both sides alike.
+  for (int rep = 0; rep < 3; ++rep) {
+    f32.seconds();
+    bf16.seconds();
+  }
+  std::vector<double> tf, tb;
+  for (int rep = 0; rep < 11; ++rep) {
+    tf.push_back(f32.seconds());
+    tb.push_back(bf16.seconds());
+  }
+  const double b = median(tb);
+  return b > 0 ? median(tf) / b : 1.0;
 }
 
 bool bf16_is_faster() {

@@ -7,8 +7,8 @@
 
 namespace nnaccel::dnnl_kernels {
 
-// fp32 time / bf16 time of a 512^3 oneDNN matmul (medians of a few runs, < 0.3 s), or nullopt
-// when the CPU has no native bf16. Measured on every call.
+// fp32 time / bf16 time of a 512^3 oneDNN matmul on one thread (medians of alternating runs,
+// < 0.3 s), or nullopt when the CPU has no native bf16. Measured on every call.
 std::optional<double> measure_bf16_speedup();
 
 // True when bf16 is measurably faster (speedup > 1.1). Measured once per CPU model and cached in
