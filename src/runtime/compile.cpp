@@ -9,6 +9,7 @@
 #include "ir/shape_inference.hpp"
 #include "runtime/builtin_kernels.hpp"
 #include "runtime/executor.hpp"
+#include "runtime/if_kernel.hpp"
 #include "runtime/plan.hpp"
 
 namespace nnaccel {
@@ -183,10 +184,15 @@ class PlanBuilder {
       if (out_descs.back().dtype == DType::undefined) out_descs.back().known = false;
     }
     std::unique_ptr<Kernel> kernel;
+    bool allocates = false;
     bool all_known = true;
     for (size_t o = 0; o < out_descs.size(); ++o)
       if (!node.outputs[o].empty() && !out_descs[o].known) all_known = false;
-    if (!has_subgraph(node) && all_known) {
+    if (node.domain.empty() && node.op_type == "If" && in_slots.size() == 1 && in_slots[0] >= 0) {
+      kernel = compile_if(node, in_slots);
+      allocates = kernel != nullptr;
+    }
+    if (!kernel && !has_subgraph(node) && all_known) {
       kernel = try_fast(node, in_slots, out_descs);
       bool any_blocked = false;
       for (int s : in_slots)
@@ -199,6 +205,7 @@ class PlanBuilder {
     }
     bool fast = kernel != nullptr;
     if (!fast) {
+      allocates = true;
       for (int& s : in_slots)
         if (s >= 0) s = plain_slot(s);
       std::vector<std::string> outer;
@@ -224,7 +231,7 @@ class PlanBuilder {
     step.op_type = node.op_type;
     step.name = node.name;
     step.kernel = std::move(kernel);
-    step.reference = !fast;
+    step.allocates = allocates;
     step.inputs = in_slots;
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       const std::string& name = node.outputs[o];
@@ -235,13 +242,38 @@ class PlanBuilder {
       ValueSlot s;
       s.name = name;
       s.desc = out_descs[o];
-      s.kind = fast && s.desc.known ? ValueSlot::Kind::arena : ValueSlot::Kind::dynamic;
+      s.kind = !allocates && s.desc.known ? ValueSlot::Kind::arena : ValueSlot::Kind::dynamic;
       int id = add_slot(std::move(s));
       by_name_[name] = id;
       step.outputs.push_back(id);
     }
     (fast ? plan_->stats_.fast_steps : plan_->stats_.reference_steps)++;
     plan_->steps_.push_back(std::move(step));
+  }
+
+  // If with both branches compiled ahead; `in_slots` becomes cond + the outer values read.
+  std::unique_ptr<Kernel> compile_if(const Node& node, std::vector<int>& in_slots) {
+    // A condition that is not one element is an error the reference kernel names.
+    const ValueDesc& cond = plan_->slots_[static_cast<size_t>(in_slots[0])].desc;
+    if (!cond.known || shape_numel(cond.shape) != 1) return nullptr;
+    std::set<std::string> reads;
+    collect_subgraph_reads(node, reads);
+    std::vector<std::pair<std::string, int>> found;
+    for (const std::string& r : reads) {
+      if (!by_name_.count(r) && !shapes_.constants.count(r)) continue;
+      found.emplace_back(r, plain_slot(slot_for_input(node, r)));
+    }
+    std::vector<OuterValue> outer;
+    std::vector<int> slots = {in_slots[0]};
+    for (const auto& [name, s] : found) {
+      const ValueSlot& slot = plan_->slots_[static_cast<size_t>(s)];
+      bool constant = slot.kind == ValueSlot::Kind::constant;
+      outer.push_back(OuterValue{name, slot.desc, constant ? &slot.value : nullptr});
+      if (!constant) slots.push_back(s);
+    }
+    std::unique_ptr<Kernel> k = make_if_kernel(node, *model_, outer, options_);
+    if (k) in_slots = slots;
+    return k;
   }
 
   void plan_memory() {
@@ -254,17 +286,42 @@ class PlanBuilder {
       for (int s : p.steps_[static_cast<size_t>(i)].inputs)
         if (s >= 0) last[static_cast<size_t>(s)] = i;
     }
+    // One buffer per arena slot, except an output a kernel may write over an input that dies at
+    // that step (same bytes): the two share a buffer whose lifetime spans both.
     std::vector<BufferLifetime> buffers;
-    std::vector<int> buffer_slot;
+    std::vector<int> buffer_of(p.slots_.size(), -1);
     for (size_t s = 0; s < p.slots_.size(); ++s) {
       ValueSlot& slot = p.slots_[s];
       if (slot.kind == ValueSlot::Kind::arena) {
         slot.bytes = physical_bytes(slot.desc);
-        buffers.push_back({slot.bytes, first[s], std::max(first[s], last[s]), 0});
-        buffer_slot.push_back(static_cast<int>(s));
         p.stats_.naive_bytes += slot.bytes;
       } else if (slot.kind == ValueSlot::Kind::dynamic && !slot.graph_output && last[s] >= 0) {
         p.steps_[static_cast<size_t>(last[s])].frees.push_back(static_cast<int>(s));
+      }
+    }
+    auto arena = [&](int s) {
+      return s >= 0 && p.slots_[static_cast<size_t>(s)].kind == ValueSlot::Kind::arena;
+    };
+    for (int i = 0; i < n_steps; ++i) {
+      const PlanStep& step = p.steps_[static_cast<size_t>(i)];
+      for (size_t o = 0; o < step.outputs.size(); ++o) {
+        const int out = step.outputs[o];
+        if (!arena(out)) continue;
+        const size_t so = static_cast<size_t>(out);
+        const int j = step.kernel->inplace_input(static_cast<int>(o));
+        const int in = j >= 0 && j < static_cast<int>(step.inputs.size())
+                           ? step.inputs[static_cast<size_t>(j)] : -1;
+        if (arena(in) && last[static_cast<size_t>(in)] == i &&
+            p.slots_[static_cast<size_t>(in)].bytes == p.slots_[so].bytes &&
+            buffer_of[static_cast<size_t>(in)] >= 0) {
+          int b = buffer_of[static_cast<size_t>(in)];
+          buffer_of[so] = b;
+          buffers[static_cast<size_t>(b)].last = std::max(i, last[so]);
+          p.stats_.inplace++;
+          continue;
+        }
+        buffer_of[so] = static_cast<int>(buffers.size());
+        buffers.push_back({p.slots_[so].bytes, first[so], std::max(first[so], last[so]), 0});
       }
     }
     p.stats_.arena_bytes = plan_buffer_offsets(buffers);
@@ -278,9 +335,10 @@ class PlanBuilder {
                                p.stats_.arena_bytes);
       p.arena_ = std::shared_ptr<void>(mem, [](void* q) { std::free(q); });
     }
-    for (size_t b = 0; b < buffers.size(); ++b) {
-      ValueSlot& slot = p.slots_[static_cast<size_t>(buffer_slot[b])];
-      slot.offset = buffers[b].offset;
+    for (size_t si = 0; si < p.slots_.size(); ++si) {
+      if (buffer_of[si] < 0) continue;
+      ValueSlot& slot = p.slots_[si];
+      slot.offset = buffers[static_cast<size_t>(buffer_of[si])].offset;
       slot.value = Tensor::view(slot.desc.dtype, slot.desc.physical_shape(), p.arena_,
                                 static_cast<char*>(p.arena_.get()) + slot.offset);
     }
@@ -322,9 +380,10 @@ class PlanBuilder {
     }
     const PlanStats& st = plan_->stats_;
     fmt::print(stderr,
-               "nnaccel: plan: {} fast steps, {} reference, {} reorders; arena {} bytes "
-               "(unshared {}), constants {} bytes, packed weights {} bytes\n",
-               st.fast_steps, st.reference_steps, st.reorders, st.arena_bytes, st.naive_bytes,
+               "nnaccel: plan: {} fast steps, {} reference, {} reorders, {} in place; arena {} "
+               "bytes (unshared {}), constants {} bytes, packed weights {} bytes\n",
+               st.fast_steps, st.reference_steps, st.reorders, st.inplace, st.arena_bytes,
+               st.naive_bytes,
                st.constant_bytes, st.packed_bytes);
   }
 

@@ -105,6 +105,7 @@ std::vector<NodeTiming> CompiledModel::profile() const {
   std::vector<NodeTiming> all;
   for (const auto& [plan, t] : timings_) {
     all.insert(all.end(), t.begin(), t.end());
+    for (const PlanStep& step : plan->steps()) step.kernel->append_profile(all);
     if (plan->subgraphs() != nullptr) {
       std::vector<NodeTiming> inner = plan->subgraphs()->profile();
       all.insert(all.end(), inner.begin(), inner.end());

@@ -6,9 +6,15 @@
 
 namespace nnaccel {
 
-uint64_t Plan::subgraph_ns() const {
-  uint64_t total = 0;
-  for (const NodeTiming& t : subgraphs_->profile()) total += t.total_ns;
+Plan::Plan() = default;
+Plan::~Plan() = default;
+
+// Time already recorded for the nodes of subgraphs (the If kernel's branch plans, the reference
+// interpreter's bodies).
+uint64_t Plan::subgraph_ns(const PlanStep& step) const {
+  uint64_t total = step.kernel->profiled_ns();
+  if (step.allocates && subgraphs_)
+    for (const NodeTiming& t : subgraphs_->profile()) total += t.total_ns;
   return total;
 }
 
@@ -39,7 +45,7 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs,
     for (size_t o = 0; o < step.outputs.size(); ++o) {
       int s = step.outputs[o];
       Tensor& out = step.out_tensors[o];
-      if (s < 0 || step.reference) {
+      if (s < 0 || step.allocates) {
         out = Tensor{};
         continue;
       }
@@ -50,13 +56,13 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs,
     }
     if (timings != nullptr) {
       // Self time: subgraph nodes have records of their own (in the subgraph interpreter).
-      uint64_t inner_before = step.reference && subgraphs_ ? subgraph_ns() : 0;
+      uint64_t inner_before = subgraph_ns(step);
       auto start = std::chrono::steady_clock::now();
       step.kernel->run(step.in_ptrs, step.out_tensors);
       auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                     std::chrono::steady_clock::now() - start).count();
       uint64_t elapsed = static_cast<uint64_t>(ns > 0 ? ns : 0);
-      uint64_t inner = step.reference && subgraphs_ ? subgraph_ns() - inner_before : 0;
+      uint64_t inner = subgraph_ns(step) - inner_before;
       (*timings)[i].total_ns += elapsed > inner ? elapsed - inner : 0;
       (*timings)[i].calls += 1;
     } else {

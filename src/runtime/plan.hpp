@@ -34,7 +34,7 @@ struct PlanStep {
   std::string op_type;         // for the profile: the node's op, or "Reorder"
   std::string name;
   std::unique_ptr<Kernel> kernel;
-  bool reference = false;    // a reference kernel: allocates its outputs itself
+  bool allocates = false;    // the kernel allocates its outputs (reference kernels, If)
   std::vector<int> inputs;   // slot per kernel input, -1 when absent
   std::vector<int> outputs;  // slot per kernel output, -1 when unnamed
   std::vector<int> frees;    // dynamic slots whose last reader is this step
@@ -51,10 +51,13 @@ struct PlanStats {
   int fast_steps = 0;             // steps on a fast kernel
   int reference_steps = 0;        // steps on a reference kernel
   int reorders = 0;               // layout conversions the compiler inserted
+  int inplace = 0;                // outputs written over a dying input's buffer
 };
 
 class Plan {
  public:
+  Plan();
+  ~Plan();
   // Runs with the graph inputs in graph-input order (undefined for an input left to its
   // initializer). Fills `outputs` in graph-output order.
   void run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs,
@@ -70,7 +73,7 @@ class Plan {
 
  private:
   friend class PlanBuilder;
-  uint64_t subgraph_ns() const;
+  uint64_t subgraph_ns(const PlanStep& step) const;
   std::shared_ptr<const Model> model_;    // the optimized model the steps point into
   std::unique_ptr<Executor> subgraphs_;   // runs If/Loop bodies for reference steps
   std::vector<ValueSlot> slots_;

@@ -159,3 +159,48 @@ TEST(CompiledSession, MatchesTheReferenceInterpreterOnTheTinyCnn) {
 
 }  // namespace
 }  // namespace nnaccel
+
+namespace nnaccel {
+namespace {
+
+TEST(CompiledPlan, ViewsTakeOverADyingInputsBuffer) {
+  // x[2,3,4] -> Flatten(1) -> Flatten(0) -> Flatten(2) -> Neg -> y: the first Flatten copies the
+  // graph input into the arena, the next two take over their input's buffer.
+  auto m = std::make_shared<Model>();
+  m->opsets[""] = kCanonicalOpset;
+  m->graph.inputs = {ValueInfo{"x", TypeInfo::of(DType::f32, {2, 3, 4}), ""}};
+  std::string prev = "x";
+  int axes[] = {1, 0, 2};
+  for (int i = 0; i < 3; ++i) {
+    Node n;
+    n.op_type = "Flatten";
+    n.name = "f" + std::to_string(i);
+    n.inputs = {prev};
+    prev = "v" + std::to_string(i);
+    n.outputs = {prev};
+    n.attrs = {Attribute::of_int("axis", axes[i])};
+    m->graph.nodes.push_back(n);
+  }
+  Node neg;
+  neg.op_type = "Neg";
+  neg.name = "neg";
+  neg.inputs = {prev};
+  neg.outputs = {"y"};
+  m->graph.nodes.push_back(neg);
+  m->graph.outputs = {ValueInfo{"y", {}, ""}};
+  std::unique_ptr<Plan> plan =
+      compile_plan(m, {TypeInfo::of(DType::f32, {2, 3, 4})}, CompileOptions{});
+  EXPECT_EQ(plan->stats().inplace, 2);
+  EXPECT_EQ(plan->stats().naive_bytes, 3 * 96u);
+  EXPECT_EQ(plan->stats().arena_bytes, 128u);  // one 96-byte buffer, 64-byte aligned
+  Tensor x(DType::f32, {2, 3, 4});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i) - 5.5f;
+  std::vector<Tensor> out;
+  Tensor inputs[] = {x};
+  plan->run(inputs, out, nullptr);
+  ASSERT_EQ(out[0].shape(), (Shape{24, 1}));
+  for (int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(out[0].data<float>()[i], 5.5f - i);
+}
+
+}  // namespace
+}  // namespace nnaccel
