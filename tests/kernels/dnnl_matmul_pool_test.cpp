@@ -1,6 +1,8 @@
 // oneDNN MatMul / FusedMatMul / Gemm / FusedGemm and the pools against the reference kernels.
 #include <gtest/gtest.h>
 
+#include "core/parallel.hpp"
+#include "kernels/dnnl/dnnl_factories.hpp"
 #include "kernels/dnnl_test_util.hpp"
 
 namespace nnaccel::testing {
@@ -211,6 +213,31 @@ TEST(DnnlLayout, PlainBlockedRoundTripZeroPads) {
     EXPECT_EQ(relative_l2(back, x), 0.0);
   }
   EXPECT_THROW(dnnl_kernels::reorder_plain_to_blocked(random_f32({3, 4}, 1), 16), Error);
+}
+
+}  // namespace
+}  // namespace nnaccel::testing
+
+namespace nnaccel::testing {
+namespace {
+
+TEST(DnnlFactories, RestoreTheThreadCountTheyCreateWith) {
+  // Primitives are created for the runs' thread count, and the caller's count is left as it was.
+  const int before = thread_count();
+  set_thread_count(1);
+  Tensor a = random_f32({8, 16}, 90), b = random_f32({16, 4}, 91);
+  Node n = make_node("MatMul", 2, 1);
+  Graph g;
+  g.nodes = {n};
+  g.outputs = {ValueInfo{"out0", TypeInfo::of(DType::f32, {8, 4}), ""}};
+  ValueDesc ad{DType::f32, a.shape()}, bd{DType::f32, b.shape()};
+  CompileOptions opt;
+  opt.threads = 2;
+  KernelRequest req{g.nodes[0], g, {&ad, &bd}, {nullptr, &b}, {ValueDesc{DType::f32, {8, 4}}},
+                    opt};
+  EXPECT_NE(dnnl_kernels::make_dnnl_matmul(req), nullptr);
+  EXPECT_EQ(thread_count(), 1);
+  set_thread_count(before);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/parallel.hpp"
+
 namespace nnaccel::dnnl_kernels {
 
 using tag = dnnl::memory::format_tag;
@@ -203,6 +205,12 @@ Tensor reorder_constant(const Tensor& t, const dnnl::memory::desc& given,
   cpu_stream().wait();
   return out;
 }
+
+CreationThreads::CreationThreads(const CompileOptions& options) : saved_(thread_count()) {
+  set_thread_count(options.threads);
+}
+
+CreationThreads::~CreationThreads() { set_thread_count(saved_); }
 
 dnnl::primitive_attr base_attr() {
   dnnl::primitive_attr attr;

@@ -69,6 +69,20 @@ class InputAdapter {
 Tensor reorder_constant(const Tensor& t, const dnnl::memory::desc& given,
                         const dnnl::memory::desc& wanted);
 
+// Sets the thread count of the runs while a factory creates primitives: oneDNN fixes a
+// primitive's work split for the thread count at creation, and a primitive made for 2 threads
+// and run on 1 ran ~10x slower here (it still starts a 2-thread team).
+class CreationThreads {
+ public:
+  explicit CreationThreads(const CompileOptions& options);
+  ~CreationThreads();
+  CreationThreads(const CreationThreads&) = delete;
+  CreationThreads& operator=(const CreationThreads&) = delete;
+
+ private:
+  int saved_;
+};
+
 // Primitive attributes every kernel starts from: user-owned scratchpad.
 dnnl::primitive_attr base_attr();
 

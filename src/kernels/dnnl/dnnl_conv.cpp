@@ -260,6 +260,7 @@ using PdResult = std::optional<std::tuple<dnnl::primitive_desc_base, dnnl::primi
 }  // namespace
 
 std::unique_ptr<Kernel> make_dnnl_conv(KernelRequest& r) {
+  CreationThreads threads(r.options);
   auto c = check_common(r, r.node.domain == "ai.nnaccel");
   if (!c) return nullptr;
   const Shape& xs = c->x->shape;
@@ -301,6 +302,7 @@ std::unique_ptr<Kernel> make_dnnl_conv(KernelRequest& r) {
 }
 
 std::unique_ptr<Kernel> make_dnnl_conv_transpose(KernelRequest& r) {
+  CreationThreads threads(r.options);
   auto c = check_common(r, false);
   if (!c) return nullptr;
   const Shape& xs = c->x->shape;

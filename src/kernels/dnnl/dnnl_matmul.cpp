@@ -146,6 +146,7 @@ const Tensor* constant(const KernelRequest& r, size_t i) {
 }  // namespace
 
 std::unique_ptr<Kernel> make_dnnl_matmul(KernelRequest& r) {
+  CreationThreads threads(r.options);
   if (r.inputs.size() < 2 || r.inputs.size() > 3 || !plain_f32(r.inputs[0]) ||
       !plain_f32(r.inputs[1]) || r.outputs.size() != 1 || !plain_f32(&r.outputs[0]))
     return nullptr;
@@ -187,6 +188,7 @@ std::unique_ptr<Kernel> make_dnnl_matmul(KernelRequest& r) {
 }
 
 std::unique_ptr<Kernel> make_dnnl_gemm(KernelRequest& r) {
+  CreationThreads threads(r.options);
   if (r.inputs.size() < 2 || r.inputs.size() > 3 || !plain_f32(r.inputs[0]) ||
       !plain_f32(r.inputs[1]) || r.outputs.size() != 1 || !plain_f32(&r.outputs[0]))
     return nullptr;

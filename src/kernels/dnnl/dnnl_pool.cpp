@@ -42,6 +42,7 @@ class PoolKernel : public Kernel {
 }  // namespace
 
 std::unique_ptr<Kernel> make_dnnl_pool(KernelRequest& r) {
+  CreationThreads threads(r.options);
   const std::string& op = r.node.op_type;
   if (r.inputs.empty() || r.inputs[0] == nullptr || r.outputs.empty()) return nullptr;
   const ValueDesc& x = *r.inputs[0];
