@@ -73,6 +73,8 @@ class Kernel {
   virtual std::string name() const = 0;
   // Bytes the kernel holds itself (packed weights), counted among the plan's weight bytes.
   virtual uint64_t packed_bytes() const { return 0; }
+  // True when the kernel computes in bf16 (CompileOptions::precision bf16 on a CPU with bf16).
+  virtual bool computes_in_bf16() const { return false; }
   // True when the kernel keeps its own packed copy of constant input i and never reads the
   // graph's tensor at run time: the plan then does not hold that initializer (weights held once).
   virtual bool owns_constant(int /*input*/) const { return false; }

@@ -248,6 +248,7 @@ class PlanBuilder {
       step.outputs.push_back(id);
     }
     (fast ? plan_->stats_.fast_steps : plan_->stats_.reference_steps)++;
+    if (step.kernel->computes_in_bf16()) plan_->stats_.bf16_steps++;
     plan_->steps_.push_back(std::move(step));
   }
 
@@ -325,6 +326,13 @@ class PlanBuilder {
       }
     }
     p.stats_.arena_bytes = plan_buffer_offsets(buffers);
+    // The lower bound any plan needs: the most bytes alive at one step.
+    for (int i = 0; i < n_steps; ++i) {
+      uint64_t live = 0;
+      for (const BufferLifetime& b : buffers)
+        if (b.first <= i && i <= b.last) live += b.bytes;
+      p.stats_.max_live_bytes = std::max(p.stats_.max_live_bytes, live);
+    }
     if (p.stats_.arena_bytes > 0) {
       uint64_t cap = max_allocation_bytes();
       if (cap != 0 && p.stats_.arena_bytes > cap)
@@ -381,9 +389,10 @@ class PlanBuilder {
     const PlanStats& st = plan_->stats_;
     fmt::print(stderr,
                "nnaccel: plan: {} fast steps, {} reference, {} reorders, {} in place; arena {} "
-               "bytes (unshared {}), constants {} bytes, packed weights {} bytes\n",
+               "bytes (most alive at once {}, unshared {}), constants {} bytes, packed weights {} "
+               "bytes\n",
                st.fast_steps, st.reference_steps, st.reorders, st.inplace, st.arena_bytes,
-               st.naive_bytes,
+               st.max_live_bytes, st.naive_bytes,
                st.constant_bytes, st.packed_bytes);
   }
 

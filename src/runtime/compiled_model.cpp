@@ -1,5 +1,7 @@
 #include "runtime/compiled_model.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "core/check.hpp"
@@ -14,7 +16,12 @@ namespace nnaccel {
 
 namespace {
 constexpr size_t kMaxCachedPlans = 16;
+
+bool verbose_log() {
+  const char* v = std::getenv("NNACCEL_VERBOSE");
+  return v != nullptr && v[0] != '\0' && v[0] != '0';
 }
+}  // namespace
 
 std::shared_ptr<Model> CompiledModel::load_optimized(Model model) const {
   verify_graph(model.graph);
@@ -87,13 +94,48 @@ void CompiledModel::run() {
       model_ = load_optimized(load_onnx(source_path_));
       released_ = false;
     }
-    it = plans_.emplace(key, compile_plan(model_, types, compile_options_)).first;
+    set_thread_count(compile_options_.threads);
+    it = plans_.emplace(key, compile_for(types, inputs)).first;
     ++plans_compiled_;
     release_packed_initializers(*it->second);
   }
   last_ = it->second.get();
   set_thread_count(compile_options_.threads);
   last_->run(inputs, results_, options_.profile ? &timings_[last_] : nullptr);
+}
+
+std::unique_ptr<Plan> CompiledModel::compile_for(const std::vector<TypeInfo>& types,
+                                                 const std::vector<Tensor>& inputs) {
+  if (options_.precision != PrecisionMode::auto_select)
+    return compile_plan(model_, types, compile_options_);
+  // auto: bf16 only where it is faster, which depends on the CPU and on the model (small convs
+  // gain nothing and pay for conversions). Both plans are compiled and timed on the real inputs,
+  // alternating, once per set of shapes; bf16 must win by 5% to be kept.
+  CompileOptions bf16 = compile_options_;
+  bf16.precision = Precision::bf16;
+  std::unique_ptr<Plan> a = compile_plan(model_, types, compile_options_);
+  std::unique_ptr<Plan> b = compile_plan(model_, types, bf16);
+  if (b->stats().bf16_steps == 0) return a;
+  std::vector<Tensor> scratch;
+  auto time_once = [&](Plan& p) {
+    auto start = std::chrono::steady_clock::now();
+    p.run(inputs, scratch, nullptr);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  time_once(*a);
+  time_once(*b);
+  std::vector<double> ta, tb;
+  for (int i = 0; i < 5; ++i) {
+    ta.push_back(time_once(*a));
+    tb.push_back(time_once(*b));
+  }
+  std::sort(ta.begin(), ta.end());
+  std::sort(tb.begin(), tb.end());
+  const double fp32_s = ta[ta.size() / 2], bf16_s = tb[tb.size() / 2];
+  if (verbose_log())
+    fmt::print(stderr, "nnaccel: precision auto: fp32 {:.3f} ms, bf16 {:.3f} ms -> {}\n",
+               fp32_s * 1e3, bf16_s * 1e3, bf16_s < 0.95 * fp32_s ? "bf16" : "fp32");
+  return bf16_s < 0.95 * fp32_s ? std::move(b) : std::move(a);
 }
 
 const Tensor& CompiledModel::output(size_t index) const {

@@ -48,10 +48,12 @@ struct PlanStats {
   uint64_t constant_bytes = 0;    // initializers and folded values the plan still reads
   uint64_t packed_bytes = 0;      // weights kernels hold in their own formats
   uint64_t naive_bytes = 0;       // sum of all arena slots: what no sharing would need
+  uint64_t max_live_bytes = 0;    // most arena bytes alive at one step: the least any plan needs
   int fast_steps = 0;             // steps on a fast kernel
   int reference_steps = 0;        // steps on a reference kernel
   int reorders = 0;               // layout conversions the compiler inserted
   int inplace = 0;                // outputs written over a dying input's buffer
+  int bf16_steps = 0;             // steps computing in bf16 (precision bf16 or auto)
 };
 
 class Plan {
