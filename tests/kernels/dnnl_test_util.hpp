@@ -8,7 +8,6 @@
 #include "kernels/dnnl/dnnl_common.hpp"
 #include "kernels/dnnl/dnnl_layout.hpp"
 #include "kernels/kernel.hpp"
-#include "ops/fused_activation.hpp"
 #include "ops/op_test_util.hpp"
 
 namespace nnaccel::testing {
@@ -107,16 +106,6 @@ inline double relative_l2(const Tensor& got, const Tensor& want) {
     den += double(want.data<float>()[i]) * want.data<float>()[i];
   }
   return std::sqrt(num / (den > 0 ? den : 1e-30));
-}
-
-// Adds z (when defined) and applies the node's fused activation, in place: the reference of the
-// fused ops built from the reference of the plain op.
-inline Tensor fuse_reference(Tensor y, const Tensor& z, const Node& fused) {
-  FusedActivation a = fused_activation_of(fused);
-  float* p = y.data<float>();
-  for (int64_t i = 0; i < y.numel(); ++i)
-    p[i] = apply_activation(a, z.defined() ? p[i] + z.data<float>()[i] : p[i]);
-  return y;
 }
 
 inline std::vector<Attribute> with_activation(std::vector<Attribute> attrs, const std::string& act,
