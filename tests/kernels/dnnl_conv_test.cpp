@@ -17,10 +17,9 @@ struct ConvGeom {
 };
 
 std::vector<Attribute> conv_attrs(const ConvGeom& g) {
-  std::vector<Attribute> a = {Attribute::of_ints("strides", g.strides),
-                              Attribute::of_ints("pads", g.pads),
-                              Attribute::of_ints("dilations", g.dilations),
-                              Attribute::of_int("group", g.group)};
+  std::vector<Attribute> a = {
+      Attribute::of_ints("strides", g.strides), Attribute::of_ints("pads", g.pads),
+      Attribute::of_ints("dilations", g.dilations), Attribute::of_int("group", g.group)};
   return a;
 }
 
@@ -32,13 +31,13 @@ Tensor weights_for(const ConvGeom& g, uint32_t seed) {
 
 const std::vector<ConvGeom>& geometries() {
   static const std::vector<ConvGeom> g = {
-      {{1, 3, 17, 19}, 17, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}},        // first-layer style
-      {{2, 17, 9, 11}, 33, {3, 3}, {1, 1}, {1, 0, 2, 1}, {1, 1}},        // ragged channels
-      {{1, 32, 8, 7}, 16, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}},         // pointwise
-      {{1, 33, 10, 9}, 33, {3, 3}, {1, 2}, {1, 1, 1, 1}, {1, 1}, 33},    // depthwise
-      {{1, 24, 9, 9}, 12, {3, 3}, {1, 1}, {2, 2, 2, 2}, {2, 2}, 3},      // groups + dilation
-      {{1, 16, 12, 12}, 32, {5, 3}, {2, 1}, {2, 1, 1, 1}, {1, 1}, 2},    // grouped, 16 a group
-      {{2, 5, 23}, 7, {3}, {2}, {1, 1}, {1}},                            // 1-D
+      {{1, 3, 17, 19}, 17, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}},      // first-layer style
+      {{2, 17, 9, 11}, 33, {3, 3}, {1, 1}, {1, 0, 2, 1}, {1, 1}},      // ragged channels
+      {{1, 32, 8, 7}, 16, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}},       // pointwise
+      {{1, 33, 10, 9}, 33, {3, 3}, {1, 2}, {1, 1, 1, 1}, {1, 1}, 33},  // depthwise
+      {{1, 24, 9, 9}, 12, {3, 3}, {1, 1}, {2, 2, 2, 2}, {2, 2}, 3},    // groups + dilation
+      {{1, 16, 12, 12}, 32, {5, 3}, {2, 1}, {2, 1, 1, 1}, {1, 1}, 2},  // grouped, 16 a group
+      {{2, 5, 23}, 7, {3}, {2}, {1, 1}, {1}},                          // 1-D
       {{1, 4, 5, 6, 7}, 9, {3, 3, 3}, {1, 2, 1}, {1, 1, 1, 1, 1, 1}, {1, 1, 1}},  // 3-D
   };
   return g;
@@ -59,8 +58,11 @@ TEST(DnnlConv, MatchesReferencePlainAndBlocked) {
     Tensor want = reference_conv(g, x, w, b);
     for (int64_t in_block : {int64_t{0}, block}) {
       for (bool blocked_reader : {false, true}) {
-        DnnlCase c{make_node("Conv", 3, 1, conv_attrs(g)), {x, w, b}, {false, true, true},
-                   {in_block, 0, 0}, blocked_reader};
+        DnnlCase c{make_node("Conv", 3, 1, conv_attrs(g)),
+                   {x, w, b},
+                   {false, true, true},
+                   {in_block, 0, 0},
+                   blocked_reader};
         DnnlRun r = run_dnnl(c, want.shape());
         SCOPED_TRACE(shape_str(g.x) + " in_block " + std::to_string(in_block) + " reader " +
                      std::to_string(blocked_reader));
@@ -95,8 +97,9 @@ TEST(DnnlConv, NoBiasAndRuntimeBias) {
                          want_nob.shape());
   ASSERT_NE(nob.kernel, nullptr);
   EXPECT_LT(relative_l2(nob.plain, want_nob), 1e-5);
-  DnnlRun rb = run_dnnl({make_node("Conv", 3, 1, conv_attrs(g)), {x, w, b}, {false, true, false}, {}},
-                        want_b.shape());
+  DnnlRun rb =
+      run_dnnl({make_node("Conv", 3, 1, conv_attrs(g)), {x, w, b}, {false, true, false}, {}},
+               want_b.shape());
   ASSERT_NE(rb.kernel, nullptr);
   EXPECT_FALSE(rb.kernel->owns_constant(2));
   EXPECT_LT(relative_l2(rb.plain, want_b), 1e-5);
@@ -106,10 +109,10 @@ TEST(DnnlConv, DeclinesRuntimeWeights) {
   const ConvGeom g = geometries()[0];
   Tensor x = random_f32(g.x, 1), w = weights_for(g, 2);
   Tensor want = run_op(make_node("Conv", 2, 1, conv_attrs(g)), {x, w})[0];
-  EXPECT_EQ(run_dnnl({make_node("Conv", 2, 1, conv_attrs(g)), {x, w}, {false, false}, {}},
-                     want.shape())
-                .kernel,
-            nullptr);
+  EXPECT_EQ(
+      run_dnnl({make_node("Conv", 2, 1, conv_attrs(g)), {x, w}, {false, false}, {}}, want.shape())
+          .kernel,
+      nullptr);
 }
 
 TEST(DnnlConv, AutoPadSame) {
@@ -143,9 +146,9 @@ TEST(DnnlFusedConv, EveryActivationWithAndWithoutResidual) {
           std::vector<Tensor> ins = {x, w, b};
           if (with_z) ins.push_back(z);
           Tensor want = run_op(n, ins)[0];
-          DnnlRun r = run_dnnl({n, ins, {false, true, true, false}, {block, 0, 0, z_block},
-                                blocked_reader},
-                               conv.shape());
+          DnnlRun r =
+              run_dnnl({n, ins, {false, true, true, false}, {block, 0, 0, z_block}, blocked_reader},
+                       conv.shape());
           SCOPED_TRACE(act + (with_z ? " Z" : "") + " z_block " + std::to_string(z_block) +
                        " reader " + std::to_string(blocked_reader));
           ASSERT_NE(r.kernel, nullptr);
@@ -177,8 +180,12 @@ TEST(DnnlFusedConv, ResidualAliasedWithOutput) {
   ValueDesc xd{DType::f32, x.shape()}, wd{DType::f32, w.shape()}, bd{DType::f32, b.shape()},
       zd{DType::f32, z.shape(), true, block};
   CompileOptions opt;
-  KernelRequest req{graph.nodes[0], graph, {&xd, &wd, &bd, &zd}, {nullptr, &w, &b, nullptr},
-                    {ValueDesc{DType::f32, conv.shape()}}, opt};
+  KernelRequest req{graph.nodes[0],
+                    graph,
+                    {&xd, &wd, &bd, &zd},
+                    {nullptr, &w, &b, nullptr},
+                    {ValueDesc{DType::f32, conv.shape()}},
+                    opt};
   // The output is a graph output, so plain: Z (blocked) must be converted, not aliased.
   auto k = dnnl_kernels::make_dnnl_conv(req);
   ASSERT_NE(k, nullptr);
@@ -190,8 +197,12 @@ TEST(DnnlFusedConv, ResidualAliasedWithOutput) {
   Graph graph2 = graph;
   graph2.nodes.push_back(pool);
   graph2.outputs = {ValueInfo{"pool_out", TypeInfo::of(DType::f32, conv.shape()), ""}};
-  KernelRequest req2{graph2.nodes[0], graph2, req.inputs, req.constants,
-                     {ValueDesc{DType::f32, conv.shape()}}, opt};
+  KernelRequest req2{graph2.nodes[0],
+                     graph2,
+                     req.inputs,
+                     req.constants,
+                     {ValueDesc{DType::f32, conv.shape()}},
+                     opt};
   k = dnnl_kernels::make_dnnl_conv(req2);
   ASSERT_NE(k, nullptr);
   ASSERT_EQ(req2.outputs[0].block, block);
@@ -232,8 +243,8 @@ TEST(DnnlConvTranspose, MatchesReference) {
       DnnlRun r = run_dnnl({n, {x, w, b}, {false, true, true}, {in_block}, true}, want.shape());
       SCOPED_TRACE(shape_str(cs.x) + " in_block " + std::to_string(in_block));
       if (in_block == 0) {
-          ASSERT_NE(r.kernel, nullptr);
-        }
+        ASSERT_NE(r.kernel, nullptr);
+      }
       if (r.kernel == nullptr) continue;
       EXPECT_LT(relative_l2(r.plain, want), 1e-5) << r.kernel->name();
       EXPECT_TRUE(r.padding_zero);
@@ -247,8 +258,12 @@ TEST(DnnlConv, Bf16CloseToFp32) {
   Tensor x = random_f32(g.x, 51), w = weights_for(g, 52), b = random_f32({40}, 53);
   Tensor want = reference_conv(g, x, w, b);
   for (bool blocked_reader : {false, true}) {
-    DnnlCase c{make_node("Conv", 3, 1, conv_attrs(g)), {x, w, b}, {false, true, true}, {},
-               blocked_reader, Precision::bf16};
+    DnnlCase c{make_node("Conv", 3, 1, conv_attrs(g)),
+               {x, w, b},
+               {false, true, true},
+               {},
+               blocked_reader,
+               Precision::bf16};
     DnnlRun r = run_dnnl(c, want.shape());
     ASSERT_NE(r.kernel, nullptr);
     EXPECT_NE(r.kernel->name().find("bf16"), std::string::npos) << r.kernel->name();

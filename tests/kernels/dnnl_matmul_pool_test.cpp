@@ -12,7 +12,7 @@ using dnnl_kernels::channel_block;
 
 TEST(DnnlMatMul, BatchedBroadcastConstantAndRuntimeB) {
   const std::vector<std::pair<Shape, Shape>> cases = {
-      {{5, 7}, {7, 9}},         {{3, 17, 33}, {33, 19}},     {{2, 1, 5, 7}, {3, 7, 9}},
+      {{5, 7}, {7, 9}},         {{3, 17, 33}, {33, 19}},    {{2, 1, 5, 7}, {3, 7, 9}},
       {{4, 6, 16}, {4, 16, 6}}, {{1, 64, 128}, {128, 100}},
   };
   uint32_t seed = 1;
@@ -20,8 +20,7 @@ TEST(DnnlMatMul, BatchedBroadcastConstantAndRuntimeB) {
     Tensor a = random_f32(as, seed++), b = random_f32(bs, seed++);
     Tensor want = run_op(make_node("MatMul", 2, 1), {a, b})[0];
     for (bool b_const : {true, false}) {
-      DnnlRun r = run_dnnl({make_node("MatMul", 2, 1), {a, b}, {false, b_const}, {}},
-                           want.shape());
+      DnnlRun r = run_dnnl({make_node("MatMul", 2, 1), {a, b}, {false, b_const}, {}}, want.shape());
       SCOPED_TRACE(shape_str(as) + " x " + shape_str(bs) + (b_const ? " const" : " runtime"));
       ASSERT_NE(r.kernel, nullptr);
       EXPECT_LT(relative_l2(r.plain, want), 1e-5) << r.kernel->name();
@@ -72,9 +71,9 @@ TEST(DnnlGemm, TransposesAlphaBetaAndBiasShapes) {
           Tensor c = random_f32(cs, seed++);
           Tensor want = run_op(make_node("Gemm", 3, 1, attrs), {a, b, c})[0];
           for (bool c_const : {true, false}) {
-            DnnlRun r = run_dnnl({make_node("Gemm", 3, 1, attrs), {a, b, c}, {false, true, c_const},
-                                  {}},
-                                 want.shape());
+            DnnlRun r =
+                run_dnnl({make_node("Gemm", 3, 1, attrs), {a, b, c}, {false, true, c_const}, {}},
+                         want.shape());
             SCOPED_TRACE(fmt::format("tA {} tB {} C {} alpha {} beta {} c_const {}", trans_a,
                                      trans_b, shape_str(cs), alpha, beta, c_const));
             // A run-time C with beta != 1 is the reference's.
@@ -187,17 +186,16 @@ TEST(DnnlPool, CeilModeWithCountIncludePadIsTheReferences) {
       Attribute::of_int("ceil_mode", 1), Attribute::of_int("count_include_pad", 1)};
   Tensor x = random_f32({1, 4, 10, 10}, 70);
   Tensor want = run_op(make_node("AveragePool", 1, 1, attrs), {x})[0];
-  EXPECT_EQ(run_dnnl({make_node("AveragePool", 1, 1, attrs), {x}, {false}, {}}, want.shape())
-                .kernel,
-            nullptr);
+  EXPECT_EQ(
+      run_dnnl({make_node("AveragePool", 1, 1, attrs), {x}, {false}, {}}, want.shape()).kernel,
+      nullptr);
 }
 
 TEST(DnnlLayout, PlainBlockedRoundTripZeroPads) {
   Tensor x = random_f32({2, 19, 3, 5}, 80);
   for (int64_t block : {int64_t{8}, int64_t{16}}) {
     Tensor b = dnnl_kernels::reorder_plain_to_blocked(x, block);
-    EXPECT_EQ(shape_str(b.shape()),
-              shape_str({2, (19 + block - 1) / block, 3, 5, block}));
+    EXPECT_EQ(shape_str(b.shape()), shape_str({2, (19 + block - 1) / block, 3, 5, block}));
     // Channel c of element (n, h, w) sits at [n, c / block, h, w, c % block].
     EXPECT_EQ(b.data<float>()[((1 * b.dim(1) + 17 / block) * 15 + 2 * 5 + 4) * block + 17 % block],
               x.data<float>()[((1 * 19 + 17) * 3 + 2) * 5 + 4]);
@@ -232,8 +230,7 @@ TEST(DnnlFactories, RestoreTheThreadCountTheyCreateWith) {
   ValueDesc ad{DType::f32, a.shape()}, bd{DType::f32, b.shape()};
   CompileOptions opt;
   opt.threads = 2;
-  KernelRequest req{g.nodes[0], g, {&ad, &bd}, {nullptr, &b}, {ValueDesc{DType::f32, {8, 4}}},
-                    opt};
+  KernelRequest req{g.nodes[0], g, {&ad, &bd}, {nullptr, &b}, {ValueDesc{DType::f32, {8, 4}}}, opt};
   EXPECT_NE(dnnl_kernels::make_dnnl_matmul(req), nullptr);
   EXPECT_EQ(thread_count(), 1);
   set_thread_count(before);

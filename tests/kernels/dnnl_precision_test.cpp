@@ -1,4 +1,6 @@
 // bf16_is_faster: measured once per CPU and cached.
+#include "kernels/dnnl/dnnl_precision.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,7 +9,6 @@
 #include <fstream>
 
 #include "kernels/dnnl/dnnl_common.hpp"
-#include "kernels/dnnl/dnnl_precision.hpp"
 
 namespace nnaccel::dnnl_kernels {
 namespace {
@@ -29,7 +30,10 @@ TEST(DnnlPrecision, AnswerIsCachedUnderXdgCacheHome) {
   std::string saved = old != nullptr ? old : "";
   setenv("XDG_CACHE_HOME", dir.c_str(), 1);
   const bool faster = bf16_is_faster();
-  if (old != nullptr) setenv("XDG_CACHE_HOME", saved.c_str(), 1); else unsetenv("XDG_CACHE_HOME");
+  if (old != nullptr)
+    setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  else
+    unsetenv("XDG_CACHE_HOME");
   if (!cpu_has_bf16()) {
     EXPECT_FALSE(faster);
   } else {

@@ -14,9 +14,9 @@ namespace nnaccel::testing {
 
 struct DnnlCase {
   Node node;
-  std::vector<Tensor> inputs;      // plain; undefined for absent optional inputs
-  std::vector<bool> constant;      // per input: offered as an initializer
-  std::vector<int64_t> in_block;   // per input: 0 plain, else the layout it arrives in
+  std::vector<Tensor> inputs;     // plain; undefined for absent optional inputs
+  std::vector<bool> constant;     // per input: offered as an initializer
+  std::vector<int64_t> in_block;  // per input: 0 plain, else the layout it arrives in
   // A MaxPool (a dnnl kernel, takes blocked values) reads the output; else it is a graph output.
   bool output_feeds_blocked_reader = false;
   Precision precision = Precision::fp32;
@@ -89,8 +89,8 @@ inline DnnlRun run_dnnl(DnnlCase c, const Shape& out_shape) {
     const float* p = outs[0].data<float>();
     for (int64_t i = 0; i < outs[0].numel(); ++i) {
       const int64_t inner = i % b;
-      const int64_t cb = (i / b / shape_numel(Shape(out_shape.begin() + 2, out_shape.end()))) %
-                         ((ch + b - 1) / b);
+      const int64_t cb =
+          (i / b / shape_numel(Shape(out_shape.begin() + 2, out_shape.end()))) % ((ch + b - 1) / b);
       if (cb * b + inner >= ch && p[i] != 0.0f) run.padding_zero = false;
     }
   }
@@ -117,16 +117,10 @@ inline std::vector<Attribute> with_activation(std::vector<Attribute> attrs, cons
 
 // Every activation of fused_activation.hpp, with parameters.
 inline std::vector<std::pair<std::string, std::vector<float>>> all_activations() {
-  return {{"", {}},
-          {"Relu", {}},
-          {"Clip", {-0.3f, 0.4f}},
-          {"HardSigmoid", {0.3f, 0.6f}},
-          {"HardSwish", {}},
-          {"Sigmoid", {}},
-          {"LeakyRelu", {0.1f}},
-          {"Gelu", {}},
-          {"GeluTanh", {}},
-          {"Tanh", {}}};
+  return {
+      {"", {}},          {"Relu", {}},    {"Clip", {-0.3f, 0.4f}}, {"HardSigmoid", {0.3f, 0.6f}},
+      {"HardSwish", {}}, {"Sigmoid", {}}, {"LeakyRelu", {0.1f}},   {"Gelu", {}},
+      {"GeluTanh", {}},  {"Tanh", {}}};
 }
 
 }  // namespace nnaccel::testing

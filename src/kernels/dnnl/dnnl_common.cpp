@@ -65,8 +65,11 @@ dnnl::memory::desc desc_of(const ValueDesc& v) {
 bool append_activation(dnnl::post_ops& ops, const FusedActivation& a) {
   using alg = dnnl::algorithm;
   switch (a.kind) {
-    case ActivationKind::none: return true;
-    case ActivationKind::relu: ops.append_eltwise(1.0f, alg::eltwise_relu, 0.0f, 0.0f); return true;
+    case ActivationKind::none:
+      return true;
+    case ActivationKind::relu:
+      ops.append_eltwise(1.0f, alg::eltwise_relu, 0.0f, 0.0f);
+      return true;
     case ActivationKind::leaky_relu:
       ops.append_eltwise(1.0f, alg::eltwise_relu, a.alpha, 0.0f);
       return true;
@@ -91,7 +94,9 @@ bool append_activation(dnnl::post_ops& ops, const FusedActivation& a) {
     case ActivationKind::gelu_tanh:
       ops.append_eltwise(1.0f, alg::eltwise_gelu_tanh, 0.0f, 0.0f);
       return true;
-    case ActivationKind::tanh: ops.append_eltwise(1.0f, alg::eltwise_tanh, 0.0f, 0.0f); return true;
+    case ActivationKind::tanh:
+      ops.append_eltwise(1.0f, alg::eltwise_tanh, 0.0f, 0.0f);
+      return true;
   }
   return false;
 }
@@ -104,10 +109,11 @@ FusedActivation activation_of(const Node& node) {
 namespace {
 
 bool is_unary_elementwise(const std::string& op) {
-  static const char* const kOps[] = {"Relu",  "LeakyRelu", "Clip",     "Sigmoid", "HardSigmoid",
-                                     "HardSwish", "Tanh", "Elu",    "Selu",    "Gelu",
-                                     "Abs",   "Neg",       "Exp",      "Softplus", "Mish",
-                                     "Identity", "Sqrt",   "Erf",      "Celu",    "ThresholdedRelu"};
+  static const char* const kOps[] = {"Relu",        "LeakyRelu", "Clip", "Sigmoid",
+                                     "HardSigmoid", "HardSwish", "Tanh", "Elu",
+                                     "Selu",        "Gelu",      "Abs",  "Neg",
+                                     "Exp",         "Softplus",  "Mish", "Identity",
+                                     "Sqrt",        "Erf",       "Celu", "ThresholdedRelu"};
   for (const char* o : kOps)
     if (op == o) return true;
   return false;

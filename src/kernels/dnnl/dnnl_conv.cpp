@@ -1,12 +1,11 @@
 // Conv, ai.nnaccel FusedConv and ConvTranspose on oneDNN: the primitive is created once per plan
 // (shapes are fixed), the weights are reordered once into the format the primitive chose, the
 // bias, residual (sum post-op) and activation (eltwise post-ops) run inside the primitive.
-#include "kernels/dnnl/dnnl_factories.hpp"
-
 #include <cstring>
 #include <optional>
 
 #include "kernels/dnnl/dnnl_common.hpp"
+#include "kernels/dnnl/dnnl_factories.hpp"
 #include "ops/nn_common.hpp"
 
 namespace nnaccel::dnnl_kernels {
@@ -54,7 +53,8 @@ class ConvKernel : public Kernel {
     scratch_mem_ = dnnl::memory(p_.scratch, eng, scratch_.raw());
     if (p_.has_bias) {
       Dims bd = {p_.dst.dims()[1]};
-      bias_mem_ = dnnl::memory({bd, dt::f32, tag::x}, eng, p_.bias.defined() ? p_.bias.raw() : nullptr);
+      bias_mem_ =
+          dnnl::memory({bd, dt::f32, tag::x}, eng, p_.bias.defined() ? p_.bias.raw() : nullptr);
     }
     if (p_.z_input >= 0 && p_.z_given != p_.dst) {
       z_mem_ = dnnl::memory(p_.z_given, eng, nullptr);
@@ -78,11 +78,10 @@ class ConvKernel : public Kernel {
         if (z.raw() != dst) std::memcpy(dst, z.raw(), p_.dst.get_size());
       }
     }
-    std::unordered_map<int, dnnl::memory> args = {
-        {DNNL_ARG_SRC, src_.bind(inputs[0]->raw())},
-        {DNNL_ARG_WEIGHTS, weights_mem_},
-        {DNNL_ARG_DST, dst_mem_},
-        {DNNL_ARG_SCRATCHPAD, scratch_mem_}};
+    std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, src_.bind(inputs[0]->raw())},
+                                                  {DNNL_ARG_WEIGHTS, weights_mem_},
+                                                  {DNNL_ARG_DST, dst_mem_},
+                                                  {DNNL_ARG_SCRATCHPAD, scratch_mem_}};
     if (p_.has_bias) {
       if (!p_.bias.defined()) bias_mem_.set_data_handle(const_cast<void*>(inputs[2]->raw()));
       args[DNNL_ARG_BIAS] = bias_mem_;
@@ -198,12 +197,10 @@ std::unique_ptr<Kernel> build(KernelRequest& r, const Common& c, const char* wha
     dnnl::primitive_attr attr = base_attr();
     attr.set_post_ops(ops);
     const dt in_type = c.bf16 ? dt::bf16 : dt::f32;
-    dnnl::memory::desc src_md = cand.src_any
-                                    ? dnnl::memory::desc(dims_of(c.x->shape), in_type, tag::any)
-                                    : desc_of(*c.x);
-    dnnl::memory::desc dst_md = cand.dst_any
-                                    ? dnnl::memory::desc(dims_of(out.shape), dt::f32, tag::any)
-                                    : desc_of(out);
+    dnnl::memory::desc src_md =
+        cand.src_any ? dnnl::memory::desc(dims_of(c.x->shape), in_type, tag::any) : desc_of(*c.x);
+    dnnl::memory::desc dst_md =
+        cand.dst_any ? dnnl::memory::desc(dims_of(out.shape), dt::f32, tag::any) : desc_of(out);
     auto made = make_pd(src_md, dst_md, in_type, attr);
     if (!made) continue;
     int sc = score(std::get<0>(*made));
@@ -243,19 +240,17 @@ std::unique_ptr<Kernel> build(KernelRequest& r, const Common& c, const char* wha
 }
 
 // Weights as given: [O, I/g, k...] or, grouped, [g, O/g, I/g, k...] over the same memory.
-dnnl::memory::desc grouped_weights_desc(const Shape& w, int64_t group, bool transpose) {
+dnnl::memory::desc grouped_weights_desc(const Shape& w, int64_t group) {
   Shape s = w;
   if (group > 1) {
-    // Conv weights are [O, I/g, ...] (split O); ConvTranspose weights are [I, O/g, ...] (split I).
     s.insert(s.begin(), group);
     s[1] /= group;
   }
-  (void)transpose;
   return plain_desc(s, dt::f32);
 }
 
-using PdResult = std::optional<std::tuple<dnnl::primitive_desc_base, dnnl::primitive,
-                                          dnnl::memory::desc>>;
+using PdResult =
+    std::optional<std::tuple<dnnl::primitive_desc_base, dnnl::primitive, dnnl::memory::desc>>;
 
 }  // namespace
 
@@ -270,8 +265,8 @@ std::unique_ptr<Kernel> make_dnnl_conv(KernelRequest& r) {
   if (ws.size() != xs.size() || group < 1 || xs[1] % group != 0 || ws[0] % group != 0 ||
       ws[1] * group != xs[1] || ys[1] != ws[0])
     return nullptr;
-  nn::Window win = nn::resolve_window(r.node, {xs.begin() + 2, xs.end()},
-                                      {ws.begin() + 2, ws.end()}, false);
+  nn::Window win =
+      nn::resolve_window(r.node, {xs.begin() + 2, xs.end()}, {ws.begin() + 2, ws.end()}, false);
   Geometry g;
   for (size_t i = 0; i < win.rank(); ++i) {
     if (win.pads_begin[i] < 0 || win.pads_end[i] < 0 || win.out[i] != ys[i + 2]) return nullptr;
@@ -281,24 +276,26 @@ std::unique_ptr<Kernel> make_dnnl_conv(KernelRequest& r) {
     // ONNX and oneDNN both floor (in + pads - extent) / stride: the pads carry over as they are.
     g.pad_r.push_back(win.pads_end[i]);
   }
-  const dnnl::memory::desc w_given = grouped_weights_desc(ws, group, false);
-  return build(r, *c, "conv", [&](const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
-                                  dt in_type, const dnnl::primitive_attr& attr) -> PdResult {
-    Dims wd = w_given.dims();
-    dnnl::memory::desc w_any(wd, in_type, tag::any);
-    dnnl::memory::desc b_md = c->has_bias ? dnnl::memory::desc({ys[1]}, dt::f32, tag::x)
-                                          : dnnl::memory::desc();
-    try {
-      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
-                                        dnnl::algorithm::convolution_direct, src, w_any, b_md,
-                                        dst, g.strides, g.dilates, g.pad_l, g.pad_r);
-      dnnl::convolution_forward::primitive_desc pd(d, attr, cpu_engine());
-      return std::make_tuple(dnnl::primitive_desc_base(pd), dnnl::primitive(
-                                 dnnl::convolution_forward(pd)), w_given);
-    } catch (const dnnl::error&) {
-      return std::nullopt;
-    }
-  });
+  const dnnl::memory::desc w_given = grouped_weights_desc(ws, group);
+  return build(r, *c, "conv",
+               [&](const dnnl::memory::desc& src, const dnnl::memory::desc& dst, dt in_type,
+                   const dnnl::primitive_attr& attr) -> PdResult {
+                 Dims wd = w_given.dims();
+                 dnnl::memory::desc w_any(wd, in_type, tag::any);
+                 dnnl::memory::desc b_md = c->has_bias
+                                               ? dnnl::memory::desc({ys[1]}, dt::f32, tag::x)
+                                               : dnnl::memory::desc();
+                 try {
+                   dnnl::convolution_forward::desc d(
+                       dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
+                       w_any, b_md, dst, g.strides, g.dilates, g.pad_l, g.pad_r);
+                   dnnl::convolution_forward::primitive_desc pd(d, attr, cpu_engine());
+                   return std::make_tuple(dnnl::primitive_desc_base(pd),
+                                          dnnl::primitive(dnnl::convolution_forward(pd)), w_given);
+                 } catch (const dnnl::error&) {
+                   return std::nullopt;
+                 }
+               });
 }
 
 std::unique_ptr<Kernel> make_dnnl_conv_transpose(KernelRequest& r) {
@@ -348,22 +345,24 @@ std::unique_ptr<Kernel> make_dnnl_conv_transpose(KernelRequest& r) {
   }
   strides.insert(strides.end(), kstr.begin(), kstr.end());
   const dnnl::memory::desc w_given(wd, dt::f32, strides);
-  return build(r, *c, "deconv", [&](const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
-                                    dt in_type, const dnnl::primitive_attr& attr) -> PdResult {
-    dnnl::memory::desc w_any(wd, in_type, tag::any);
-    dnnl::memory::desc b_md = c->has_bias ? dnnl::memory::desc({ys[1]}, dt::f32, tag::x)
-                                          : dnnl::memory::desc();
-    try {
-      dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference,
-                                          dnnl::algorithm::deconvolution_direct, src, w_any,
-                                          b_md, dst, g.strides, g.dilates, g.pad_l, g.pad_r);
-      dnnl::deconvolution_forward::primitive_desc pd(d, attr, cpu_engine());
-      return std::make_tuple(dnnl::primitive_desc_base(pd),
-                             dnnl::primitive(dnnl::deconvolution_forward(pd)), w_given);
-    } catch (const dnnl::error&) {
-      return std::nullopt;
-    }
-  });
+  return build(
+      r, *c, "deconv",
+      [&](const dnnl::memory::desc& src, const dnnl::memory::desc& dst, dt in_type,
+          const dnnl::primitive_attr& attr) -> PdResult {
+        dnnl::memory::desc w_any(wd, in_type, tag::any);
+        dnnl::memory::desc b_md =
+            c->has_bias ? dnnl::memory::desc({ys[1]}, dt::f32, tag::x) : dnnl::memory::desc();
+        try {
+          dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                              dnnl::algorithm::deconvolution_direct, src, w_any,
+                                              b_md, dst, g.strides, g.dilates, g.pad_l, g.pad_r);
+          dnnl::deconvolution_forward::primitive_desc pd(d, attr, cpu_engine());
+          return std::make_tuple(dnnl::primitive_desc_base(pd),
+                                 dnnl::primitive(dnnl::deconvolution_forward(pd)), w_given);
+        } catch (const dnnl::error&) {
+          return std::nullopt;
+        }
+      });
 }
 
 }  // namespace nnaccel::dnnl_kernels

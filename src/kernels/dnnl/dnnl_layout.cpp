@@ -24,8 +24,8 @@ void reorder(const Tensor& from, const dnnl::memory::desc& from_md, Tensor& to,
     fail("layout reorders are f32 only, got {} -> {}", dtype_name(from.dtype()),
          dtype_name(to.dtype()));
   if (from.nbytes() < from_md.get_size() || to.nbytes() < to_md.get_size())
-    fail("layout reorder: tensor sizes {} -> {} do not match the layouts",
-         shape_str(from.shape()), shape_str(to.shape()));
+    fail("layout reorder: tensor sizes {} -> {} do not match the layouts", shape_str(from.shape()),
+         shape_str(to.shape()));
   dnnl::memory src(from_md, cpu_engine(), const_cast<void*>(from.raw()));
   dnnl::memory dst(to_md, cpu_engine(), to.raw());
   dnnl::reorder(src, dst).execute(cpu_stream(), src, dst);

@@ -37,8 +37,8 @@ class MatmulKernel : public Kernel {
     else
       b_ = InputAdapter(p_.b.given, pd.weights_desc());
     if (p_.bias.input >= 0)
-      bias_mem_ = dnnl::memory(p_.bias.given, eng,
-                               p_.bias.owned.defined() ? p_.bias.owned.raw() : nullptr);
+      bias_mem_ =
+          dnnl::memory(p_.bias.given, eng, p_.bias.owned.defined() ? p_.bias.owned.raw() : nullptr);
     if (p_.addend.input >= 0)
       addend_mem_ = dnnl::memory(p_.addend.given, eng,
                                  p_.addend.owned.defined() ? p_.addend.owned.raw() : nullptr);
@@ -95,8 +95,7 @@ bool plain_f32(const ValueDesc* v) {
 }
 
 // Creates the primitive: B packed when constant (format any), else read as given.
-std::unique_ptr<Kernel> finish(KernelRequest& r, MatmulParts p, const Tensor* b_const,
-                               bool bf16) {
+std::unique_ptr<Kernel> finish(KernelRequest& r, MatmulParts p, const Tensor* b_const, bool bf16) {
   const dt in_type = bf16 ? dt::bf16 : dt::f32;
   auto bf16_plain = [](const dnnl::memory::desc& md) {
     const Dims d = md.dims();
@@ -105,8 +104,8 @@ std::unique_ptr<Kernel> finish(KernelRequest& r, MatmulParts p, const Tensor* b_
   // In bf16, A (and a run-time B) become row-major bf16 copies at run time.
   p.a.wanted = bf16 ? bf16_plain(p.a.given) : p.a.given;
   p.b.wanted = b_const != nullptr ? dnnl::memory::desc(p.b.given.dims(), in_type, tag::any)
-               : bf16            ? bf16_plain(p.b.given)
-                                 : p.b.given;
+               : bf16             ? bf16_plain(p.b.given)
+                                  : p.b.given;
   try {
     dnnl::matmul::desc d = p.bias.input >= 0
                                ? dnnl::matmul::desc(p.a.wanted, p.b.wanted, p.bias.given, p.dst)

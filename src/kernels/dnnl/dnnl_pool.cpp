@@ -25,9 +25,9 @@ class PoolKernel : public Kernel {
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
     src_.set_data_handle(const_cast<void*>(inputs[0]->raw()));
     dst_.set_data_handle(outputs[0].raw());
-    prim_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_},
-                                 {DNNL_ARG_DST, dst_},
-                                 {DNNL_ARG_SCRATCHPAD, scratch_mem_}});
+    prim_.execute(
+        cpu_stream(),
+        {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}, {DNNL_ARG_SCRATCHPAD, scratch_mem_}});
     cpu_stream().wait();
   }
   std::string name() const override { return name_; }
@@ -84,8 +84,8 @@ std::unique_ptr<Kernel> make_dnnl_pool(KernelRequest& r) {
     // ceil_mode can ask for a right pad beyond the attribute's: positions there are not
     // counted by count_include_pad, which oneDNN cannot express.
     // Both floor (in + pads - extent) / stride; ceil_mode may need a larger right pad.
-    const int64_t pr = std::max(
-        win.pads_end[i], (win.out[i] - 1) * win.strides[i] + ek - in[i] - win.pads_begin[i]);
+    const int64_t pr = std::max(win.pads_end[i],
+                                (win.out[i] - 1) * win.strides[i] + ek - in[i] - win.pads_begin[i]);
     if (pr >= ek || win.pads_begin[i] >= ek) return nullptr;
     if (count_include_pad && pr != win.pads_end[i]) return nullptr;
     strides.push_back(win.strides[i]);
@@ -96,7 +96,7 @@ std::unique_ptr<Kernel> make_dnnl_pool(KernelRequest& r) {
   }
   ValueDesc out = y;
   out.block = x.block;
-  const dnnl::algorithm alg = is_max             ? dnnl::algorithm::pooling_max
+  const dnnl::algorithm alg = is_max              ? dnnl::algorithm::pooling_max
                               : count_include_pad ? dnnl::algorithm::pooling_avg_include_padding
                                                   : dnnl::algorithm::pooling_avg_exclude_padding;
   try {

@@ -1,14 +1,15 @@
 #include "kernels/dnnl/dnnl_precision.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
-#include <unistd.h>
 
 #include "core/parallel.hpp"
 #include "kernels/dnnl/dnnl_common.hpp"
@@ -128,8 +129,8 @@ std::optional<double> measure_bf16_speedup() {
     ~Restore() { set_thread_count(n); }
   } restore{threads};
   TimedMatmul f32(dt::f32), bf16(dt::bf16);
-  // Untimed runs first (thread start-up, page faults, clocks), then alternating runs so that a burst
-  // of load from other processes hits both sides alike.
+  // Untimed runs first (thread start-up, page faults, clocks), then alternating runs so that a
+  // burst of load from other processes hits both sides alike.
   for (int rep = 0; rep < 3; ++rep) {
     f32.seconds();
     bf16.seconds();
@@ -149,8 +150,8 @@ bool bf16_is_faster() {
   std::call_once(once, [] {
     if (!cpu_has_bf16()) return;
     // The ISA cap is part of the key: a capped process must not reuse an uncapped answer.
-    const std::string key =
-        cpu_model_name() + " isa " + std::to_string(static_cast<int>(dnnl::get_effective_cpu_isa()));
+    const std::string key = cpu_model_name() + " isa " +
+                            std::to_string(static_cast<int>(dnnl::get_effective_cpu_isa()));
     const std::filesystem::path file = cache_file();
     std::optional<double> speedup = file.empty() ? std::nullopt : cached_speedup(file, key);
     if (!speedup) {
