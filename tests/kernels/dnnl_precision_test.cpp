@@ -23,25 +23,42 @@ TEST(DnnlPrecision, SpeedupIsMeasuredOnlyWithNativeBf16) {
   EXPECT_FALSE(cpu_model_name().empty());
 }
 
-TEST(DnnlPrecision, AnswerIsCachedUnderXdgCacheHome) {
+TEST(DnnlPrecision, CacheFileFollowsXdgCacheHome) {
+  const char* old = std::getenv("XDG_CACHE_HOME");
+  const std::string saved = old != nullptr ? old : "";
+  setenv("XDG_CACHE_HOME", "/some/where", 1);
+  const std::string file = default_bf16_cache_file();
+  if (old != nullptr) {
+    setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  } else {
+    unsetenv("XDG_CACHE_HOME");
+  }
+  EXPECT_EQ(file, "/some/where/nnaccel/bf16_speed.txt");
+}
+
+TEST(DnnlPrecision, AnswerIsMeasuredOnceAndCached) {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("nnaccel_cache_test_" + std::to_string(getpid()));
-  const char* old = std::getenv("XDG_CACHE_HOME");
-  std::string saved = old != nullptr ? old : "";
-  setenv("XDG_CACHE_HOME", dir.c_str(), 1);
-  const bool faster = bf16_is_faster();
-  if (old != nullptr)
-    setenv("XDG_CACHE_HOME", saved.c_str(), 1);
-  else
-    unsetenv("XDG_CACHE_HOME");
+  const std::filesystem::path file = dir / "nnaccel" / "bf16_speed.txt";
+  const bool faster = bf16_is_faster_cached_in(file.string());
   if (!cpu_has_bf16()) {
     EXPECT_FALSE(faster);
+    EXPECT_FALSE(std::filesystem::exists(file));
   } else {
-    std::ifstream in(dir / "nnaccel" / "bf16_speed.txt");
     std::string line;
-    ASSERT_TRUE(std::getline(in, line)) << "no cache file written";
+    {
+      std::ifstream in(file);
+      ASSERT_TRUE(std::getline(in, line)) << "no cache file written";
+    }
     EXPECT_NE(line.find(cpu_model_name()), std::string::npos) << line;
     EXPECT_EQ(std::stod(line.substr(0, line.find('\t'))) > 1.1, faster) << line;
+    // A cached answer is read, not measured again: rewrite it to the opposite and ask again.
+    const std::string key = line.substr(line.find('\t') + 1);
+    {
+      std::ofstream out(file);
+      out << (faster ? "0.5" : "3.0") << '\t' << key << '\n';
+    }
+    EXPECT_EQ(bf16_is_faster_cached_in(file.string()), !faster);
   }
   std::filesystem::remove_all(dir);
 }

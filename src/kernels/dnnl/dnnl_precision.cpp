@@ -8,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 
 #include "core/parallel.hpp"
@@ -144,22 +143,24 @@ std::optional<double> measure_bf16_speedup() {
   return b > 0 ? median(tf) / b : 1.0;
 }
 
+std::string default_bf16_cache_file() { return cache_file().string(); }
+
+bool bf16_is_faster_cached_in(const std::string& cache_path) {
+  if (!cpu_has_bf16()) return false;
+  // The ISA cap is part of the key: a capped process must not reuse an uncapped answer.
+  const std::string key =
+      cpu_model_name() + " isa " + std::to_string(static_cast<int>(dnnl::get_effective_cpu_isa()));
+  const std::filesystem::path file = cache_path;
+  std::optional<double> speedup = file.empty() ? std::nullopt : cached_speedup(file, key);
+  if (!speedup) {
+    speedup = measure_bf16_speedup();
+    if (speedup && !file.empty()) store_speedup(file, key, *speedup);
+  }
+  return speedup && *speedup > 1.1;
+}
+
 bool bf16_is_faster() {
-  static std::once_flag once;
-  static bool faster = false;
-  std::call_once(once, [] {
-    if (!cpu_has_bf16()) return;
-    // The ISA cap is part of the key: a capped process must not reuse an uncapped answer.
-    const std::string key = cpu_model_name() + " isa " +
-                            std::to_string(static_cast<int>(dnnl::get_effective_cpu_isa()));
-    const std::filesystem::path file = cache_file();
-    std::optional<double> speedup = file.empty() ? std::nullopt : cached_speedup(file, key);
-    if (!speedup) {
-      speedup = measure_bf16_speedup();
-      if (speedup && !file.empty()) store_speedup(file, key, *speedup);
-    }
-    faster = speedup && *speedup > 1.1;
-  });
+  static const bool faster = bf16_is_faster_cached_in(default_bf16_cache_file());
   return faster;
 }
 

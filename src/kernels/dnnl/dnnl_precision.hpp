@@ -15,6 +15,11 @@ std::optional<double> measure_bf16_speedup();
 // $XDG_CACHE_HOME/nnaccel (else ~/.cache/nnaccel)/bf16_speed.txt; false without native bf16.
 bool bf16_is_faster();
 
+// The same decision with the cache in `cache_path` ("" for none), not remembered in the process.
+bool bf16_is_faster_cached_in(const std::string& cache_path);
+// $XDG_CACHE_HOME/nnaccel/bf16_speed.txt, else ~/.cache/nnaccel/bf16_speed.txt, else "".
+std::string default_bf16_cache_file();
+
 // The "model name" of /proc/cpuinfo ("unknown" when absent): the cache key.
 std::string cpu_model_name();
 
