@@ -11,6 +11,7 @@ namespace nnaccel {
 
 namespace {
 
+// Whether t's bytes overlap any input's.
 class ReferenceKernel final : public Kernel {
  public:
   ReferenceKernel(const Node& node, const OpSchema& schema, std::vector<std::string> outer_names,
@@ -34,6 +35,10 @@ class ReferenceKernel final : public Kernel {
       if (!ctx.outputs[o].defined())
         fail("{}: output '{}' was not produced", node_.describe(), node_.outputs[o]);
       outputs[o] = std::move(ctx.outputs[o]);
+      // Reference kernels may return their input's storage (a same-type Cast, a Reshape); the
+      // plan sees a new value and frees the input's arena buffer after this step, so the bytes
+      // must be the output's own.
+      if (shares_input_bytes(outputs[o], inputs)) outputs[o] = outputs[o].clone();
     }
   }
   std::string name() const override { return "reference"; }
@@ -67,7 +72,8 @@ class ReorderKernel final : public Kernel {
     if (to_blocked) std::memset(dst, 0, outputs[0].nbytes());
     const int64_t b = block_, sp = spatial_, c = c_, e = elem_;
     // One task per (n, channel block): each writes a disjoint region.
-    parallel_for(n_ * cb, 1, [&](int64_t begin, int64_t end) {
+    parallel_for(n_ * cb, std::max<int64_t>(1, (int64_t{1} << 18) / std::max<int64_t>(1, sp * b)),
+                 [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
         int64_t n = t / cb, blk = t % cb;
         int64_t channels = std::min(b, c - blk * b);
@@ -107,6 +113,17 @@ class ReorderKernel final : public Kernel {
 };
 
 }  // namespace
+
+bool shares_input_bytes(const Tensor& t, std::span<const Tensor* const> inputs) {
+  const char* begin = static_cast<const char*>(t.raw());
+  if (begin == nullptr || t.nbytes() == 0) return false;
+  for (const Tensor* in : inputs) {
+    if (in == nullptr || in->raw() == nullptr) continue;
+    const char* b = static_cast<const char*>(in->raw());
+    if (begin < b + in->nbytes() && b < begin + t.nbytes()) return true;
+  }
+  return false;
+}
 
 std::unique_ptr<Kernel> make_reference_kernel(const Node& node, const OpSchema& schema,
                                               std::vector<std::string> outer_names,

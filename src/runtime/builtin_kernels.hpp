@@ -19,6 +19,10 @@ std::unique_ptr<Kernel> make_reference_kernel(const Node& node, const OpSchema& 
                                               std::vector<std::string> outer_names,
                                               Executor* subgraphs);
 
+// True when `t` overlaps the bytes of one of `inputs`. A kernel that allocates its outputs must
+// not hand back an input's bytes: the plan may reuse that input's arena buffer after the step.
+bool shares_input_bytes(const Tensor& t, std::span<const Tensor* const> inputs);
+
 // Converts between a blocked value and its plain form (same logical shape and dtype).
 std::unique_ptr<Kernel> make_reorder_kernel(const ValueDesc& src, const ValueDesc& dst);
 

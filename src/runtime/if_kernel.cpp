@@ -3,6 +3,7 @@
 #include "core/check.hpp"
 #include "ir/passes/passes.hpp"
 #include "ir/verifier.hpp"
+#include "runtime/builtin_kernels.hpp"
 #include "runtime/executor.hpp"
 #include "runtime/plan.hpp"
 
@@ -22,8 +23,11 @@ class IfKernel final : public Kernel {
     feeds_.clear();
     for (size_t i = 1; i < inputs.size(); ++i) feeds_.push_back(*inputs[i]);
     plan.run(feeds_, results_, profile_ ? &(cond ? then_timings_ : else_timings_) : nullptr);
-    for (size_t o = 0; o < outputs.size() && o < results_.size(); ++o)
+    for (size_t o = 0; o < outputs.size() && o < results_.size(); ++o) {
       outputs[o] = std::move(results_[o]);
+      // A branch that returns an outer value as is hands back the parent's buffer.
+      if (shares_input_bytes(outputs[o], inputs)) outputs[o] = outputs[o].clone();
+    }
   }
   std::string name() const override { return "if (compiled branches)"; }
   uint64_t packed_bytes() const override {

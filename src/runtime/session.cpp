@@ -1,5 +1,6 @@
 #include "nnaccel/session.hpp"
 
+#include "core/check.hpp"
 #include "nnaccel/onnx_io.hpp"
 #include "runtime/compiled_model.hpp"
 #include "runtime/executor.hpp"
@@ -20,7 +21,14 @@ Session::Session(Model model, SessionOptions options) : impl_(std::make_unique<I
 }
 
 Session Session::load(const std::string& path, SessionOptions options) {
-  Session s(load_onnx(path), options);
+  Model model = load_onnx(path);  // its errors name the file already
+  Session s = [&] {
+    try {
+      return Session(std::move(model), options);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: {}", path, e.what()));
+    }
+  }();
   if (s.impl_->fast) s.impl_->fast->set_source_path(path);
   return s;
 }

@@ -105,8 +105,12 @@ TEST(If, LstmInsideABranchMatchesTheLstmOp) {
   auto out = s.run({{"cond", bool_scalar(true)}, {"X", X}, {"h0", h0}, {"c0", c0}});
   auto want =
       run_op(make_node("LSTM", 7, 3, {Attribute::of_int("hidden_size", 5)}), {X, W, R, B, Tensor{}, h0, c0});
-  EXPECT_EQ(out[0].to_f32_vector(), want[1].to_f32_vector());
-  EXPECT_EQ(out[1].to_f32_vector(), want[2].to_f32_vector());
+  // The fast path may run a fast LSTM kernel (simd): equal up to float rounding.
+  for (int o = 0; o < 2; ++o) {
+    const std::vector<float> got = out[o].to_f32_vector(), ref = want[o + 1].to_f32_vector();
+    ASSERT_EQ(got.size(), ref.size());
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], ref[i], 1e-5f) << o << " " << i;
+  }
   auto skip = s.run({{"cond", bool_scalar(false)}, {"X", X}, {"h0", h0}, {"c0", c0}});
   EXPECT_EQ(skip[0].to_f32_vector(), h0.to_f32_vector());
 }

@@ -37,7 +37,9 @@ struct BenchOptions {
   int64_t batch = -1;               // -1: not given
   int warmup = 3;
   int iters = 20;
-  int threads = -1;  // -1: not given; recorded only (the reference executor is single-threaded)
+  int threads = 0;                 // 0: the cores this process may use
+  std::string precision = "fp32";  // fp32, bf16 or auto
+  bool reference = false;          // the reference interpreter instead of the fast path
   bool profile = false;
   bool json = false;
 };

@@ -20,7 +20,7 @@ class ConcatKernel final : public Kernel {
     char* dst = static_cast<char*>(outputs[0].raw());
     const int64_t total = outer_ * row_bytes_;
     // Rows in parallel when there are many; else each input's copy split by bytes.
-    parallel_for(outer_, std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, row_bytes_)),
+    parallel_for(outer_, std::max<int64_t>(1, kParallelBytes / std::max<int64_t>(1, row_bytes_)),
                  [&](int64_t begin, int64_t end) {
                    for (int64_t o = begin; o < end; ++o) {
                      char* row = dst + o * row_bytes_;

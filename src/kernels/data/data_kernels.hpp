@@ -5,6 +5,10 @@
 
 namespace nnaccel {
 
+// Bytes a thread should move before a parallel region pays off: forking costs microseconds on
+// an idle machine and a scheduler slice on a busy one.
+inline constexpr int64_t kParallelBytes = int64_t{1} << 20;
+
 // Plain inputs of one dtype; or channel-blocked inputs of one block size concatenated on axis 1
 // when every input's channel count is a multiple of the block (the output is then blocked too).
 std::unique_ptr<Kernel> make_concat_kernel(KernelRequest& request);

@@ -26,7 +26,7 @@ class ResizeKernel final : public Kernel {
     const int64_t oh = taps_.out[r - 2], ow = taps_.out[r - 1];
     const int ty = ay.taps, tx = ax.taps;
     const bool nearest = taps_.nearest;
-    parallel_for(planes_ * oh, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, ow)),
+    parallel_for(planes_ * oh, std::max<int64_t>(1, kParallelBytes / 4 / std::max<int64_t>(1, ow)),
                  [&](int64_t begin, int64_t end) {
       std::vector<float> row(static_cast<size_t>(in_w_));
       for (int64_t t = begin; t < end; ++t) {

@@ -31,7 +31,7 @@ class SliceKernel final : public Kernel {
     const int64_t len = out_[r - 1];
     const int64_t last_step = step_[r - 1];
     const int64_t e = elem_;
-    parallel_for(rows_, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, len)),
+    parallel_for(rows_, std::max<int64_t>(1, kParallelBytes / std::max<int64_t>(1, len * e)),
                  [&](int64_t begin, int64_t end) {
       std::vector<int64_t> idx(r, 0);
       for (int64_t row = begin; row < end; ++row) {

@@ -1,0 +1,122 @@
+#pragma once
+// Running one simd fast kernel the way the compiler does (KernelRequest -> factory -> run), and
+// comparing it with the reference kernel, for the simd_*_test.cpp suites.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <optional>
+
+#include "kernels/kernel.hpp"
+#include "kernels/simd/isa_cap.hpp"
+#include "ops/op_test_util.hpp"
+
+namespace nnaccel::testing {
+
+// The node's simd factory result, given its inputs (descs from the tensors, `blocks[i]` the
+// layout of input i, `constant[i]` whether input i is an initializer) and the logical output
+// shapes. Fills `outputs` with the descs the factory decided.
+inline std::unique_ptr<Kernel> make_simd_kernel(const Node& node, const std::vector<Tensor>& in,
+                                                const std::vector<Shape>& out_shapes,
+                                                std::vector<ValueDesc>& outputs,
+                                                const std::vector<bool>& constant = {},
+                                                const std::vector<int64_t>& blocks = {}) {
+  Graph graph;
+  graph.nodes.push_back(node);
+  std::vector<ValueDesc> descs(in.size());
+  std::vector<const ValueDesc*> in_ptrs;
+  std::vector<const Tensor*> constants;
+  for (size_t i = 0; i < in.size(); ++i) {
+    descs[i].dtype = in[i].dtype();
+    descs[i].shape = in[i].shape();
+    descs[i].block = i < blocks.size() ? blocks[i] : 0;
+    in_ptrs.push_back(in[i].defined() ? &descs[i] : nullptr);
+    constants.push_back(i < constant.size() && constant[i] ? &in[i] : nullptr);
+  }
+  outputs.clear();
+  // Omitted outputs (empty names) get an unknown desc, as the compiler gives them.
+  for (size_t o = 0; o < out_shapes.size(); ++o)
+    outputs.push_back(o < node.outputs.size() && node.outputs[o].empty()
+                          ? ValueDesc{DType::undefined, {}, false, 0}
+                          : ValueDesc{DType::f32, out_shapes[o], true, 0});
+  CompileOptions options;
+  KernelRequest request{node, graph, in_ptrs, constants, outputs, options};
+  for (const KernelEntry* e : KernelRegistry::instance().find(node.domain, node.op_type)) {
+    if (e->variant != "simd") continue;
+    std::unique_ptr<Kernel> k = e->make(request);
+    outputs = request.outputs;
+    return k;
+  }
+  ADD_FAILURE() << "no simd kernel registered for " << node.op_type;
+  return nullptr;
+}
+
+// Runs the kernel on tensors already in the layouts it was compiled for.
+inline std::vector<Tensor> run_kernel(Kernel& k, const std::vector<Tensor>& in,
+                                      const std::vector<ValueDesc>& outputs) {
+  std::vector<const Tensor*> ins;
+  for (const Tensor& t : in) ins.push_back(t.defined() ? &t : nullptr);
+  std::vector<Tensor> outs;
+  for (const ValueDesc& d : outputs)
+    outs.push_back(d.known ? Tensor(d.dtype, d.physical_shape()) : Tensor());
+  k.run(ins, outs);
+  return outs;
+}
+
+// Plain [N, C, ...] -> blocked [N, ceil(C/b), ..., b] with zero padding, and back.
+inline Tensor to_blocked(const Tensor& t, int64_t b) {
+  ValueDesc d{DType::f32, t.shape(), true, b};
+  Tensor out(DType::f32, d.physical_shape());
+  const int64_t n = t.shape()[0], c = t.shape()[1], inner = t.numel() / (n * c);
+  const int64_t cb = (c + b - 1) / b;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t s = 0; s < inner; ++s)
+        out.data<float>()[((i * cb + ch / b) * inner + s) * b + ch % b] =
+            t.data<float>()[(i * c + ch) * inner + s];
+  return out;
+}
+
+inline Tensor from_blocked(const Tensor& t, const Shape& logical, int64_t b) {
+  Tensor out(DType::f32, logical);
+  const int64_t n = logical[0], c = logical[1], inner = out.numel() / (n * c);
+  const int64_t cb = (c + b - 1) / b;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t s = 0; s < inner; ++s)
+        out.data<float>()[(i * c + ch) * inner + s] =
+            t.data<float>()[((i * cb + ch / b) * inner + s) * b + ch % b];
+  return out;
+}
+
+// |got - want| <= abs + rel * |want|, with equal infinities and NaN matching NaN.
+inline void expect_close(const Tensor& got, const Tensor& want, float rel, float abs,
+                         const std::string& what) {
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  int reported = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    const float g = got.data<float>()[i], w = want.data<float>()[i];
+    bool ok;
+    if (std::isnan(w)) {
+      ok = std::isnan(g);
+    } else if (std::isinf(w)) {
+      ok = g == w;
+    } else {
+      ok = std::fabs(g - w) <= abs + rel * std::fabs(w);
+    }
+    if (!ok && reported++ < 5)
+      ADD_FAILURE() << what << " at " << i << ": got " << g << " want " << w;
+  }
+}
+
+// Random floats in [lo, hi] with no exact zeros.
+inline Tensor random_nonzero(const Shape& shape, uint32_t seed, float lo, float hi) {
+  Tensor t = random_f32(shape, seed, lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (t.data<float>()[i] == 0.0f) t.data<float>()[i] = 0.5f * (hi > 0 ? hi : lo);
+  return t;
+}
+
+inline bool simd_on() { return simd::simd_enabled(); }
+
+}  // namespace nnaccel::testing
