@@ -1,0 +1,227 @@
+#include "kernels/dnnl/dnnl_common.hpp"
+
+#include <cstring>
+
+#include "core/parallel.hpp"
+
+namespace nnaccel::dnnl_kernels {
+
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& cpu_stream() {
+  static dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+namespace {
+// cpu_isa values are bit sets: an ISA includes every lower one's bits.
+bool isa_at_least(dnnl::cpu_isa have, dnnl::cpu_isa want) {
+  auto h = static_cast<unsigned>(have), w = static_cast<unsigned>(want);
+  return (h & w) == w;
+}
+}  // namespace
+
+int64_t channel_block() {
+  static const int64_t block = [] {
+    dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+    if (isa_at_least(isa, dnnl::cpu_isa::avx512_core)) return int64_t{16};
+    if (isa_at_least(isa, dnnl::cpu_isa::avx2)) return int64_t{8};
+    return int64_t{0};
+  }();
+  return block;
+}
+
+bool cpu_has_bf16() {
+  static const bool has =
+      isa_at_least(dnnl::get_effective_cpu_isa(), dnnl::cpu_isa::avx512_core_bf16);
+  return has;
+}
+
+dnnl::memory::desc plain_desc(const Shape& shape, dt type) {
+  Dims dims = dims_of(shape);
+  Dims strides(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) strides[i - 1] = strides[i] * dims[i];
+  return dnnl::memory::desc(dims, type, strides);
+}
+
+dnnl::memory::desc blocked_desc(const Shape& shape, int64_t block, dt type) {
+  const size_t rank = shape.size();
+  tag t = tag::undef;
+  if (block == 16) t = rank == 3 ? tag::nCw16c : rank == 4 ? tag::nChw16c : tag::nCdhw16c;
+  if (block == 8) t = rank == 3 ? tag::nCw8c : rank == 4 ? tag::nChw8c : tag::nCdhw8c;
+  return dnnl::memory::desc(dims_of(shape), type, t);
+}
+
+dnnl::memory::desc desc_of(const ValueDesc& v) {
+  return v.plain() ? plain_desc(v.shape, dt::f32) : blocked_desc(v.shape, v.block, dt::f32);
+}
+
+bool append_activation(dnnl::post_ops& ops, const FusedActivation& a) {
+  using alg = dnnl::algorithm;
+  switch (a.kind) {
+    case ActivationKind::none:
+      return true;
+    case ActivationKind::relu:
+      ops.append_eltwise(1.0f, alg::eltwise_relu, 0.0f, 0.0f);
+      return true;
+    case ActivationKind::leaky_relu:
+      ops.append_eltwise(1.0f, alg::eltwise_relu, a.alpha, 0.0f);
+      return true;
+    case ActivationKind::clip:
+      // The reference returns min below min even when min > max; oneDNN clamps the other way.
+      if (!(a.alpha <= a.beta)) return false;
+      ops.append_eltwise(1.0f, alg::eltwise_clip, a.alpha, a.beta);
+      return true;
+    case ActivationKind::hard_sigmoid:  // oneDNN 2.6 has no hardsigmoid: linear, then clip
+      ops.append_eltwise(1.0f, alg::eltwise_linear, a.alpha, a.beta);
+      ops.append_eltwise(1.0f, alg::eltwise_clip, 0.0f, 1.0f);
+      return true;
+    case ActivationKind::hard_swish:
+      ops.append_eltwise(1.0f, alg::eltwise_hardswish, 0.0f, 0.0f);
+      return true;
+    case ActivationKind::sigmoid:
+      ops.append_eltwise(1.0f, alg::eltwise_logistic, 0.0f, 0.0f);
+      return true;
+    case ActivationKind::gelu:
+      ops.append_eltwise(1.0f, alg::eltwise_gelu_erf, 0.0f, 0.0f);
+      return true;
+    case ActivationKind::gelu_tanh:
+      ops.append_eltwise(1.0f, alg::eltwise_gelu_tanh, 0.0f, 0.0f);
+      return true;
+    case ActivationKind::tanh:
+      ops.append_eltwise(1.0f, alg::eltwise_tanh, 0.0f, 0.0f);
+      return true;
+  }
+  return false;
+}
+
+FusedActivation activation_of(const Node& node) {
+  if (node.domain != "ai.nnaccel") return {};
+  return fused_activation_of(node);
+}
+
+namespace {
+
+bool is_unary_elementwise(const std::string& op) {
+  static const char* const kOps[] = {"Relu",        "LeakyRelu", "Clip", "Sigmoid",
+                                     "HardSigmoid", "HardSwish", "Tanh", "Elu",
+                                     "Selu",        "Gelu",      "Abs",  "Neg",
+                                     "Exp",         "Softplus",  "Mish", "Identity",
+                                     "Sqrt",        "Erf",       "Celu", "ThresholdedRelu"};
+  for (const char* o : kOps)
+    if (op == o) return true;
+  return false;
+}
+
+// Whether `reader` takes `value` (of `shape`) blocked.
+bool reader_takes_blocked(const Graph& graph, const Node& reader, const std::string& value,
+                          const Shape& shape) {
+  const std::string& op = reader.op_type;
+  const bool onnx = reader.domain.empty() || reader.domain == "ai.onnx";
+  if (reader.domain == "ai.nnaccel" && op == "FusedConv") {
+    // X and Z only: the weights and bias are never activations.
+    for (size_t i = 0; i < reader.inputs.size(); ++i)
+      if (reader.inputs[i] == value && i != 0 && i != 3) return false;
+    return true;
+  }
+  if (!onnx) return false;
+  if (op == "Conv" || op == "ConvTranspose")
+    return reader.inputs.size() > 0 && reader.inputs[0] == value &&
+           (reader.inputs.size() < 2 || reader.inputs[1] != value);
+  if (op == "MaxPool") return reader.outputs.size() < 2 || reader.outputs[1].empty();
+  if (op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool") return true;
+  if (is_unary_elementwise(op)) return reader.inputs.size() == 1 || op == "Clip";
+  if (op == "Add" || op == "Mul" || op == "Sub" || op == "Div") {
+    // Same-shape operands only: broadcasting over a blocked axis is not elementwise.
+    for (const std::string& in : reader.inputs) {
+      if (in == value) continue;
+      const ValueInfo* vi = graph.find_value_info(in);
+      if (vi == nullptr || !vi->type.has_shape) return false;
+      if (vi->type.dims.size() != shape.size()) return false;
+      for (size_t d = 0; d < shape.size(); ++d)
+        if (!vi->type.dims[d].known() || vi->type.dims[d].value != shape[d]) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool consumers_take_blocked(const KernelRequest& request, int output) {
+  if (channel_block() == 0 || request.is_graph_output(output)) return false;
+  const ValueDesc& out = request.outputs.at(static_cast<size_t>(output));
+  if (out.shape.size() < 3 || out.shape.size() > 5 || out.dtype != DType::f32) return false;
+  std::vector<const Node*> readers = request.consumers(output);
+  if (readers.empty()) return false;
+  const std::string& name = request.node.outputs.at(static_cast<size_t>(output));
+  // Only readers some fast kernel may run: the reference kernels read plain values, and a
+  // conversion per reader would cost more than the blocked layout saves.
+  const KernelRegistry& registry = KernelRegistry::instance();
+  for (const Node* r : readers)
+    if (registry.find(r->domain, r->op_type).empty() ||
+        !reader_takes_blocked(request.graph, *r, name, out.shape))
+      return false;
+  return true;
+}
+
+Tensor buffer_for(const dnnl::memory::desc& md) {
+  const int64_t floats = static_cast<int64_t>((md.get_size() + 3) / 4);
+  return Tensor(DType::f32, {floats > 0 ? floats : 1});
+}
+
+std::string impl_name(const dnnl::primitive_desc_base& pd) { return pd.impl_info_str(); }
+
+bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
+  return impl_name(pd).rfind("ref", 0) == 0;
+}
+
+InputAdapter::InputAdapter(const dnnl::memory::desc& given, const dnnl::memory::desc& wanted)
+    : given_(given, cpu_engine(), nullptr) {
+  if (given == wanted) {
+    wanted_ = given_;
+    return;
+  }
+  buffer_ = buffer_for(wanted);
+  wanted_ = dnnl::memory(wanted, cpu_engine(), buffer_.raw());
+  reorder_ = std::make_unique<dnnl::reorder>(given_, wanted_);
+}
+
+dnnl::memory& InputAdapter::bind(const void* ptr) {
+  given_.set_data_handle(const_cast<void*>(ptr));
+  if (reorder_ != nullptr) {
+    reorder_->execute(cpu_stream(), given_, wanted_);
+    return wanted_;
+  }
+  return given_;
+}
+
+Tensor reorder_constant(const Tensor& t, const dnnl::memory::desc& given,
+                        const dnnl::memory::desc& wanted) {
+  Tensor out = buffer_for(wanted);
+  dnnl::memory src(given, cpu_engine(), const_cast<void*>(t.raw()));
+  dnnl::memory dst(wanted, cpu_engine(), out.raw());
+  dnnl::reorder(src, dst).execute(cpu_stream(), src, dst);
+  cpu_stream().wait();
+  return out;
+}
+
+CreationThreads::CreationThreads(const CompileOptions& options) : saved_(thread_count()) {
+  set_thread_count(options.threads);
+}
+
+CreationThreads::~CreationThreads() { set_thread_count(saved_); }
+
+dnnl::primitive_attr base_attr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+}  // namespace nnaccel::dnnl_kernels
