@@ -10,6 +10,8 @@
 #include "ir/passes/passes.hpp"
 #include "ir/shape_inference.hpp"
 #include "ir/verifier.hpp"
+#include "kernels/dnnl/dnnl_common.hpp"
+#include "kernels/dnnl/dnnl_precision.hpp"
 #include "runtime/executor.hpp"
 
 namespace nnaccel {
@@ -49,11 +51,27 @@ CompiledModel::CompiledModel(Model model, SessionOptions options) : options_(opt
     if (!model_->graph.initializers.count(v.name)) inputs_.push_back(v);
   compile_options_.threads = options.threads > 0 ? options.threads : available_cores();
   compile_options_.profile = options.profile;
+  if (options.precision == PrecisionMode::bf16) warn_if_bf16_is_slow();
   compile_options_.precision =
       options.precision == PrecisionMode::bf16 ? Precision::bf16 : Precision::fp32;
 }
 
 CompiledModel::~CompiledModel() = default;
+
+// bf16 as asked, but said once when this CPU runs it slower than fp32 (or not natively).
+void CompiledModel::warn_if_bf16_is_slow() const {
+  static bool said = false;
+  if (said) return;
+  said = true;
+  if (!dnnl_kernels::cpu_has_bf16()) {
+    fmt::print(stderr, "nnaccel: this CPU has no native bf16: conv and matmul run in fp32\n");
+  } else if (!dnnl_kernels::bf16_is_faster()) {
+    fmt::print(stderr,
+               "nnaccel: bf16 is slower than fp32 on this CPU ({}); running bf16 as asked "
+               "(--precision auto would pick fp32)\n",
+               dnnl_kernels::cpu_model_name());
+  }
+}
 
 void CompiledModel::set_input(const std::string& name, Tensor value) {
   for (const ValueInfo& v : model_->graph.inputs)

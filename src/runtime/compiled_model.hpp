@@ -39,6 +39,7 @@ class CompiledModel {
  private:
   using ShapeKey = std::vector<std::pair<DType, Shape>>;
   std::shared_ptr<Model> load_optimized(Model model) const;
+  void warn_if_bf16_is_slow() const;
   std::unique_ptr<Plan> compile_for(const std::vector<TypeInfo>& types,
                                     const std::vector<Tensor>& inputs);
   void release_packed_initializers(const Plan& plan);

@@ -259,3 +259,38 @@ TEST(CompiledPlan, AnIfWithAConditionKnownAtCompileTimeCompilesOneBranch) {
 
 }  // namespace
 }  // namespace nnaccel
+
+#include "kernels/dnnl/dnnl_common.hpp"
+
+namespace nnaccel {
+namespace {
+
+double rel_l2(const Tensor& a, const Tensor& b) {
+  double err = 0, norm = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    double d = static_cast<double>(a.data<float>()[i]) - b.data<float>()[i];
+    err += d * d;
+    norm += static_cast<double>(b.data<float>()[i]) * b.data<float>()[i];
+  }
+  return std::sqrt(err / norm);
+}
+
+TEST(CompiledSession, Bf16AndAutoPrecisionStayWithinOnePercentOfFp32) {
+  std::string dir = std::string(NNACCEL_SOURCE_DIR) + "/models/";
+  Tensor input = load_npy(dir + "tiny_cnn_input.npy");
+  Model m = load_onnx(dir + "tiny_cnn.onnx");
+  const std::string name = m.graph.inputs[0].name;
+  Tensor fp32 = Session(m).run({{name, input}})[0];
+  for (PrecisionMode mode : {PrecisionMode::bf16, PrecisionMode::auto_select}) {
+    SessionOptions o;
+    o.precision = mode;
+    Tensor got = Session(m, o).run({{name, input}})[0];
+    EXPECT_LT(rel_l2(got, fp32), 1e-2);
+    if (mode == PrecisionMode::bf16 && dnnl_kernels::cpu_has_bf16()) {
+      EXPECT_GT(rel_l2(got, fp32), 0.0);  // it really ran in bf16
+    }
+  }
+}
+
+}  // namespace
+}  // namespace nnaccel

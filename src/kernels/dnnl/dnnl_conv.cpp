@@ -95,6 +95,9 @@ class ConvKernel : public Kernel {
   }
 
   std::string name() const override { return p_.name; }
+  bool computes_in_bf16() const override {
+    return p_.weights_md.data_type() == dnnl::memory::data_type::bf16;
+  }
   uint64_t packed_bytes() const override {
     return p_.weights.nbytes() + (p_.bias.defined() ? p_.bias.nbytes() : 0);
   }

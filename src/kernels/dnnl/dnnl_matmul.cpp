@@ -45,8 +45,8 @@ class MatmulKernel : public Kernel {
     dst_mem_ = dnnl::memory(pd.dst_desc(), eng, nullptr);
     scratch_ = buffer_for(pd.scratchpad_desc());
     scratch_mem_ = dnnl::memory(pd.scratchpad_desc(), eng, scratch_.raw());
-    name_ = "dnnl " + p_.what + " " + impl_name(pd) +
-            (pd.weights_desc().data_type() == dt::bf16 ? " bf16" : "");
+    bf16_ = pd.weights_desc().data_type() == dt::bf16;
+    name_ = "dnnl " + p_.what + " " + impl_name(pd) + (bf16_ ? " bf16" : "");
   }
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
@@ -69,6 +69,7 @@ class MatmulKernel : public Kernel {
   }
 
   std::string name() const override { return name_; }
+  bool computes_in_bf16() const override { return bf16_; }
   uint64_t packed_bytes() const override {
     uint64_t n = 0;
     for (const Operand* o : {&p_.b, &p_.bias, &p_.addend})
@@ -88,6 +89,7 @@ class MatmulKernel : public Kernel {
   dnnl::memory b_mem_, bias_mem_, addend_mem_, dst_mem_, scratch_mem_;
   Tensor scratch_;
   std::string name_;
+  bool bf16_ = false;
 };
 
 bool plain_f32(const ValueDesc* v) {
