@@ -3,9 +3,9 @@
 // pairs of a window, so the backward pass walks the same windows as the forward: each pair
 // sends dy * w to dx and dy * x to dw. For ConvTranspose the roles of input and output swap:
 // its input positions are the "output" positions of a Conv window over its output.
-// f32 Conv goes through oneDNN (grad_conv_dnnl.cpp) when it applies.
+// f32 Conv goes through oneDNN (dnnl_ops.cpp) when it applies.
 #include "ops/nn_common.hpp"
-#include "train/autograd/grad_conv_dnnl.hpp"
+#include "train/autograd/dnnl_ops.hpp"
 #include "train/autograd/grad_util.hpp"
 
 namespace nnaccel {
