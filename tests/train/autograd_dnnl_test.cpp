@@ -1,5 +1,6 @@
-// The f32 Conv, Gemm and MatMul of Autograd go through oneDNN (forward and gradients); their
-// results are compared with the f64 reference path on the same random data.
+// The f32 Conv, Gemm and MatMul of Autograd go through oneDNN (forward and gradients), the f32
+// pools through their own forward; the results are compared with the f64 reference path on the
+// same random data.
 #include "core/cast.hpp"
 #include "train/autograd/dnnl_ops.hpp"
 #include "train/autograd_test_util.hpp"
@@ -104,6 +105,20 @@ TEST(AutogradDnnl, MatMulMatchesReference) {
   compare("MatMul", {random_f64({2, 3, 7, 5}, 16), random_f64({5, 4}, 17)}, {});
   compare("MatMul", {random_f64({2, 1, 7, 5}, 18), random_f64({3, 5, 4}, 19)}, {});
   compare("MatMul", {random_f64({5}, 20), random_f64({2, 5, 3}, 21)}, {});
+}
+
+TEST(AutogradDnnl, PoolsMatchReference) {
+  // The f32 pools run their own plane-by-plane forward; f64 the reference kernels.
+  compare("MaxPool", {random_f64({2, 3, 9, 8}, 24)},
+          {attr_is("kernel_shape", {3, 2}), attr_is("strides", {2, 2}), attr_is("pads", {1, 0, 1, 1}),
+           attr_i("ceil_mode", 1)});
+  compare("MaxPool", {random_f64({2, 2, 11}, 25)},
+          {attr_is("kernel_shape", {3}), attr_is("dilations", {2}), attr_is("strides", {2})});
+  for (int include = 0; include < 2; ++include)
+    compare("AveragePool", {random_f64({2, 3, 7, 9}, 26)},
+            {attr_is("kernel_shape", {3, 3}), attr_is("strides", {2, 2}),
+             attr_is("pads", {1, 1, 1, 0}), attr_i("count_include_pad", include),
+             attr_i("ceil_mode", 1 - include)});
 }
 
 TEST(AutogradDnnl, DisabledRunsTheReferenceWithTheSameResults) {

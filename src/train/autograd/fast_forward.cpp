@@ -1,8 +1,12 @@
 #include "train/autograd/fast_forward.hpp"
 
+#include <limits>
+
 #include "train/autograd/dnnl_ops.hpp"
 #include "train/autograd/grad_linalg.hpp"
+#include "core/parallel.hpp"
 #include "train/autograd/grad_util.hpp"
+#include "train/autograd/pool_plan.hpp"
 
 namespace nnaccel::grad {
 
@@ -55,6 +59,39 @@ bool gemm_forward(OpContext& ctx) {
   return true;
 }
 
+// MaxPool (without its Indices output) and AveragePool, plane by plane.
+bool pool_forward(OpContext& ctx, bool max) {
+  if (max && ctx.has_output(1)) return false;
+  const Tensor& x = ctx.input(0);
+  const PoolPlan plan = make_pool_plan(ctx.node, x.shape());
+  Tensor y(DType::f32, plan.out_shape);
+  const float* xd = x.data<float>();
+  float* yd = y.data<float>();
+  const int64_t* taps = plan.taps.data();
+  parallel_for(plan.planes, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t pc = p0; pc < p1; ++pc) {
+      const float* plane = xd + pc * plan.in_size;
+      float* yp = yd + pc * plan.out_size;
+      for (int64_t o = 0; o < plan.out_size; ++o) {
+        const int64_t b = plan.begin[static_cast<size_t>(o)];
+        const int64_t e = plan.begin[static_cast<size_t>(o) + 1];
+        if (max) {
+          float best = b < e ? plane[taps[b]] : std::numeric_limits<float>::lowest();
+          for (int64_t t = b + 1; t < e; ++t) best = plane[taps[t]] > best ? plane[taps[t]] : best;
+          yp[o] = best;
+        } else {
+          double sum = 0;
+          for (int64_t t = b; t < e; ++t) sum += plane[taps[t]];
+          const double div = plan.divisor[static_cast<size_t>(o)];
+          yp[o] = static_cast<float>(div > 0 ? sum / div : 0.0);
+        }
+      }
+    }
+  });
+  ctx.outputs[0] = y;
+  return true;
+}
+
 }  // namespace
 
 bool run_fast_forward(OpContext& ctx) {
@@ -63,6 +100,8 @@ bool run_fast_forward(OpContext& ctx) {
   try {
     if (n.op_type == "Conv") return conv_forward(ctx);
     if (n.op_type == "Gemm") return gemm_forward(ctx);
+    if (n.op_type == "MaxPool") return pool_forward(ctx, true);
+    if (n.op_type == "AveragePool") return pool_forward(ctx, false);
     if (n.op_type == "MatMul") {
       ctx.outputs[0] = matmul_numpy(ctx.input(0), ctx.input(1), n);
       return true;

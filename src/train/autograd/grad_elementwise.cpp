@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/parallel.hpp"
 #include "train/autograd/grad_util.hpp"
 
 namespace nnaccel {
@@ -11,6 +12,8 @@ namespace nnaccel {
 namespace {
 
 using namespace grad;
+
+constexpr int64_t kGrain = 1 << 14;
 
 // dx = dy * deriv(x, y) for input 0; deriv sees the forward input and output.
 template <typename Deriv>
@@ -26,9 +29,11 @@ void unary_rule(GradContext& ctx, Deriv deriv) {
     const T* yd = y.data<T>();
     const T* g = dy.data<T>();
     T* d = dx.data<T>();
-    for (int64_t i = 0; i < x.numel(); ++i)
-      d[i] = static_cast<T>(static_cast<double>(g[i]) *
-                            deriv(static_cast<double>(xd[i]), static_cast<double>(yd[i])));
+    parallel_for(x.numel(), kGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        d[i] = static_cast<T>(static_cast<double>(g[i]) *
+                              deriv(static_cast<double>(xd[i]), static_cast<double>(yd[i])));
+    });
   });
   ctx.grad_inputs[0] = dx;
 }
@@ -38,8 +43,22 @@ constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 constexpr double kTwoOverSqrtPi = 1.12837916709551257390;
 constexpr double kSqrt2OverPi = 0.79788456080286535588;
 
+// Relu is on every CNN's path: a select, not a product in double.
 void grad_relu(GradContext& c) {
-  unary_rule(c, [](double x, double) { return x > 0 ? 1.0 : 0.0; });
+  if (!wants(c, 0)) return;
+  const Tensor& x = input(c, 0);
+  const Tensor dy = grad_output(c, 0);
+  Tensor dx(x.dtype(), x.shape());
+  visit_grad_float(c.node, x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* xd = x.data<T>();
+    const T* g = dy.data<T>();
+    T* d = dx.data<T>();
+    parallel_for(x.numel(), kGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) d[i] = xd[i] > T(0) ? g[i] : T(0);
+    });
+  });
+  c.grad_inputs[0] = dx;
 }
 void grad_leaky_relu(GradContext& c) {
   const double alpha = c.node.attr_float("alpha", 0.01f);
