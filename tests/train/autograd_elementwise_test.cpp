@@ -94,6 +94,13 @@ TEST(AutogradElementwise, PowConstantAndVariableExponent) {
   check_gradients("Pow", {random_f64({5}, 10, -2, 2), three}, {}, {.wrt = {0}});
 }
 
+TEST(AutogradElementwise, VariadicSumMean) {
+  const std::vector<Tensor> in = {random_f64({2, 3}, 13), random_f64({3}, 14),
+                                  random_f64({2, 1}, 15)};
+  check_gradients("Sum", in, {}, {.wrt = {0, 1, 2}});
+  check_gradients("Mean", in, {}, {.wrt = {0, 1, 2}});
+}
+
 TEST(AutogradElementwise, PRelu) {
   check_gradients("PRelu", {away_from(random_f64({2, 3, 2}, 11), {0}), random_f64({3, 1}, 12)},
                   {}, {.wrt = {0, 1}});

@@ -46,6 +46,23 @@ TEST(AutogradShape, ExpandTileSplit) {
                   {.wrt = {0}, .outputs = {0, 1}}, 2);
 }
 
+TEST(AutogradShape, PadModes) {
+  const Tensor x = random_f64({2, 3, 4}, 14);
+  const Tensor pads = Tensor::from_i64({6}, {0, 1, 2, 0, 2, 1});
+  Tensor value(DType::f64, {});
+  value.data<double>()[0] = 0.5;
+  check_gradients("Pad", {x, pads, value}, {}, {.wrt = {0}});
+  for (const char* mode : {"reflect", "edge"})
+    check_gradients("Pad", {x, pads}, {attr_s("mode", mode)}, {.wrt = {0}});
+}
+
+TEST(AutogradShape, Where) {
+  Tensor cond(DType::boolean, {2, 3});
+  for (int i = 0; i < 6; ++i) cond.data<bool>()[i] = i % 4 != 1;
+  check_gradients("Where", {cond, random_f64({2, 3}, 15), random_f64({3}, 16)}, {},
+                  {.wrt = {1, 2}});
+}
+
 TEST(AutogradShape, ReduceSumMean) {
   const Tensor x = random_f64({2, 3, 4}, 12);
   for (int keep = 0; keep < 2; ++keep) {

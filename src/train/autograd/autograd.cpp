@@ -40,6 +40,16 @@ bool is_float(DType t) {
   return t == DType::f32 || t == DType::f64 || t == DType::f16 || t == DType::bf16;
 }
 
+// Ops whose outputs are indices, shapes or booleans: no gradient flows through them even when
+// static types are unknown.
+bool integer_valued(const Node& n) {
+  static const std::set<std::string> ops = {
+      "Shape", "Size",  "ArgMax",         "ArgMin",      "NonZero",          "Equal",
+      "Less",  "Greater", "LessOrEqual", "GreaterOrEqual", "Not",         "And",
+      "Or",    "Xor",   "IsNaN",          "IsInf"};
+  return n.domain.empty() && ops.count(n.op_type) > 0;
+}
+
 }  // namespace
 
 struct Autograd::Impl {
@@ -101,7 +111,7 @@ Autograd::Autograd(const Graph& graph, std::vector<std::string> params, std::str
     bool dep = false;
     for (const std::string& in : n.inputs)
       if (!in.empty() && from_param.count(in)) dep = true;
-    if (!dep) continue;
+    if (!dep || integer_valued(n)) continue;
     for (const std::string& o : n.outputs)
       if (!o.empty() && differentiable(o)) from_param.insert(o);
   }
@@ -227,11 +237,16 @@ std::map<std::string, Tensor> Autograd::backward() {
       if (!inserted) it->second = grad::add(it->second, gi);
     }
   }
+  // Rules may share buffers (Add hands dy to both inputs); each parameter gets a gradient of its
+  // own so that an optimizer may change one in place.
   std::map<std::string, Tensor> result;
+  std::set<const void*> handed_out;
   for (const std::string& p : m.params) {
     auto it = grads.find(p);
     const Tensor& param = m.values.at(p);
-    result[p] = it != grads.end() ? it->second : Tensor(param.dtype(), param.shape());
+    Tensor g = it != grads.end() ? it->second : Tensor(param.dtype(), param.shape());
+    if (g.numel() > 0 && !handed_out.insert(g.raw()).second) g = g.clone();
+    result[p] = g;
   }
   return result;
 }

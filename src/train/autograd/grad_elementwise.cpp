@@ -125,6 +125,39 @@ void grad_cos(GradContext& c) {
   unary_rule(c, [](double x, double) { return -std::sin(x); });
 }
 
+// Piecewise-constant ops: zero almost everywhere (as PyTorch defines them).
+void grad_zero(GradContext& c) {
+  for (size_t k = 0; k < c.inputs.size(); ++k)
+    if (wants(c, k)) c.grad_inputs[k] = Tensor(input(c, k).dtype(), input(c, k).shape());
+}
+
+// Cast between float types: the gradient is cast back (Autograd casts to the input's type).
+void grad_cast(GradContext& c) {
+  if (wants(c, 0)) c.grad_inputs[0] = grad_output(c, 0);
+}
+
+// Sum and Mean of any number of broadcasting inputs.
+void variadic_rule(GradContext& c, bool mean) {
+  const Tensor dy = grad_output(c, 0);
+  const double scale = mean ? 1.0 / static_cast<double>(c.inputs.size()) : 1.0;
+  for (size_t k = 0; k < c.inputs.size(); ++k) {
+    if (!wants(c, k)) continue;
+    Tensor g = reduce_to_shape(dy, input(c, k).shape());
+    if (mean) {
+      Tensor s(g.dtype(), g.shape());
+      visit_grad_float(c.node, g.dtype(), [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        for (int64_t i = 0; i < g.numel(); ++i)
+          s.data<T>()[i] = static_cast<T>(static_cast<double>(g.data<T>()[i]) * scale);
+      });
+      g = s;
+    }
+    c.grad_inputs[k] = g;
+  }
+}
+void grad_sum(GradContext& c) { variadic_rule(c, false); }
+void grad_mean(GradContext& c) { variadic_rule(c, true); }
+
 // ai.nnaccel Gelu: approximate "none" is x * Phi(x), "tanh" the tanh approximation.
 void grad_gelu(GradContext& c) {
   const std::string approx = c.node.attr_string("approximate", "none");
@@ -271,6 +304,10 @@ void register_elementwise_grads(GradRegistry& r) {
   r.add("", "Cos", grad_cos);
   r.add("ai.nnaccel", "Gelu", grad_gelu);
   r.add("", "Clip", grad_clip);
+  for (const char* op : {"Floor", "Ceil", "Round", "Sign"}) r.add("", op, grad_zero);
+  r.add("", "Cast", grad_cast);
+  r.add("", "Sum", grad_sum);
+  r.add("", "Mean", grad_mean);
   r.add("", "Add", grad_add);
   r.add("", "Sub", grad_sub);
   r.add("", "Mul", grad_mul);
