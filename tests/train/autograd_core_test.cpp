@@ -25,8 +25,12 @@ TEST(AutogradCore, SumsContributionsOfSeveralReaders) {
   Graph g;
   g.initializers["x"] = random_f64({5}, 1);
   g.initializers["w"] = random_f64({5}, 2);
-  g.nodes = {node("Mul", {"x", "w"}, "xw"), node("Exp", {"x"}, "ex"), sum_all("xw", "s1"),
-             sum_all("ex", "s2"), sum_all("x", "s3"), node("Add", {"s1", "s2"}, "s12"),
+  g.nodes = {node("Mul", {"x", "w"}, "xw"),
+             node("Exp", {"x"}, "ex"),
+             sum_all("xw", "s1"),
+             sum_all("ex", "s2"),
+             sum_all("x", "s3"),
+             node("Add", {"s1", "s2"}, "s12"),
              node("Add", {"s12", "s3"}, "loss")};
   Autograd ag(g, {"x", "w"}, "loss");
   ag.forward({});
@@ -80,9 +84,8 @@ TEST(AutogradCore, OpsWithoutRulesOffThePathAreFine) {
   g.initializers["c0"] = random_f64({2, 3}, 8);
   g.initializers["axis"] = Tensor::scalar_i64(0);
   g.nodes = {node("CumSum", {"c0", "axis"}, "c"), node("Floor", {"c"}, "fc"),
-             node("Shape", {"x"}, "sx"),
-             node("Reshape", {"x", "sx"}, "rx"), node("Mul", {"rx", "fc"}, "m"),
-             sum_all("m", "loss")};
+             node("Shape", {"x"}, "sx"),          node("Reshape", {"x", "sx"}, "rx"),
+             node("Mul", {"rx", "fc"}, "m"),      sum_all("m", "loss")};
   Autograd ag(g, {"x"}, "loss");
   ag.forward({});
   auto grads = ag.backward();
@@ -113,8 +116,11 @@ TEST(AutogradCore, CastAndPiecewiseConstantOps) {
   Graph g;
   g.initializers["x"] = random_f64({4}, 13, -3, 3);
   g.nodes = {node("Cast", {"x"}, "x32", {Attribute::of_int("to", 1)}),
-             node("Cast", {"x32"}, "x64", {Attribute::of_int("to", 11)}), sum_all("x64", "s1"),
-             node("Floor", {"x"}, "fl"), sum_all("fl", "s2"), node("Add", {"s1", "s2"}, "loss")};
+             node("Cast", {"x32"}, "x64", {Attribute::of_int("to", 11)}),
+             sum_all("x64", "s1"),
+             node("Floor", {"x"}, "fl"),
+             sum_all("fl", "s2"),
+             node("Add", {"s1", "s2"}, "loss")};
   Autograd ag(g, {"x"}, "loss");
   ag.forward({});
   const Tensor dx = ag.backward().at("x");

@@ -110,15 +110,15 @@ TEST(AutogradDnnl, MatMulMatchesReference) {
 TEST(AutogradDnnl, PoolsMatchReference) {
   // The f32 pools run their own plane-by-plane forward; f64 the reference kernels.
   compare("MaxPool", {random_f64({2, 3, 9, 8}, 24)},
-          {attr_is("kernel_shape", {3, 2}), attr_is("strides", {2, 2}), attr_is("pads", {1, 0, 1, 1}),
-           attr_i("ceil_mode", 1)});
+          {attr_is("kernel_shape", {3, 2}), attr_is("strides", {2, 2}),
+           attr_is("pads", {1, 0, 1, 1}), attr_i("ceil_mode", 1)});
   compare("MaxPool", {random_f64({2, 2, 11}, 25)},
           {attr_is("kernel_shape", {3}), attr_is("dilations", {2}), attr_is("strides", {2})});
   for (int include = 0; include < 2; ++include)
-    compare("AveragePool", {random_f64({2, 3, 7, 9}, 26)},
-            {attr_is("kernel_shape", {3, 3}), attr_is("strides", {2, 2}),
-             attr_is("pads", {1, 1, 1, 0}), attr_i("count_include_pad", include),
-             attr_i("ceil_mode", 1 - include)});
+    compare(
+        "AveragePool", {random_f64({2, 3, 7, 9}, 26)},
+        {attr_is("kernel_shape", {3, 3}), attr_is("strides", {2, 2}), attr_is("pads", {1, 1, 1, 0}),
+         attr_i("count_include_pad", include), attr_i("ceil_mode", 1 - include)});
 }
 
 TEST(AutogradDnnl, DisabledRunsTheReferenceWithTheSameResults) {

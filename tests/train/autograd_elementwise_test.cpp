@@ -14,9 +14,9 @@ Tensor away_from(const Tensor& t, std::vector<double> kinks) {
 
 TEST(AutogradElementwise, Activations) {
   const Tensor x = away_from(random_f64({3, 5}, 1, -4, 4), {0, -3, 3});
-  for (const char* op : {"Relu", "Sigmoid", "Tanh", "HardSwish", "LeakyRelu", "Elu", "Softplus",
-                         "Softsign", "Neg", "Identity", "Abs", "Exp", "Erf", "Sin", "Cos",
-                         "HardSigmoid"})
+  for (const char* op :
+       {"Relu", "Sigmoid", "Tanh", "HardSwish", "LeakyRelu", "Elu", "Softplus", "Softsign", "Neg",
+        "Identity", "Abs", "Exp", "Erf", "Sin", "Cos", "HardSigmoid"})
     check_gradients(op, {x}, {}, {.wrt = {0}});
   check_gradients("LeakyRelu", {x}, {attr_f("alpha", 0.3f)}, {.wrt = {0}});
 }
@@ -102,8 +102,8 @@ TEST(AutogradElementwise, VariadicSumMean) {
 }
 
 TEST(AutogradElementwise, PRelu) {
-  check_gradients("PRelu", {away_from(random_f64({2, 3, 2}, 11), {0}), random_f64({3, 1}, 12)},
-                  {}, {.wrt = {0, 1}});
+  check_gradients("PRelu", {away_from(random_f64({2, 3, 2}, 11), {0}), random_f64({3, 1}, 12)}, {},
+                  {.wrt = {0, 1}});
 }
 
 }  // namespace

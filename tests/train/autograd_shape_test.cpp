@@ -23,16 +23,17 @@ TEST(AutogradShape, Concat) {
 }
 
 TEST(AutogradShape, SliceWithSteps) {
-  check_gradients("Slice",
-                  {random_f64({5, 6}, 7), Tensor::from_i64({2}, {4, 1}), Tensor::from_i64({2}, {0, 6}),
-                   Tensor::from_i64({2}, {0, 1}), Tensor::from_i64({2}, {-2, 2})},
-                  {}, {.wrt = {0}});
+  check_gradients(
+      "Slice",
+      {random_f64({5, 6}, 7), Tensor::from_i64({2}, {4, 1}), Tensor::from_i64({2}, {0, 6}),
+       Tensor::from_i64({2}, {0, 1}), Tensor::from_i64({2}, {-2, 2})},
+      {}, {.wrt = {0}});
 }
 
 TEST(AutogradShape, GatherRepeatedIndices) {
-  const auto grads = check_gradients(
-      "Gather", {random_f64({4, 3}, 8), Tensor::from_i64({2, 2}, {1, 3, 1, -4})},
-      {attr_i("axis", 0)}, {.wrt = {0}});
+  const auto grads =
+      check_gradients("Gather", {random_f64({4, 3}, 8), Tensor::from_i64({2, 2}, {1, 3, 1, -4})},
+                      {attr_i("axis", 0)}, {.wrt = {0}});
   // Row 1 read twice, row 0 once (-4), row 2 never: its gradient is exactly zero.
   for (int j = 0; j < 3; ++j) EXPECT_EQ(grads.at(0).at_f64(2 * 3 + j), 0.0);
 }

@@ -44,9 +44,8 @@ bool is_float(DType t) {
 // static types are unknown.
 bool integer_valued(const Node& n) {
   static const std::set<std::string> ops = {
-      "Shape", "Size",  "ArgMax",         "ArgMin",      "NonZero",          "Equal",
-      "Less",  "Greater", "LessOrEqual", "GreaterOrEqual", "Not",         "And",
-      "Or",    "Xor",   "IsNaN",          "IsInf"};
+      "Shape",       "Size",           "ArgMax", "ArgMin", "NonZero", "Equal", "Less",  "Greater",
+      "LessOrEqual", "GreaterOrEqual", "Not",    "And",    "Or",      "Xor",   "IsNaN", "IsInf"};
   return n.domain.empty() && ops.count(n.op_type) > 0;
 }
 
@@ -57,7 +56,7 @@ struct Autograd::Impl {
   std::vector<std::string> params;
   std::string loss;
   std::vector<const OpSchema*> schemas;
-  std::vector<GradFn> rules;           // per node; null for nodes off the param -> loss paths
+  std::vector<GradFn> rules;             // per node; null for nodes off the param -> loss paths
   std::vector<std::vector<bool>> wants;  // per node and input: the input depends on a param
   std::map<std::string, Tensor> values;
   bool ran = false;
@@ -141,9 +140,10 @@ Autograd::Autograd(const Graph& graph, std::vector<std::string> params, std::str
     const Node& n = graph.nodes[i];
     m.rules[i] = grads.find(n.domain, n.op_type);
     if (m.rules[i] == nullptr)
-      fail("autograd: {} lies between a parameter and the loss '{}' but op {}{} has no gradient "
-           "rule",
-           n.describe(), m.loss, n.domain.empty() ? "" : n.domain + "::", n.op_type);
+      fail(
+          "autograd: {} lies between a parameter and the loss '{}' but op {}{} has no gradient "
+          "rule",
+          n.describe(), m.loss, n.domain.empty() ? "" : n.domain + "::", n.op_type);
   }
 }
 
@@ -173,7 +173,8 @@ void Autograd::forward(const std::map<std::string, Tensor>& feeds) {
         continue;
       }
       auto it = m.values.find(name);
-      if (it == m.values.end()) fail("autograd: {}: input '{}' has no value", node.describe(), name);
+      if (it == m.values.end())
+        fail("autograd: {}: input '{}' has no value", node.describe(), name);
       ins.push_back(&it->second);
     }
     OpContext ctx(node, std::move(ins), nullptr);
@@ -228,8 +229,8 @@ std::map<std::string, Tensor> Autograd::backward() {
       Tensor& gi = ctx.grad_inputs[k];
       const Tensor& in = *ctx.inputs[k];
       if (gi.shape() != in.shape())
-        fail("autograd: {}: the gradient of input {} has shape {}, the input {}",
-             node.describe(), k, shape_str(gi.shape()), shape_str(in.shape()));
+        fail("autograd: {}: the gradient of input {} has shape {}, the input {}", node.describe(),
+             k, shape_str(gi.shape()), shape_str(in.shape()));
       if (gi.dtype() != in.dtype()) gi = cast_tensor(gi, in.dtype());
       auto [it, inserted] = grads.try_emplace(node.inputs[k], gi);
       // Sums into a fresh tensor: a rule may hand back a tensor that shares storage with another

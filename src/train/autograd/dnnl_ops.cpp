@@ -72,12 +72,11 @@ ConvSetup conv_setup(const Shape& x, const Shape& w, const Shape& y, int64_t gro
 
 dnnl::convolution_forward::primitive_desc forward_pd(const ConvSetup& s, bool with_bias) {
   using cf = dnnl::convolution_forward;
-  const auto desc = with_bias ? cf::desc(dnnl::prop_kind::forward_training,
-                                         dnnl::algorithm::convolution_direct, s.src, s.wei, s.bias,
-                                         s.dst, s.strides, s.dilates, s.pad_l, s.pad_r)
-                              : cf::desc(dnnl::prop_kind::forward_training,
-                                         dnnl::algorithm::convolution_direct, s.src, s.wei, s.dst,
-                                         s.strides, s.dilates, s.pad_l, s.pad_r);
+  const auto desc =
+      with_bias ? cf::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                           s.src, s.wei, s.bias, s.dst, s.strides, s.dilates, s.pad_l, s.pad_r)
+                : cf::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                           s.src, s.wei, s.dst, s.strides, s.dilates, s.pad_l, s.pad_r);
   return cf::primitive_desc(desc, cpu_engine());
 }
 
@@ -122,9 +121,9 @@ bool conv_backward_dnnl(const Tensor& x, const Tensor& w, const Tensor& dy, int6
   }
   if (dw != nullptr) {
     *dw = Tensor(DType::f32, w.shape());
-    const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct,
-                                                        s.src, s.wei, s.dst, s.strides, s.dilates,
-                                                        s.pad_l, s.pad_r);
+    const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, s.src,
+                                                        s.wei, s.dst, s.strides, s.dilates, s.pad_l,
+                                                        s.pad_r);
     const dnnl::convolution_backward_weights::primitive_desc pd(desc, cpu_engine(), fwd);
     dnnl::convolution_backward_weights(pd).execute(cpu_stream(),
                                                    {{DNNL_ARG_SRC, wrap(s.src, x)},

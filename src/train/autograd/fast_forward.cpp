@@ -2,9 +2,9 @@
 
 #include <limits>
 
+#include "core/parallel.hpp"
 #include "train/autograd/dnnl_ops.hpp"
 #include "train/autograd/grad_linalg.hpp"
-#include "core/parallel.hpp"
 #include "train/autograd/grad_util.hpp"
 #include "train/autograd/pool_plan.hpp"
 

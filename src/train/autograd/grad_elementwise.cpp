@@ -219,7 +219,9 @@ void binary_rule(GradContext& ctx, DA da_fn, DB db_fn) {
   const Tensor& y = output(ctx, 0);
   const Tensor dy = grad_output(ctx, 0);
   // Pow's exponent may have another type than its base.
-  auto as_y = [&](const Tensor& t) { return t.dtype() == y.dtype() ? t : cast_tensor(t, y.dtype()); };
+  auto as_y = [&](const Tensor& t) {
+    return t.dtype() == y.dtype() ? t : cast_tensor(t, y.dtype());
+  };
   const Tensor ab = broadcast_to(as_y(a), y.shape());
   const Tensor bb = broadcast_to(as_y(b), y.shape());
   for (size_t k = 0; k < 2; ++k) {
@@ -249,35 +251,40 @@ void grad_add(GradContext& c) {
     if (wants(c, k)) c.grad_inputs[k] = reduce_to_shape(dy, input(c, k).shape());
 }
 void grad_sub(GradContext& c) {
-  binary_rule(c, [](double, double, double) { return 1.0; },
-              [](double, double, double) { return -1.0; });
+  binary_rule(
+      c, [](double, double, double) { return 1.0; }, [](double, double, double) { return -1.0; });
 }
 void grad_mul(GradContext& c) {
-  binary_rule(c, [](double, double b, double) { return b; },
-              [](double a, double, double) { return a; });
+  binary_rule(
+      c, [](double, double b, double) { return b; }, [](double a, double, double) { return a; });
 }
 void grad_div(GradContext& c) {
-  binary_rule(c, [](double, double b, double) { return 1 / b; },
-              [](double a, double b, double) { return -a / (b * b); });
+  binary_rule(
+      c, [](double, double b, double) { return 1 / b; },
+      [](double a, double b, double) { return -a / (b * b); });
 }
 void grad_pow(GradContext& c) {
   // d/da a^b = b a^(b-1); d/db a^b = a^b log a (needs a > 0; 0 where a^b is 0).
-  binary_rule(c, [](double a, double b, double) { return b == 0 ? 0.0 : b * std::pow(a, b - 1); },
-              [](double a, double, double y) { return y == 0 ? 0.0 : y * std::log(a); });
+  binary_rule(
+      c, [](double a, double b, double) { return b == 0 ? 0.0 : b * std::pow(a, b - 1); },
+      [](double a, double, double y) { return y == 0 ? 0.0 : y * std::log(a); });
 }
 void grad_max(GradContext& c) {
   if (c.inputs.size() != 2) rule_fail(c.node, "gradient of Max with {} inputs", c.inputs.size());
-  binary_rule(c, [](double a, double b, double) { return a >= b ? 1.0 : 0.0; },
-              [](double a, double b, double) { return a >= b ? 0.0 : 1.0; });
+  binary_rule(
+      c, [](double a, double b, double) { return a >= b ? 1.0 : 0.0; },
+      [](double a, double b, double) { return a >= b ? 0.0 : 1.0; });
 }
 void grad_min(GradContext& c) {
   if (c.inputs.size() != 2) rule_fail(c.node, "gradient of Min with {} inputs", c.inputs.size());
-  binary_rule(c, [](double a, double b, double) { return a <= b ? 1.0 : 0.0; },
-              [](double a, double b, double) { return a <= b ? 0.0 : 1.0; });
+  binary_rule(
+      c, [](double a, double b, double) { return a <= b ? 1.0 : 0.0; },
+      [](double a, double b, double) { return a <= b ? 0.0 : 1.0; });
 }
 void grad_prelu(GradContext& c) {
-  binary_rule(c, [](double a, double b, double) { return a < 0 ? b : 1.0; },
-              [](double a, double, double) { return a < 0 ? a : 0.0; });
+  binary_rule(
+      c, [](double a, double b, double) { return a < 0 ? b : 1.0; },
+      [](double a, double, double) { return a < 0 ? a : 0.0; });
 }
 
 }  // namespace

@@ -43,8 +43,7 @@ void matmul_reference(const T* a, bool ta, const T* b, bool tb, T* y, int64_t ba
 Tensor matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, double alpha,
               const Node& node) {
   if (a.rank() < 2 || a.rank() != b.rank())
-    rule_fail(node, "cannot multiply shapes {} and {}", shape_str(a.shape()),
-              shape_str(b.shape()));
+    rule_fail(node, "cannot multiply shapes {} and {}", shape_str(a.shape()), shape_str(b.shape()));
   if (a.dtype() != b.dtype())
     rule_fail(node, "cannot multiply {} by {}", dtype_name(a.dtype()), dtype_name(b.dtype()));
   const int r = a.rank();

@@ -26,11 +26,11 @@ void grad_gemm(GradContext& c) {
   const double alpha = c.node.attr_float("alpha", 1.0f);
   const double beta = c.node.attr_float("beta", 1.0f);
   if (wants(c, 0))
-    c.grad_inputs[0] = ta ? matmul(b, tb, dy, true, alpha, c.node)
-                          : matmul(dy, false, b, !tb, alpha, c.node);
+    c.grad_inputs[0] =
+        ta ? matmul(b, tb, dy, true, alpha, c.node) : matmul(dy, false, b, !tb, alpha, c.node);
   if (wants(c, 1))
-    c.grad_inputs[1] = tb ? matmul(dy, true, a, ta, alpha, c.node)
-                          : matmul(a, !ta, dy, false, alpha, c.node);
+    c.grad_inputs[1] =
+        tb ? matmul(dy, true, a, ta, alpha, c.node) : matmul(a, !ta, dy, false, alpha, c.node);
   if (wants(c, 2)) {
     Tensor dc = reduce_to_shape(dy, input(c, 2).shape());
     c.grad_inputs[2] = beta == 1.0 ? dc : scaled(dc, beta);

@@ -4,8 +4,8 @@
 #include <limits>
 
 #include "core/parallel.hpp"
-#include "train/autograd/pool_plan.hpp"
 #include "train/autograd/grad_util.hpp"
+#include "train/autograd/pool_plan.hpp"
 
 namespace nnaccel {
 
