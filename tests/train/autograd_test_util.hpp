@@ -136,4 +136,67 @@ inline std::map<size_t, Tensor> check_gradients(const std::string& op,
   return result;
 }
 
+// Central-difference check of every parameter of a whole graph (f64 initializers), up to
+// `max_elements` random elements per parameter.
+inline void check_graph_gradients(Graph& g, const std::vector<std::string>& params,
+                                  const std::string& loss,
+                                  const std::map<std::string, Tensor>& feeds = {},
+                                  double rel_tol = 1e-6, int max_elements = 40) {
+  Autograd ag(g, params, loss);
+  ag.forward(feeds);
+  const std::map<std::string, Tensor> grads = ag.backward();
+  std::mt19937 rng(11);
+  for (const std::string& name : params) {
+    const Tensor& analytic = grads.at(name);
+    Tensor& x = g.initializers.at(name);
+    ASSERT_EQ(x.dtype(), DType::f64) << name;
+    std::vector<int64_t> elems;
+    for (int64_t e = 0; e < x.numel(); ++e) elems.push_back(e);
+    std::shuffle(elems.begin(), elems.end(), rng);
+    if (static_cast<int64_t>(elems.size()) > max_elements)
+      elems.resize(static_cast<size_t>(max_elements));
+    for (int64_t e : elems) {
+      double* p = x.data<double>() + e;
+      const double orig = *p;
+      const double h = 1e-6 * std::max(1.0, std::fabs(orig));
+      *p = orig + h;
+      ag.forward(feeds);
+      const double up = ag.value(loss).at_f64(0);
+      *p = orig - h;
+      ag.forward(feeds);
+      const double down = ag.value(loss).at_f64(0);
+      *p = orig;
+      const double numeric = (up - down) / (2 * h);
+      const double a = analytic.at_f64(e);
+      EXPECT_NEAR(a, numeric, 1e-8 + rel_tol * std::max(std::fabs(a), std::fabs(numeric)))
+          << "d loss / d " << name << "[" << e << "]";
+    }
+  }
+}
+
+// Appends nodes to a graph: b.op("MatMul", {"a", "w"}, {attrs}) returns the new value's name.
+class GraphBuilder {
+ public:
+  explicit GraphBuilder(Graph& g) : g_(g) {}
+  std::string op(const std::string& type, std::vector<std::string> inputs,
+                 std::vector<Attribute> attrs = {}, const std::string& domain = "") {
+    Node n;
+    n.op_type = type;
+    n.domain = domain;
+    n.name = type + std::to_string(g_.nodes.size());
+    n.inputs = std::move(inputs);
+    n.outputs = {n.name + "_out"};
+    n.attrs = std::move(attrs);
+    g_.nodes.push_back(n);
+    return n.outputs[0];
+  }
+  std::string init(const std::string& name, Tensor t) {
+    g_.initializers[name] = std::move(t);
+    return name;
+  }
+
+ private:
+  Graph& g_;
+};
+
 }  // namespace nnaccel::testing
