@@ -108,3 +108,46 @@ TEST(AutogradElementwise, PRelu) {
 
 }  // namespace
 }  // namespace nnaccel::testing
+
+namespace nnaccel::testing {
+namespace {
+
+double gelu_value(double x, bool tanh_form) {
+  if (tanh_form) return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+  return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+}
+
+// ai.nnaccel Gelu's rule, called directly (the op itself lands separately): dx against central
+// differences of the Gelu formula.
+TEST(AutogradElementwise, GeluRuleBothApproximations) {
+  const GradFn rule = GradRegistry::instance().find("ai.nnaccel", "Gelu");
+  ASSERT_NE(rule, nullptr);
+  for (const char* approx : {"none", "tanh"}) {
+    const bool tanh_form = std::string(approx) == "tanh";
+    Node node;
+    node.op_type = "Gelu";
+    node.domain = "ai.nnaccel";
+    node.name = "gelu";
+    node.inputs = {"x"};
+    node.outputs = {"y"};
+    node.attrs = {attr_s("approximate", approx)};
+    const Tensor x = random_f64({17}, 30, -4, 4);
+    Tensor y(DType::f64, x.shape());
+    for (int64_t i = 0; i < x.numel(); ++i)
+      y.data<double>()[i] = gelu_value(x.at_f64(i), tanh_form);
+    const Tensor dy = random_f64({17}, 31);
+    GradContext ctx{node, {&x}, {&y}, {&dy}, {true}, {}};
+    ctx.grad_inputs.resize(1);
+    rule(ctx);
+    ASSERT_EQ(ctx.grad_inputs[0].shape(), x.shape());
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const double v = x.at_f64(i), h = 1e-6;
+      const double numeric =
+          (gelu_value(v + h, tanh_form) - gelu_value(v - h, tanh_form)) / (2 * h);
+      EXPECT_NEAR(ctx.grad_inputs[0].at_f64(i), dy.at_f64(i) * numeric, 1e-8) << approx << " " << v;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace nnaccel::testing
