@@ -26,6 +26,7 @@ struct ConformanceOptions {
   std::string expected_failures;  // file listing cases to skip with their reasons
   bool verbose = false;
   int min_passed = 0;  // fail the run when fewer cases pass
+  bool reference = false;  // the reference interpreter instead of the compiled fast path
 };
 int run_conformance(const ConformanceOptions& o);
 

@@ -72,6 +72,8 @@ int main(int argc, char** argv) {
   cc->add_flag("--verbose,-v", conf.verbose, "print every case");
   cc->add_option("--min-passed", conf.min_passed,
                  "exit non-zero when fewer cases pass (guards against cases turning into skips)");
+  cc->add_flag("--reference", conf.reference,
+               "run on the reference interpreter instead of the compiled fast path");
 
   nnaccel::cli::BenchOptions bench;
   auto* cb = app.add_subcommand(
