@@ -1,3 +1,4 @@
+#include "core/cast.hpp"
 #include "train/autograd_test_util.hpp"
 
 namespace nnaccel::testing {
@@ -145,6 +146,28 @@ TEST(AutogradElementwise, GeluRuleBothApproximations) {
       const double numeric =
           (gelu_value(v + h, tanh_form) - gelu_value(v - h, tanh_form)) / (2 * h);
       EXPECT_NEAR(ctx.grad_inputs[0].at_f64(i), dy.at_f64(i) * numeric, 1e-8) << approx << " " << v;
+    }
+  }
+}
+
+// Through the ai.nnaccel Gelu op itself, which is f32 only (so no f64 finite differences):
+// Autograd's gradient against the derivative of the formula evaluated in double.
+TEST(AutogradElementwise, GeluOpInF32) {
+  for (const char* approx : {"none", "tanh"}) {
+    const bool tanh_form = std::string(approx) == "tanh";
+    Graph g;
+    GraphBuilder b(g);
+    b.init("x", cast_tensor(random_f64({33}, 32, -4, 4), DType::f32));
+    b.init("w", cast_tensor(random_f64({33}, 33), DType::f32));
+    const std::string y = b.op("Gelu", {"x"}, {attr_s("approximate", approx)}, "ai.nnaccel");
+    const std::string loss = b.op("ReduceSum", {b.op("Mul", {y, "w"})}, {attr_i("keepdims", 0)});
+    Autograd ag(g, {"x"}, loss);
+    ag.forward({});
+    const Tensor dx = ag.backward().at("x");
+    for (int64_t i = 0; i < 33; ++i) {
+      const double v = g.initializers["x"].at_f64(i), h = 1e-6;
+      const double deriv = (gelu_value(v + h, tanh_form) - gelu_value(v - h, tanh_form)) / (2 * h);
+      EXPECT_NEAR(dx.at_f64(i), g.initializers["w"].at_f64(i) * deriv, 1e-5) << approx << " " << v;
     }
   }
 }
