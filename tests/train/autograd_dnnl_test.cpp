@@ -85,10 +85,16 @@ TEST(AutogradDnnl, ConvMatchesReference) {
           {attr_i("group", 4), attr_s("auto_pad", "SAME_UPPER"), attr_is("strides", {2})});
   compare("Conv", {random_f64({1, 2, 5, 6, 4}, 9), random_f64({3, 2, 2, 3, 2}, 10)},
           {attr_is("pads", {1, 1, 0, 0, 1, 1})});
-  // A window that leaves the last input column unread (negative right pad in oneDNN terms):
-  // the reference path takes over.
+  // Windows that leave the last input rows unread (a negative right pad in oneDNN terms): their
+  // gradient must be exactly zero there.
   compare("Conv", {random_f64({1, 2, 8, 8}, 11), random_f64({3, 2, 3, 3}, 12)},
           {attr_is("strides", {3, 3})});
+  const std::vector<Tensor> downsample = {random_f64({2, 4, 6, 6}, 27),
+                                          random_f64({8, 4, 1, 1}, 28)};
+  compare("Conv", downsample, {attr_is("strides", {2, 2})});
+  const Result r = run("Conv", downsample, {attr_is("strides", {2, 2})}, DType::f32);
+  for (int64_t c = 0; c < 2 * 4; ++c)
+    for (int64_t w = 0; w < 6; ++w) EXPECT_EQ(r.grads.at("in0").at_f64(c * 36 + 5 * 6 + w), 0.0);
 }
 
 TEST(AutogradDnnl, GemmMatchesReference) {

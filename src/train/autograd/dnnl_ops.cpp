@@ -49,8 +49,9 @@ ConvSetup conv_setup(const Shape& x, const Shape& w, const Shape& y, int64_t gro
   for (size_t i = 0; i < r; ++i) {
     const int64_t ext = (win.kernel[i] - 1) * win.dilations[i] + 1;
     const int64_t pr = (win.out[i] - 1) * win.strides[i] + ext - win.in[i] - win.pads_begin[i];
-    // A negative right pad (input rows no window reaches) is left to the reference.
-    if (pr < 0 || win.pads_begin[i] < 0) return s;
+    // The right pad is what makes oneDNN's output size exact; it is negative when the last input
+    // rows are read by no window (1x1 stride-2 convolutions of even sizes), which oneDNN takes.
+    if (win.pads_begin[i] < 0) return s;
     s.strides.push_back(win.strides[i]);
     s.dilates.push_back(win.dilations[i] - 1);
     s.pad_l.push_back(win.pads_begin[i]);

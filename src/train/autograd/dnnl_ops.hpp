@@ -12,8 +12,8 @@ void set_dnnl_enabled(bool enabled);
 bool dnnl_enabled();
 
 // y = conv(x, w) + b (b may be null) for an f32 Conv with the resolved window. Returns false
-// when oneDNN does not take it (rank above 3 spatial dims, padding it cannot express); the
-// caller then uses the reference.
+// when oneDNN does not take it (more than 3 spatial dims, an empty tensor, fast path disabled);
+// the caller then uses the reference.
 bool conv_forward_dnnl(const Tensor& x, const Tensor& w, const Tensor* b, int64_t group,
                        const nn::Window& win, Tensor& y);
 
