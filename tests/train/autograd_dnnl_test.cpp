@@ -127,6 +127,40 @@ TEST(AutogradDnnl, PoolsMatchReference) {
          attr_i("count_include_pad", include), attr_i("ceil_mode", 1 - include)});
 }
 
+TEST(AutogradDnnl, BatchNormMatchesReference) {
+  const std::vector<Tensor> in = {random_f64({4, 3, 5, 6}, 29, -2, 2), random_f64({3}, 30),
+                                  random_f64({3}, 31), random_f64({3}, 32),
+                                  random_f64({3}, 33, 0.5, 2)};
+  for (int training = 0; training < 2; ++training) {
+    compare("BatchNormalization", in, {attr_i("training_mode", training)});
+    // All three outputs of the f32 fast forward against the f32 reference kernel.
+    Graph g;
+    Node bn;
+    bn.op_type = "BatchNormalization";
+    bn.name = "bn";
+    for (int i = 0; i < 5; ++i) {
+      bn.inputs.push_back("in" + std::to_string(i));
+      g.initializers[bn.inputs.back()] = cast_tensor(in[static_cast<size_t>(i)], DType::f32);
+    }
+    bn.outputs = {"y", "mean", "var"};
+    bn.attrs = {attr_i("training_mode", training), attr_f("momentum", 0.7f)};
+    g.nodes.push_back(bn);
+    Autograd fast(g, {}, "y");
+    fast.forward({});
+    grad::set_dnnl_enabled(false);
+    Autograd ref(g, {}, "y");
+    ref.forward({});
+    grad::set_dnnl_enabled(true);
+    for (const char* out : {"y", "mean", "var"}) {
+      const Tensor& a = fast.value(out);
+      const Tensor& b = ref.value(out);
+      ASSERT_EQ(a.shape(), b.shape()) << out;
+      ASSERT_EQ(a.dtype(), b.dtype()) << out;
+      for (int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(a.at_f64(i), b.at_f64(i)) << out << i;
+    }
+  }
+}
+
 TEST(AutogradDnnl, DisabledRunsTheReferenceWithTheSameResults) {
   const std::vector<Tensor> in = {random_f64({2, 3, 6, 6}, 22), random_f64({4, 3, 3, 3}, 23)};
   const Result fast = run("Conv", in, {}, DType::f32);

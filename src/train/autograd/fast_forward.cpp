@@ -1,5 +1,6 @@
 #include "train/autograd/fast_forward.hpp"
 
+#include <cmath>
 #include <limits>
 
 #include "core/parallel.hpp"
@@ -92,6 +93,64 @@ bool pool_forward(OpContext& ctx, bool max) {
   return true;
 }
 
+// BatchNormalization in f32, channels in parallel, with the reference's arithmetic (statistics
+// and y = x * mul + add in double) so both paths give the same values.
+bool batch_norm_forward(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const int64_t training = ctx.attr_int("training_mode", 0);
+  if (x.rank() < 2 || (training != 0 && training != 1) || ctx.num_inputs() < 5) return false;
+  const int64_t n = x.dim(0), ch = x.dim(1), spatial = x.numel() / std::max<int64_t>(1, n * ch);
+  if (n * spatial == 0) return false;
+  for (int i = 1; i < 5; ++i)
+    if (!ctx.has_input(i) || ctx.input(i).rank() != 1 || ctx.input(i).dim(0) != ch) return false;
+  const float* scale = ctx.input(1).data<float>();
+  const float* bias = ctx.input(2).data<float>();
+  const float* in_mean = ctx.input(3).data<float>();
+  const float* in_var = ctx.input(4).data<float>();
+  const double eps = ctx.attr_float("epsilon", 1e-5f);
+  const double momentum = ctx.attr_float("momentum", 0.9f);
+  Tensor y(DType::f32, x.shape());
+  Tensor run_mean(DType::f32, {ch}), run_var(DType::f32, {ch});
+  const float* xd = x.data<float>();
+  float* yd = y.data<float>();
+  parallel_for(ch, 1, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) {
+      double mean = in_mean[k], var = in_var[k];
+      if (training == 1) {
+        const double count = static_cast<double>(n * spatial);
+        double sum = 0, sq = 0;
+        for (int64_t b = 0; b < n; ++b)
+          for (int64_t s = 0; s < spatial; ++s) sum += xd[(b * ch + k) * spatial + s];
+        const double m = sum / count;
+        for (int64_t b = 0; b < n; ++b)
+          for (int64_t s = 0; s < spatial; ++s) {
+            const double d = xd[(b * ch + k) * spatial + s] - m;
+            sq += d * d;
+          }
+        const double v = sq / count;
+        run_mean.data<float>()[k] = static_cast<float>(mean * momentum + m * (1 - momentum));
+        run_var.data<float>()[k] = static_cast<float>(var * momentum + v * (1 - momentum));
+        mean = m;
+        var = v;
+      } else {
+        run_mean.data<float>()[k] = in_mean[k];
+        run_var.data<float>()[k] = in_var[k];
+      }
+      const double mul = scale[k] / std::sqrt(var + eps);
+      const double add = bias[k] - mean * mul;
+      for (int64_t b = 0; b < n; ++b) {
+        const float* xs = xd + (b * ch + k) * spatial;
+        float* ys = yd + (b * ch + k) * spatial;
+        for (int64_t s = 0; s < spatial; ++s) ys[s] = static_cast<float>(xs[s] * mul + add);
+      }
+    }
+  });
+  ctx.outputs[0] = y;
+  if (ctx.has_output(1)) ctx.outputs[1] = run_mean;
+  if (ctx.has_output(2)) ctx.outputs[2] = run_var;
+  return true;
+}
+
 }  // namespace
 
 bool run_fast_forward(OpContext& ctx) {
@@ -102,6 +161,7 @@ bool run_fast_forward(OpContext& ctx) {
     if (n.op_type == "Gemm") return gemm_forward(ctx);
     if (n.op_type == "MaxPool") return pool_forward(ctx, true);
     if (n.op_type == "AveragePool") return pool_forward(ctx, false);
+    if (n.op_type == "BatchNormalization") return batch_norm_forward(ctx);
     if (n.op_type == "MatMul") {
       ctx.outputs[0] = matmul_numpy(ctx.input(0), ctx.input(1), n);
       return true;

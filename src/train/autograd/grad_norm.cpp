@@ -7,6 +7,7 @@
 // over the trailing axes. Statistics are computed in double as the reference kernels do.
 #include <cmath>
 
+#include "core/parallel.hpp"
 #include "train/autograd/grad_util.hpp"
 
 namespace nnaccel {
@@ -57,47 +58,50 @@ void grad_batch_norm(GradContext& c) {
     const T* xd = x.data<T>();
     const T* g = dy.data<T>();
     T* d = dx.data<T>();
-    for (int64_t k = 0; k < ch; ++k) {
-      const size_t kk = static_cast<size_t>(k);
-      auto each = [&](auto body) {
-        for (int64_t b = 0; b < n; ++b)
-          for (int64_t s = 0; s < spatial; ++s) body((b * ch + k) * spatial + s);
-      };
-      double mean = in_mean[kk], var = in_var[kk];
-      if (training) {
-        double sum = 0, sq = 0;
-        each([&](int64_t e) { sum += xd[e]; });
-        mean = count > 0 ? sum / count : 0.0;
-        each([&](int64_t e) { sq += (xd[e] - mean) * (xd[e] - mean); });
-        var = count > 0 ? sq / count : 0.0;
-      }
-      const double inv = 1 / std::sqrt(var + eps);
-      double sum_g = 0, sum_g_xhat = 0;
-      each([&](int64_t e) {
-        sum_g += g[e];
-        sum_g_xhat += g[e] * (xd[e] - mean) * inv;
-      });
-      dscale[kk] = sum_g_xhat;
-      dbias[kk] = sum_g;
-      // Running statistics: input * momentum + batch * (1 - momentum) in training, the input
-      // passed through otherwise.
-      const double drm = d_run_mean.empty() ? 0.0 : d_run_mean[kk];
-      const double drv = d_run_var.empty() ? 0.0 : d_run_var[kk];
-      if (training) {
-        dmean[kk] = drm * momentum;
-        dvar[kk] = drv * momentum;
-        const double a = scale[kk] * inv / count;
+    // Channels are independent: each writes its own slots and elements.
+    parallel_for(ch, 1, [&](int64_t k_begin, int64_t k_end) {
+      for (int64_t k = k_begin; k < k_end; ++k) {
+        const size_t kk = static_cast<size_t>(k);
+        auto each = [&](auto body) {
+          for (int64_t b = 0; b < n; ++b)
+            for (int64_t s = 0; s < spatial; ++s) body((b * ch + k) * spatial + s);
+        };
+        double mean = in_mean[kk], var = in_var[kk];
+        if (training) {
+          double sum = 0, sq = 0;
+          each([&](int64_t e) { sum += xd[e]; });
+          mean = count > 0 ? sum / count : 0.0;
+          each([&](int64_t e) { sq += (xd[e] - mean) * (xd[e] - mean); });
+          var = count > 0 ? sq / count : 0.0;
+        }
+        const double inv = 1 / std::sqrt(var + eps);
+        double sum_g = 0, sum_g_xhat = 0;
         each([&](int64_t e) {
-          const double xhat = (xd[e] - mean) * inv;
-          d[e] = static_cast<T>(a * (count * g[e] - sum_g - xhat * sum_g_xhat) +
-                                (1 - momentum) * (drm + drv * 2 * (xd[e] - mean)) / count);
+          sum_g += g[e];
+          sum_g_xhat += g[e] * (xd[e] - mean) * inv;
         });
-      } else {
-        dmean[kk] = drm - sum_g * scale[kk] * inv;
-        dvar[kk] = drv - 0.5 * scale[kk] * inv * inv * sum_g_xhat;
-        each([&](int64_t e) { d[e] = static_cast<T>(g[e] * scale[kk] * inv); });
+        dscale[kk] = sum_g_xhat;
+        dbias[kk] = sum_g;
+        // Running statistics: input * momentum + batch * (1 - momentum) in training, the input
+        // passed through otherwise.
+        const double drm = d_run_mean.empty() ? 0.0 : d_run_mean[kk];
+        const double drv = d_run_var.empty() ? 0.0 : d_run_var[kk];
+        if (training) {
+          dmean[kk] = drm * momentum;
+          dvar[kk] = drv * momentum;
+          const double a = scale[kk] * inv / count;
+          each([&](int64_t e) {
+            const double xhat = (xd[e] - mean) * inv;
+            d[e] = static_cast<T>(a * (count * g[e] - sum_g - xhat * sum_g_xhat) +
+                                  (1 - momentum) * (drm + drv * 2 * (xd[e] - mean)) / count);
+          });
+        } else {
+          dmean[kk] = drm - sum_g * scale[kk] * inv;
+          dvar[kk] = drv - 0.5 * scale[kk] * inv * inv * sum_g_xhat;
+          each([&](int64_t e) { d[e] = static_cast<T>(g[e] * scale[kk] * inv); });
+        }
       }
-    }
+    });
   });
   if (wants(c, 0)) c.grad_inputs[0] = dx;
   if (wants(c, 1)) c.grad_inputs[1] = tensor_like(input(c, 1), dscale);
