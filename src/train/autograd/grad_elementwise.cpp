@@ -43,7 +43,16 @@ constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 constexpr double kTwoOverSqrtPi = 1.12837916709551257390;
 constexpr double kSqrt2OverPi = 0.79788456080286535588;
 
-// Relu is on every CNN's path: a select, not a product in double.
+// Relu is on every CNN's path: a select, not a product in double, over restrict pointers so it
+// vectorizes.
+template <typename T>
+void relu_backward(const T* __restrict x, const T* __restrict g, T* __restrict d, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T gi = g[i];  // loaded unconditionally: a select, not a branch
+    d[i] = x[i] > T(0) ? gi : T(0);
+  }
+}
+
 void grad_relu(GradContext& c) {
   if (!wants(c, 0)) return;
   const Tensor& x = input(c, 0);
@@ -55,7 +64,7 @@ void grad_relu(GradContext& c) {
     const T* g = dy.data<T>();
     T* d = dx.data<T>();
     parallel_for(x.numel(), kGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) d[i] = xd[i] > T(0) ? g[i] : T(0);
+      relu_backward(xd + begin, g + begin, d + begin, end - begin);
     });
   });
   c.grad_inputs[0] = dx;
