@@ -55,6 +55,10 @@ TEST(AutogradNorm, DropoutTrainingUsesTheMask) {
   }
   EXPECT_GT(kept, 0);
   EXPECT_GT(dropped, 0);
+  // Without the mask output the kept elements are told by the output; same gradient.
+  const auto g1 =
+      check_gradients("Dropout", {x, ratio, train}, {attr_i("seed", 3)}, {.wrt = {0}}, 1);
+  for (int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(g1.at(0).at_f64(i), g.at(0).at_f64(i));
   // Inference: the identity.
   check_gradients("Dropout", {x, ratio}, {}, {.wrt = {0}});
 }

@@ -237,6 +237,10 @@ std::map<std::string, Tensor> Autograd::backward() {
       // gradient (Identity, Reshape), so nothing is added in place.
       if (!inserted) it->second = grad::add(it->second, gi);
     }
+    // Every contribution to this node's outputs is in (their readers come later in the graph):
+    // their gradients are not needed any more.
+    for (const std::string& o : node.outputs)
+      if (!o.empty()) grads.erase(o);
   }
   // Rules may share buffers (Add hands dy to both inputs); each parameter gets a gradient of its
   // own so that an optimizer may change one in place.

@@ -134,30 +134,32 @@ void grad_layer_norm(GradContext& c) {
     T* d = dx.data<T>();
     T* gx = dy_xhat.data<T>();
     const double w = static_cast<double>(width);
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t base = r * width;
-      double mean = 0, var = 0;
-      for (int64_t i = 0; i < width; ++i) mean += xd[base + i];
-      mean /= w;
-      for (int64_t i = 0; i < width; ++i) var += (xd[base + i] - mean) * (xd[base + i] - mean);
-      var /= w;
-      const double inv = 1 / std::sqrt(var + eps);
-      double sum_g = 0, sum_g_xhat = 0;
-      for (int64_t i = 0; i < width; ++i) {
-        const double gs = static_cast<double>(g[base + i]) * s[base + i];
-        sum_g += gs;
-        sum_g_xhat += gs * (xd[base + i] - mean) * inv;
+    parallel_for(rows, 1, [&](int64_t r_begin, int64_t r_end) {
+      for (int64_t r = r_begin; r < r_end; ++r) {
+        const int64_t base = r * width;
+        double mean = 0, var = 0;
+        for (int64_t i = 0; i < width; ++i) mean += xd[base + i];
+        mean /= w;
+        for (int64_t i = 0; i < width; ++i) var += (xd[base + i] - mean) * (xd[base + i] - mean);
+        var /= w;
+        const double inv = 1 / std::sqrt(var + eps);
+        double sum_g = 0, sum_g_xhat = 0;
+        for (int64_t i = 0; i < width; ++i) {
+          const double gs = static_cast<double>(g[base + i]) * s[base + i];
+          sum_g += gs;
+          sum_g_xhat += gs * (xd[base + i] - mean) * inv;
+        }
+        const double dm = d_mean.empty() ? 0.0 : d_mean[static_cast<size_t>(r)];
+        const double di = d_inv.empty() ? 0.0 : d_inv[static_cast<size_t>(r)];
+        for (int64_t i = 0; i < width; ++i) {
+          const double xc = xd[base + i] - mean, xhat = xc * inv;
+          const double gs = static_cast<double>(g[base + i]) * s[base + i];
+          d[base + i] = static_cast<T>(inv / w * (w * gs - sum_g - xhat * sum_g_xhat) + dm / w -
+                                       di * inv * inv * inv * xc / w);
+          gx[base + i] = static_cast<T>(static_cast<double>(g[base + i]) * xhat);
+        }
       }
-      const double dm = d_mean.empty() ? 0.0 : d_mean[static_cast<size_t>(r)];
-      const double di = d_inv.empty() ? 0.0 : d_inv[static_cast<size_t>(r)];
-      for (int64_t i = 0; i < width; ++i) {
-        const double xc = xd[base + i] - mean, xhat = xc * inv;
-        const double gs = static_cast<double>(g[base + i]) * s[base + i];
-        d[base + i] = static_cast<T>(inv / w * (w * gs - sum_g - xhat * sum_g_xhat) + dm / w -
-                                     di * inv * inv * inv * xc / w);
-        gx[base + i] = static_cast<T>(static_cast<double>(g[base + i]) * xhat);
-      }
-    }
+    });
   });
   if (wants(c, 0)) c.grad_inputs[0] = dx;
   if (wants(c, 1)) c.grad_inputs[1] = reduce_to_shape(dy_xhat, scale.shape());

@@ -3,6 +3,7 @@
 //   LogSoftmax: dx = dy - exp(y) * sum_axis(dy)
 #include <cmath>
 
+#include "core/parallel.hpp"
 #include "train/autograd/grad_util.hpp"
 
 namespace nnaccel {
@@ -30,20 +31,22 @@ void softmax_rule(GradContext& c, bool log) {
     const T* yd = y.data<T>();
     const T* g = dy.data<T>();
     T* d = dx.data<T>();
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t i = 0; i < inner; ++i) {
-        const int64_t base = o * n * inner + i;
-        double sum = 0;
-        for (int64_t j = 0; j < n; ++j) {
-          const int64_t e = base + j * inner;
-          sum += log ? static_cast<double>(g[e]) : static_cast<double>(g[e]) * yd[e];
+    parallel_for(outer, 1, [&](int64_t o_begin, int64_t o_end) {
+      for (int64_t o = o_begin; o < o_end; ++o)
+        for (int64_t i = 0; i < inner; ++i) {
+          const int64_t base = o * n * inner + i;
+          double sum = 0;
+          for (int64_t j = 0; j < n; ++j) {
+            const int64_t e = base + j * inner;
+            sum += log ? static_cast<double>(g[e]) : static_cast<double>(g[e]) * yd[e];
+          }
+          for (int64_t j = 0; j < n; ++j) {
+            const int64_t e = base + j * inner;
+            const double yv = yd[e], gv = g[e];
+            d[e] = static_cast<T>(log ? gv - std::exp(yv) * sum : yv * (gv - sum));
+          }
         }
-        for (int64_t j = 0; j < n; ++j) {
-          const int64_t e = base + j * inner;
-          const double yv = yd[e], gv = g[e];
-          d[e] = static_cast<T>(log ? gv - std::exp(yv) * sum : yv * (gv - sum));
-        }
-      }
+    });
   });
   c.grad_inputs[0] = dx;
 }
