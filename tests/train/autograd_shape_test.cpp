@@ -38,6 +38,17 @@ TEST(AutogradShape, GatherRepeatedIndices) {
   for (int j = 0; j < 3; ++j) EXPECT_EQ(grads.at(0).at_f64(2 * 3 + j), 0.0);
 }
 
+TEST(AutogradShape, GatherElementsDepthToSpaceSpaceToDepth) {
+  check_gradients("GatherElements",
+                  {random_f64({3, 4}, 17), Tensor::from_i64({3, 2}, {0, 3, 3, 3, 1, 0})},
+                  {attr_i("axis", 1)}, {.wrt = {0}});
+  for (const char* mode : {"DCR", "CRD"})
+    check_gradients("DepthToSpace", {random_f64({1, 8, 2, 3}, 18)},
+                    {attr_i("blocksize", 2), attr_s("mode", mode)}, {.wrt = {0}});
+  check_gradients("SpaceToDepth", {random_f64({1, 2, 4, 6}, 19)}, {attr_i("blocksize", 2)},
+                  {.wrt = {0}});
+}
+
 TEST(AutogradShape, ExpandTileSplit) {
   check_gradients("Expand", {random_f64({3, 1}, 9), Tensor::from_i64({3}, {2, 3, 4})}, {},
                   {.wrt = {0}});
