@@ -15,6 +15,7 @@ TEST(AutogradShape, ReshapeFlattenSqueezeUnsqueeze) {
 TEST(AutogradShape, Transpose) {
   check_gradients("Transpose", {random_f64({2, 3, 4}, 3)}, {attr_is("perm", {2, 0, 1})},
                   {.wrt = {0}});
+  check_gradients("Transpose", {random_f64({2, 3, 4}, 3)}, {}, {.wrt = {0}});  // reversed
 }
 
 TEST(AutogradShape, Concat) {
@@ -47,6 +48,11 @@ TEST(AutogradShape, GatherElementsDepthToSpaceSpaceToDepth) {
                     {attr_i("blocksize", 2), attr_s("mode", mode)}, {.wrt = {0}});
   check_gradients("SpaceToDepth", {random_f64({1, 2, 4, 6}, 19)}, {attr_i("blocksize", 2)},
                   {.wrt = {0}});
+}
+
+TEST(AutogradShape, GatherInnerAxis) {
+  check_gradients("Gather", {random_f64({2, 5, 3}, 20), Tensor::from_i64({3}, {4, -1, 0})},
+                  {attr_i("axis", 1)}, {.wrt = {0}});
 }
 
 TEST(AutogradShape, ExpandTileSplit) {
