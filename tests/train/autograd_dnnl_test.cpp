@@ -97,6 +97,17 @@ TEST(AutogradDnnl, ConvMatchesReference) {
     for (int64_t w = 0; w < 6; ++w) EXPECT_EQ(r.grads.at("in0").at_f64(c * 36 + 5 * 6 + w), 0.0);
 }
 
+TEST(AutogradDnnl, ConvTransposeMatchesReference) {
+  compare("ConvTranspose",
+          {random_f64({2, 4, 5, 4}, 34), random_f64({4, 3, 3, 3}, 35), random_f64({6}, 36)},
+          {attr_i("group", 2), attr_is("strides", {2, 1}), attr_is("pads", {1, 0, 0, 1}),
+           attr_is("output_padding", {1, 0}), attr_is("dilations", {1, 2})});
+  compare("ConvTranspose", {random_f64({1, 2, 3, 3}, 37), random_f64({2, 2, 3, 3}, 38)},
+          {attr_is("strides", {2, 2}), attr_is("output_shape", {6, 7})});
+  compare("ConvTranspose", {random_f64({2, 3, 6}, 39), random_f64({3, 2, 4}, 40)},
+          {attr_is("strides", {2}), attr_s("auto_pad", "SAME_UPPER")});
+}
+
 TEST(AutogradDnnl, GemmMatchesReference) {
   for (int ta = 0; ta < 2; ++ta)
     for (int tb = 0; tb < 2; ++tb)

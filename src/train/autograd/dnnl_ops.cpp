@@ -81,6 +81,17 @@ dnnl::convolution_forward::primitive_desc forward_pd(const ConvSetup& s, bool wi
   return cf::primitive_desc(desc, cpu_engine());
 }
 
+void backward_data(const ConvSetup& s, const dnnl::convolution_forward::primitive_desc& fwd,
+                   const Tensor& w, const Tensor& dy, Tensor& dx) {
+  const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, s.src,
+                                                   s.wei, s.dst, s.strides, s.dilates, s.pad_l,
+                                                   s.pad_r);
+  const dnnl::convolution_backward_data::primitive_desc pd(desc, cpu_engine(), fwd);
+  dnnl::convolution_backward_data(pd).execute(cpu_stream(), {{DNNL_ARG_DIFF_DST, wrap(s.dst, dy)},
+                                                             {DNNL_ARG_WEIGHTS, wrap(s.wei, w)},
+                                                             {DNNL_ARG_DIFF_SRC, wrap(s.src, dx)}});
+}
+
 std::atomic<bool> g_enabled{true};
 
 }  // namespace
@@ -111,14 +122,7 @@ bool conv_backward_dnnl(const Tensor& x, const Tensor& w, const Tensor& dy, int6
   const auto fwd = forward_pd(s, false);
   if (dx != nullptr) {
     *dx = Tensor(DType::f32, x.shape());
-    const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, s.src,
-                                                     s.wei, s.dst, s.strides, s.dilates, s.pad_l,
-                                                     s.pad_r);
-    const dnnl::convolution_backward_data::primitive_desc pd(desc, cpu_engine(), fwd);
-    dnnl::convolution_backward_data(pd).execute(cpu_stream(),
-                                                {{DNNL_ARG_DIFF_DST, wrap(s.dst, dy)},
-                                                 {DNNL_ARG_WEIGHTS, wrap(s.wei, w)},
-                                                 {DNNL_ARG_DIFF_SRC, wrap(s.src, *dx)}});
+    backward_data(s, fwd, w, dy, *dx);
   }
   if (dw != nullptr) {
     *dw = Tensor(DType::f32, w.shape());
@@ -131,6 +135,16 @@ bool conv_backward_dnnl(const Tensor& x, const Tensor& w, const Tensor& dy, int6
                                                     {DNNL_ARG_DIFF_DST, wrap(s.dst, dy)},
                                                     {DNNL_ARG_DIFF_WEIGHTS, wrap(s.wei, *dw)}});
   }
+  cpu_stream().wait();
+  return true;
+}
+
+bool conv_backward_data_dnnl(const Tensor& w, const Tensor& dy, int64_t group,
+                             const nn::Window& win, Tensor& dx) {
+  if (!dnnl_enabled() || dx.numel() == 0 || dy.numel() == 0) return false;
+  ConvSetup s = conv_setup(dx.shape(), w.shape(), dy.shape(), group, win);
+  if (!s.ok) return false;
+  backward_data(s, forward_pd(s, false), w, dy, dx);
   cpu_stream().wait();
   return true;
 }

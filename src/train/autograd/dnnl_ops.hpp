@@ -21,6 +21,11 @@ bool conv_forward_dnnl(const Tensor& x, const Tensor& w, const Tensor* b, int64_
 bool conv_backward_dnnl(const Tensor& x, const Tensor& w, const Tensor& dy, int64_t group,
                         const nn::Window& win, Tensor* dx, Tensor* dw);
 
+// d x of an f32 Conv into `dx` (allocated with the input's shape), from the weight and d y
+// alone: also the forward of a ConvTranspose (conv_transpose_window.hpp). Same contract.
+bool conv_backward_data_dnnl(const Tensor& w, const Tensor& dy, int64_t group,
+                             const nn::Window& win, Tensor& dx);
+
 // y[b] = alpha * op(a[b]) op(b[b]) over `batch` matrices: a is [batch, m, k] (or [batch, k, m]
 // when trans_a), b [batch, k, n] (or [batch, n, k]), y [batch, m, n]; all f32 row-major.
 void matmul_dnnl(const float* a, bool trans_a, const float* b, bool trans_b, float* y,

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/parallel.hpp"
+#include "train/autograd/conv_transpose_window.hpp"
 #include "train/autograd/dnnl_ops.hpp"
 #include "train/autograd/grad_linalg.hpp"
 #include "train/autograd/grad_util.hpp"
@@ -37,6 +38,32 @@ bool conv_forward(OpContext& ctx) {
   Tensor y(DType::f32, out);
   if (!conv_forward_dnnl(x, w, ctx.has_input(2) ? &ctx.input(2) : nullptr, group, win, y))
     return false;
+  ctx.outputs[0] = y;
+  return true;
+}
+
+// ConvTranspose = backward-data of the Conv it transposes, plus the bias.
+bool conv_transpose_forward(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& w = ctx.input(1);
+  const int64_t group = ctx.attr_int("group", 1);
+  if (x.rank() < 3 || w.rank() != x.rank() || group < 1 || x.dim(1) != w.dim(0) ||
+      w.dim(0) % group != 0)
+    return false;
+  const int64_t m = w.dim(1) * group;
+  if (ctx.has_input(2) && (ctx.input(2).rank() != 1 || ctx.input(2).dim(0) != m)) return false;
+  const nn::Window win = conv_transpose_window(ctx.node, x.shape(), w.shape());
+  Shape out = {x.dim(0), m};
+  out.insert(out.end(), win.in.begin(), win.in.end());
+  Tensor y(DType::f32, out);
+  if (!conv_backward_data_dnnl(w, x, group, win, y)) return false;
+  if (ctx.has_input(2)) {
+    const float* b = ctx.input(2).data<float>();
+    const int64_t plane = y.numel() / std::max<int64_t>(1, x.dim(0) * m);
+    float* yd = y.data<float>();
+    for (int64_t nc = 0; nc < x.dim(0) * m; ++nc)
+      for (int64_t i = 0; i < plane; ++i) yd[nc * plane + i] += b[nc % m];
+  }
   ctx.outputs[0] = y;
   return true;
 }
@@ -158,6 +185,7 @@ bool run_fast_forward(OpContext& ctx) {
   if (!dnnl_enabled() || !n.domain.empty() || !all_f32(ctx)) return false;
   try {
     if (n.op_type == "Conv") return conv_forward(ctx);
+    if (n.op_type == "ConvTranspose") return conv_transpose_forward(ctx);
     if (n.op_type == "Gemm") return gemm_forward(ctx);
     if (n.op_type == "MaxPool") return pool_forward(ctx, true);
     if (n.op_type == "AveragePool") return pool_forward(ctx, false);

@@ -1,8 +1,8 @@
 #pragma once
-// The forward pass of Autograd runs the reference kernels, except in f32: Conv, Gemm and MatMul
-// go through oneDNN (the same products as their gradient rules), MaxPool and AveragePool run
-// plane by plane over windows resolved once (pool_plan.hpp), BatchNormalization channels in
-// parallel.
+// The forward pass of Autograd runs the reference kernels, except in f32: Conv, ConvTranspose,
+// Gemm and MatMul go through oneDNN (the same products as their gradient rules), MaxPool and
+// AveragePool run plane by plane over windows resolved once (pool_plan.hpp), BatchNormalization
+// channels in parallel.
 #include "ops/op_registry.hpp"
 
 namespace nnaccel::grad {

@@ -5,6 +5,7 @@
 // its input positions are the "output" positions of a Conv window over its output.
 // f32 Conv goes through oneDNN (dnnl_ops.cpp) when it applies.
 #include "ops/nn_common.hpp"
+#include "train/autograd/conv_transpose_window.hpp"
 #include "train/autograd/dnnl_ops.hpp"
 #include "train/autograd/grad_util.hpp"
 
@@ -125,30 +126,6 @@ void grad_conv(GradContext& c) {
   if (wants(c, 1)) c.grad_inputs[1] = from_doubles(dw, w.dtype(), w.shape());
 }
 
-// Begin pads of a ConvTranspose, as its reference kernel resolves them (output_shape and
-// auto_pad SAME_* distribute the total padding; VALID has none).
-std::vector<int64_t> transpose_pads_begin(const Node& node, const Window& attrs,
-                                          const std::vector<int64_t>& in,
-                                          const std::vector<int64_t>& kernel,
-                                          const std::vector<int64_t>& out) {
-  const nn::AutoPad ap = nn::parse_auto_pad(node);
-  std::vector<int64_t> out_pad = node.attr_ints("output_padding");
-  if (out_pad.empty()) out_pad.assign(in.size(), 0);
-  const bool computed = node.has_attr("output_shape") || ap == nn::AutoPad::same_upper ||
-                        ap == nn::AutoPad::same_lower;
-  std::vector<int64_t> pads = attrs.pads_begin;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (ap == nn::AutoPad::valid) pads[i] = 0;
-    if (!computed) continue;
-    const int64_t full =
-        attrs.strides[i] * (in[i] - 1) + out_pad[i] + (kernel[i] - 1) * attrs.dilations[i] + 1;
-    const int64_t total = full - out[i];
-    pads[i] =
-        ap == nn::AutoPad::same_upper ? nn::floor_div(total, 2) : total - nn::floor_div(total, 2);
-  }
-  return pads;
-}
-
 void grad_conv_transpose(GradContext& c) {
   check_float_operands(c);
   const Tensor& x = input(c, 0);
@@ -159,17 +136,23 @@ void grad_conv_transpose(GradContext& c) {
   if (x.rank() < 3 || w.rank() != x.rank() || group < 1 || x.dim(1) != w.dim(0))
     rule_fail(c.node, "input {} and weight {} do not match", shape_str(x.shape()),
               shape_str(w.shape()));
-  const std::vector<int64_t> kernel = nn::kernel_from_weight(c.node, spatial(w.shape()));
-  // The window of a Conv from the ConvTranspose output (its "input") to its input.
-  Window win = nn::read_window_attrs(c.node, kernel.size());
-  win.pads_begin =
-      transpose_pads_begin(c.node, win, spatial(x.shape()), kernel, spatial(y.shape()));
-  win.in = spatial(y.shape());
-  win.out = spatial(x.shape());
-  win.kernel = kernel;
-  win.pads_end.assign(kernel.size(), 0);
+  const Window win = conv_transpose_window(c.node, x.shape(), w.shape());
+  if (win.in != spatial(y.shape()))
+    rule_fail(c.node, "output {} does not match the attributes", shape_str(y.shape()));
+  const std::vector<int64_t>& kernel = win.kernel;
   if (wants(c, 2)) c.grad_inputs[2] = bias_grad(dy, input(c, 2));
   if (!wants(c, 0) && !wants(c, 1)) return;
+  if (x.dtype() == DType::f32) {
+    // The transposed Conv's forward gives d input, its backward-weights d weight.
+    Tensor dx(DType::f32, x.shape());
+    Tensor dw;
+    if ((!wants(c, 0) || conv_forward_dnnl(dy, w, nullptr, group, win, dx)) &&
+        (!wants(c, 1) || conv_backward_dnnl(dy, w, x, group, win, nullptr, &dw))) {
+      if (wants(c, 0)) c.grad_inputs[0] = dx;
+      if (wants(c, 1)) c.grad_inputs[1] = dw;
+      return;
+    }
+  }
   // Each ConvTranspose input position i is an output position of the window: it gathers dy
   // over its taps for dx, and spreads x[i] * dy over the weight.
   const int64_t m_group = w.dim(1), k_size = nn::product(kernel);
