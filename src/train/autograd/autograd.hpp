@@ -7,6 +7,11 @@
 // it computes the gradients of the inputs that need one. Autograd runs the forward pass node by
 // node, keeping the values backward needs, then walks the nodes in reverse, summing the gradient
 // contributions of values read by several nodes.
+//
+// The rules are in grad_<family>.cpp (families in grad_families.def). In f32, Conv, Gemm and
+// MatMul (forward and gradients) go through oneDNN, and the pools and BatchNormalization
+// forward through loops of this folder (fast_forward.hpp); f64 runs the reference kernels, which
+// the finite-difference tests use.
 #include <map>
 #include <memory>
 #include <string>
@@ -42,7 +47,7 @@ class Autograd {
  public:
   // `params`: names of the graph's float initializers to differentiate; `loss`: a scalar value
   // computed by the graph. Throws Error naming the first node on the path from a parameter to the
-  // loss whose op has no gradient rule.
+  // loss whose op has no gradient rule. `graph` is read at every forward(): it must outlive this.
   Autograd(const Graph& graph, std::vector<std::string> params, std::string loss);
   ~Autograd();
 
