@@ -11,6 +11,7 @@
 #include "runtime/executor.hpp"
 #include "runtime/if_kernel.hpp"
 #include "runtime/plan.hpp"
+#include "runtime/work_estimate.hpp"
 
 namespace nnaccel {
 
@@ -122,6 +123,7 @@ class PlanBuilder {
     step.op_type = "Reorder";
     step.name = s.name;
     step.kernel = make_reorder_kernel(src, dst);
+    step.threads = options_.threads;
     step.inputs = {slot};
     step.outputs = {id};
     plan_->steps_.push_back(std::move(step));
@@ -147,11 +149,12 @@ class PlanBuilder {
   }
 
   std::unique_ptr<Kernel> try_fast(const Node& node, const std::vector<int>& in_slots,
-                                   std::vector<ValueDesc>& out_descs) {
+                                   std::vector<ValueDesc>& out_descs,
+                                   const CompileOptions& options) {
     const std::vector<const KernelEntry*> entries =
         KernelRegistry::instance().find(node.domain, node.op_type);
     if (entries.empty()) return nullptr;
-    KernelRequest req{node, g_, {}, {}, out_descs, options_};
+    KernelRequest req{node, g_, {}, {}, out_descs, options};
     for (int s : in_slots) {
       if (s < 0) {
         req.inputs.push_back(nullptr);
@@ -192,15 +195,23 @@ class PlanBuilder {
       kernel = compile_if(node, in_slots);
       allocates = kernel != nullptr;
     }
+    // Small nodes run on one thread (kernels create their work split for the count they get).
+    CompileOptions node_options = options_;
+    if (all_known) {
+      std::vector<const ValueDesc*> in_descs;
+      for (int s : in_slots)
+        in_descs.push_back(s >= 0 ? &plan_->slots_[static_cast<size_t>(s)].desc : nullptr);
+      if (estimate_work(node, in_descs, out_descs) < kSerialWork) node_options.threads = 1;
+    }
     if (!kernel && !has_subgraph(node) && all_known) {
-      kernel = try_fast(node, in_slots, out_descs);
+      kernel = try_fast(node, in_slots, out_descs, node_options);
       bool any_blocked = false;
       for (int s : in_slots)
         if (s >= 0 && !plan_->slots_[static_cast<size_t>(s)].desc.plain()) any_blocked = true;
       if (!kernel && any_blocked) {
         for (int& s : in_slots)
           if (s >= 0) s = plain_slot(s);
-        kernel = try_fast(node, in_slots, out_descs);
+        kernel = try_fast(node, in_slots, out_descs, node_options);
       }
     }
     bool fast = kernel != nullptr;
@@ -232,6 +243,7 @@ class PlanBuilder {
     step.name = node.name;
     step.kernel = std::move(kernel);
     step.allocates = allocates;
+    step.threads = allocates && !fast ? options_.threads : node_options.threads;
     step.inputs = in_slots;
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       const std::string& name = node.outputs[o];

@@ -1,6 +1,7 @@
 #include <chrono>
 
 #include "core/check.hpp"
+#include "core/parallel.hpp"
 #include "runtime/executor.hpp"
 #include "runtime/plan.hpp"
 
@@ -38,8 +39,15 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs,
       timings->push_back(NodeTiming{step.op_type, step.name, step.kernel->name(), 0, 0});
   }
   uint64_t live = 0;
+  const int run_threads = thread_count();
+  int current = run_threads;
   for (size_t i = 0; i < steps_.size(); ++i) {
     PlanStep& step = steps_[i];
+    const int want = step.threads > 0 ? step.threads : run_threads;
+    if (want != current) {
+      set_thread_count(want);
+      current = want;
+    }
     for (size_t k = 0; k < step.inputs.size(); ++k)
       step.in_ptrs[k] = step.inputs[k] >= 0 ? &values_[static_cast<size_t>(step.inputs[k])] : nullptr;
     for (size_t o = 0; o < step.outputs.size(); ++o) {
@@ -85,6 +93,7 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs,
       values_[static_cast<size_t>(s)] = Tensor{};
     }
   }
+  if (current != run_threads) set_thread_count(run_threads);
   outputs.resize(output_slots_.size());
   for (size_t i = 0; i < output_slots_.size(); ++i) {
     outputs[i] = values_[static_cast<size_t>(output_slots_[i])];

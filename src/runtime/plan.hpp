@@ -35,6 +35,7 @@ struct PlanStep {
   std::string name;
   std::unique_ptr<Kernel> kernel;
   bool allocates = false;    // the kernel allocates its outputs (reference kernels, If)
+  int threads = 0;           // the thread count the step runs with (small steps: 1)
   std::vector<int> inputs;   // slot per kernel input, -1 when absent
   std::vector<int> outputs;  // slot per kernel output, -1 when unnamed
   std::vector<int> frees;    // dynamic slots whose last reader is this step
