@@ -13,7 +13,7 @@ using dnnl_kernels::channel_block;
 TEST(DnnlMatMul, BatchedBroadcastConstantAndRuntimeB) {
   const std::vector<std::pair<Shape, Shape>> cases = {
       {{5, 7}, {7, 9}},         {{3, 17, 33}, {33, 19}},    {{2, 1, 5, 7}, {3, 7, 9}},
-      {{4, 6, 16}, {4, 16, 6}}, {{1, 64, 128}, {128, 100}},
+      {{4, 6, 16}, {4, 16, 6}}, {{1, 64, 128}, {128, 100}}, {{2, 3, 5, 7}, {7, 9}},
   };
   uint32_t seed = 1;
   for (const auto& [as, bs] : cases) {

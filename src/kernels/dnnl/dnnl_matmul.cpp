@@ -151,11 +151,19 @@ std::unique_ptr<Kernel> make_dnnl_matmul(KernelRequest& r) {
   if (r.inputs.size() < 2 || r.inputs.size() > 3 || !plain_f32(r.inputs[0]) ||
       !plain_f32(r.inputs[1]) || r.outputs.size() != 1 || !plain_f32(&r.outputs[0]))
     return nullptr;
-  const Shape& as = r.inputs[0]->shape;
+  Shape as = r.inputs[0]->shape;
   const Shape& bs = r.inputs[1]->shape;
-  const Shape& ys = r.outputs[0].shape;
+  Shape ys = r.outputs[0].shape;
   // 1-D operands (vector products) stay with the reference; oneDNN allows up to 12 dims.
   if (as.size() < 2 || bs.size() < 2 || ys.size() > 12) return nullptr;
+  // [..., M, K] x [K, N]: the leading dims fold into M, one product instead of a batch of small
+  // ones (a sequence-first transformer's [128, 1, 256] x [256, 768] is 128 products of one row).
+  if (bs.size() == 2 && as.size() > 2 && ys.size() == as.size()) {
+    int64_t rows = 1;
+    for (size_t i = 0; i + 1 < as.size(); ++i) rows *= as[i];
+    as = {rows, as.back()};
+    ys = {rows, ys.back()};
+  }
   const size_t rank = std::max(as.size(), bs.size());
   if (ys.size() != rank) return nullptr;
   for (int64_t d : ys)
