@@ -257,7 +257,65 @@ using PdResult =
 
 }  // namespace
 
+namespace {
+
+std::unique_ptr<Kernel> make_conv_nd(KernelRequest& r);
+
+// Conv1d as Conv2d over [N, C, 1, W]: oneDNN 2.6's fast depthwise and 1x1 kernels are 2-D, and
+// for 1-D it falls back to gemm (Silero VAD's depthwise convs ran ~10x slower). The memory of
+// ncw / nCw16c and of nchw / nChw16c with H = 1 is the same.
+std::unique_ptr<Kernel> make_conv_1d_as_2d(KernelRequest& r) {
+  auto widen = [](Shape s) {
+    s.insert(s.begin() + 2, 1);
+    return s;
+  };
+  std::vector<ValueDesc> in(r.inputs.size());
+  std::vector<const ValueDesc*> in_ptrs;
+  for (size_t i = 0; i < r.inputs.size(); ++i) {
+    if (r.inputs[i] == nullptr) {
+      in_ptrs.push_back(nullptr);
+      continue;
+    }
+    in[i] = *r.inputs[i];
+    if (i != 2) in[i].shape = widen(in[i].shape);  // X, W, Z; the bias stays 1-D
+    in_ptrs.push_back(&in[i]);
+  }
+  Tensor w4 = r.constants[1]->reshaped(widen(r.constants[1]->shape()));
+  std::vector<const Tensor*> constants = r.constants;
+  constants[1] = &w4;
+  std::vector<ValueDesc> outs = r.outputs;
+  outs[0].shape = widen(outs[0].shape);
+  Node n = r.node;
+  auto prepend = [&](const char* name, int64_t v) {
+    if (const Attribute* a = r.node.attr(name)) {
+      std::vector<int64_t> vals = a->ints;
+      vals.insert(vals.begin(), v);
+      n.set_attr(Attribute::of_ints(name, vals));
+    }
+  };
+  prepend("kernel_shape", 1);
+  prepend("strides", 1);
+  prepend("dilations", 1);
+  if (const Attribute* a = r.node.attr("pads"); a != nullptr && a->ints.size() == 2)
+    n.set_attr(Attribute::of_ints("pads", {0, a->ints[0], 0, a->ints[1]}));
+  KernelRequest r2{n, r.graph, in_ptrs, constants, outs, r.options};
+  std::unique_ptr<Kernel> k = make_conv_nd(r2);
+  if (k) r.outputs[0].block = r2.outputs[0].block;
+  return k;
+}
+
+}  // namespace
+
 std::unique_ptr<Kernel> make_dnnl_conv(KernelRequest& r) {
+  if (r.inputs.size() >= 2 && r.inputs[0] != nullptr && r.inputs[0]->shape.size() == 3 &&
+      r.constants.size() > 1 && r.constants[1] != nullptr && r.constants[1]->rank() == 3)
+    return make_conv_1d_as_2d(r);
+  return make_conv_nd(r);
+}
+
+namespace {
+
+std::unique_ptr<Kernel> make_conv_nd(KernelRequest& r) {
   CreationThreads threads(r.options);
   auto c = check_common(r, r.node.domain == "ai.nnaccel");
   if (!c) return nullptr;
@@ -300,6 +358,8 @@ std::unique_ptr<Kernel> make_dnnl_conv(KernelRequest& r) {
                  }
                });
 }
+
+}  // namespace
 
 std::unique_ptr<Kernel> make_dnnl_conv_transpose(KernelRequest& r) {
   CreationThreads threads(r.options);
