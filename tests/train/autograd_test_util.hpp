@@ -1,0 +1,139 @@
+#pragma once
+// Finite-difference checks of gradient rules: one node under test whose float outputs are
+// reduced to a scalar loss = sum_o sum(out_o * R_o) with random fixed R_o, all in f64; the
+// analytic gradients Autograd returns are compared with central differences.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "nnaccel/error.hpp"
+#include "train/autograd/autograd.hpp"
+
+namespace nnaccel::testing {
+
+inline Tensor random_f64(const Shape& shape, uint32_t seed, double lo = -1, double hi = 1) {
+  Tensor t(DType::f64, shape);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> d(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<double>()[i] = d(rng);
+  return t;
+}
+
+inline Attribute attr_i(const std::string& n, int64_t v) { return Attribute::of_int(n, v); }
+inline Attribute attr_f(const std::string& n, float v) { return Attribute::of_float(n, v); }
+inline Attribute attr_s(const std::string& n, std::string v) {
+  return Attribute::of_string(n, std::move(v));
+}
+inline Attribute attr_is(const std::string& n, std::vector<int64_t> v) {
+  return Attribute::of_ints(n, std::move(v));
+}
+
+struct GradCheckOptions {
+  std::set<size_t> wrt;             // inputs to differentiate
+  std::vector<size_t> outputs{0};   // outputs that feed the loss
+  double rel_tol = 1e-6;
+  double abs_tol = 1e-8;
+  double step = 1e-6;
+  int max_elements = 120;           // elements checked per input (a random subset above)
+};
+
+// Builds `op` with `inputs` (undefined = omitted), runs Autograd and compares every wanted
+// gradient with central differences. Returns the analytic gradients by input index.
+inline std::map<size_t, Tensor> check_gradients(const std::string& op,
+                                                const std::vector<Tensor>& inputs,
+                                                std::vector<Attribute> attrs,
+                                                const GradCheckOptions& opt, int num_outputs = 1,
+                                                const std::string& domain = "") {
+  Graph g;
+  Node n;
+  n.op_type = op;
+  n.domain = domain;
+  n.name = "under_test";
+  n.attrs = std::move(attrs);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string name = inputs[i].defined() ? "in" + std::to_string(i) : "";
+    n.inputs.push_back(name);
+    if (inputs[i].defined()) g.initializers[name] = inputs[i].clone();
+  }
+  for (int o = 0; o < num_outputs; ++o) n.outputs.push_back("out" + std::to_string(o));
+  g.nodes.push_back(n);
+  std::string loss;
+  for (size_t o : opt.outputs) {
+    const std::string out = "out" + std::to_string(o), w = "w" + std::to_string(o);
+    Node mul;
+    mul.op_type = "Mul";
+    mul.name = "weight" + std::to_string(o);
+    mul.inputs = {out, w};
+    mul.outputs = {out + "_w"};
+    Node sum;
+    sum.op_type = "ReduceSum";
+    sum.name = "sum" + std::to_string(o);
+    sum.inputs = {out + "_w"};
+    sum.outputs = {out + "_s"};
+    sum.attrs = {Attribute::of_int("keepdims", 0)};
+    g.nodes.push_back(mul);
+    g.nodes.push_back(sum);
+    if (loss.empty()) {
+      loss = out + "_s";
+    } else {
+      Node add;
+      add.op_type = "Add";
+      add.name = "acc" + std::to_string(o);
+      add.inputs = {loss, out + "_s"};
+      add.outputs = {loss + "+"};
+      loss = add.outputs[0];
+      g.nodes.push_back(add);
+    }
+  }
+  std::vector<std::string> params;
+  for (size_t k : opt.wrt) params.push_back("in" + std::to_string(k));
+  // The weights need the outputs' shapes: one plain forward first.
+  Graph shapes_graph = g;
+  shapes_graph.nodes.resize(1);
+  Autograd shape_run(shapes_graph, {}, "out0");
+  shape_run.forward({});
+  for (size_t o : opt.outputs) {
+    const Tensor& y = shape_run.value("out" + std::to_string(o));
+    g.initializers["w" + std::to_string(o)] =
+        random_f64(y.shape(), 1000 + static_cast<uint32_t>(o), 0.5, 1.5);
+  }
+  Autograd ag(g, params, loss);
+  ag.forward({});
+  std::map<std::string, Tensor> grads = ag.backward();
+  std::map<size_t, Tensor> result;
+  std::mt19937 rng(7);
+  for (size_t k : opt.wrt) {
+    const std::string name = "in" + std::to_string(k);
+    const Tensor& analytic = grads.at(name);
+    EXPECT_EQ(analytic.shape(), inputs[k].shape()) << op << " input " << k;
+    result[k] = analytic;
+    Tensor& x = g.initializers.at(name);
+    std::vector<int64_t> elems;
+    for (int64_t e = 0; e < x.numel(); ++e) elems.push_back(e);
+    if (static_cast<int64_t>(elems.size()) > opt.max_elements) {
+      std::shuffle(elems.begin(), elems.end(), rng);
+      elems.resize(static_cast<size_t>(opt.max_elements));
+    }
+    for (int64_t e : elems) {
+      double* p = x.data<double>() + e;
+      const double orig = *p;
+      const double h = opt.step * std::max(1.0, std::fabs(orig));
+      *p = orig + h;
+      ag.forward({});
+      const double up = ag.value(loss).at_f64(0);
+      *p = orig - h;
+      ag.forward({});
+      const double down = ag.value(loss).at_f64(0);
+      *p = orig;
+      const double numeric = (up - down) / (2 * h);
+      const double a = analytic.at_f64(e);
+      const double tol = opt.abs_tol + opt.rel_tol * std::max(std::fabs(a), std::fabs(numeric));
+      EXPECT_NEAR(a, numeric, tol) << op << " d/d input " << k << " element " << e;
+    }
+  }
+  return result;
+}
+
+}  // namespace nnaccel::testing
