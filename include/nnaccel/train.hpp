@@ -183,8 +183,8 @@ struct TrainerOptions {
 
 class Trainer {
  public:
-  // `model` is the inference model to train (its weights are updated in place and are what
-  // model() returns). Throws Error on bad options, data that does not fit the model, or (with
+  // `model` is the inference model to train (the trainer works on its own copy of the weights:
+  // model() returns them). Throws Error on bad options, data that does not fit the model, or (with
   // resume) a missing, corrupt or mismatched checkpoint.
   Trainer(Model model, LabeledData train, LabeledData test, TrainerOptions options);
   ~Trainer();

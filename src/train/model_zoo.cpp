@@ -145,7 +145,6 @@ std::string build_mlp(GraphBuilder& b, const std::string& x, const ClassifierSpe
   const int64_t in = s.channels * s.height * s.width;
   std::string h = b.flatten(x);
   h = b.unary("Relu", b.gemm(h, in, 256, true));
-  h = b.dropout(h, 0.2f);
   h = b.unary("Relu", b.gemm(h, 256, 128, true));
   return b.gemm(h, 128, s.classes, false);
 }

@@ -91,6 +91,8 @@ struct Trainer::Impl {
               "--resume needs --checkpoint-dir");
     NNA_CHECK(train_data.labels.defined(), "training data has no labels");
     set_thread_count(options.threads);
+    // Model copies share tensor storage; the trainer updates weights in place, so it owns its own.
+    for (auto& [name, t] : model.graph.initializers) t = t.clone();
 
     train::LoaderOptions lo;
     lo.batch_size = options.batch_size;

@@ -29,7 +29,7 @@ void lift_float_constants(Graph& g) {
     const Attribute* v = n.op_type == "Constant" && n.domain.empty() ? n.attr("value") : nullptr;
     if (v != nullptr && v->kind == Attribute::Kind::t && dtype_is_float(v->t.dtype()) &&
         v->t.numel() > 1 && n.outputs.size() == 1 && g.initializers.count(n.outputs[0]) == 0) {
-      g.initializers[n.outputs[0]] = v->t;
+      g.initializers[n.outputs[0]] = v->t.clone();  // trained in place: not the node's storage
       continue;
     }
     kept.push_back(std::move(n));
