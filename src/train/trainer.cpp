@@ -313,6 +313,12 @@ struct Trainer::Impl {
           step % options.checkpoint_every == 0)
         save();
     }
+    // Stopped part-way through an epoch by max_steps: report (and evaluate) what was trained.
+    if (reports != nullptr && batches > 0 && done()) {
+      EpochReport r = end_epoch(loader->epoch());
+      if (options.on_epoch) options.on_epoch(r);
+      reports->push_back(r);
+    }
     progress.clear();
     return ran;
   }
