@@ -14,9 +14,9 @@ Tensor away_from(const Tensor& t, std::vector<double> kinks) {
 
 TEST(AutogradElementwise, Activations) {
   const Tensor x = away_from(random_f64({3, 5}, 1, -4, 4), {0, -3, 3});
-  for (const char* op : {"Relu", "Sigmoid", "Tanh", "HardSwish", "LeakyRelu", "Elu", "Softplus",
-                         "Softsign", "Neg", "Identity", "Abs", "Exp", "Erf", "Sin", "Cos",
-                         "HardSigmoid"})
+  for (const char* op :
+       {"Relu", "Sigmoid", "Tanh", "HardSwish", "LeakyRelu", "Elu", "Softplus", "Softsign", "Neg",
+        "Identity", "Abs", "Exp", "Erf", "Sin", "Cos", "HardSigmoid"})
     check_gradients(op, {x}, {}, {.wrt = {0}});
   check_gradients("LeakyRelu", {x}, {attr_f("alpha", 0.3f)}, {.wrt = {0}});
 }
@@ -94,9 +94,16 @@ TEST(AutogradElementwise, PowConstantAndVariableExponent) {
   check_gradients("Pow", {random_f64({5}, 10, -2, 2), three}, {}, {.wrt = {0}});
 }
 
+TEST(AutogradElementwise, VariadicSumMean) {
+  const std::vector<Tensor> in = {random_f64({2, 3}, 13), random_f64({3}, 14),
+                                  random_f64({2, 1}, 15)};
+  check_gradients("Sum", in, {}, {.wrt = {0, 1, 2}});
+  check_gradients("Mean", in, {}, {.wrt = {0, 1, 2}});
+}
+
 TEST(AutogradElementwise, PRelu) {
-  check_gradients("PRelu", {away_from(random_f64({2, 3, 2}, 11), {0}), random_f64({3, 1}, 12)},
-                  {}, {.wrt = {0, 1}});
+  check_gradients("PRelu", {away_from(random_f64({2, 3, 2}, 11), {0}), random_f64({3, 1}, 12)}, {},
+                  {.wrt = {0, 1}});
 }
 
 }  // namespace

@@ -37,9 +37,10 @@ TEST(AutogradLoss, NegativeLogLikelihood) {
   for (const char* red : {"mean", "sum", "none"}) {
     check_gradients("NegativeLogLikelihoodLoss", {random_f64({5, 4}, 8), targets({5}, 4, 9)},
                     {attr_s("reduction", red)}, {.wrt = {0}});
-    check_gradients("NegativeLogLikelihoodLoss",
-                    {random_f64({3, 4, 3}, 10), targets({3, 3}, 4, 11, 1), random_f64({4}, 12, 0.2, 2)},
-                    {attr_s("reduction", red), attr_i("ignore_index", 1)}, {.wrt = {0}});
+    check_gradients(
+        "NegativeLogLikelihoodLoss",
+        {random_f64({3, 4, 3}, 10), targets({3, 3}, 4, 11, 1), random_f64({4}, 12, 0.2, 2)},
+        {attr_s("reduction", red), attr_i("ignore_index", 1)}, {.wrt = {0}});
   }
 }
 

@@ -4,8 +4,8 @@ namespace nnaccel::testing {
 namespace {
 
 TEST(AutogradMatMul, GemmPlain) {
-  check_gradients("Gemm", {random_f64({3, 4}, 1), random_f64({4, 5}, 2), random_f64({3, 5}, 3)},
-                  {}, {.wrt = {0, 1, 2}});
+  check_gradients("Gemm", {random_f64({3, 4}, 1), random_f64({4, 5}, 2), random_f64({3, 5}, 3)}, {},
+                  {.wrt = {0, 1, 2}});
 }
 
 TEST(AutogradMatMul, GemmTransposedScaledBroadcastBias) {

@@ -44,8 +44,8 @@ TEST(AutogradNorm, DropoutTrainingUsesTheMask) {
   ratio.data<double>()[0] = 0.25;
   Tensor train(DType::boolean, {});
   train.data<bool>()[0] = true;
-  const auto g = check_gradients("Dropout", {x, ratio, train}, {attr_i("seed", 3)}, {.wrt = {0}},
-                                 2);
+  const auto g =
+      check_gradients("Dropout", {x, ratio, train}, {attr_i("seed", 3)}, {.wrt = {0}}, 2);
   // The gradient is 0 or 1 / (1 - ratio), and both occur.
   int kept = 0, dropped = 0;
   for (int64_t i = 0; i < x.numel(); ++i) {

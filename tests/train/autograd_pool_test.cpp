@@ -17,11 +17,11 @@ TEST(AutogradPool, MaxPool) {
 
 TEST(AutogradPool, AveragePool) {
   for (int include = 0; include < 2; ++include)
-    check_gradients("AveragePool", {random_f64({2, 2, 6, 7}, 4)},
-                    {attr_is("kernel_shape", {3, 2}), attr_is("strides", {2, 2}),
-                     attr_is("pads", {1, 0, 1, 1}), attr_i("count_include_pad", include),
-                     attr_i("ceil_mode", include)},
-                    {.wrt = {0}});
+    check_gradients(
+        "AveragePool", {random_f64({2, 2, 6, 7}, 4)},
+        {attr_is("kernel_shape", {3, 2}), attr_is("strides", {2, 2}), attr_is("pads", {1, 0, 1, 1}),
+         attr_i("count_include_pad", include), attr_i("ceil_mode", include)},
+        {.wrt = {0}});
 }
 
 TEST(AutogradPool, GlobalPools) {

@@ -23,16 +23,17 @@ TEST(AutogradShape, Concat) {
 }
 
 TEST(AutogradShape, SliceWithSteps) {
-  check_gradients("Slice",
-                  {random_f64({5, 6}, 7), Tensor::from_i64({2}, {4, 1}), Tensor::from_i64({2}, {0, 6}),
-                   Tensor::from_i64({2}, {0, 1}), Tensor::from_i64({2}, {-2, 2})},
-                  {}, {.wrt = {0}});
+  check_gradients(
+      "Slice",
+      {random_f64({5, 6}, 7), Tensor::from_i64({2}, {4, 1}), Tensor::from_i64({2}, {0, 6}),
+       Tensor::from_i64({2}, {0, 1}), Tensor::from_i64({2}, {-2, 2})},
+      {}, {.wrt = {0}});
 }
 
 TEST(AutogradShape, GatherRepeatedIndices) {
-  const auto grads = check_gradients(
-      "Gather", {random_f64({4, 3}, 8), Tensor::from_i64({2, 2}, {1, 3, 1, -4})},
-      {attr_i("axis", 0)}, {.wrt = {0}});
+  const auto grads =
+      check_gradients("Gather", {random_f64({4, 3}, 8), Tensor::from_i64({2, 2}, {1, 3, 1, -4})},
+                      {attr_i("axis", 0)}, {.wrt = {0}});
   // Row 1 read twice, row 0 once (-4), row 2 never: its gradient is exactly zero.
   for (int j = 0; j < 3; ++j) EXPECT_EQ(grads.at(0).at_f64(2 * 3 + j), 0.0);
 }
@@ -44,6 +45,23 @@ TEST(AutogradShape, ExpandTileSplit) {
                   {.wrt = {0}});
   check_gradients("Split", {random_f64({5, 2}, 11), Tensor::from_i64({2}, {2, 3})}, {},
                   {.wrt = {0}, .outputs = {0, 1}}, 2);
+}
+
+TEST(AutogradShape, PadModes) {
+  const Tensor x = random_f64({2, 3, 4}, 14);
+  const Tensor pads = Tensor::from_i64({6}, {0, 1, 2, 0, 2, 1});
+  Tensor value(DType::f64, {});
+  value.data<double>()[0] = 0.5;
+  check_gradients("Pad", {x, pads, value}, {}, {.wrt = {0}});
+  for (const char* mode : {"reflect", "edge"})
+    check_gradients("Pad", {x, pads}, {attr_s("mode", mode)}, {.wrt = {0}});
+}
+
+TEST(AutogradShape, Where) {
+  Tensor cond(DType::boolean, {2, 3});
+  for (int i = 0; i < 6; ++i) cond.data<bool>()[i] = i % 4 != 1;
+  check_gradients("Where", {cond, random_f64({2, 3}, 15), random_f64({3}, 16)}, {},
+                  {.wrt = {1, 2}});
 }
 
 TEST(AutogradShape, ReduceSumMean) {

@@ -31,12 +31,12 @@ inline Attribute attr_is(const std::string& n, std::vector<int64_t> v) {
 }
 
 struct GradCheckOptions {
-  std::set<size_t> wrt;             // inputs to differentiate
-  std::vector<size_t> outputs{0};   // outputs that feed the loss
+  std::set<size_t> wrt;            // inputs to differentiate
+  std::vector<size_t> outputs{0};  // outputs that feed the loss
   double rel_tol = 1e-6;
   double abs_tol = 1e-8;
   double step = 1e-6;
-  int max_elements = 120;           // elements checked per input (a random subset above)
+  int max_elements = 120;  // elements checked per input (a random subset above)
 };
 
 // Builds `op` with `inputs` (undefined = omitted), runs Autograd and compares every wanted

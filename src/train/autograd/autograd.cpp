@@ -5,6 +5,7 @@
 #include "core/check.hpp"
 #include "ir/shape_inference.hpp"
 #include "ops/op_registry.hpp"
+#include "train/autograd/fast_forward.hpp"
 #include "train/autograd/grad_util.hpp"
 
 namespace nnaccel {
@@ -39,6 +40,15 @@ bool is_float(DType t) {
   return t == DType::f32 || t == DType::f64 || t == DType::f16 || t == DType::bf16;
 }
 
+// Ops whose outputs are indices, shapes or booleans: no gradient flows through them even when
+// static types are unknown.
+bool integer_valued(const Node& n) {
+  static const std::set<std::string> ops = {
+      "Shape",       "Size",           "ArgMax", "ArgMin", "NonZero", "Equal", "Less",  "Greater",
+      "LessOrEqual", "GreaterOrEqual", "Not",    "And",    "Or",      "Xor",   "IsNaN", "IsInf"};
+  return n.domain.empty() && ops.count(n.op_type) > 0;
+}
+
 }  // namespace
 
 struct Autograd::Impl {
@@ -46,7 +56,7 @@ struct Autograd::Impl {
   std::vector<std::string> params;
   std::string loss;
   std::vector<const OpSchema*> schemas;
-  std::vector<GradFn> rules;           // per node; null for nodes off the param -> loss paths
+  std::vector<GradFn> rules;             // per node; null for nodes off the param -> loss paths
   std::vector<std::vector<bool>> wants;  // per node and input: the input depends on a param
   std::map<std::string, Tensor> values;
   bool ran = false;
@@ -100,7 +110,7 @@ Autograd::Autograd(const Graph& graph, std::vector<std::string> params, std::str
     bool dep = false;
     for (const std::string& in : n.inputs)
       if (!in.empty() && from_param.count(in)) dep = true;
-    if (!dep) continue;
+    if (!dep || integer_valued(n)) continue;
     for (const std::string& o : n.outputs)
       if (!o.empty() && differentiable(o)) from_param.insert(o);
   }
@@ -130,9 +140,10 @@ Autograd::Autograd(const Graph& graph, std::vector<std::string> params, std::str
     const Node& n = graph.nodes[i];
     m.rules[i] = grads.find(n.domain, n.op_type);
     if (m.rules[i] == nullptr)
-      fail("autograd: {} lies between a parameter and the loss '{}' but op {}{} has no gradient "
-           "rule",
-           n.describe(), m.loss, n.domain.empty() ? "" : n.domain + "::", n.op_type);
+      fail(
+          "autograd: {} lies between a parameter and the loss '{}' but op {}{} has no gradient "
+          "rule",
+          n.describe(), m.loss, n.domain.empty() ? "" : n.domain + "::", n.op_type);
   }
 }
 
@@ -162,11 +173,12 @@ void Autograd::forward(const std::map<std::string, Tensor>& feeds) {
         continue;
       }
       auto it = m.values.find(name);
-      if (it == m.values.end()) fail("autograd: {}: input '{}' has no value", node.describe(), name);
+      if (it == m.values.end())
+        fail("autograd: {}: input '{}' has no value", node.describe(), name);
       ins.push_back(&it->second);
     }
     OpContext ctx(node, std::move(ins), nullptr);
-    m.schemas[i]->run(ctx);
+    if (!grad::run_fast_forward(ctx)) m.schemas[i]->run(ctx);
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       if (node.outputs[o].empty()) continue;
       if (!ctx.outputs[o].defined())
@@ -217,8 +229,8 @@ std::map<std::string, Tensor> Autograd::backward() {
       Tensor& gi = ctx.grad_inputs[k];
       const Tensor& in = *ctx.inputs[k];
       if (gi.shape() != in.shape())
-        fail("autograd: {}: the gradient of input {} has shape {}, the input {}",
-             node.describe(), k, shape_str(gi.shape()), shape_str(in.shape()));
+        fail("autograd: {}: the gradient of input {} has shape {}, the input {}", node.describe(),
+             k, shape_str(gi.shape()), shape_str(in.shape()));
       if (gi.dtype() != in.dtype()) gi = cast_tensor(gi, in.dtype());
       auto [it, inserted] = grads.try_emplace(node.inputs[k], gi);
       // Sums into a fresh tensor: a rule may hand back a tensor that shares storage with another
@@ -226,11 +238,16 @@ std::map<std::string, Tensor> Autograd::backward() {
       if (!inserted) it->second = grad::add(it->second, gi);
     }
   }
+  // Rules may share buffers (Add hands dy to both inputs); each parameter gets a gradient of its
+  // own so that an optimizer may change one in place.
   std::map<std::string, Tensor> result;
+  std::set<const void*> handed_out;
   for (const std::string& p : m.params) {
     auto it = grads.find(p);
     const Tensor& param = m.values.at(p);
-    result[p] = it != grads.end() ? it->second : Tensor(param.dtype(), param.shape());
+    Tensor g = it != grads.end() ? it->second : Tensor(param.dtype(), param.shape());
+    if (g.numel() > 0 && !handed_out.insert(g.raw()).second) g = g.clone();
+    result[p] = g;
   }
   return result;
 }

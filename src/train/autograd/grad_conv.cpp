@@ -3,9 +3,9 @@
 // pairs of a window, so the backward pass walks the same windows as the forward: each pair
 // sends dy * w to dx and dy * x to dw. For ConvTranspose the roles of input and output swap:
 // its input positions are the "output" positions of a Conv window over its output.
-// f32 Conv goes through oneDNN (grad_conv_dnnl.cpp) when it applies.
+// f32 Conv goes through oneDNN (dnnl_ops.cpp) when it applies.
 #include "ops/nn_common.hpp"
-#include "train/autograd/grad_conv_dnnl.hpp"
+#include "train/autograd/dnnl_ops.hpp"
 #include "train/autograd/grad_util.hpp"
 
 namespace nnaccel {
@@ -47,10 +47,12 @@ void window_backward(const Tensor& x, const Tensor& w, const Tensor& dy, int64_t
             const int64_t w_base = w_offset(m, c, cg, mg);
             if (dx != nullptr)
               for (const Tap& t : window)
-                (*dx)[static_cast<size_t>(x_base + t.x)] += gy * static_cast<double>(wd[w_base + t.k]);
+                (*dx)[static_cast<size_t>(x_base + t.x)] +=
+                    gy * static_cast<double>(wd[w_base + t.k]);
             if (dw != nullptr)
               for (const Tap& t : window)
-                (*dw)[static_cast<size_t>(w_base + t.k)] += gy * static_cast<double>(xd[x_base + t.x]);
+                (*dw)[static_cast<size_t>(w_base + t.k)] +=
+                    gy * static_cast<double>(xd[x_base + t.x]);
           }
         }
   }
@@ -141,8 +143,8 @@ std::vector<int64_t> transpose_pads_begin(const Node& node, const Window& attrs,
     const int64_t full =
         attrs.strides[i] * (in[i] - 1) + out_pad[i] + (kernel[i] - 1) * attrs.dilations[i] + 1;
     const int64_t total = full - out[i];
-    pads[i] = ap == nn::AutoPad::same_upper ? nn::floor_div(total, 2)
-                                            : total - nn::floor_div(total, 2);
+    pads[i] =
+        ap == nn::AutoPad::same_upper ? nn::floor_div(total, 2) : total - nn::floor_div(total, 2);
   }
   return pads;
 }
@@ -160,7 +162,8 @@ void grad_conv_transpose(GradContext& c) {
   const std::vector<int64_t> kernel = nn::kernel_from_weight(c.node, spatial(w.shape()));
   // The window of a Conv from the ConvTranspose output (its "input") to its input.
   Window win = nn::read_window_attrs(c.node, kernel.size());
-  win.pads_begin = transpose_pads_begin(c.node, win, spatial(x.shape()), kernel, spatial(y.shape()));
+  win.pads_begin =
+      transpose_pads_begin(c.node, win, spatial(x.shape()), kernel, spatial(y.shape()));
   win.in = spatial(y.shape());
   win.out = spatial(x.shape());
   win.kernel = kernel;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/parallel.hpp"
 #include "train/autograd/grad_util.hpp"
 
 namespace nnaccel {
@@ -11,6 +12,8 @@ namespace nnaccel {
 namespace {
 
 using namespace grad;
+
+constexpr int64_t kGrain = 1 << 14;
 
 // dx = dy * deriv(x, y) for input 0; deriv sees the forward input and output.
 template <typename Deriv>
@@ -26,9 +29,11 @@ void unary_rule(GradContext& ctx, Deriv deriv) {
     const T* yd = y.data<T>();
     const T* g = dy.data<T>();
     T* d = dx.data<T>();
-    for (int64_t i = 0; i < x.numel(); ++i)
-      d[i] = static_cast<T>(static_cast<double>(g[i]) *
-                            deriv(static_cast<double>(xd[i]), static_cast<double>(yd[i])));
+    parallel_for(x.numel(), kGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        d[i] = static_cast<T>(static_cast<double>(g[i]) *
+                              deriv(static_cast<double>(xd[i]), static_cast<double>(yd[i])));
+    });
   });
   ctx.grad_inputs[0] = dx;
 }
@@ -38,8 +43,22 @@ constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 constexpr double kTwoOverSqrtPi = 1.12837916709551257390;
 constexpr double kSqrt2OverPi = 0.79788456080286535588;
 
+// Relu is on every CNN's path: a select, not a product in double.
 void grad_relu(GradContext& c) {
-  unary_rule(c, [](double x, double) { return x > 0 ? 1.0 : 0.0; });
+  if (!wants(c, 0)) return;
+  const Tensor& x = input(c, 0);
+  const Tensor dy = grad_output(c, 0);
+  Tensor dx(x.dtype(), x.shape());
+  visit_grad_float(c.node, x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* xd = x.data<T>();
+    const T* g = dy.data<T>();
+    T* d = dx.data<T>();
+    parallel_for(x.numel(), kGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) d[i] = xd[i] > T(0) ? g[i] : T(0);
+    });
+  });
+  c.grad_inputs[0] = dx;
 }
 void grad_leaky_relu(GradContext& c) {
   const double alpha = c.node.attr_float("alpha", 0.01f);
@@ -106,6 +125,39 @@ void grad_cos(GradContext& c) {
   unary_rule(c, [](double x, double) { return -std::sin(x); });
 }
 
+// Piecewise-constant ops: zero almost everywhere (as PyTorch defines them).
+void grad_zero(GradContext& c) {
+  for (size_t k = 0; k < c.inputs.size(); ++k)
+    if (wants(c, k)) c.grad_inputs[k] = Tensor(input(c, k).dtype(), input(c, k).shape());
+}
+
+// Cast between float types: the gradient is cast back (Autograd casts to the input's type).
+void grad_cast(GradContext& c) {
+  if (wants(c, 0)) c.grad_inputs[0] = grad_output(c, 0);
+}
+
+// Sum and Mean of any number of broadcasting inputs.
+void variadic_rule(GradContext& c, bool mean) {
+  const Tensor dy = grad_output(c, 0);
+  const double scale = mean ? 1.0 / static_cast<double>(c.inputs.size()) : 1.0;
+  for (size_t k = 0; k < c.inputs.size(); ++k) {
+    if (!wants(c, k)) continue;
+    Tensor g = reduce_to_shape(dy, input(c, k).shape());
+    if (mean) {
+      Tensor s(g.dtype(), g.shape());
+      visit_grad_float(c.node, g.dtype(), [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        for (int64_t i = 0; i < g.numel(); ++i)
+          s.data<T>()[i] = static_cast<T>(static_cast<double>(g.data<T>()[i]) * scale);
+      });
+      g = s;
+    }
+    c.grad_inputs[k] = g;
+  }
+}
+void grad_sum(GradContext& c) { variadic_rule(c, false); }
+void grad_mean(GradContext& c) { variadic_rule(c, true); }
+
 // ai.nnaccel Gelu: approximate "none" is x * Phi(x), "tanh" the tanh approximation.
 void grad_gelu(GradContext& c) {
   const std::string approx = c.node.attr_string("approximate", "none");
@@ -167,7 +219,9 @@ void binary_rule(GradContext& ctx, DA da_fn, DB db_fn) {
   const Tensor& y = output(ctx, 0);
   const Tensor dy = grad_output(ctx, 0);
   // Pow's exponent may have another type than its base.
-  auto as_y = [&](const Tensor& t) { return t.dtype() == y.dtype() ? t : cast_tensor(t, y.dtype()); };
+  auto as_y = [&](const Tensor& t) {
+    return t.dtype() == y.dtype() ? t : cast_tensor(t, y.dtype());
+  };
   const Tensor ab = broadcast_to(as_y(a), y.shape());
   const Tensor bb = broadcast_to(as_y(b), y.shape());
   for (size_t k = 0; k < 2; ++k) {
@@ -197,35 +251,40 @@ void grad_add(GradContext& c) {
     if (wants(c, k)) c.grad_inputs[k] = reduce_to_shape(dy, input(c, k).shape());
 }
 void grad_sub(GradContext& c) {
-  binary_rule(c, [](double, double, double) { return 1.0; },
-              [](double, double, double) { return -1.0; });
+  binary_rule(
+      c, [](double, double, double) { return 1.0; }, [](double, double, double) { return -1.0; });
 }
 void grad_mul(GradContext& c) {
-  binary_rule(c, [](double, double b, double) { return b; },
-              [](double a, double, double) { return a; });
+  binary_rule(
+      c, [](double, double b, double) { return b; }, [](double a, double, double) { return a; });
 }
 void grad_div(GradContext& c) {
-  binary_rule(c, [](double, double b, double) { return 1 / b; },
-              [](double a, double b, double) { return -a / (b * b); });
+  binary_rule(
+      c, [](double, double b, double) { return 1 / b; },
+      [](double a, double b, double) { return -a / (b * b); });
 }
 void grad_pow(GradContext& c) {
   // d/da a^b = b a^(b-1); d/db a^b = a^b log a (needs a > 0; 0 where a^b is 0).
-  binary_rule(c, [](double a, double b, double) { return b == 0 ? 0.0 : b * std::pow(a, b - 1); },
-              [](double a, double, double y) { return y == 0 ? 0.0 : y * std::log(a); });
+  binary_rule(
+      c, [](double a, double b, double) { return b == 0 ? 0.0 : b * std::pow(a, b - 1); },
+      [](double a, double, double y) { return y == 0 ? 0.0 : y * std::log(a); });
 }
 void grad_max(GradContext& c) {
   if (c.inputs.size() != 2) rule_fail(c.node, "gradient of Max with {} inputs", c.inputs.size());
-  binary_rule(c, [](double a, double b, double) { return a >= b ? 1.0 : 0.0; },
-              [](double a, double b, double) { return a >= b ? 0.0 : 1.0; });
+  binary_rule(
+      c, [](double a, double b, double) { return a >= b ? 1.0 : 0.0; },
+      [](double a, double b, double) { return a >= b ? 0.0 : 1.0; });
 }
 void grad_min(GradContext& c) {
   if (c.inputs.size() != 2) rule_fail(c.node, "gradient of Min with {} inputs", c.inputs.size());
-  binary_rule(c, [](double a, double b, double) { return a <= b ? 1.0 : 0.0; },
-              [](double a, double b, double) { return a <= b ? 0.0 : 1.0; });
+  binary_rule(
+      c, [](double a, double b, double) { return a <= b ? 1.0 : 0.0; },
+      [](double a, double b, double) { return a <= b ? 0.0 : 1.0; });
 }
 void grad_prelu(GradContext& c) {
-  binary_rule(c, [](double a, double b, double) { return a < 0 ? b : 1.0; },
-              [](double a, double, double) { return a < 0 ? a : 0.0; });
+  binary_rule(
+      c, [](double a, double b, double) { return a < 0 ? b : 1.0; },
+      [](double a, double, double) { return a < 0 ? a : 0.0; });
 }
 
 }  // namespace
@@ -252,6 +311,10 @@ void register_elementwise_grads(GradRegistry& r) {
   r.add("", "Cos", grad_cos);
   r.add("ai.nnaccel", "Gelu", grad_gelu);
   r.add("", "Clip", grad_clip);
+  for (const char* op : {"Floor", "Ceil", "Round", "Sign"}) r.add("", op, grad_zero);
+  r.add("", "Cast", grad_cast);
+  r.add("", "Sum", grad_sum);
+  r.add("", "Mean", grad_mean);
   r.add("", "Add", grad_add);
   r.add("", "Sub", grad_sub);
   r.add("", "Mul", grad_mul);

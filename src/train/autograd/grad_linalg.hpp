@@ -11,6 +11,9 @@ namespace nnaccel::grad {
 Tensor matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, double alpha,
               const Node& node);
 
+// numpy matmul (1-D operands promoted, batch dims broadcast), the forward of MatMul.
+Tensor matmul_numpy(const Tensor& a, const Tensor& b, const Node& node);
+
 // t * s, a new tensor.
 Tensor scaled(const Tensor& t, double s);
 

@@ -81,7 +81,8 @@ void loss_rule(GradContext& c, bool softmax_first) {
           continue;
         }
         double max = xd[base];
-        for (int64_t k = 1; k < classes; ++k) max = std::max(max, static_cast<double>(xd[base + k * d]));
+        for (int64_t k = 1; k < classes; ++k)
+          max = std::max(max, static_cast<double>(xd[base + k * d]));
         double sum = 0;
         for (int64_t k = 0; k < classes; ++k) {
           p[static_cast<size_t>(k)] = std::exp(static_cast<double>(xd[base + k * d]) - max);
@@ -90,7 +91,8 @@ void loss_rule(GradContext& c, bool softmax_first) {
         for (double& v : p) v /= sum;
         double lp_sum = 0;
         if (dlp != nullptr)
-          for (int64_t k = 0; k < classes; ++k) lp_sum += static_cast<double>(dlp->data<T>()[base + k * d]);
+          for (int64_t k = 0; k < classes; ++k)
+            lp_sum += static_cast<double>(dlp->data<T>()[base + k * d]);
         const int64_t cls = ce != 0 ? target_at(target, e) : -1;
         for (int64_t k = 0; k < classes; ++k) {
           const double pk = p[static_cast<size_t>(k)];

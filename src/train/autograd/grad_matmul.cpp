@@ -26,11 +26,11 @@ void grad_gemm(GradContext& c) {
   const double alpha = c.node.attr_float("alpha", 1.0f);
   const double beta = c.node.attr_float("beta", 1.0f);
   if (wants(c, 0))
-    c.grad_inputs[0] = ta ? matmul(b, tb, dy, true, alpha, c.node)
-                          : matmul(dy, false, b, !tb, alpha, c.node);
+    c.grad_inputs[0] =
+        ta ? matmul(b, tb, dy, true, alpha, c.node) : matmul(dy, false, b, !tb, alpha, c.node);
   if (wants(c, 1))
-    c.grad_inputs[1] = tb ? matmul(dy, true, a, ta, alpha, c.node)
-                          : matmul(a, !ta, dy, false, alpha, c.node);
+    c.grad_inputs[1] =
+        tb ? matmul(dy, true, a, ta, alpha, c.node) : matmul(a, !ta, dy, false, alpha, c.node);
   if (wants(c, 2)) {
     Tensor dc = reduce_to_shape(dy, input(c, 2).shape());
     c.grad_inputs[2] = beta == 1.0 ? dc : scaled(dc, beta);
@@ -46,6 +46,17 @@ void grad_matmul(GradContext& c) {
   const Tensor a = a0.rank() == 1 ? a0.reshaped({1, a0.dim(0)}) : a0;
   const Tensor b = b0.rank() == 1 ? b0.reshaped({b0.dim(0), 1}) : b0;
   const int64_t m = a.dim(a.rank() - 2), k = a.dim(a.rank() - 1), n = b.dim(b.rank() - 1);
+  if (b.rank() == 2) {
+    // A shared right-hand matrix (a linear layer): the batch folds into the rows.
+    const int64_t rows = a.numel() / std::max<int64_t>(k, 1);
+    const Tensor a2 = a.reshaped({rows, k});
+    const Tensor dy = grad_output(c, 0).reshaped({rows, n});
+    if (wants(c, 0))
+      c.grad_inputs[0] = matmul(dy, false, b, true, 1.0, c.node).reshaped(a0.shape());
+    if (wants(c, 1))
+      c.grad_inputs[1] = matmul(a2, true, dy, false, 1.0, c.node).reshaped(b0.shape());
+    return;
+  }
   Shape batch_a(a.shape().begin(), a.shape().end() - 2);
   Shape batch_b(b.shape().begin(), b.shape().end() - 2);
   Shape batch;

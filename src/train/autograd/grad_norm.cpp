@@ -168,7 +168,8 @@ void grad_dropout(GradContext& c) {
   const Tensor& x = input(c, 0);
   const Tensor& y = output(c, 0);
   const Tensor dy = grad_output(c, 0);
-  const bool training = c.inputs.size() > 2 && c.inputs[2] != nullptr && c.inputs[2]->at_f64(0) != 0;
+  const bool training =
+      c.inputs.size() > 2 && c.inputs[2] != nullptr && c.inputs[2]->at_f64(0) != 0;
   const double ratio = c.inputs.size() > 1 && c.inputs[1] != nullptr ? c.inputs[1]->at_f64(0) : 0.5;
   if (!training || ratio == 0) {
     c.grad_inputs[0] = dy;

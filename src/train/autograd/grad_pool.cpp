@@ -3,59 +3,51 @@
 // divisor (count_include_pad decides whether padding counts); the global pools over the plane.
 #include <limits>
 
-#include "ops/nn_common.hpp"
+#include "core/parallel.hpp"
 #include "train/autograd/grad_util.hpp"
+#include "train/autograd/pool_plan.hpp"
 
 namespace nnaccel {
 
 namespace {
 
 using namespace grad;
-using nn::Tap;
-
-nn::Window pool_window(const GradContext& c, const Tensor& x) {
-  if (x.rank() < 3) rule_fail(c.node, "input has rank {}, expected [N, C, spatial...]", x.rank());
-  const std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
-  const std::vector<int64_t> kernel = nn::required_kernel_shape(c.node, in.size());
-  return nn::resolve_window(c.node, in, kernel, c.node.attr_int("ceil_mode", 0) == 1);
-}
 
 void pool_rule(GradContext& c, bool max) {
   if (!wants(c, 0)) return;
   const Tensor& x = input(c, 0);
   const Tensor dy = grad_output(c, 0);
-  const nn::Window win = pool_window(c, x);
-  const bool include_pad = c.node.attr_int("count_include_pad", 0) != 0;
-  const int64_t planes = x.dim(0) * x.dim(1);
-  const int64_t in_size = nn::product(win.in), out_size = nn::product(win.out);
+  const PoolPlan plan = make_pool_plan(c.node, x.shape());
   Tensor dx(x.dtype(), x.shape());
   visit_grad_float(c.node, x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* xd = x.data<T>();
     const T* g = dy.data<T>();
     T* d = dx.data<T>();
-    nn::TapBuilder taps(win);
-    std::vector<int64_t> pos(win.rank(), 0);
-    for (int64_t o = 0; o < out_size; ++o, nn::next_index(pos, win.out)) {
-      double padded = 0;
-      const std::vector<Tap>& window = taps.build(pos, &padded);
-      if (window.empty()) continue;
-      const double count = include_pad ? padded : static_cast<double>(window.size());
-      for (int64_t pc = 0; pc < planes; ++pc) {
-        const T* plane = xd + pc * in_size;
-        T* dplane = d + pc * in_size;
-        const T gy = g[pc * out_size + o];
-        if (max) {
-          const Tap* best = &window[0];
-          for (const Tap& t : window)
-            if (plane[t.x] > plane[best->x]) best = &t;
-          dplane[best->x] += gy;
-        } else {
-          const T share = static_cast<T>(static_cast<double>(gy) / count);
-          for (const Tap& t : window) dplane[t.x] += share;
+    const int64_t* taps = plan.taps.data();
+    parallel_for(plan.planes, 1, [&](int64_t p0, int64_t p1) {
+      for (int64_t pc = p0; pc < p1; ++pc) {
+        const T* plane = xd + pc * plan.in_size;
+        const T* gp = g + pc * plan.out_size;
+        T* dplane = d + pc * plan.in_size;
+        for (int64_t o = 0; o < plan.out_size; ++o) {
+          const int64_t b = plan.begin[static_cast<size_t>(o)];
+          const int64_t e = plan.begin[static_cast<size_t>(o) + 1];
+          if (b == e) continue;
+          if (max) {
+            // The first maximum, as the forward picks it.
+            int64_t best = taps[b];
+            for (int64_t t = b + 1; t < e; ++t)
+              if (plane[taps[t]] > plane[best]) best = taps[t];
+            dplane[best] += gp[o];
+          } else {
+            const T share =
+                static_cast<T>(static_cast<double>(gp[o]) / plan.divisor[static_cast<size_t>(o)]);
+            for (int64_t t = b; t < e; ++t) dplane[taps[t]] += share;
+          }
         }
       }
-    }
+    });
   });
   c.grad_inputs[0] = dx;
 }

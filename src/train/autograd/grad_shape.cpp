@@ -34,6 +34,12 @@ void grad_where(GradContext& c) {
     if (wants(c, k)) c.grad_inputs[k] = route_gradient(c, k, {1, 2});
 }
 
+// Pad: data is input 0; the constant pad value (input 2) becomes -1, a position read from no
+// input element.
+void grad_pad(GradContext& c) {
+  if (wants(c, 0)) c.grad_inputs[0] = route_gradient(c, 0, {0, 2});
+}
+
 }  // namespace
 
 void register_shape_grads(GradRegistry& r) {
@@ -44,6 +50,7 @@ void register_shape_grads(GradRegistry& r) {
     r.add("", op, grad_route_input0);
   r.add("", "Concat", grad_concat);
   r.add("", "Where", grad_where);
+  r.add("", "Pad", grad_pad);
 }
 
 }  // namespace nnaccel

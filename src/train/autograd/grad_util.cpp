@@ -157,8 +157,8 @@ Tensor route_gradient(const GradContext& ctx, size_t k, const std::vector<size_t
       ins.push_back(*t);
     }
   }
-  const std::vector<Tensor> sources = run_reference(node, node.op_type, ins, node.attrs,
-                                                    static_cast<int>(node.outputs.size()));
+  const std::vector<Tensor> sources =
+      run_reference(node, node.op_type, ins, node.attrs, static_cast<int>(node.outputs.size()));
   const Tensor& x = input(ctx, k);
   Tensor dx(x.dtype(), x.shape());
   visit_grad_float(node, x.dtype(), [&](auto tag) {
@@ -169,8 +169,7 @@ Tensor route_gradient(const GradContext& ctx, size_t k, const std::vector<size_t
       const Tensor& g = *ctx.grad_outputs[o];
       const Tensor& src = sources[o];
       if (src.numel() != g.numel())
-        rule_fail(node, "output {} has {} elements but its gradient {}", o, src.numel(),
-                  g.numel());
+        rule_fail(node, "output {} has {} elements but its gradient {}", o, src.numel(), g.numel());
       const int64_t* s = src.data<int64_t>();
       const T* gd = g.data<T>();
       for (int64_t e = 0; e < g.numel(); ++e)

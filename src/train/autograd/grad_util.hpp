@@ -13,8 +13,7 @@ namespace nnaccel::grad {
 
 template <typename... Args>
 [[noreturn]] void rule_fail(const Node& node, fmt::format_string<Args...> f, Args&&... args) {
-  throw Error("autograd: " + node.describe() + ": " +
-              fmt::format(f, std::forward<Args>(args)...));
+  throw Error("autograd: " + node.describe() + ": " + fmt::format(f, std::forward<Args>(args)...));
 }
 
 // Calls f(Tag<float>) or f(Tag<double>); gradients are computed in f32 or f64 only.
@@ -38,9 +37,7 @@ const Tensor& input(const GradContext& ctx, size_t i);
 const Tensor& output(const GradContext& ctx, size_t i);
 // d loss / d output i, or zeros of the output's shape when it does not reach the loss.
 Tensor grad_output(const GradContext& ctx, size_t i);
-inline bool wants(const GradContext& ctx, size_t i) {
-  return i < ctx.wants.size() && ctx.wants[i];
-}
+inline bool wants(const GradContext& ctx, size_t i) { return i < ctx.wants.size() && ctx.wants[i]; }
 
 // Runs the reference kernel of `op` (default domain) on `inputs` (undefined = omitted) with
 // `attrs`; names `like` in errors. Returns every output.
