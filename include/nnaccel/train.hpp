@@ -52,12 +52,12 @@ struct BatchNormStat {
 };
 
 struct TrainingGraph {
-  Graph graph;                       // shares the inference model's initializer storage
-  std::string input;                 // the image input
-  std::string logits;                // the inference model's output
-  std::string labels;                // i64 [N] class indices
-  std::string loss;                  // scalar mean cross entropy
-  std::vector<std::string> params;   // trainable float initializers, sorted by name
+  Graph graph;                      // shares the inference model's initializer storage
+  std::string input;                // the image input
+  std::string logits;               // the inference model's output
+  std::string labels;               // i64 [N] class indices
+  std::string loss;                 // scalar mean cross entropy
+  std::vector<std::string> params;  // trainable float initializers, sorted by name
   std::vector<BatchNormStat> bn_stats;
   std::vector<size_t> dropout_nodes;  // indices in graph.nodes; their `seed` is set per step
 };
@@ -77,8 +77,8 @@ enum class OptimizerKind { sgd, adam, adamw };
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::sgd;
-  float momentum = 0.9f;  // sgd
-  bool nesterov = false;  // sgd
+  float momentum = 0.9f;                            // sgd
+  bool nesterov = false;                            // sgd
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // adam, adamw
   // sgd and adam: L2 term wd * p added to the gradient; adamw: decoupled, p -= lr * wd * p.
   // Applied to parameters of rank >= 2 only (not to biases and normalization scales).
@@ -125,11 +125,11 @@ struct ScheduleConfig {
   int64_t warmup_steps = 0;  // lr rises linearly: base * (s + 1) / warmup for s < warmup
   int64_t total_steps = 0;   // cosine: decays from base to min_lr over total - warmup steps
   float min_lr = 0.0f;
-  int64_t step_size = 1;     // step: lr *= gamma every step_size steps after warm-up
+  int64_t step_size = 1;  // step: lr *= gamma every step_size steps after warm-up
   float gamma = 0.1f;
 };
 
-ScheduleKind parse_schedule_kind(const std::string& name);  // constant | step | cosine
+ScheduleKind parse_schedule_kind(const std::string& name);        // constant | step | cosine
 float learning_rate(const ScheduleConfig& config, int64_t step);  // step counts from 0
 
 // ---------------------------------------------------------------------------------------------
@@ -150,8 +150,8 @@ LabeledData load_labeled_data(const std::string& spec, bool train);
 // Trainer.
 
 struct EpochReport {
-  int64_t epoch = 0;  // 1-based
-  int64_t step = 0;   // optimizer steps done so far
+  int64_t epoch = 0;          // 1-based
+  int64_t step = 0;           // optimizer steps done so far
   double train_loss = 0;      // mean over the epoch's batches run in this process
   double train_accuracy = 0;  // fraction
   double test_accuracy = -1;  // fraction; -1 when not evaluated
@@ -164,10 +164,10 @@ struct TrainerOptions {
   int64_t batch_size = 64;
   int64_t max_steps = 0;  // > 0: stop after this many optimizer steps in total
   OptimizerConfig optimizer;
-  ScheduleConfig schedule;  // total_steps 0: epochs * batches per epoch
-  double clip_norm = 0.0;   // > 0: clip gradients to this global norm
-  uint64_t seed = 0;        // data order, augmentation, dropout
-  int threads = 0;          // 0: every core this process may use
+  ScheduleConfig schedule;   // total_steps 0: epochs * batches per epoch
+  double clip_norm = 0.0;    // > 0: clip gradients to this global norm
+  uint64_t seed = 0;         // data order, augmentation, dropout
+  int threads = 0;           // 0: every core this process may use
   int64_t crop_padding = 0;  // augmentation: random crop after padding by this many pixels
   bool hflip = false;        // augmentation: random horizontal flip
   std::string freeze_regex;
@@ -179,7 +179,6 @@ struct TrainerOptions {
   // Called after each epoch's evaluation (the CLI prints a line).
   std::function<void(const EpochReport&)> on_epoch;
 };
-
 
 class Trainer {
  public:

@@ -32,7 +32,8 @@ void put_u64(std::string& out, uint64_t v) {
 
 uint64_t get_u64(const std::string& in, size_t at) {
   uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
   return v;
 }
 
@@ -110,18 +111,30 @@ Checkpoint read_checkpoint(const std::string& path) {
       ls >> f;
       if (f != "nnaccel-checkpoint-v1") throw bad(fmt::format("unsupported format '{}'", f));
       have_format = true;
-    } else if (key == "step") { num(c.step);
-    } else if (key == "optimizer_steps") { num(c.optimizer_steps);
-    } else if (key == "seed") { num(c.seed);
-    } else if (key == "batch_size") { num(c.batch_size);
-    } else if (key == "optimizer") { num(c.optimizer);
-    } else if (key == "threads") { num(c.threads);
+    } else if (key == "step") {
+      num(c.step);
+    } else if (key == "optimizer_steps") {
+      num(c.optimizer_steps);
+    } else if (key == "seed") {
+      num(c.seed);
+    } else if (key == "batch_size") {
+      num(c.batch_size);
+    } else if (key == "optimizer") {
+      num(c.optimizer);
+    } else if (key == "threads") {
+      num(c.threads);
     } else if (key == "loader") {
       c.loader = line.size() > 7 ? line.substr(7) : "";
-    } else if (key == "payload_size") { num(payload_size); have_size = true;
-    } else if (key == "payload_crc32") { num(crc); have_crc = true;
-    } else if (key == "blob") { model_lines.push_back(line);
-    } else if (key == "tensor") { tensor_lines.push_back(line);
+    } else if (key == "payload_size") {
+      num(payload_size);
+      have_size = true;
+    } else if (key == "payload_crc32") {
+      num(crc);
+      have_crc = true;
+    } else if (key == "blob") {
+      model_lines.push_back(line);
+    } else if (key == "tensor") {
+      tensor_lines.push_back(line);
     } else if (!key.empty()) {
       throw bad(fmt::format("unknown header key '{}'", key));
     }

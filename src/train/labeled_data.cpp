@@ -7,8 +7,9 @@ namespace nnaccel {
 
 LabeledData load_labeled_data(const std::string& spec, bool train) {
   NNA_CHECK(!spec.empty(), "--data: empty value (use fashion-mnist or a folder of .npy files)");
-  train::Dataset d = spec == "fashion-mnist" ? train::load_fashion_mnist(train::kFashionMnistDir, train)
-                                             : train::load_npy_folder(spec);
+  train::Dataset d = spec == "fashion-mnist"
+                         ? train::load_fashion_mnist(train::kFashionMnistDir, train)
+                         : train::load_npy_folder(spec);
   NNA_CHECK(d.labels.defined(), "--data '{}': no labels.npy; training and evaluation need labels",
             spec);
   NNA_CHECK(d.inputs.rank() == 3 || d.inputs.rank() == 4,

@@ -39,17 +39,18 @@ class GraphBuilder {
     std::vector<std::string> inputs{x, w};
     if (bias) inputs.push_back(constant(name + ".bias", {cout}, 0.0f));
     Node n = node("Conv", name, inputs);
-    n.attrs = {Attribute::of_ints("kernel_shape", {k, k}), Attribute::of_ints("strides", {stride, stride}),
+    n.attrs = {Attribute::of_ints("kernel_shape", {k, k}),
+               Attribute::of_ints("strides", {stride, stride}),
                Attribute::of_ints("pads", {pad, pad, pad, pad})};
     return add(std::move(n));
   }
 
   std::string batch_norm(const std::string& x, int64_t c) {
     const std::string name = fresh("bn");
-    Node n = node("BatchNormalization", name,
-                  {x, constant(name + ".weight", {c}, 1.0f), constant(name + ".bias", {c}, 0.0f),
-                   constant(name + ".running_mean", {c}, 0.0f),
-                   constant(name + ".running_var", {c}, 1.0f)});
+    Node n = node(
+        "BatchNormalization", name,
+        {x, constant(name + ".weight", {c}, 1.0f), constant(name + ".bias", {c}, 0.0f),
+         constant(name + ".running_mean", {c}, 0.0f), constant(name + ".running_var", {c}, 1.0f)});
     n.attrs = {Attribute::of_float("epsilon", 1e-5f), Attribute::of_float("momentum", 0.9f)};
     return add(std::move(n));
   }
@@ -64,7 +65,9 @@ class GraphBuilder {
     return add(std::move(n));
   }
 
-  std::string unary(const std::string& op, const std::string& x) { return add(node(op, fresh(op), {x})); }
+  std::string unary(const std::string& op, const std::string& x) {
+    return add(node(op, fresh(op), {x}));
+  }
 
   std::string max_pool(const std::string& x, int64_t k) {
     Node n = node("MaxPool", fresh("pool"), {x});
@@ -120,7 +123,8 @@ class GraphBuilder {
     Tensor t(DType::f32, std::move(shape));
     InitRng rng(seed_, ++tensors_);
     const double std = std::sqrt(2.0 / static_cast<double>(fan_in));
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = static_cast<float>(rng.normal() * std);
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.data<float>()[i] = static_cast<float>(rng.normal() * std);
     g_.initializers[name] = t;
     return name;
   }
@@ -169,7 +173,8 @@ std::string residual_block(GraphBuilder& b, const std::string& x, int64_t cin, i
   std::string h = b.unary("Relu", b.batch_norm(b.conv(x, cin, cout, 3, stride, 1, false), cout));
   h = b.batch_norm(b.conv(h, cout, cout, 3, 1, 1, false), cout);
   std::string shortcut = x;
-  if (stride != 1 || cin != cout) shortcut = b.batch_norm(b.conv(x, cin, cout, 1, stride, 0, false), cout);
+  if (stride != 1 || cin != cout)
+    shortcut = b.batch_norm(b.conv(x, cin, cout, 1, stride, 0, false), cout);
   return b.unary("Relu", b.sum(h, shortcut));
 }
 

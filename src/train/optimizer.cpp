@@ -28,9 +28,12 @@ OptimizerKind parse_optimizer_kind(const std::string& name) {
 
 std::string optimizer_kind_name(OptimizerKind kind) {
   switch (kind) {
-    case OptimizerKind::sgd: return "sgd";
-    case OptimizerKind::adam: return "adam";
-    case OptimizerKind::adamw: return "adamw";
+    case OptimizerKind::sgd:
+      return "sgd";
+    case OptimizerKind::adam:
+      return "adam";
+    case OptimizerKind::adamw:
+      return "adamw";
   }
   return "?";
 }
@@ -67,8 +70,8 @@ void Optimizer::step(std::map<std::string, Tensor>& params,
     const float wd = p.rank() >= 2 ? c.weight_decay : 0.0f;
     if (c.kind == OptimizerKind::sgd) {
       const bool first = state_.count(name + "/momentum") == 0;
-      float* buf = c.momentum > 0 ? state_tensor(state_, name + "/momentum", p).data<float>()
-                                  : nullptr;
+      float* buf =
+          c.momentum > 0 ? state_tensor(state_, name + "/momentum", p).data<float>() : nullptr;
       parallel_for(p.numel(), kGrain, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) {
           float d = gd[i] + wd * w[i];

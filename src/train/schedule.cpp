@@ -26,8 +26,8 @@ float learning_rate(const ScheduleConfig& c, int64_t step) {
       return c.base_lr;
     case ScheduleKind::step: {
       NNA_CHECK(c.step_size >= 1, "schedule: step size {} must be >= 1", c.step_size);
-      return static_cast<float>(base * std::pow(static_cast<double>(c.gamma),
-                                                static_cast<double>(t / c.step_size)));
+      return static_cast<float>(
+          base * std::pow(static_cast<double>(c.gamma), static_cast<double>(t / c.step_size)));
     }
     case ScheduleKind::cosine: {
       const int64_t span = c.total_steps - c.warmup_steps;

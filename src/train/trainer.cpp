@@ -53,8 +53,8 @@ void check_shapes_match(const Model& a, const Model& b) {
               name);
   }
   NNA_CHECK(x.size() == y.size(),
-            "--resume: the checkpoint's model has {} weights, the model being trained {}",
-            y.size(), x.size());
+            "--resume: the checkpoint's model has {} weights, the model being trained {}", y.size(),
+            x.size());
 }
 
 }  // namespace
@@ -81,8 +81,11 @@ struct Trainer::Impl {
   train::Progress progress;
 
   Impl(Model m, const LabeledData& train_data, LabeledData test_data, TrainerOptions o)
-      : model(std::move(m)), test(std::move(test_data)), options(std::move(o)),
-        optimizer(options.optimizer), progress(options.progress) {
+      : model(std::move(m)),
+        test(std::move(test_data)),
+        options(std::move(o)),
+        optimizer(options.optimizer),
+        progress(options.progress) {
     NNA_CHECK(options.epochs >= 1, "--epochs must be >= 1, got {}", options.epochs);
     NNA_CHECK(options.batch_size >= 1, "--batch must be >= 1, got {}", options.batch_size);
     NNA_CHECK(options.threads >= 0, "--threads must be >= 0, got {}", options.threads);
@@ -239,12 +242,11 @@ struct Trainer::Impl {
     loss_sum += loss;
     images += b;
     ++batches;
-    progress.update(fmt::format("epoch {}/{} step {}/{} loss {:.4f} acc {:.2f}% lr {:.3g}",
-                                loader->epoch() + 1, options.epochs, step, total_steps,
-                                loss_sum / static_cast<double>(batches),
-                                100.0 * static_cast<double>(correct) / static_cast<double>(images),
-                                lr),
-                    images, step, total_steps);
+    progress.update(
+        fmt::format("epoch {}/{} step {}/{} loss {:.4f} acc {:.2f}% lr {:.3g}", loader->epoch() + 1,
+                    options.epochs, step, total_steps, loss_sum / static_cast<double>(batches),
+                    100.0 * static_cast<double>(correct) / static_cast<double>(images), lr),
+        images, step, total_steps);
   }
 
   EpochReport end_epoch(int64_t finished_epoch) {

@@ -135,8 +135,7 @@ TrainingGraph make_training_graph(Model& model, const TrainingGraphOptions& opti
     try {
       freeze.emplace(options.freeze_regex);
     } catch (const std::regex_error& e) {
-      fail("--freeze: '{}' is not a valid regular expression ({})", options.freeze_regex,
-           e.what());
+      fail("--freeze: '{}' is not a valid regular expression ({})", options.freeze_regex, e.what());
     }
   }
   for (const auto& [name, t] : src.initializers) {
@@ -145,8 +144,9 @@ TrainingGraph make_training_graph(Model& model, const TrainingGraphOptions& opti
     if (freeze && std::regex_search(name, *freeze)) continue;
     tg.params.push_back(name);
   }
-  NNA_CHECK(!tg.params.empty(), "training: no trainable parameter (every float initializer is "
-                                "frozen or a statistic)");
+  NNA_CHECK(!tg.params.empty(),
+            "training: no trainable parameter (every float initializer is "
+            "frozen or a statistic)");
   return tg;
 }
 

@@ -1,15 +1,15 @@
 // The checkpoint file: exact round trip, and one clear Error for each kind of damage.
-#include <gtest/gtest.h>
-#include <unistd.h>
+#include "train/checkpoint.hpp"
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "nnaccel/error.hpp"
-#include "train/checkpoint.hpp"
 
 namespace nnaccel::train {
 namespace {

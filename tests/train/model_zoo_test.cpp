@@ -131,8 +131,8 @@ TEST(TrainingGraphTest, FreezeByRegex) {
   TrainingGraphOptions o;
   o.freeze_regex = "^fc2\\.";
   TrainingGraph tg = make_training_graph(m, o);
-  EXPECT_EQ(tg.params, (std::vector<std::string>{"fc4.bias", "fc4.weight", "fc6.bias",
-                                                 "fc6.weight"}));
+  EXPECT_EQ(tg.params,
+            (std::vector<std::string>{"fc4.bias", "fc4.weight", "fc6.bias", "fc6.weight"}));
   o.freeze_regex = ".*";
   EXPECT_THROW(make_training_graph(m, o), Error);
   o.freeze_regex = "([";

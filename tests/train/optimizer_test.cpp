@@ -13,7 +13,8 @@ struct OneParam {
   std::map<std::string, Tensor> params;
   std::map<std::string, Tensor> grads;
   OneParam(Shape shape, float p) {
-    params["w"] = Tensor::from_f32(shape, std::vector<float>(static_cast<size_t>(shape_numel(shape)), p));
+    params["w"] =
+        Tensor::from_f32(shape, std::vector<float>(static_cast<size_t>(shape_numel(shape)), p));
     grads["w"] = Tensor(DType::f32, shape);
   }
   void set_grad(float g) {
@@ -167,7 +168,7 @@ TEST(ScheduleTest, WarmupThenCosine) {
   EXPECT_FLOAT_EQ(learning_rate(c, 1), 0.5f);
   EXPECT_FLOAT_EQ(learning_rate(c, 3), 1.0f);
   EXPECT_FLOAT_EQ(learning_rate(c, 4), 1.0f);
-  EXPECT_NEAR(learning_rate(c, 9), 0.5f, 1e-6);   // half way: (1 + cos(pi/2)) / 2
+  EXPECT_NEAR(learning_rate(c, 9), 0.5f, 1e-6);  // half way: (1 + cos(pi/2)) / 2
   EXPECT_NEAR(learning_rate(c, 6), 0.5 * (1 + std::cos(M_PI * 0.2)), 1e-6);
   EXPECT_NEAR(learning_rate(c, 14), 0.0f, 1e-7);
   EXPECT_NEAR(learning_rate(c, 20), 0.0f, 1e-7);  // past the end: stays at min_lr

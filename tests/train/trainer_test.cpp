@@ -1,7 +1,7 @@
 // The Trainer on real data: the loss falls and accuracy passes what an untrained model can reach;
 // a resumed run is bit-identical to an uninterrupted one; NaNs stop the run naming the culprit.
-#include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -39,10 +39,8 @@ class TrainerTest : public ::testing::Test {
   }
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           fmt::format("nnaccel_trainer_test_{}_{}", ::testing::UnitTest::GetInstance()
-                                                         ->current_test_info()
-                                                         ->name(),
-                       ::getpid());
+           fmt::format("nnaccel_trainer_test_{}_{}",
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name(), ::getpid());
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -239,7 +237,8 @@ TEST_F(TrainerTest, ResumeRejectsCorruptTruncatedAndMismatchedCheckpoints) {
               TrainerOptions x = o;
               x.checkpoint_dir = (dir_ / "absent").string();
               return x;
-            }()).find("cannot open"),
+            }())
+                .find("cannot open"),
             std::string::npos);
 
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 2);

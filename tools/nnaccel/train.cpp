@@ -1,4 +1,7 @@
-// nnaccel train: train a built-in classifier or fine-tune an ONNX model; writes the inference model.
+// nnaccel train: train a built-in classifier or fine-tune an ONNX model; writes the inference
+// model.
+#include "nnaccel/train.hpp"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -8,7 +11,6 @@
 #include "commands.hpp"
 #include "core/check.hpp"
 #include "nnaccel/onnx_io.hpp"
-#include "nnaccel/train.hpp"
 
 namespace nnaccel::cli {
 
@@ -43,7 +45,8 @@ int run_train(const TrainOptions& o) {
   t.optimizer.nesterov = o.nesterov;
   const bool sgd = t.optimizer.kind == OptimizerKind::sgd;
   t.optimizer.weight_decay = static_cast<float>(
-      o.weight_decay >= 0 ? o.weight_decay : (t.optimizer.kind == OptimizerKind::adam ? 0.0 : 5e-4));
+      o.weight_decay >= 0 ? o.weight_decay
+                          : (t.optimizer.kind == OptimizerKind::adam ? 0.0 : 5e-4));
   t.schedule.kind = parse_schedule_kind(o.schedule);
   t.schedule.base_lr = static_cast<float>(o.lr > 0 ? o.lr : (sgd ? 0.05 : 0.001));
   t.clip_norm = o.clip_norm;
