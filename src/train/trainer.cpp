@@ -264,7 +264,8 @@ struct Trainer::Impl {
       eo.threads = options.threads;
       eo.progress = options.progress;
       r.test_accuracy = evaluate_accuracy(model, test, eo);
-      set_thread_count(options.threads);  // a Session may set its own; training results depend on it
+      set_thread_count(
+          options.threads);  // a Session may set its own; training results depend on it
     }
     loss_sum = 0;
     correct = images = batches = 0;

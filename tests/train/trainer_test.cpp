@@ -204,6 +204,46 @@ TEST_F(TrainerTest, DivergenceNamesTheFirstBadNodeOutput) {
   }
 }
 
+// logits = Gemm(x, W) * Sqrt(s) with s = 0: the forward pass and the loss are finite, the
+// gradient of s is not (d sqrt(s) / ds = 1 / (2 sqrt(s))).
+TEST_F(TrainerTest, NonFiniteGradientStopsTheRunNamingTheParameter) {
+  Model m;
+  m.opsets[""] = kCanonicalOpset;
+  Graph& g = m.graph;
+  TypeInfo in;
+  in.dtype = DType::f32;
+  in.has_shape = true;
+  in.dims = {Dim{-1, "N"}, Dim{1, ""}, Dim{28, ""}, Dim{28, ""}};
+  g.inputs.push_back({"x", in, ""});
+  g.initializers["W"] = Tensor::from_f32({10, 784}, std::vector<float>(7840, 0.01f));
+  g.initializers["s"] = Tensor::from_f32({1}, {0.0f});
+  auto add = [&](const std::string& op, std::vector<std::string> ins, const std::string& out) {
+    Node n;
+    n.op_type = op;
+    n.name = out + "_node";
+    n.inputs = std::move(ins);
+    n.outputs = {out};
+    g.nodes.push_back(n);
+    return &g.nodes.back();
+  };
+  add("Flatten", {"x"}, "flat");
+  add("Gemm", {"flat", "W"}, "h")->attrs = {Attribute::of_int("transB", 1)};
+  add("Sqrt", {"s"}, "root");
+  add("Mul", {"h", "root"}, "logits");
+  g.outputs.push_back({"logits", TypeInfo::of(DType::f32, {}), ""});
+  g.outputs.back().type.has_shape = false;
+  TrainerOptions o;
+  o.batch_size = 10;
+  Trainer t(m, first_n(*train_, 20), {}, o);
+  try {
+    t.run_steps(1);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("step 1: the gradient of parameter 's'"), std::string::npos) << msg;
+  }
+}
+
 TEST_F(TrainerTest, ResumeRejectsCorruptTruncatedAndMismatchedCheckpoints) {
   TrainerOptions o;
   o.batch_size = 20;
