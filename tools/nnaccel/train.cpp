@@ -97,11 +97,14 @@ int run_train(const TrainOptions& o) {
                r.seconds, r.images_per_second);
     std::fflush(stdout);
   };
-  fmt::print("training {} ({} parameters) on {} images, {} steps, {} lr {}\n",
-             o.arch.empty() ? o.model : o.arch, parameter_count(model), train.inputs.dim(0), steps,
-             o.optimizer, t.schedule.base_lr);
-  std::fflush(stdout);
+  const int64_t params = parameter_count(model);
   Trainer trainer(std::move(model), train, test, t);
+  fmt::print("training {} ({} parameters) on {} images, {} steps, {} lr {}\n",
+             o.arch.empty() ? o.model : o.arch, params, train.inputs.dim(0), steps, o.optimizer,
+             t.schedule.base_lr);
+  std::fflush(stdout);
+  if (trainer.step() > 0) fmt::print("resuming at step {}\n", trainer.step());
+  std::fflush(stdout);
   trainer.run();
   save_onnx(trainer.model(), o.out);
   fmt::print("wrote {}\n", o.out);
