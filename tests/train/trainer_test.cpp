@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -79,8 +80,10 @@ TEST_F(TrainerTest, LossFallsAndAccuracyPassesChance) {
 }
 
 // K steps straight vs K/2, checkpoint, a new trainer resumes, K/2 more: the same bits.
+// `trained`, when given, receives the trained weights.
 void expect_bit_identical_resume(const Model& m, const LabeledData& data, TrainerOptions o,
-                                 const fs::path& dir, int64_t k) {
+                                 const fs::path& dir, int64_t k,
+                                 std::map<std::string, Tensor>* trained = nullptr) {
   o.checkpoint_dir = (dir / "a").string();
   Trainer straight(m, data, {}, o);
   ASSERT_EQ(straight.run_steps(k), k);
@@ -109,6 +112,7 @@ void expect_bit_identical_resume(const Model& m, const LabeledData& data, Traine
     changed = changed || std::memcmp(ta.raw(), t0.raw(), ta.nbytes()) != 0;
   }
   EXPECT_TRUE(changed) << "training did not change the weights";
+  if (trained != nullptr) *trained = a;
 }
 
 TEST_F(TrainerTest, ResumeIsBitIdenticalMlp) {
@@ -138,10 +142,17 @@ TEST_F(TrainerTest, ResumeIsBitIdenticalWithBatchNormAndSgd) {
   o.optimizer.weight_decay = 5e-4f;
   o.schedule.base_lr = 0.05f;
   o.seed = 9;
-  o.threads = 2;
+  o.threads = 1;
   o.crop_padding = 1;
   // 40 images: 5 steps per epoch, so the 8 steps cross an epoch boundary after the split.
-  expect_bit_identical_resume(model("resnet-s"), first_n(*train_, 40), o, dir_, 8);
+  std::map<std::string, Tensor> w;
+  expect_bit_identical_resume(model("resnet-s"), first_n(*train_, 40), o, dir_, 8, &w);
+  ASSERT_TRUE(w.count("bn2.running_mean"));
+  // BatchNorm's running statistics were updated from the batches (they start at 0 and 1).
+  const std::vector<float> mean = w.at("bn2.running_mean").to_f32_vector();
+  const std::vector<float> var = w.at("bn2.running_var").to_f32_vector();
+  EXPECT_GT(*std::max_element(mean.begin(), mean.end()), 0.01f);
+  EXPECT_NE(var[0], 1.0f);
 }
 
 // An ONNX file exported by PyTorch (models/tiny_cnn.onnx, 85.1% on the test set) fine-tunes with
