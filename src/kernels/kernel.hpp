@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "nnaccel/graph.hpp"
+#include "nnaccel/session.hpp"
 #include "nnaccel/tensor.hpp"
 
 namespace nnaccel {
@@ -41,6 +42,7 @@ struct ValueDesc {
 struct CompileOptions {
   Precision precision = Precision::fp32;  // never auto_select here: resolved before compiling
   int threads = 0;                        // the thread count runs will use
+  bool profile = false;                   // time steps (and the nodes of If/Loop bodies)
 };
 
 struct KernelRequest {
@@ -71,6 +73,8 @@ class Kernel {
   virtual std::string name() const = 0;
   // Bytes the kernel holds itself (packed weights), counted among the plan's weight bytes.
   virtual uint64_t packed_bytes() const { return 0; }
+  // True when the kernel computes in bf16 (CompileOptions::precision bf16 on a CPU with bf16).
+  virtual bool computes_in_bf16() const { return false; }
   // True when the kernel keeps its own packed copy of constant input i and never reads the
   // graph's tensor at run time: the plan then does not hold that initializer (weights held once).
   virtual bool owns_constant(int /*input*/) const { return false; }
@@ -78,6 +82,10 @@ class Kernel {
   // aliases them only when that input is not read after this node and is not a constant or a
   // graph input.
   virtual int inplace_input(int /*output*/) const { return -1; }
+  // Kernels that run plans of their own (If branches) add their steps' timings here, and say how
+  // much of their own time those account for, so the profile counts self time.
+  virtual void append_profile(std::vector<NodeTiming>& /*out*/) const {}
+  virtual uint64_t profiled_ns() const { return 0; }
 };
 
 using KernelFactory = std::unique_ptr<Kernel> (*)(KernelRequest& request);

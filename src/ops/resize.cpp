@@ -15,6 +15,7 @@
 #include "core/cast.hpp"
 #include "core/dtype_dispatch.hpp"
 #include "ops/op_registry.hpp"
+#include "ops/resize_taps.hpp"
 
 namespace nnaccel {
 
@@ -440,6 +441,42 @@ void infer_resize(InferContext& ctx) {
 }
 
 }  // namespace
+
+namespace {
+// Errors of the fast path's set-up, named after the node like OpContext's.
+struct NodeErrors {
+  const Node& node;
+  template <typename... Args>
+  [[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) const {
+    throw Error(node.describe() + ": " + fmt::format(f, std::forward<Args>(args)...));
+  }
+};
+}  // namespace
+
+bool resize_taps(const Node& node, const Shape& in, const Tensor* /*roi*/, const Tensor* scales,
+                 const Tensor* sizes, ResizeTaps& result) {
+  NodeErrors ctx{node};
+  const ResizeAttrs a = read_attrs(ctx, node);
+  if (a.coord == CoordMode::tf_crop_and_resize) return false;
+  Geometry g = geometry(ctx, in, scales, sizes);
+  result.out = g.out;
+  result.nearest = a.mode == Mode::nearest;
+  result.axes.assign(in.size(), ResizeAxisTaps{});
+  for (size_t d = 0; d < in.size(); ++d) {
+    if (in[d] == 0) return false;
+    ResizeAxisTaps& axis = result.axes[d];
+    axis.taps = a.mode == Mode::nearest ? 1 : (a.mode == Mode::linear ? 2 : 4);
+    for (int64_t x = 0; x < g.out[d]; ++x) {
+      const double xo = original_coordinate(a, x, in[d], g.resized_len[d], g.scales[d], 0.0, 1.0);
+      const Taps t = make_taps(a, xo, in[d]);
+      for (int k = 0; k < axis.taps; ++k) {
+        axis.index.push_back(k < t.count ? t.index[k] : t.index[0]);
+        axis.weight.push_back(k < t.count ? static_cast<float>(t.weight[k]) : 0.0f);
+      }
+    }
+  }
+  return true;
+}
 
 void register_resize_ops(OpRegistry& r) { r.add({"Resize", "", infer_resize, run_resize}); }
 

@@ -30,6 +30,20 @@ Executor::Executor(Model model, SessionOptions options)
   infer_shapes(model_.graph);
 }
 
+void check_ops_registered(const Graph& g) {
+  const OpRegistry& reg = OpRegistry::instance();
+  for (const Node& n : g.nodes) {
+    if (reg.find(n.domain, n.op_type) == nullptr) {
+      if (!n.domain.empty()) fail("{}: unknown op {}::{}", n.describe(), n.domain, n.op_type);
+      fail("{}: unknown op {}", n.describe(), n.op_type);
+    }
+    for (const Attribute& a : n.attrs) {
+      if (a.g) check_ops_registered(*a.g);
+      for (const auto& sg : a.graphs) check_ops_registered(*sg);
+    }
+  }
+}
+
 void Executor::prepare(const Graph& g) {
   PreparedGraph p;
   const OpRegistry& reg = OpRegistry::instance();
@@ -69,7 +83,7 @@ void Executor::prepare(const Graph& g) {
   prepared_[&g] = std::move(p);
 }
 
-void Executor::check_input(const ValueInfo& info, const Tensor& t) const {
+void check_feed(const ValueInfo& info, const Tensor& t) {
   if (info.type.dtype != DType::undefined && t.dtype() != info.type.dtype)
     fail("input '{}' is {} but the model expects {}", info.name, dtype_name(t.dtype()),
          dtype_name(info.type.dtype));
@@ -88,7 +102,7 @@ void Executor::check_input(const ValueInfo& info, const Tensor& t) const {
 void Executor::set_input(const std::string& name, Tensor value) {
   for (const ValueInfo& v : model_.graph.inputs)
     if (v.name == name) {
-      check_input(v, value);
+      check_feed(v, value);
       feeds_[name] = std::move(value);
       return;
     }
@@ -169,7 +183,7 @@ std::vector<Tensor> Executor::run_graph(const Graph& g, const std::vector<Tensor
       uint64_t elapsed = static_cast<uint64_t>(ns > 0 ? ns : 0);
       if (outer != nullptr) *outer += elapsed;
       auto [slot, inserted] = timing_index_.try_emplace(&node, timings_.size());
-      if (inserted) timings_.push_back(NodeTiming{node.op_type, node.name, 0, 0});
+      if (inserted) timings_.push_back(NodeTiming{node.op_type, node.name, "reference", 0, 0});
       NodeTiming& t = timings_[slot->second];
       t.total_ns += elapsed > inner_ns ? elapsed - inner_ns : 0;
       t.calls += 1;

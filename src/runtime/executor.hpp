@@ -37,6 +37,11 @@ struct PreparedGraph {
   std::vector<std::vector<bool>> frees_counted;  // frees[i][k] is a node output of this graph
 };
 
+// Checks a fed tensor against the graph input's declared dtype and shape; throws Error naming it.
+void check_feed(const ValueInfo& info, const Tensor& t);
+// Throws Error naming the first node (in the graph or its subgraphs) whose op is not registered.
+void check_ops_registered(const Graph& g);
+
 class Executor {
  public:
   Executor(Model model, SessionOptions options);
@@ -59,7 +64,6 @@ class Executor {
 
  private:
   void prepare(const Graph& g);
-  void check_input(const ValueInfo& info, const Tensor& t) const;
 
   Model model_;
   SessionOptions options_;

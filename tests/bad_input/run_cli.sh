@@ -63,6 +63,28 @@ expect "folder as model" "" "$nnaccel" inspect "$work"
 expect "bad input file" "$work/out_badin" "$nnaccel" run "$work/corpus/cycle/model.onnx" \
   -i x="$work/absent.npy" -o "$work/out_badin"
 
+# Bad values of bench's options, on a model that is fine: each is one line and exit status 2.
+/usr/bin/python3 - "$work/relu.onnx" <<'PY'
+import sys
+from onnx import TensorProto, helper, save
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "relu", [x], [y])
+save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), sys.argv[1])
+PY
+for flags in "--threads -1" "--threads 100000" "--threads two" "--precision fp64" \
+    "--precision FP32" "--iters 0" "--iters -3" "--warmup -1" "--batch 0" "--batch -2" \
+    "--shape x=1,-4" "--shape y=1,4"; do
+  # shellcheck disable=SC2086  # the flags are meant to split
+  expect "bench $flags" "" "$nnaccel" bench "$work/relu.onnx" $flags
+  # The message must be about that flag, not some other failure that also exits 2.
+  if ! grep -q -- "${flags%% *}" "$work/stderr"; then
+    echo "FAIL bench $flags: the message does not name ${flags%% *}: $(head -c 300 "$work/stderr")"
+    failures=$((failures + 1))
+  fi
+done
+expect "bench missing input file" "" "$nnaccel" bench "$work/relu.onnx" --input x="$work/absent.npy"
+
 # train and eval: bad flags, data and checkpoints (exit 2, one line, no model written).
 mkdir -p "$work/out_train" "$work/ckpt_empty" "$work/ckpt_bad" "$work/npy_nolabels"
 printf 'NNACKPT1garbage' >"$work/ckpt_bad/checkpoint.nnackpt"

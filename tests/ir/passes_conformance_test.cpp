@@ -1,5 +1,6 @@
 // optimize() over ONNX's backend test models (pytorch-converted, pytorch-operator, node,
-// simple): outputs before and after agree with the test data's expected outputs.
+// simple): outputs before and after agree with the test data's expected outputs, with the
+// standard-only optimizer and with the fusing one (run by the reference interpreter).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -37,7 +38,7 @@ std::vector<std::string> pb_files(const fs::path& dir, const std::string& prefix
 
 // "" when all outputs match the expected ones (ONNX's tolerance: rtol 1e-3, atol 1e-7).
 std::string run_and_compare(const Model& m, const fs::path& data) {
-  Session s(m);
+  Session s(m, SessionOptions{.fast = false});
   std::map<std::string, Tensor> feeds;
   std::vector<std::string> ins = pb_files(data, "input_");
   for (size_t i = 0; i < ins.size() && i < s.inputs().size(); ++i)
@@ -61,7 +62,7 @@ std::string run_and_compare(const Model& m, const fs::path& data) {
 
 TEST(PassOptimizeConformance, BackendTestModelsKeepTheirOutputs) {
   if (!fs::exists(kDirs[0])) GTEST_SKIP() << kDirs[0] << " not installed";
-  int checked = 0, skipped = 0, changed = 0;
+  int checked = 0, skipped = 0, changed = 0, fused = 0;
   std::vector<fs::path> cases;
   for (const char* dir : kDirs)
     if (fs::exists(dir))
@@ -81,23 +82,34 @@ TEST(PassOptimizeConformance, BackendTestModelsKeepTheirOutputs) {
       ++skipped;
       continue;
     }
-    Model opt = m;
-    try {
-      optimize(opt);
-      if (opt.graph.nodes.size() != m.graph.nodes.size() ||
-          opt.graph.initializers.size() != m.graph.initializers.size())
-        ++changed;
-      std::string diff = run_and_compare(opt, data);
-      EXPECT_EQ(diff, "") << c.filename();
-    } catch (const Error& e) {
-      ADD_FAILURE() << c.filename() << ": " << e.what();
+    for (bool fuse : {false, true}) {
+      Model opt = m;
+      try {
+        optimize(opt, OptimizeOptions{.fuse = fuse});
+        if (!fuse && (opt.graph.nodes.size() != m.graph.nodes.size() ||
+                      opt.graph.initializers.size() != m.graph.initializers.size()))
+          ++changed;
+        bool has_fused = false;
+        for (const Node& n : opt.graph.nodes) {
+          EXPECT_TRUE(fuse || n.domain.empty()) << c.filename() << ": " << n.op_type;
+          has_fused = has_fused || n.domain == "ai.nnaccel";
+        }
+        fused += has_fused;
+        std::string diff = run_and_compare(opt, data);
+        EXPECT_EQ(diff, "") << c.filename() << (fuse ? " (fused)" : "");
+      } catch (const Error& e) {
+        ADD_FAILURE() << c.filename() << (fuse ? " (fused): " : ": ") << e.what();
+      }
     }
     ++checked;
   }
   EXPECT_GE(checked, 900) << skipped << " skipped";
   // Constant nodes (e.g. Reshape targets) and Identity/Transpose chains are common in exports.
   EXPECT_GT(changed, 0);
-  std::printf("%d models checked (%d rewritten), %d skipped\n", checked, changed, skipped);
+  // The pytorch-converted models hold Conv+ReLU, Linear+ReLU...
+  EXPECT_GT(fused, 20);
+  std::printf("%d models checked (%d rewritten, %d with fused ops), %d skipped\n", checked, changed,
+              fused, skipped);
 }
 
 }  // namespace

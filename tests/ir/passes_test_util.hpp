@@ -68,7 +68,7 @@ inline void expect_close(const Tensor& a, const Tensor& b, double rtol = 1e-5, d
 // Runs `before` and `after` on the same random inputs and compares every output.
 inline void expect_same_outputs(const Model& before, const Model& after, uint32_t seed = 1) {
   auto feeds = random_feeds(before, seed);
-  Session a(before), b(after);
+  Session a(before, SessionOptions{.fast = false}), b(after, SessionOptions{.fast = false});
   auto oa = a.run(feeds);
   auto ob = b.run(feeds);
   ASSERT_EQ(oa.size(), ob.size());

@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "core/cast.hpp"
 #include "core/check.hpp"
+#include "core/parallel.hpp"
 #include "input_files.hpp"
 #include "nnaccel/onnx_io.hpp"
 #include "nnaccel/session.hpp"
@@ -99,6 +100,13 @@ Shape resolve_shape(const ValueInfo& info, const std::map<std::string, Shape>& o
   return s;
 }
 
+PrecisionMode parse_precision(const std::string& text) {
+  if (text == "fp32") return PrecisionMode::fp32;
+  if (text == "bf16") return PrecisionMode::bf16;
+  if (text == "auto") return PrecisionMode::auto_select;
+  fail("--precision must be fp32, bf16 or auto (given '{}')", text);
+}
+
 double percentile(const std::vector<double>& sorted, double q) {
   // Nearest-rank on sorted samples.
   size_t k = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));
@@ -112,18 +120,20 @@ int run_bench(const BenchOptions& o) {
   if (o.iters < 1) fail("--iters must be at least 1 (given {})", o.iters);
   if (o.warmup < 0) fail("--warmup must not be negative (given {})", o.warmup);
   if (o.batch == 0 || o.batch < -1) fail("--batch must be positive (given {})", o.batch);
-  if (o.threads == 0 || o.threads < -1) fail("--threads must be positive (given {})", o.threads);
+  // More threads than this is a typo, not a machine: OpenMP would try to start them all.
+  constexpr int kMaxThreads = 1024;
+  if (o.threads < 0 || o.threads > kMaxThreads)
+    fail("--threads must be 0 (the cores this process may use) to {} (given {})", kMaxThreads,
+         o.threads);
+  PrecisionMode precision = parse_precision(o.precision);
 
-  Model model = load_onnx(o.model);
   SessionOptions options;
   options.profile = o.profile;
-  Session session = [&] {
-    try {
-      return Session(std::move(model), options);
-    } catch (const Error& e) {
-      throw Error(fmt::format("{}: {}", o.model, e.what()));
-    }
-  }();
+  options.fast = !o.reference;
+  options.threads = o.threads;
+  options.precision = precision;
+  // Session::load (not a Model in memory) lets the session release weights kernels packed.
+  Session session = Session::load(o.model, options);
 
   auto known_input = [&](const std::string& name, const char* flag) {
     for (const ValueInfo& v : session.inputs())
@@ -184,7 +194,9 @@ int run_bench(const BenchOptions& o) {
   double mean_ms = 0;
   for (double v : ms) mean_ms += v / static_cast<double>(ms.size());
   double throughput = median_ms > 0 ? static_cast<double>(batch) * 1000.0 / median_ms : 0.0;
-  int threads = o.threads > 0 ? o.threads : 1;
+  int threads = o.threads > 0 ? o.threads : available_cores();
+  uint64_t peak_memory_bytes = session.peak_memory_bytes();
+  const char* executor = o.reference ? "reference" : "fast";
 
   // Per op type, sorted by time; the slowest nodes.
   uint64_t total_ns = 0;
@@ -215,6 +227,8 @@ int run_bench(const BenchOptions& o) {
     j["warmup"] = o.warmup;
     j["iters"] = o.iters;
     j["threads"] = threads;
+    j["precision"] = o.precision;
+    j["executor"] = executor;
     j["min_ms"] = min_ms;
     j["median_ms"] = median_ms;
     j["p90_ms"] = p90_ms;
@@ -222,8 +236,8 @@ int run_bench(const BenchOptions& o) {
     j["throughput"] = throughput;
     j["weight_bytes"] = session.weight_bytes();
     j["peak_activation_bytes"] = session.peak_activation_bytes();
-    j["cpu_model"] = cpu_model();
-    j["executor"] = "reference";
+    j["peak_memory_bytes"] = peak_memory_bytes;
+    j["cpu"] = cpu_model();
     if (o.profile) {
       nlohmann::json ops = nlohmann::json::array();
       for (const auto& [type, v] : types)
@@ -236,6 +250,7 @@ int run_bench(const BenchOptions& o) {
       for (const NodeTiming& t : slow)
         nodes.push_back({{"name", t.name},
                          {"op_type", t.op_type},
+                         {"kernel", t.kernel},
                          {"ms_per_iter", per_iter_ms(t.total_ns)},
                          {"share", share(t.total_ns)}});
       j["slowest_nodes"] = nodes;
@@ -245,8 +260,9 @@ int run_bench(const BenchOptions& o) {
   }
 
   fmt::print("model       {}\n", o.model);
-  fmt::print("cpu         {} (reference executor, 1 thread; --threads {} recorded)\n", cpu_model(),
-             threads);
+  fmt::print("cpu         {}\n", cpu_model());
+  fmt::print("executor    {}, {} thread{}, precision {}\n", executor, threads,
+             threads == 1 ? "" : "s", o.precision);
   fmt::print("runs        {} timed after {} warm-up, batch {}\n", o.iters, o.warmup, batch);
   fmt::print("latency     min {:.3f} ms  median {:.3f} ms  p90 {:.3f} ms  mean {:.3f} ms\n", min_ms,
              median_ms, p90_ms, mean_ms);
@@ -255,6 +271,8 @@ int run_bench(const BenchOptions& o) {
              static_cast<double>(session.weight_bytes()) / (1024.0 * 1024.0));
   fmt::print("peak activations {} bytes ({:.2f} MiB)\n", session.peak_activation_bytes(),
              static_cast<double>(session.peak_activation_bytes()) / (1024.0 * 1024.0));
+  fmt::print("peak memory {} bytes ({:.2f} MiB, weights + peak activations)\n", peak_memory_bytes,
+             static_cast<double>(peak_memory_bytes) / (1024.0 * 1024.0));
   if (o.profile) {
     fmt::print("\ntime per op type (mean per run):\n");
     for (const auto& [type, v] : types)
@@ -262,8 +280,9 @@ int run_bench(const BenchOptions& o) {
                  share(v.first), v.second / o.iters);
     fmt::print("\nslowest nodes (mean per run):\n");
     for (const NodeTiming& t : slow)
-      fmt::print("  {:<32} {:<16} {:>10.3f} ms {:>6.1f}%\n", t.name.empty() ? "(unnamed)" : t.name,
-                 t.op_type, per_iter_ms(t.total_ns), share(t.total_ns));
+      fmt::print("  {:<32} {:<16} {:>10.3f} ms {:>6.1f}%  {}\n",
+                 t.name.empty() ? "(unnamed)" : t.name, t.op_type, per_iter_ms(t.total_ns),
+                 share(t.total_ns), t.kernel);
   }
   return 0;
 }

@@ -26,6 +26,7 @@ struct ConformanceOptions {
   std::string expected_failures;  // file listing cases to skip with their reasons
   bool verbose = false;
   int min_passed = 0;  // fail the run when fewer cases pass
+  bool reference = false;  // the reference interpreter instead of the compiled fast path
 };
 int run_conformance(const ConformanceOptions& o);
 
@@ -36,7 +37,9 @@ struct BenchOptions {
   int64_t batch = -1;               // -1: not given
   int warmup = 3;
   int iters = 20;
-  int threads = -1;  // -1: not given; recorded only (the reference executor is single-threaded)
+  int threads = 0;                 // 0: the cores this process may use
+  std::string precision = "fp32";  // fp32, bf16 or auto
+  bool reference = false;          // the reference interpreter instead of the fast path
   bool profile = false;
   bool json = false;
 };

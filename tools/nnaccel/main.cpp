@@ -72,10 +72,11 @@ int main(int argc, char** argv) {
   cc->add_flag("--verbose,-v", conf.verbose, "print every case");
   cc->add_option("--min-passed", conf.min_passed,
                  "exit non-zero when fewer cases pass (guards against cases turning into skips)");
+  cc->add_flag("--reference", conf.reference,
+               "run on the reference interpreter instead of the compiled fast path");
 
   nnaccel::cli::BenchOptions bench;
-  auto* cb = app.add_subcommand(
-      "bench", "time a model on inputs from files or random data (reference executor: 1 thread)");
+  auto* cb = app.add_subcommand("bench", "time a model on inputs from files or random data");
   cb->add_option("model", bench.model, "ONNX model")->required();
   cb->add_option("--input,-i", bench.inputs, "NAME=FILE (.npy or .pb); others get random data");
   cb->add_option("--shape", bench.shapes, "NAME=D0,D1,... dims of a random input");
@@ -84,8 +85,12 @@ int main(int argc, char** argv) {
                  "input's leading dim)");
   cb->add_option("--warmup", bench.warmup, "untimed runs first (default 3)");
   cb->add_option("--iters", bench.iters, "timed runs (default 20)");
-  cb->add_option("--threads", bench.threads,
-                 "recorded only: the reference executor is single-threaded");
+  cb->add_option("--threads", bench.threads, "threads (default 0: the cores this process may use)");
+  cb->add_option("--precision", bench.precision,
+                 "fp32, bf16 or auto: numerics of conv/matmul on the fast path (default fp32)");
+  cb->add_flag("--reference", bench.reference,
+               "the reference interpreter (node by node, reference kernels) instead of the fast "
+               "path");
   cb->add_flag("--profile", bench.profile, "time per op type and the 10 slowest nodes");
   cb->add_flag("--json", bench.json, "one JSON object");
 

@@ -29,14 +29,7 @@ std::string safe_file_stem(const std::string& name) {
 }  // namespace
 
 int run_run(const RunOptions& o) {
-  Model model = load_onnx(o.model);  // its errors name the file already
-  Session session = [&] {
-    try {
-      return Session(std::move(model));
-    } catch (const Error& e) {
-      throw Error(fmt::format("{}: {}", o.model, e.what()));
-    }
-  }();
+  Session session = Session::load(o.model);
   for (const std::string& spec : o.inputs) {
     std::string name, file;
     split_name_value(spec, "--input", "FILE", name, file);

@@ -2,15 +2,26 @@
 
 namespace nnaccel {
 
-void optimize(Model& m) {
+void optimize(Model& m, const OptimizeOptions& options) {
   // Folding first exposes constant weights (e.g. Constant nodes feeding Conv) to the rewrites;
   // dead nodes go last, taking the weights the BatchNorm fold replaced with them.
   pin_legacy_initializers(m);
   fold_constants(m);
   remove_identity_and_redundant_reshapes(m);
   fold_batchnorm(m);
-  remove_identity_and_redundant_reshapes(m);
+  fold_conv_affine(m);
+  remove_redundant_transpose(m);
+  recognize_layernorm(m);
+  if (options.fuse) {
+    // Gelu first so it can go into a FusedMatMul/FusedGemm, activations into convs before the
+    // elementwise chains take what is left.
+    recognize_gelu(m);
+    fuse_conv_activation(m);
+    fuse_elementwise_chain(m);
+  }
   remove_dead_nodes(m);
 }
+
+void optimize(Model& m) { optimize(m, OptimizeOptions{}); }
 
 }  // namespace nnaccel

@@ -1,8 +1,9 @@
 #pragma once
 // Graph optimization passes. Each rewrites the model's top-level graph in place and preserves the
-// values of every graph output (for every input the original model accepts). Passes do not fuse
-// activations (that belongs with the fast kernels) and never change the inputs a caller must feed
-// or the outputs.
+// values of every graph output (for every input the original model accepts), up to float
+// rounding, and never changes the inputs a caller must feed or the outputs. The fusions write ops
+// of the ai.nnaccel domain (src/ops/fused.cpp) that only nnaccel runs; the other passes keep the
+// model standard ONNX.
 #include <map>
 #include <set>
 #include <string>
@@ -27,16 +28,50 @@ void fold_constants(Model& m, int64_t max_elements = int64_t{1} << 24);
 // initializers nothing reads (an initializer that is also a graph input is kept).
 void remove_dead_nodes(Model& m);
 
-// Folds an inference-mode BatchNormalization into the Conv (ConvTranspose, Gemm) that feeds it when the
-// Conv's output has no other reader and all weights are initializers.
+// Folds an inference-mode BatchNormalization into the Conv (ConvTranspose, Gemm) that feeds it when
+// the Conv's output has no other reader and all weights are initializers.
 void fold_batchnorm(Model& m);
+
+// Folds a Mul and/or Add of per-channel or scalar constants that alone read an f32 Conv's output
+// into the Conv's weights and bias (constant ones).
+void fold_conv_affine(Model& m);
 
 // Removes Identity nodes, collapses Reshape->Reshape, composes Transpose->Transpose and drops
 // identity Transposes.
 void remove_identity_and_redundant_reshapes(Model& m);
 
+// Transposes that only move dims of size 1 become Reshapes (then merged with neighbouring
+// Reshapes), on top of what remove_identity_and_redundant_reshapes does (identity perms,
+// composing Transpose pairs, so pairs that cancel vanish).
+void remove_redundant_transpose(Model& m);
+
+// The decomposed LayerNorm of exports below opset 17 (ReduceMean, Sub, Pow, ReduceMean, Add,
+// Sqrt, Div, optional Mul by gamma and Add of beta) over trailing axes -> LayerNormalization.
+void recognize_layernorm(Model& m);
+
+// GELU written with Erf or Tanh (torch's exports and their variants) -> ai.nnaccel Gelu.
+void recognize_gelu(Model& m);
+
+// f32 Conv [+ Add of a per-channel constant when it has no bias] [+ residual Add of a value of
+// the output's shape] [+ activation] -> ai.nnaccel FusedConv; Gemm + activation -> FusedGemm;
+// MatMul by a constant 2-D B [+ Add of a constant [N] bias] [+ activation] -> FusedMatMul.
+// Intermediate values must have the fused node as only reader and not be graph outputs.
+void fuse_conv_activation(Model& m);
+
+// Runs of >= 2 f32 elementwise ops (each intermediate read once, operands broadcasting into the
+// running value's shape) -> ai.nnaccel ElementwiseChain. Runs after fuse_conv_activation so
+// activations go into the convs first.
+void fuse_elementwise_chain(Model& m);
+
+struct OptimizeOptions {
+  // false: standard ONNX only (the result can be exported and run anywhere); true: also the
+  // ai.nnaccel fusions, for nnaccel's own runtime.
+  bool fuse = true;
+};
+
 // Runs the passes above in a sensible order.
-void optimize(Model& m);
+void optimize(Model& m, const OptimizeOptions& options);
+void optimize(Model& m);  // default options
 
 namespace passes_detail {
 // How often each value is read: node inputs, reads from inside subgraphs (counted once per

@@ -1,0 +1,206 @@
+// The compiler and plans: memory planning, the plan cache, layout conversion, and the fast path
+// agreeing with the reference interpreter.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "kernels/kernel.hpp"
+#include "nnaccel/npy.hpp"
+#include "nnaccel/onnx_io.hpp"
+#include "nnaccel/session.hpp"
+#include "runtime/builtin_kernels.hpp"
+#include "runtime/plan.hpp"
+
+namespace nnaccel {
+namespace {
+
+TEST(MemoryPlan, BuffersAliveAtOnceNeverOverlap) {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 50; ++trial) {
+    std::vector<BufferLifetime> b;
+    int n = 1 + static_cast<int>(rng() % 40);
+    for (int i = 0; i < n; ++i) {
+      int first = static_cast<int>(rng() % 30);
+      int len = static_cast<int>(rng() % 8);
+      b.push_back({1 + rng() % 5000, first, first + len, 0});
+    }
+    uint64_t total = plan_buffer_offsets(b, 64);
+    uint64_t max_live = 0;
+    for (int step = 0; step < 40; ++step) {
+      uint64_t live = 0;
+      for (const BufferLifetime& x : b)
+        if (x.first <= step && step <= x.last) live += x.bytes;
+      max_live = std::max(max_live, live);
+    }
+    EXPECT_GE(total, max_live);
+    for (size_t i = 0; i < b.size(); ++i) {
+      EXPECT_EQ(b[i].offset % 64, 0u);
+      EXPECT_LE(b[i].offset + b[i].bytes, total);
+      for (size_t j = i + 1; j < b.size(); ++j) {
+        bool time = !(b[i].last < b[j].first || b[j].last < b[i].first);
+        bool space = b[i].offset < b[j].offset + b[j].bytes && b[j].offset < b[i].offset + b[i].bytes;
+        EXPECT_FALSE(time && space) << "buffers " << i << " and " << j << " overlap";
+      }
+    }
+  }
+}
+
+TEST(MemoryPlan, AChainReusesTwoBuffers) {
+  // a -> b -> c -> d, each read only by the next: two buffers of the largest size suffice.
+  std::vector<BufferLifetime> b = {{1000, 0, 1, 0}, {1000, 1, 2, 0}, {1000, 2, 3, 0},
+                                   {1000, 3, 4, 0}};
+  EXPECT_EQ(plan_buffer_offsets(b, 64), 2 * 1024u);
+}
+
+TEST(Reorder, PlainToBlockedAndBackRoundTripsRaggedChannels) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> uni(-2, 2);
+  for (int64_t c : {1, 3, 16, 17, 33}) {
+    for (int64_t block : {8, 16}) {
+      ValueDesc plain{DType::f32, {2, c, 3, 5}, true, 0};
+      ValueDesc blocked = plain;
+      blocked.block = block;
+      Tensor x(DType::f32, plain.shape);
+      for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = uni(rng);
+      auto to = make_reorder_kernel(plain, blocked);
+      auto back = make_reorder_kernel(blocked, plain);
+      std::vector<Tensor> mid{Tensor(DType::f32, blocked.physical_shape())};
+      // Garbage in the destination: the padding must still come out zero.
+      for (int64_t i = 0; i < mid[0].numel(); ++i) mid[0].data<float>()[i] = 99.0f;
+      const Tensor* in[] = {&x};
+      to->run(in, mid);
+      int64_t cb = (c + block - 1) / block;
+      ASSERT_EQ(mid[0].shape(), (Shape{2, cb, 3, 5, block}));
+      // Element (n=1, ch, h=2, w=4) lands at [1, ch/b, 2, 4, ch%b].
+      for (int64_t ch = 0; ch < cb * block; ++ch) {
+        float got = mid[0].data<float>()[(((1 * cb + ch / block) * 3 + 2) * 5 + 4) * block +
+                                         ch % block];
+        float want = ch < c ? x.data<float>()[((1 * c + ch) * 3 + 2) * 5 + 4] : 0.0f;
+        EXPECT_EQ(got, want) << "c=" << c << " block=" << block << " ch=" << ch;
+      }
+      std::vector<Tensor> out{Tensor(DType::f32, plain.shape)};
+      const Tensor* in2[] = {&mid[0]};
+      back->run(in2, out);
+      for (int64_t i = 0; i < x.numel(); ++i)
+        ASSERT_EQ(out[0].data<float>()[i], x.data<float>()[i]);
+    }
+  }
+}
+
+Model relu_chain(int length) {
+  Model m;
+  m.opsets[""] = kCanonicalOpset;
+  m.graph.inputs = {ValueInfo{"x", TypeInfo{DType::f32, true, {Dim{}, Dim{64, {}}}}, ""}};
+  std::string prev = "x";
+  for (int i = 0; i < length; ++i) {
+    Node n;
+    n.op_type = i % 2 ? "Neg" : "Relu";
+    n.name = "n" + std::to_string(i);
+    n.inputs = {prev};
+    prev = "v" + std::to_string(i);
+    n.outputs = {prev};
+    m.graph.nodes.push_back(n);
+  }
+  m.graph.outputs = {ValueInfo{prev, {}, ""}};
+  return m;
+}
+
+TEST(CompiledSession, PlansOncePerShapeAndCachesThePlan) {
+  Session s(relu_chain(6));
+  Tensor a(DType::f32, {2, 64}), b(DType::f32, {5, 64});
+  for (int64_t i = 0; i < a.numel(); ++i) a.data<float>()[i] = static_cast<float>(i % 7) - 3;
+  for (int64_t i = 0; i < b.numel(); ++i) b.data<float>()[i] = static_cast<float>(i % 5) - 2;
+  Tensor ya = s.run({{"x", a}})[0];
+  EXPECT_EQ(s.plans_compiled(), 1);
+  s.run({{"x", a}});
+  EXPECT_EQ(s.plans_compiled(), 1);
+  Tensor yb = s.run({{"x", b}})[0];
+  EXPECT_EQ(s.plans_compiled(), 2);
+  Tensor ya2 = s.run({{"x", a}})[0];
+  EXPECT_EQ(s.plans_compiled(), 2);
+  ASSERT_EQ(yb.shape(), (Shape{5, 64}));
+  // relu then neg three times: -relu(x) after the first pair, relu(-relu(x)) = 0 after.
+  for (int64_t i = 0; i < ya.numel(); ++i) EXPECT_EQ(ya2.data<float>()[i], ya.data<float>()[i]);
+  EXPECT_EQ(ya.data<float>()[4], -0.0f);
+}
+
+TEST(CompiledSession, GraphOutputsSurviveTheNextRun) {
+  Session s(relu_chain(1));
+  Tensor a = Tensor::from_f32({1, 64}, std::vector<float>(64, 3.0f));
+  Tensor first = s.run({{"x", a}})[0];
+  Tensor b = Tensor::from_f32({1, 64}, std::vector<float>(64, 5.0f));
+  s.run({{"x", b}});
+  EXPECT_EQ(first.data<float>()[0], 3.0f);
+}
+
+TEST(CompiledSession, MatchesTheReferenceInterpreterOnTheTinyCnn) {
+  std::string dir = std::string(NNACCEL_SOURCE_DIR) + "/models/";
+  Tensor input = load_npy(dir + "tiny_cnn_input.npy");
+  Model m = load_onnx(dir + "tiny_cnn.onnx");
+  SessionOptions ref_opts;
+  ref_opts.fast = false;
+  Session ref(m, ref_opts);
+  Session fast(m);
+  const std::string name = ref.inputs()[0].name;
+  Tensor want = ref.run({{name, input}})[0];
+  Tensor got = fast.run({{name, input}})[0];
+  ASSERT_EQ(got.shape(), want.shape());
+  double err = 0, norm = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    double d = got.data<float>()[i] - want.data<float>()[i];
+    err += d * d;
+    norm += static_cast<double>(want.data<float>()[i]) * want.data<float>()[i];
+  }
+  EXPECT_LT(std::sqrt(err / norm), 1e-5);
+  EXPECT_GT(fast.weight_bytes(), 0u);
+  EXPECT_GT(fast.peak_activation_bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace nnaccel
+
+namespace nnaccel {
+namespace {
+
+TEST(CompiledPlan, ViewsTakeOverADyingInputsBuffer) {
+  // x[2,3,4] -> Flatten(1) -> Flatten(0) -> Flatten(2) -> Neg -> y: the first Flatten copies the
+  // graph input into the arena, the next two take over their input's buffer.
+  auto m = std::make_shared<Model>();
+  m->opsets[""] = kCanonicalOpset;
+  m->graph.inputs = {ValueInfo{"x", TypeInfo::of(DType::f32, {2, 3, 4}), ""}};
+  std::string prev = "x";
+  int axes[] = {1, 0, 2};
+  for (int i = 0; i < 3; ++i) {
+    Node n;
+    n.op_type = "Flatten";
+    n.name = "f" + std::to_string(i);
+    n.inputs = {prev};
+    prev = "v" + std::to_string(i);
+    n.outputs = {prev};
+    n.attrs = {Attribute::of_int("axis", axes[i])};
+    m->graph.nodes.push_back(n);
+  }
+  Node neg;
+  neg.op_type = "Neg";
+  neg.name = "neg";
+  neg.inputs = {prev};
+  neg.outputs = {"y"};
+  m->graph.nodes.push_back(neg);
+  m->graph.outputs = {ValueInfo{"y", {}, ""}};
+  std::unique_ptr<Plan> plan =
+      compile_plan(m, {TypeInfo::of(DType::f32, {2, 3, 4})}, CompileOptions{});
+  EXPECT_EQ(plan->stats().inplace, 2);
+  EXPECT_EQ(plan->stats().naive_bytes, 3 * 96u);
+  EXPECT_EQ(plan->stats().arena_bytes, 128u);  // one 96-byte buffer, 64-byte aligned
+  Tensor x(DType::f32, {2, 3, 4});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i) - 5.5f;
+  std::vector<Tensor> out;
+  Tensor inputs[] = {x};
+  plan->run(inputs, out, nullptr);
+  ASSERT_EQ(out[0].shape(), (Shape{24, 1}));
+  for (int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(out[0].data<float>()[i], 5.5f - i);
+}
+
+}  // namespace
+}  // namespace nnaccel
