@@ -7,3 +7,4 @@
 #include "nnaccel/onnx_io.hpp"
 #include "nnaccel/session.hpp"
 #include "nnaccel/tensor.hpp"
+#include "nnaccel/train.hpp"

@@ -85,5 +85,27 @@ for flags in "--threads -1" "--threads 100000" "--threads two" "--precision fp64
 done
 expect "bench missing input file" "" "$nnaccel" bench "$work/relu.onnx" --input x="$work/absent.npy"
 
+# train and eval: bad flags, data and checkpoints (exit 2, one line, no model written).
+mkdir -p "$work/out_train" "$work/ckpt_empty" "$work/ckpt_bad" "$work/npy_nolabels"
+printf 'NNACKPT1garbage' >"$work/ckpt_bad/checkpoint.nnackpt"
+cp "$work/corpus/cycle/model.onnx" "$work/npy_nolabels/inputs.npy" 2>/dev/null
+tm="$work/out_train/m.onnx"
+expect "train without arch or model" "$work/out_train" "$nnaccel" train --data fashion-mnist --out "$tm"
+expect "train unknown arch" "$work/out_train" "$nnaccel" train --arch vgg --data fashion-mnist --out "$tm"
+expect "train missing data" "$work/out_train" "$nnaccel" train --arch mlp --data "$work/absent" --out "$tm"
+expect "train data without labels" "$work/out_train" "$nnaccel" train --arch mlp --data "$work/npy_nolabels" --out "$tm"
+expect "train bf16" "$work/out_train" "$nnaccel" train --arch mlp --data fashion-mnist --precision bf16 --out "$tm"
+expect "train bad optimizer" "$work/out_train" "$nnaccel" train --arch mlp --data fashion-mnist --optimizer lion --out "$tm"
+expect "train bad freeze regex" "$work/out_train" "$nnaccel" train --arch mlp --data fashion-mnist --freeze '([' --out "$tm"
+expect "train zero batch" "$work/out_train" "$nnaccel" train --arch mlp --data fashion-mnist --batch 0 --out "$tm"
+expect "train resume without checkpoint" "$work/out_train" "$nnaccel" train --arch mlp --data fashion-mnist \
+  --checkpoint-dir "$work/ckpt_empty" --resume --out "$tm"
+expect "train resume corrupt checkpoint" "$work/out_train" "$nnaccel" train --arch mlp --data fashion-mnist \
+  --checkpoint-dir "$work/ckpt_bad" --resume --out "$tm"
+expect "train model not onnx" "$work/out_train" "$nnaccel" train --model "$work/ckpt_bad/checkpoint.nnackpt" \
+  --data fashion-mnist --out "$tm"
+expect "eval missing model" "" "$nnaccel" eval "$work/absent.onnx" --data fashion-mnist
+expect "eval missing data" "" "$nnaccel" eval "$work/corpus/cycle/model.onnx" --data "$work/absent"
+
 echo "run_cli.sh: $checked checks, $failures failed"
 [ "$failures" -eq 0 ]

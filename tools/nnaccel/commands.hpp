@@ -45,4 +45,42 @@ struct BenchOptions {
 };
 int run_bench(const BenchOptions& o);
 
+struct TrainOptions {
+  std::string arch;        // --arch: build this classifier
+  std::string model;       // --model: fine-tune this ONNX file
+  std::string data;        // fashion-mnist or a folder of .npy files
+  std::string test_data;   // evaluation data for a --data folder (default: none)
+  std::string out;
+  int64_t epochs = 10;
+  int64_t batch = 64;
+  double lr = -1;          // -1: the optimizer's default
+  std::string optimizer = "sgd";
+  std::string schedule = "cosine";
+  int64_t warmup = -1;     // steps; -1: min(500, a tenth of the run)
+  double weight_decay = -1;  // -1: 5e-4 for sgd and adamw, 0 for adam
+  double momentum = 0.9;
+  bool nesterov = false;
+  double clip_norm = 0;
+  std::string precision = "fp32";
+  uint64_t seed = 0;
+  int threads = 0;
+  int64_t crop_padding = 0;
+  bool hflip = false;
+  std::string freeze;
+  std::string checkpoint_dir;
+  int64_t checkpoint_every = 0;
+  int64_t max_steps = 0;
+  bool resume = false;
+};
+int run_train(const TrainOptions& o);
+
+struct EvalOptions {
+  std::string model;
+  std::string data;
+  int threads = 0;
+  int64_t batch = 250;
+  bool json = false;
+};
+int run_eval(const EvalOptions& o);
+
 }  // namespace nnaccel::cli

@@ -94,6 +94,45 @@ int main(int argc, char** argv) {
   cb->add_flag("--profile", bench.profile, "time per op type and the 10 slowest nodes");
   cb->add_flag("--json", bench.json, "one JSON object");
 
+  nnaccel::cli::TrainOptions train;
+  auto* ct = app.add_subcommand("train", "train a classifier (built-in architecture or ONNX model)");
+  ct->add_option("--arch", train.arch, "mlp, lenet5 or resnet-s");
+  ct->add_option("--model", train.model, "ONNX model to fine-tune (weights in initializers)");
+  ct->add_option("--data", train.data, "fashion-mnist or a folder with inputs.npy and labels.npy")
+      ->required();
+  ct->add_option("--test-data", train.test_data, "evaluation folder for a --data folder");
+  ct->add_option("--out,-o", train.out, "the trained inference model (.onnx)")->required();
+  ct->add_option("--epochs", train.epochs, "default 10");
+  ct->add_option("--batch", train.batch, "default 64");
+  ct->add_option("--lr", train.lr, "peak learning rate (default 0.05 sgd, 0.001 adam/adamw)");
+  ct->add_option("--optimizer", train.optimizer, "sgd (default), adam or adamw");
+  ct->add_option("--schedule", train.schedule, "cosine (default), step or constant");
+  ct->add_option("--warmup", train.warmup, "linear warm-up steps (default min(500, run/10))");
+  ct->add_option("--weight-decay", train.weight_decay, "default 5e-4 (sgd, adamw), 0 (adam)");
+  ct->add_option("--momentum", train.momentum, "sgd momentum (default 0.9)");
+  ct->add_flag("--nesterov", train.nesterov, "Nesterov momentum");
+  ct->add_option("--clip-norm", train.clip_norm, "clip gradients to this global L2 norm");
+  ct->add_option("--precision", train.precision, "fp32 (bf16: not implemented yet)");
+  ct->add_option("--seed", train.seed, "data order, augmentation, dropout and init (default 0)");
+  ct->add_option("--threads", train.threads, "default: every core this process may use");
+  ct->add_option("--crop-padding", train.crop_padding, "augment: random crop after padding");
+  ct->add_flag("--hflip", train.hflip, "augment: random horizontal flips");
+  ct->add_option("--freeze", train.freeze, "keep weights whose name matches this regex fixed");
+  ct->add_option("--checkpoint-dir", train.checkpoint_dir, "folder for the checkpoint");
+  ct->add_option("--checkpoint-every", train.checkpoint_every,
+                 "steps between checkpoints (default: every epoch)");
+  ct->add_option("--max-steps", train.max_steps, "stop after this many steps");
+  ct->add_flag("--resume", train.resume, "continue from the checkpoint in --checkpoint-dir");
+
+  nnaccel::cli::EvalOptions eval;
+  auto* ce = app.add_subcommand("eval", "top-1 accuracy of a classifier on labeled data");
+  ce->add_option("model", eval.model, "ONNX model")->required();
+  ce->add_option("--data", eval.data, "fashion-mnist (its 10,000 test images) or a .npy folder")
+      ->required();
+  ce->add_option("--threads", eval.threads, "default: every core this process may use");
+  ce->add_option("--batch", eval.batch, "images per run (default 250)");
+  ce->add_flag("--json", eval.json, "one JSON object");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -111,6 +150,8 @@ int main(int argc, char** argv) {
     if (*cr) return nnaccel::cli::run_run(run);
     if (*cc) return nnaccel::cli::run_conformance(conf);
     if (*cb) return nnaccel::cli::run_bench(bench);
+    if (*ct) return nnaccel::cli::run_train(train);
+    if (*ce) return nnaccel::cli::run_eval(eval);
   } catch (const nnaccel::Error& e) {
     std::fprintf(stderr, "nnaccel: error: %s\n", one_line(e.what()).c_str());
     return 2;
