@@ -42,14 +42,6 @@ inline std::vector<int64_t> dims_of(const TypeInfo& t) {
   return d;
 }
 
-inline Tensor random_f64(const Shape& shape, uint32_t seed, double lo = -1, double hi = 1) {
-  Tensor t(DType::f64, shape);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> d(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<double>()[i] = d(rng);
-  return t;
-}
-
 // Same dtype and shape, and every value within atol + rtol * |expected|.
 inline void expect_close(const Tensor& actual, const Tensor& expected, double atol = 1e-5,
                          double rtol = 1e-5) {

@@ -38,4 +38,12 @@ inline Tensor random_f32(const Shape& shape, uint32_t seed, float lo = -1, float
   return t;
 }
 
+inline Tensor random_f64(const Shape& shape, uint32_t seed, double lo = -1, double hi = 1) {
+  Tensor t(DType::f64, shape);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> d(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<double>()[i] = d(rng);
+  return t;
+}
+
 }  // namespace nnaccel::testing

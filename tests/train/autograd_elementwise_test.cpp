@@ -156,7 +156,7 @@ TEST(AutogradElementwise, GeluOpInF32) {
   for (const char* approx : {"none", "tanh"}) {
     const bool tanh_form = std::string(approx) == "tanh";
     Graph g;
-    GraphBuilder b(g);
+    GradGraphBuilder b(g);
     b.init("x", cast_tensor(random_f64({33}, 32, -4, 4), DType::f32));
     b.init("w", cast_tensor(random_f64({33}, 33), DType::f32));
     const std::string y = b.op("Gelu", {"x"}, {attr_s("approximate", approx)}, "ai.nnaccel");

@@ -13,7 +13,7 @@ Tensor scalar_f64(double v) {
 }
 
 // Gelu as the ONNX exporters write it: 0.5 x (1 + erf(x / sqrt 2)).
-std::string gelu(GraphBuilder& b, const std::string& x) {
+std::string gelu(GradGraphBuilder& b, const std::string& x) {
   const std::string e = b.op("Erf", {b.op("Div", {x, "sqrt2"})});
   return b.op("Mul", {b.op("Mul", {x, b.op("Add", {e, "one"})}), "half"});
 }
@@ -21,7 +21,7 @@ std::string gelu(GraphBuilder& b, const std::string& x) {
 TEST(AutogradModel, TransformerBlockMatchesFiniteDifferences) {
   const int64_t batch = 2, seq = 3, dim = 4, heads = 2, hidden = 8;
   Graph g;
-  GraphBuilder b(g);
+  GradGraphBuilder b(g);
   b.init("x", random_f64({batch, seq, dim}, 1));
   b.init("ln1_s", random_f64({dim}, 2, 0.5, 1.5));
   b.init("ln1_b", random_f64({dim}, 3));
@@ -74,7 +74,7 @@ TEST(AutogradModel, TransformerBlockMatchesFiniteDifferences) {
 // Conv -> BatchNorm (training) -> Relu -> MaxPool -> Conv -> Relu -> GlobalAveragePool ->
 // Flatten -> Gemm -> SoftmaxCrossEntropyLoss.
 std::string small_cnn(Graph& g, DType dtype, int64_t batch) {
-  GraphBuilder b(g);
+  GradGraphBuilder b(g);
   auto init = [&](const std::string& name, const Shape& s, uint32_t seed, double lo, double hi) {
     b.init(name, cast_tensor(random_f64(s, seed, lo, hi), dtype));
   };

@@ -9,17 +9,10 @@
 #include <set>
 
 #include "nnaccel/error.hpp"
+#include "ops/op_test_util.hpp"
 #include "train/autograd/autograd.hpp"
 
 namespace nnaccel::testing {
-
-inline Tensor random_f64(const Shape& shape, uint32_t seed, double lo = -1, double hi = 1) {
-  Tensor t(DType::f64, shape);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> d(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<double>()[i] = d(rng);
-  return t;
-}
 
 inline Attribute attr_i(const std::string& n, int64_t v) { return Attribute::of_int(n, v); }
 inline Attribute attr_f(const std::string& n, float v) { return Attribute::of_float(n, v); }
@@ -175,9 +168,9 @@ inline void check_graph_gradients(Graph& g, const std::vector<std::string>& para
 }
 
 // Appends nodes to a graph: b.op("MatMul", {"a", "w"}, {attrs}) returns the new value's name.
-class GraphBuilder {
+class GradGraphBuilder {
  public:
-  explicit GraphBuilder(Graph& g) : g_(g) {}
+  explicit GradGraphBuilder(Graph& g) : g_(g) {}
   std::string op(const std::string& type, std::vector<std::string> inputs,
                  std::vector<Attribute> attrs = {}, const std::string& domain = "") {
     Node n;
