@@ -15,6 +15,7 @@
 // blocked output writes zeros there. A factory decides the layout of its outputs by setting
 // `request.outputs[i].block`; inputs arrive in whatever layout their producer chose.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -54,6 +55,9 @@ struct KernelRequest {
   // From shape inference, all plain; the factory may set `block` on outputs it writes blocked.
   std::vector<ValueDesc> outputs;
   const CompileOptions& options;
+  // Types of the graph's values for these input shapes (shape inference), when the compiler
+  // gives them: layout decisions look at the shapes of the values a reader combines.
+  const std::map<std::string, TypeInfo>* value_types = nullptr;
 
   // Nodes of `graph` that read output i (not counting graph outputs).
   std::vector<const Node*> consumers(int output) const;

@@ -155,6 +155,7 @@ class PlanBuilder {
         KernelRegistry::instance().find(node.domain, node.op_type);
     if (entries.empty()) return nullptr;
     KernelRequest req{node, g_, {}, {}, out_descs, options};
+    req.value_types = &shapes_.types;
     for (int s : in_slots) {
       if (s < 0) {
         req.inputs.push_back(nullptr);

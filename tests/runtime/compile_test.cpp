@@ -294,3 +294,66 @@ TEST(CompiledSession, Bf16AndAutoPrecisionStayWithinOnePercentOfFp32) {
 
 }  // namespace
 }  // namespace nnaccel
+
+namespace nnaccel {
+namespace {
+
+// Whether a conv writes its output channel-blocked depends on its readers: an ElementwiseChain
+// that maps 0 to 0 (padding channels stay zero) with scalar-constant operands or the value
+// itself takes it; one that does not (x + 3) does not; a per-channel Mul operand is fine.
+TEST(CompiledPlan, BlockedOutputsOnlyTowardReadersThatKeepPaddingZero) {
+  if (dnnl_kernels::channel_block() == 0) GTEST_SKIP() << "no blocked layouts on this ISA";
+  auto reader_takes = [](Node reader, std::map<std::string, Tensor> inits) {
+    Graph g;
+    g.initializers = std::move(inits);
+    Node conv;
+    conv.op_type = "Conv";
+    conv.name = "c";
+    conv.inputs = {"x", "w"};
+    conv.outputs = {"y"};
+    g.nodes = {conv, reader};
+    g.outputs = {ValueInfo{reader.outputs[0], {}, ""}};
+    std::map<std::string, TypeInfo> types = {
+        {"y", TypeInfo::of(DType::f32, {1, 32, 4, 4})},
+        {"gate", TypeInfo::of(DType::f32, {1, 32, 1, 1})},
+        {"other", TypeInfo::of(DType::f32, {1, 32, 4, 1})}};
+    std::vector<ValueDesc> outs = {ValueDesc{DType::f32, {1, 32, 4, 4}, true, 0}};
+    CompileOptions options;
+    KernelRequest req{g.nodes[0], g, {}, {}, outs, options};
+    req.value_types = &types;
+    return dnnl_kernels::consumers_take_blocked(req, 0);
+  };
+  auto chain = [](std::vector<std::string> in, std::vector<std::string> steps,
+                  std::vector<float> params = {}) {
+    Node n;
+    n.op_type = "ElementwiseChain";
+    n.domain = "ai.nnaccel";
+    n.name = "chain";
+    n.inputs = std::move(in);
+    n.outputs = {"h"};
+    n.attrs = {Attribute::of_strings("steps", std::move(steps))};
+    if (!params.empty()) n.attrs.push_back(Attribute::of_floats("params", std::move(params)));
+    return n;
+  };
+  auto mul = [](std::string a, std::string b) {
+    Node n;
+    n.op_type = "Mul";
+    n.name = "mul";
+    n.inputs = {std::move(a), std::move(b)};
+    n.outputs = {"p"};
+    return n;
+  };
+  const std::map<std::string, Tensor> three = {{"three", Tensor::scalar_f32(3.0f)}};
+  // HardSwish as exported: ((x + 3) clipped to [0, 6]) * x / 6 -> 0 at 0.
+  EXPECT_TRUE(reader_takes(chain({"y", "three", "y", "six"}, {"Add", "Clip", "Mul", "Div"}, {0, 6}),
+                           {{"three", Tensor::scalar_f32(3.0f)}, {"six", Tensor::scalar_f32(6.0f)}}));
+  EXPECT_TRUE(reader_takes(chain({"y", "y"}, {"Mul"}), {}));                 // x * x
+  EXPECT_FALSE(reader_takes(chain({"y", "three"}, {"Add"}), three));         // x + 3
+  EXPECT_TRUE(reader_takes(chain({"y", "three"}, {"Mul"}), three));          // x * 3
+  EXPECT_FALSE(reader_takes(chain({"y"}, {"Sigmoid"}), {}));                 // 0.5 at 0
+  EXPECT_TRUE(reader_takes(mul("y", "gate"), {}));                           // per channel
+  EXPECT_FALSE(reader_takes(mul("y", "other"), {}));                         // per row: no
+}
+
+}  // namespace
+}  // namespace nnaccel

@@ -1,8 +1,11 @@
 #include "kernels/dnnl/dnnl_common.hpp"
 
 #include <cstring>
+#include <optional>
 
 #include "core/parallel.hpp"
+#include "nnaccel/error.hpp"
+#include "ops/elementwise_chain.hpp"
 
 namespace nnaccel::dnnl_kernels {
 
@@ -119,11 +122,61 @@ bool is_unary_elementwise(const std::string& op) {
   return false;
 }
 
+// The shape of value `name`: from the compiler's shape inference, else a declared value info.
+std::optional<Shape> shape_of(const KernelRequest& request, const std::string& name) {
+  if (request.value_types != nullptr) {
+    auto it = request.value_types->find(name);
+    if (it != request.value_types->end() && it->second.fully_known())
+      return it->second.known_shape();
+  }
+  if (auto init = request.graph.initializers.find(name); init != request.graph.initializers.end())
+    return init->second.shape();
+  const ValueInfo* vi = request.graph.find_value_info(name);
+  if (vi != nullptr && vi->type.fully_known()) return vi->type.known_shape();
+  return std::nullopt;
+}
+
+// An operand a blocked elementwise kernel combines with a blocked value of `shape`: the same
+// shape, a scalar, or one value per channel ([1 or N, C, 1, ...]).
+bool blocked_operand(const std::optional<Shape>& s, const Shape& shape) {
+  if (!s) return false;
+  if (*s == shape || shape_numel(*s) == 1) return true;
+  if (s->size() != shape.size()) return false;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    const int64_t want = d == 1 ? shape[1] : 1;
+    if ((*s)[d] != want && !(d == 0 && (*s)[0] == shape[0])) return false;
+  }
+  return true;
+}
+
 // Whether `reader` takes `value` (of `shape`) blocked.
-bool reader_takes_blocked(const Graph& graph, const Node& reader, const std::string& value,
-                          const Shape& shape) {
+bool reader_takes_blocked(const KernelRequest& request, const Node& reader,
+                          const std::string& value, const Shape& shape) {
+  const Graph& graph = request.graph;
   const std::string& op = reader.op_type;
   const bool onnx = reader.domain.empty() || reader.domain == "ai.onnx";
+  if (reader.domain == "ai.nnaccel" && op == "ElementwiseChain") {
+    // The chain's input, other operands scalar constants or the input itself, and 0 mapped to 0
+    // (the padding channels stay zero): HardSwish and friends as exporters write them.
+    if (reader.inputs.empty() || reader.inputs[0] != value) return false;
+    std::vector<float> operand(reader.inputs.size(), 0.0f);
+    for (size_t i = 1; i < reader.inputs.size(); ++i) {
+      if (reader.inputs[i] == value) continue;  // x * f(x): the same blocked value, 0 at padding
+      auto init = graph.initializers.find(reader.inputs[i]);
+      if (init == graph.initializers.end() || init->second.numel() != 1 ||
+          init->second.dtype() != DType::f32)
+        return false;
+      operand[i] = init->second.data<float>()[0];
+    }
+    float x = 0.0f;
+    try {
+      for (const ChainStep& s : parse_elementwise_chain(reader))
+        x = apply_chain_step(s, x, s.operand >= 0 ? operand[static_cast<size_t>(s.operand)] : 0.0f);
+    } catch (const Error&) {
+      return false;
+    }
+    return x == 0.0f;
+  }
   if (reader.domain == "ai.nnaccel" && op == "FusedConv") {
     // X and Z only: the weights and bias are never activations.
     for (size_t i = 0; i < reader.inputs.size(); ++i)
@@ -138,15 +191,10 @@ bool reader_takes_blocked(const Graph& graph, const Node& reader, const std::str
   if (op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool") return true;
   if (is_unary_elementwise(op)) return reader.inputs.size() == 1 || op == "Clip";
   if (op == "Add" || op == "Mul" || op == "Sub" || op == "Div") {
-    // Same-shape operands only: broadcasting over a blocked axis is not elementwise.
-    for (const std::string& in : reader.inputs) {
-      if (in == value) continue;
-      const ValueInfo* vi = graph.find_value_info(in);
-      if (vi == nullptr || !vi->type.has_shape) return false;
-      if (vi->type.dims.size() != shape.size()) return false;
-      for (size_t d = 0; d < shape.size(); ++d)
-        if (!vi->type.dims[d].known() || vi->type.dims[d].value != shape[d]) return false;
-    }
+    // The other operand: the same shape, a scalar or per channel (the simd kernels take those
+    // on blocked values; anything else would need the plain layout).
+    for (const std::string& in : reader.inputs)
+      if (in != value && !blocked_operand(shape_of(request, in), shape)) return false;
     return true;
   }
   return false;
@@ -166,7 +214,7 @@ bool consumers_take_blocked(const KernelRequest& request, int output) {
   const KernelRegistry& registry = KernelRegistry::instance();
   for (const Node* r : readers)
     if (registry.find(r->domain, r->op_type).empty() ||
-        !reader_takes_blocked(request.graph, *r, name, out.shape))
+        !reader_takes_blocked(request, *r, name, out.shape))
       return false;
   return true;
 }

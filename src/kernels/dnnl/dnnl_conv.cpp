@@ -299,6 +299,7 @@ std::unique_ptr<Kernel> make_conv_1d_as_2d(KernelRequest& r) {
   if (const Attribute* a = r.node.attr("pads"); a != nullptr && a->ints.size() == 2)
     n.set_attr(Attribute::of_ints("pads", {0, a->ints[0], 0, a->ints[1]}));
   KernelRequest r2{n, r.graph, in_ptrs, constants, outs, r.options};
+  r2.value_types = r.value_types;
   std::unique_ptr<Kernel> k = make_conv_nd(r2);
   if (k) r.outputs[0].block = r2.outputs[0].block;
   return k;
