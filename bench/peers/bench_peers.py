@@ -244,6 +244,9 @@ def speedup_line(fast, ref):
             f"speedup {ref['median_ms'] / fast['median_ms']:.2f}x")
 
 
+KEEP_MARKER = "<!-- Below: figures from other commands, kept by bench_peers.py. -->"
+
+
 def write_results(args, rows, fast, ref):
     ort_version, torch_version, commit = versions(args.cache, args.nnaccel)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -298,8 +301,19 @@ def write_results(args, rows, fast, ref):
     if fast is not None:
         out += ["", "## Fast path vs reference interpreter", "", speedup_line(fast, ref) +
                 " (target: >= 10x; `bench/peers/bench_peers.sh --fast-vs-reference`)."]
-    with open(args.results, "w") as f:
+    # Sections after KEEP_MARKER are measured by other commands: they are carried over as they are.
+    kept = ""
+    if os.path.exists(args.results):
+        with open(args.results) as f:
+            previous = f.read()
+        if KEEP_MARKER in previous:
+            kept = previous[previous.index(KEEP_MARKER):]
+    tmp = args.results + ".tmp"
+    with open(tmp, "w") as f:
         f.write("\n".join(out) + "\n")
+        if kept:
+            f.write("\n" + kept)
+    os.replace(tmp, args.results)
 
 
 def main():
