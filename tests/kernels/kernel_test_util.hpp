@@ -16,13 +16,15 @@ struct FastKernel {
 };
 
 // Offers the node to the factory of `variant`. `constant[i]`: input i is an initializer (its
-// value is offered for packing); `blocks[i]`: input i's channel block (its tensor must then be
-// in that physical layout; `logical[i]` gives its logical shape).
+// value is offered for packing); `blocks[i]`: input i's channel block (the tensor given for it
+// holds the logical shape; run the kernel on its blocked form). Omitted outputs (empty names)
+// get an unknown desc, as the compiler gives them.
 inline FastKernel make_fast_kernel(const std::string& variant, const Node& node,
                                    const std::vector<Tensor>& in,
                                    const std::vector<Shape>& out_shapes,
                                    const std::vector<bool>& constant = {},
-                                   DType out_dtype = DType::f32) {
+                                   DType out_dtype = DType::f32,
+                                   const std::vector<int64_t>& blocks = {}) {
   Graph graph;
   graph.nodes.push_back(node);
   std::vector<ValueDesc> descs(in.size());
@@ -31,11 +33,15 @@ inline FastKernel make_fast_kernel(const std::string& variant, const Node& node,
   for (size_t i = 0; i < in.size(); ++i) {
     descs[i].dtype = in[i].dtype();
     descs[i].shape = in[i].shape();
+    descs[i].block = i < blocks.size() ? blocks[i] : 0;
     in_ptrs.push_back(in[i].defined() ? &descs[i] : nullptr);
     constants.push_back(i < constant.size() && constant[i] ? &in[i] : nullptr);
   }
   FastKernel fk;
-  for (const Shape& s : out_shapes) fk.outputs.push_back(ValueDesc{out_dtype, s, true, 0});
+  for (size_t o = 0; o < out_shapes.size(); ++o)
+    fk.outputs.push_back(o < node.outputs.size() && node.outputs[o].empty()
+                             ? ValueDesc{DType::undefined, {}, false, 0}
+                             : ValueDesc{out_dtype, out_shapes[o], true, 0});
   CompileOptions options;
   KernelRequest request{node, graph, in_ptrs, constants, fk.outputs, options};
   for (const KernelEntry* e : KernelRegistry::instance().find(node.domain, node.op_type)) {
@@ -48,15 +54,21 @@ inline FastKernel make_fast_kernel(const std::string& variant, const Node& node,
   return fk;
 }
 
-// Runs the kernel with outputs allocated as the compiler would.
-inline std::vector<Tensor> run_fast_kernel(FastKernel& fk, const std::vector<Tensor>& in) {
+// Runs a kernel on tensors already in the layouts it was compiled for, with outputs allocated
+// as the compiler would.
+inline std::vector<Tensor> run_kernel(Kernel& k, const std::vector<Tensor>& in,
+                                      const std::vector<ValueDesc>& outputs) {
   std::vector<const Tensor*> ins;
   for (const Tensor& t : in) ins.push_back(t.defined() ? &t : nullptr);
   std::vector<Tensor> outs;
-  for (const ValueDesc& d : fk.outputs)
+  for (const ValueDesc& d : outputs)
     outs.push_back(d.known ? Tensor(d.dtype, d.physical_shape()) : Tensor());
-  fk.kernel->run(ins, outs);
+  k.run(ins, outs);
   return outs;
+}
+
+inline std::vector<Tensor> run_fast_kernel(FastKernel& fk, const std::vector<Tensor>& in) {
+  return run_kernel(*fk.kernel, in, fk.outputs);
 }
 
 inline void expect_same_values(const Tensor& got, const Tensor& want, double tol,

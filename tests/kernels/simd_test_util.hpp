@@ -9,58 +9,21 @@
 
 #include "kernels/kernel.hpp"
 #include "kernels/simd/isa_cap.hpp"
+#include "kernels/kernel_test_util.hpp"
 #include "ops/op_test_util.hpp"
 
 namespace nnaccel::testing {
 
-// The node's simd factory result, given its inputs (descs from the tensors, `blocks[i]` the
-// layout of input i, `constant[i]` whether input i is an initializer) and the logical output
-// shapes. Fills `outputs` with the descs the factory decided.
+// The node's simd factory result (see make_fast_kernel); fills `outputs` with the descs the
+// factory decided.
 inline std::unique_ptr<Kernel> make_simd_kernel(const Node& node, const std::vector<Tensor>& in,
                                                 const std::vector<Shape>& out_shapes,
                                                 std::vector<ValueDesc>& outputs,
                                                 const std::vector<bool>& constant = {},
                                                 const std::vector<int64_t>& blocks = {}) {
-  Graph graph;
-  graph.nodes.push_back(node);
-  std::vector<ValueDesc> descs(in.size());
-  std::vector<const ValueDesc*> in_ptrs;
-  std::vector<const Tensor*> constants;
-  for (size_t i = 0; i < in.size(); ++i) {
-    descs[i].dtype = in[i].dtype();
-    descs[i].shape = in[i].shape();
-    descs[i].block = i < blocks.size() ? blocks[i] : 0;
-    in_ptrs.push_back(in[i].defined() ? &descs[i] : nullptr);
-    constants.push_back(i < constant.size() && constant[i] ? &in[i] : nullptr);
-  }
-  outputs.clear();
-  // Omitted outputs (empty names) get an unknown desc, as the compiler gives them.
-  for (size_t o = 0; o < out_shapes.size(); ++o)
-    outputs.push_back(o < node.outputs.size() && node.outputs[o].empty()
-                          ? ValueDesc{DType::undefined, {}, false, 0}
-                          : ValueDesc{DType::f32, out_shapes[o], true, 0});
-  CompileOptions options;
-  KernelRequest request{node, graph, in_ptrs, constants, outputs, options};
-  for (const KernelEntry* e : KernelRegistry::instance().find(node.domain, node.op_type)) {
-    if (e->variant != "simd") continue;
-    std::unique_ptr<Kernel> k = e->make(request);
-    outputs = request.outputs;
-    return k;
-  }
-  ADD_FAILURE() << "no simd kernel registered for " << node.op_type;
-  return nullptr;
-}
-
-// Runs the kernel on tensors already in the layouts it was compiled for.
-inline std::vector<Tensor> run_kernel(Kernel& k, const std::vector<Tensor>& in,
-                                      const std::vector<ValueDesc>& outputs) {
-  std::vector<const Tensor*> ins;
-  for (const Tensor& t : in) ins.push_back(t.defined() ? &t : nullptr);
-  std::vector<Tensor> outs;
-  for (const ValueDesc& d : outputs)
-    outs.push_back(d.known ? Tensor(d.dtype, d.physical_shape()) : Tensor());
-  k.run(ins, outs);
-  return outs;
+  FastKernel fk = make_fast_kernel("simd", node, in, out_shapes, constant, DType::f32, blocks);
+  outputs = fk.outputs;
+  return std::move(fk.kernel);
 }
 
 // Plain [N, C, ...] -> blocked [N, ceil(C/b), ..., b] with zero padding, and back.
