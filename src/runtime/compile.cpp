@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/check.hpp"
+#include "core/verbose.hpp"
 #include "ir/graph_walk.hpp"
 #include "ir/shape_inference.hpp"
 #include "runtime/builtin_kernels.hpp"
@@ -16,14 +17,6 @@
 namespace nnaccel {
 
 namespace {
-
-bool verbose() {
-  static const bool on = [] {
-    const char* v = std::getenv("NNACCEL_VERBOSE");
-    return v != nullptr && v[0] != '\0' && v[0] != '0';
-  }();
-  return on;
-}
 
 uint64_t physical_bytes(const ValueDesc& d) {
   return dtype_storage_bytes(d.dtype, shape_numel(d.physical_shape()));
@@ -45,7 +38,6 @@ class PlanBuilder {
 
   std::unique_ptr<Plan> build() {
     shapes_ = infer_shapes(g_, input_types_);
-    for (const ValueInfo& v : g_.outputs) graph_outputs_.insert(v.name);
     for (const ValueInfo& v : g_.inputs) {
       ValueSlot s;
       s.name = v.name;
@@ -63,7 +55,7 @@ class PlanBuilder {
     }
     for (const ValueInfo& v : g_.outputs) plan_->output_slots_.push_back(plain_output_slot(v.name));
     plan_memory();
-    if (verbose()) log_plan();
+    if (verbose_enabled()) log_plan();
     return std::move(plan_);
   }
 
@@ -417,7 +409,6 @@ class PlanBuilder {
   const CompileOptions& options_;
   std::map<std::string, TypeInfo> input_types_;
   ShapeInferenceResult shapes_;
-  std::set<std::string> graph_outputs_;
   std::map<std::string, int> by_name_;
   std::map<int, int> plain_copy_;
   std::unique_ptr<Plan> plan_;

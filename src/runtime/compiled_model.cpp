@@ -6,6 +6,7 @@
 
 #include "core/check.hpp"
 #include "core/parallel.hpp"
+#include "core/verbose.hpp"
 #include "nnaccel/onnx_io.hpp"
 #include "ir/passes/passes.hpp"
 #include "ir/shape_inference.hpp"
@@ -18,11 +19,6 @@ namespace nnaccel {
 
 namespace {
 constexpr size_t kMaxCachedPlans = 16;
-
-bool verbose_log() {
-  const char* v = std::getenv("NNACCEL_VERBOSE");
-  return v != nullptr && v[0] != '\0' && v[0] != '0';
-}
 }  // namespace
 
 std::shared_ptr<Model> CompiledModel::load_optimized(Model model) const {
@@ -150,7 +146,7 @@ std::unique_ptr<Plan> CompiledModel::compile_for(const std::vector<TypeInfo>& ty
   std::sort(ta.begin(), ta.end());
   std::sort(tb.begin(), tb.end());
   const double fp32_s = ta[ta.size() / 2], bf16_s = tb[tb.size() / 2];
-  if (verbose_log())
+  if (verbose_enabled())
     fmt::print(stderr, "nnaccel: precision auto: fp32 {:.3f} ms, bf16 {:.3f} ms -> {}\n",
                fp32_s * 1e3, bf16_s * 1e3, bf16_s < 0.95 * fp32_s ? "bf16" : "fp32");
   return bf16_s < 0.95 * fp32_s ? std::move(b) : std::move(a);

@@ -18,8 +18,7 @@ class ConcatKernel final : public Kernel {
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
     char* dst = static_cast<char*>(outputs[0].raw());
-    const int64_t total = outer_ * row_bytes_;
-    // Rows in parallel when there are many; else each input's copy split by bytes.
+    // Rows in parallel when the copy is large enough to pay for the threads.
     parallel_for(outer_, std::max<int64_t>(1, kParallelBytes / std::max<int64_t>(1, row_bytes_)),
                  [&](int64_t begin, int64_t end) {
                    for (int64_t o = begin; o < end; ++o) {
@@ -32,7 +31,6 @@ class ConcatKernel final : public Kernel {
                      }
                    }
                  });
-    (void)total;
   }
   std::string name() const override { return blocked_ ? "data concat (blocked)" : "data concat"; }
 
