@@ -57,6 +57,7 @@ bool is_transparent(const Node& n) {
 struct QdqPlan {
   std::vector<size_t> weighted;  // Conv/Gemm/MatMul nodes quantized, in graph order
   std::map<size_t, WeightSlot> slots;
+  std::map<size_t, std::string> activation;  // the float input of each weighted node
   std::vector<std::string> values;  // in graph order
   std::set<std::string> derived;    // transparent ops' outputs: no range of their own
   std::map<std::string, std::string> parent;
@@ -329,6 +330,7 @@ std::vector<QuantizedLayer> quantize_to_qdq(Model& model,
   for (size_t k = 0; k < g.nodes.size(); ++k)
     for (const std::string& o : g.nodes[k].outputs)
       if (!o.empty()) producer[o] = k;
+  for (size_t k : p.weighted) p.activation[k] = g.nodes[k].inputs[0];  // before renaming
   // Each quantized value v keeps its name for what reads it, now the DequantizeLinear's output;
   // its producer writes a renamed float value (a graph input instead is read through new names).
   for (const std::string& v : p.values) {
@@ -355,7 +357,7 @@ std::vector<QuantizedLayer> quantize_to_qdq(Model& model,
   std::vector<QuantizedLayer> report;
   for (size_t k : p.weighted) {
     Node& n = g.nodes[k];
-    const std::string act = n.inputs[0];
+    const std::string act = p.activation.at(k);
     const std::string root = p.find(act);
     QuantizedLayer row =
         quantize_weights(g, n, p.slots.at(k), class_quant.at(root).q, config, names, added);
