@@ -269,6 +269,8 @@ std::unique_ptr<Kernel> make_dynamic_quantize(KernelRequest& r) {
   if (!is_f32(x) || shape_numel(x->shape) == 0) return nullptr;
   r.outputs[0].dtype = DType::u8;
   r.outputs[0].block = x->block;
+  if (r.outputs.size() > 1 && r.outputs[1].known) r.outputs[1].dtype = DType::f32;
+  if (r.outputs.size() > 2 && r.outputs[2].known) r.outputs[2].dtype = DType::u8;
   return std::make_unique<DynamicQuantizeKernel>(r.node.describe(), r.outputs[0],
                                                  shape_numel(x->physical_shape()));
 }
