@@ -86,12 +86,27 @@ TEST(SimdQuant, QuantizeLinearPerTensorIsExact) {
       const Tensor x = quantize_input({n}, static_cast<uint32_t>(n), scale);
       const std::vector<Tensor> in = {x, Tensor::scalar_f32(scale),
                                       scalar_of(t, t == DType::u8 ? 131 : -7)};
-      const std::vector<Tensor> got = run_simd(node, in, {{n}});
-      if (got.empty()) continue;
-      expect_bytes_equal(got[0], run_op(node, in)[0], std::string(dtype_name(t)) + " n=" +
-                                                          std::to_string(n));
+      // Scale and zero point as constants, and fed at run time.
+      for (bool constant : {true, false}) {
+        const std::vector<Tensor> got = run_simd(node, in, {{n}}, constant);
+        if (got.empty()) continue;
+        expect_bytes_equal(got[0], run_op(node, in)[0],
+                           std::string(dtype_name(t)) + " n=" + std::to_string(n));
+      }
     }
   }
+}
+
+// A zero scale fed at run time is the data's error, reported as the reference does.
+TEST(SimdQuant, QuantizeLinearReportsAZeroScale) {
+  if (!simd_on()) return;
+  const Node node = make_node("QuantizeLinear", 3, 1);
+  const std::vector<Tensor> in = {random_f32({40}, 1), Tensor::scalar_f32(0.0f),
+                                  scalar_of(DType::u8, 3)};
+  FastKernel fk = make_fast_kernel("simd", node, in, {{40}});
+  ASSERT_NE(fk.kernel, nullptr);
+  EXPECT_THROW(run_fast_kernel(fk, in), Error);
+  EXPECT_THROW(run_op(node, in), Error);
 }
 
 TEST(SimdQuant, QuantizeAndDequantizePerAxisAreExact) {
