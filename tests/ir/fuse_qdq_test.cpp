@@ -299,6 +299,38 @@ TEST(FuseQdq, NonEquivalentUnitsStay) {
   for (int64_t i = 0; i < want.numel(); ++i) EXPECT_EQ(got.at_f64(i), want.at_f64(i));
 }
 
+// MatMul by a constant weight + Add of a constant [N] bias (+ Relu): quantize_to_qdq keeps the
+// Add in the MatMul's unit with an int32 bias, and the pass makes it one QMatMul with bias.
+TEST(FuseQdq, MatMulWithBiasAddBecomesQMatMulWithBias) {
+  QdqBuilder b;
+  const auto constant = [&](const Shape& shape, uint32_t seed) {
+    return b.init("c", random_f32(shape, seed, -0.5f, 0.5f));
+  };
+  std::string h = b.node("MatMul", {"x", constant({24, 40}, 1)});
+  h = b.node("Relu", {b.node("Add", {h, constant({40}, 2)})});
+  h = b.node("Add", {constant({10}, 4), b.node("MatMul", {h, constant({40, 10}, 3)})});
+  b.io({{"x", {3, 5, 24}}}, h);
+  QdqConfig config;
+  Calibrator cal(b.m, qdq_activations(b.m, config), ObserverConfig{});
+  cal.observe({{"x", random_f32({3, 5, 24}, 9, -2, 2)}});
+  Model qdq = b.m;
+  EXPECT_EQ(quantize_to_qdq(qdq, cal.ranges(), config).size(), 2u);
+  EXPECT_EQ(count_ops(qdq.graph, "Add"), 2);
+  Model fused = qdq;
+  optimize(fused);
+  EXPECT_EQ(count_ops(fused.graph, "QMatMul"), 2);
+  EXPECT_EQ(count_ops(fused.graph, "Add"), 0);
+  for (const Node& n : fused.graph.nodes)
+    if (n.op_type == "QMatMul") {
+      ASSERT_GE(n.inputs.size(), 9u);
+      EXPECT_EQ(fused.graph.initializers.at(n.inputs[8]).dtype(), DType::i32);
+    }
+  const std::map<std::string, Tensor> feeds = {{"x", random_f32({3, 5, 24}, 10, -2, 2)}};
+  const LsbDiff d = lsb_diff(run(fused, feeds, false), run(qdq, feeds, false), output_scale(qdq));
+  EXPECT_EQ(d.worse, 0);
+  EXPECT_LE(d.off_by_one, d.total / 10 + 1);
+}
+
 // fold_constants leaves DequantizeLinear of constants alone: weights stay int8.
 TEST(FuseQdq, FoldConstantsKeepsDequantizeLinear) {
   QdqBuilder b;

@@ -241,8 +241,7 @@ class Matcher {
 
   // The unit's end: the op's activation (from a fused op, or a Relu/Clip read next) and the
   // QuantizeLinear after it. Sets the output and the y qparams inputs (6, 7) of `r.node`.
-  void finish_unit(const Node& op, Rewrite& r, bool has_activation) {
-    std::string out = op.outputs[0];
+  void finish_unit(std::string out, Rewrite& r, bool has_activation) {
     if (!has_activation) {
       int at = -1;
       if (std::optional<FusedActivation> a = activation_after(out, at)) {
@@ -304,7 +303,7 @@ class Matcher {
       r.node.inputs[10] = z->scale;
       r.node.inputs[11] = z->zero_point;
     }
-    finish_unit(conv, r, has_activation(conv));
+    finish_unit(conv.outputs[0], r, has_activation(conv));
     trim(r.node);
     return r;
   }
@@ -335,10 +334,26 @@ class Matcher {
     std::string bias;
     const std::string c = mm.inputs.size() > 2 ? mm.inputs[2] : "";
     if (!int32_bias(c, *a, *w, n, bias)) return decline("the bias is not int32 [N] at a_scale * b_scale");
+    std::string out = mm.outputs[0];
+    if (is_op(mm, "MatMul")) {
+      // quantize_to_qdq's MatMul unit: MatMul -> Add of an int32 [N] bias read through DQ.
+      const int at = v_.sole_reader(out);
+      if (at >= 0 && is_op(g_.nodes[static_cast<size_t>(at)], "Add")) {
+        const Node& add = g_.nodes[static_cast<size_t>(at)];
+        const std::string other = other_input(add, out);
+        if (!other.empty() && other != out && v_.producer(other) != nullptr &&
+            int32_bias(other, *a, *w, n, bias) && !bias.empty()) {
+          r.absorbed.push_back(static_cast<size_t>(at));
+          out = add.outputs[0];
+        } else {
+          bias.clear();
+        }
+      }
+    }
     r.node.inputs[8] = bias;
     for (const char* attr : {"activation", "activation_params"})
       if (const Attribute* at = mm.attr(attr)) r.node.attrs.push_back(*at);
-    finish_unit(mm, r, has_activation(mm));
+    finish_unit(out, r, has_activation(mm));
     trim(r.node);
     return r;
   }
@@ -351,7 +366,7 @@ class Matcher {
     if (!a || !b) return std::nullopt;
     Rewrite r{k, integer_node(add, "QAdd", 8), {}};
     r.node.inputs = {a->value, a->scale, a->zero_point, b->value, b->scale, b->zero_point, "", ""};
-    finish_unit(add, r, false);
+    finish_unit(add.outputs[0], r, false);
     if (r.node.inputs[6].empty()) return decline("its output is not quantized (QAdd has no float output)");
     return r;
   }
