@@ -1,18 +1,18 @@
 // Static int8 QDQ quantization of the tiny Fashion-MNIST CNN: the graph takes the standard QDQ
 // form, weights shrink to a quarter, and predictions hold.
+#include "compress/quantize/quantize_qdq.hpp"
+
 #include <gtest/gtest.h>
+#include <onnx/checker.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "compress/quantize/calibrator.hpp"
-#include "compress/quantize/quantize_qdq.hpp"
+#include "ir/passes/passes.hpp"
 #include "nnaccel/npy.hpp"
 #include "nnaccel/onnx_io.hpp"
 #include "nnaccel/train.hpp"
-#include <onnx/checker.h>
-
-#include "ir/passes/passes.hpp"
 #include "ops/op_test_util.hpp"
 
 namespace nnaccel {

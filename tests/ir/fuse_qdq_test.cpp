@@ -39,7 +39,8 @@ Model quantized_zoo_model(const std::string& arch, QdqConfig config = {}) {
   Model m = build_classifier(spec);
   optimize(m, OptimizeOptions{.fuse = false});
   Calibrator cal(m, qdq_activations(m, config), ObserverConfig{});
-  for (uint32_t b = 0; b < 2; ++b) cal.observe({{"input", random_f32({8, 1, 28, 28}, 100 + b, 0, 1)}});
+  for (uint32_t b = 0; b < 2; ++b)
+    cal.observe({{"input", random_f32({8, 1, 28, 28}, 100 + b, 0, 1)}});
   quantize_to_qdq(m, cal.ranges(), config);
   return m;
 }
@@ -79,8 +80,8 @@ struct ZooCase {
 };
 
 TEST(FuseQdq, ZooModelsFuseEveryUnitWithinOneLsb) {
-  for (const ZooCase& c : {ZooCase{"mlp", 0, 3, 0}, ZooCase{"lenet5", 2, 3, 0},
-                           ZooCase{"resnet-s", 9, 1, 3}}) {
+  for (const ZooCase& c :
+       {ZooCase{"mlp", 0, 3, 0}, ZooCase{"lenet5", 2, 3, 0}, ZooCase{"resnet-s", 9, 1, 3}}) {
     SCOPED_TRACE(c.arch);
     const Model qdq = quantized_zoo_model(c.arch);
     Model fused = qdq;
@@ -106,7 +107,7 @@ TEST(FuseQdq, ZooModelsFuseEveryUnitWithinOneLsb) {
     // The only DequantizeLinear left: before float ops (resnet-s's pooling) and the logits.
     EXPECT_EQ(count_ops(g, "DequantizeLinear"), std::string(c.arch) == "resnet-s" ? 2 : 1);
     if (std::string(c.arch) == "lenet5") {
-      EXPECT_EQ(count_ops(g, "MaxPool"), 2);  // on u8
+      EXPECT_EQ(count_ops(g, "MaxPool"), 2);         // on u8
       EXPECT_EQ(count_ops(g, "QuantizeLinear"), 1);  // the input only
     }
 
@@ -285,8 +286,8 @@ TEST(FuseQdq, NonEquivalentUnitsStay) {
   const std::string x = b.qdq("x", xs, 100);
   const std::string w = b.weight({6, 3, 3, 3}, 5, ws);
   const std::string conv = b.node("Conv", {x, w, b.bias(ws, 2 * xs, 6)}, conv_attrs());
-  const std::string pooled = b.node("MaxPool", {b.qdq(conv, 0.1f, 3)},
-                                    {Attribute::of_ints("kernel_shape", {2, 2})});
+  const std::string pooled =
+      b.node("MaxPool", {b.qdq(conv, 0.1f, 3)}, {Attribute::of_ints("kernel_shape", {2, 2})});
   const std::string out = b.qdq(pooled, 0.2f, 3);
   b.io({{"x", {1, 3, 7, 7}}}, out);
   Model fused = b.m;

@@ -114,8 +114,8 @@ TEST(SimdQuant, QuantizeAndDequantizePerAxisAreExact) {
     Shape shape;
     int64_t axis;
   };
-  for (const Case& c : {Case{{3, 5, 7}, 1}, Case{{4, 9}, -1}, Case{{6, 2, 3, 3}, 0},
-                        Case{{2, 21, 17}, 2}}) {
+  for (const Case& c :
+       {Case{{3, 5, 7}, 1}, Case{{4, 9}, -1}, Case{{6, 2, 3, 3}, 0}, Case{{2, 21, 17}, 2}}) {
     const int64_t rank = static_cast<int64_t>(c.shape.size());
     const int64_t channels = c.shape[static_cast<size_t>((c.axis + rank) % rank)];
     Tensor scale = random_f32({channels}, 3, 0.01f, 0.2f);
@@ -134,7 +134,8 @@ TEST(SimdQuant, QuantizeAndDequantizePerAxisAreExact) {
       const std::vector<Tensor> in = {random_ints(t, c.shape, 6), scale, zp};
       const std::vector<Tensor> got = run_simd(dq, in, {c.shape});
       if (!got.empty())
-        expect_bytes_equal(got[0], run_op(dq, in)[0], std::string("DQ ") + dtype_name(t) + " " + what);
+        expect_bytes_equal(got[0], run_op(dq, in)[0],
+                           std::string("DQ ") + dtype_name(t) + " " + what);
     }
   }
 }
@@ -170,7 +171,8 @@ Tensor blocked_copy(const Tensor& t, const Shape& logical, int64_t b, bool to_bl
   for (int64_t i = 0; i < n; ++i)
     for (int64_t ch = 0; ch < c; ++ch)
       for (int64_t s = 0; s < inner; ++s) {
-        const int64_t p = (i * c + ch) * inner + s, q = ((i * cb + ch / b) * inner + s) * b + ch % b;
+        const int64_t p = (i * c + ch) * inner + s,
+                      q = ((i * cb + ch / b) * inner + s) * b + ch % b;
         const int64_t from = to_blocked ? p : q, to = to_blocked ? q : p;
         std::memcpy(static_cast<char*>(out.raw()) + static_cast<size_t>(to) * e,
                     static_cast<const char*>(t.raw()) + static_cast<size_t>(from) * e, e);
@@ -212,7 +214,8 @@ TEST(SimdQuant, PerTensorKernelsKeepBlockedLayoutsWithZeroPadding) {
 
     const Node dq = make_node("DequantizeLinear", 3, 1);
     const std::vector<Tensor> din = {want_q, Tensor::scalar_f32(0.05f), scalar_of(DType::u8, 120)};
-    FastKernel fd = make_fast_kernel("simd", dq, din, {shape}, {false, true, true}, DType::f32, {b});
+    FastKernel fd =
+        make_fast_kernel("simd", dq, din, {shape}, {false, true, true}, DType::f32, {b});
     ASSERT_NE(fd.kernel, nullptr);
     std::vector<Tensor> bdin = din;
     bdin[0] = yq;
@@ -278,10 +281,14 @@ Node qadd_node(const char* activation) {
 
 TEST(SimdQuant, QAddWithinOneLsbForResidualAndBiasBroadcasts) {
   const std::vector<QAddCase> cases = {
-      {{2, 16, 5, 7}, {2, 16, 5, 7}, ""},     {{1003}, {1003}, "Relu"},
-      {{300001}, {300001}, ""},               {{3, 17, 4, 5}, {17, 1, 1}, "Relu"},
-      {{3, 17, 4, 5}, {1, 17, 1, 1}, "Clip"}, {{4, 33}, {33}, ""},
-      {{5, 9}, {}, "Relu"},                   {{17, 1, 1}, {2, 17, 3, 3}, ""},
+      {{2, 16, 5, 7}, {2, 16, 5, 7}, ""},
+      {{1003}, {1003}, "Relu"},
+      {{300001}, {300001}, ""},
+      {{3, 17, 4, 5}, {17, 1, 1}, "Relu"},
+      {{3, 17, 4, 5}, {1, 17, 1, 1}, "Clip"},
+      {{4, 33}, {33}, ""},
+      {{5, 9}, {}, "Relu"},
+      {{17, 1, 1}, {2, 17, 3, 3}, ""},
   };
   int64_t off_by_one = 0, total = 0;
   for (DType t : {DType::u8, DType::i8}) {
@@ -289,12 +296,14 @@ TEST(SimdQuant, QAddWithinOneLsbForResidualAndBiasBroadcasts) {
       const QAddCase& c = cases[ci];
       const Node node = qadd_node(c.activation);
       const int zp = t == DType::u8 ? 128 : 0;
-      const std::vector<Tensor> in = {
-          random_ints(t, c.a, static_cast<uint32_t>(ci)), Tensor::scalar_f32(0.031f),
-          scalar_of(t, zp + 3),
-          random_ints(t, c.b, static_cast<uint32_t>(ci + 50)), Tensor::scalar_f32(0.047f),
-          scalar_of(t, zp - 9),
-          Tensor::scalar_f32(0.053f), scalar_of(t, zp + 1)};
+      const std::vector<Tensor> in = {random_ints(t, c.a, static_cast<uint32_t>(ci)),
+                                      Tensor::scalar_f32(0.031f),
+                                      scalar_of(t, zp + 3),
+                                      random_ints(t, c.b, static_cast<uint32_t>(ci + 50)),
+                                      Tensor::scalar_f32(0.047f),
+                                      scalar_of(t, zp - 9),
+                                      Tensor::scalar_f32(0.053f),
+                                      scalar_of(t, zp + 1)};
       const Tensor want = run_op(node, in)[0];
       const std::string what = std::string(dtype_name(t)) + " " + shape_str(c.a) + " + " +
                                shape_str(c.b) + " " + c.activation;
@@ -325,13 +334,12 @@ TEST(SimdQuant, QAddBlockedSameShapeAndDeclinedBroadcast) {
   if (!simd_on()) return;
   const Shape shape = {2, 19, 3, 5};
   const Node node = qadd_node("Relu");
-  const std::vector<Tensor> in = {random_ints(DType::u8, shape, 1), Tensor::scalar_f32(0.02f),
-                                  scalar_of(DType::u8, 100), random_ints(DType::u8, shape, 2),
-                                  Tensor::scalar_f32(0.03f), scalar_of(DType::u8, 90),
-                                  Tensor::scalar_f32(0.04f), scalar_of(DType::u8, 0)};
+  const std::vector<Tensor> in = {
+      random_ints(DType::u8, shape, 1), Tensor::scalar_f32(0.02f), scalar_of(DType::u8, 100),
+      random_ints(DType::u8, shape, 2), Tensor::scalar_f32(0.03f), scalar_of(DType::u8, 90),
+      Tensor::scalar_f32(0.04f),        scalar_of(DType::u8, 0)};
   const std::vector<bool> constant = {false, true, true, false, true, true, true, true};
-  FastKernel fk = make_fast_kernel("simd", node, in, {shape}, constant, DType::f32,
-                                   {16, 0, 0, 16});
+  FastKernel fk = make_fast_kernel("simd", node, in, {shape}, constant, DType::f32, {16, 0, 0, 16});
   ASSERT_NE(fk.kernel, nullptr);
   EXPECT_EQ(fk.outputs[0].block, 16);
   std::vector<Tensor> bin = in;

@@ -53,9 +53,8 @@ bool weight_slot(const GraphView& v, const Node& n, WeightSlot& w) {
 }
 
 bool is_transparent(const Node& n) {
-  static const std::set<std::string> kOps = {"MaxPool",   "Reshape",   "Flatten",
-                                             "Transpose", "Squeeze",   "Unsqueeze",
-                                             "Identity",  "Concat"};
+  static const std::set<std::string> kOps = {"MaxPool", "Reshape",   "Flatten",  "Transpose",
+                                             "Squeeze", "Unsqueeze", "Identity", "Concat"};
   return n.domain.empty() && kOps.count(n.op_type) > 0;
 }
 
@@ -178,8 +177,10 @@ QdqPlan plan_qdq(const Graph& g, const QdqConfig& c) {
 
 Tensor scalar_of(DType t, int32_t v) {
   Tensor s(t, {});
-  if (t == DType::u8) s.data<uint8_t>()[0] = static_cast<uint8_t>(v);
-  else s.data<int8_t>()[0] = static_cast<int8_t>(v);
+  if (t == DType::u8)
+    s.data<uint8_t>()[0] = static_cast<uint8_t>(v);
+  else
+    s.data<int8_t>()[0] = static_cast<int8_t>(v);
   return s;
 }
 
@@ -244,8 +245,10 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
         const int64_t k = (o * channels + c) * inner + i;
         const AffineQuant& q = wq[static_cast<size_t>(c)];
         const int32_t v = quantize_value(wp[k], q);
-        if (config.weight_type == DType::i8) wi.data<int8_t>()[k] = static_cast<int8_t>(v);
-        else wi.data<uint8_t>()[k] = static_cast<uint8_t>(v);
+        if (config.weight_type == DType::i8)
+          wi.data<int8_t>()[k] = static_cast<int8_t>(v);
+        else
+          wi.data<uint8_t>()[k] = static_cast<uint8_t>(v);
         const double d = wp[k] - dequantize_value(v, q);
         signal += static_cast<double>(wp[k]) * wp[k];
         noise += d * d;
@@ -288,8 +291,7 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
         const double v = std::nearbyint(static_cast<double>(b->second.data<float>()[c]) / s);
         bi.data<int32_t>()[c] = static_cast<int32_t>(std::clamp(v, -2147483648.0, 2147483647.0));
       }
-      const std::string bq = names.fresh(bname + "_quantized"),
-                        bsn = names.fresh(bname + "_scale"),
+      const std::string bq = names.fresh(bname + "_quantized"), bsn = names.fresh(bname + "_scale"),
                         bd = names.fresh(bname + "_dequantized");
       g.initializers[bq] = bi;
       g.initializers[bsn] = bs;
@@ -374,8 +376,8 @@ std::vector<QuantizedLayer> quantize_to_qdq(Model& model,
       for (std::string& o : g.nodes[at->second].outputs)
         if (o == v) o = pre;
       added.push_back(make("QuantizeLinear", qv, {pre, cq.scale, cq.zero_point}, {qv}));
-      added.push_back(make("DequantizeLinear", v + "_dequantize", {qv, cq.scale, cq.zero_point},
-                           {v}));
+      added.push_back(
+          make("DequantizeLinear", v + "_dequantize", {qv, cq.scale, cq.zero_point}, {v}));
     } else {
       const std::string dv = names.fresh(v + "_dequantized");
       for (Node& n : g.nodes)
@@ -405,7 +407,7 @@ std::vector<QuantizedLayer> quantize_to_qdq(Model& model,
     report.push_back(row);
   }
   g.nodes.insert(g.nodes.end(), added.begin(), added.end());
-  verify_graph(g);  // also restores topological order
+  verify_graph(g);           // also restores topological order
   remove_dead_nodes(model);  // the float weights nothing reads any more
   return report;
 }

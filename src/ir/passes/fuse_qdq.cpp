@@ -66,7 +66,8 @@ class Matcher {
       return std::nullopt;
     }
     if (!r && !reason_.empty() && verbose_enabled())
-      fmt::print(stderr, "nnaccel: fuse_qdq: {} stays DequantizeLinear -> op -> QuantizeLinear: {}\n",
+      fmt::print(stderr,
+                 "nnaccel: fuse_qdq: {} stays DequantizeLinear -> op -> QuantizeLinear: {}\n",
                  n.describe(), reason_);
     return r;
   }
@@ -75,9 +76,8 @@ class Matcher {
 
  private:
   static bool transparent(const Node& n) {
-    static const std::set<std::string> kOps = {"MaxPool", "Reshape",   "Flatten",
-                                               "Transpose", "Squeeze", "Unsqueeze",
-                                               "Identity",  "Concat"};
+    static const std::set<std::string> kOps = {"MaxPool", "Reshape",   "Flatten",  "Transpose",
+                                               "Squeeze", "Unsqueeze", "Identity", "Concat"};
     return n.domain.empty() && kOps.count(n.op_type) > 0;
   }
 
@@ -88,7 +88,8 @@ class Matcher {
 
   std::string fresh(const std::string& base) {
     std::string name = unique_name(g_, base);
-    for (int i = 1; new_initializers_.count(name); ++i) name = unique_name(g_, base + "_" + std::to_string(i));
+    for (int i = 1; new_initializers_.count(name); ++i)
+      name = unique_name(g_, base + "_" + std::to_string(i));
     return name;
   }
 
@@ -231,7 +232,8 @@ class Matcher {
         if (z->at_f64(i) != 0) return false;
     }
     for (int64_t c = 0; c < channels; ++c) {
-      const float want = x.scale_value * w.scales[w.scales.size() == 1 ? 0 : static_cast<size_t>(c)];
+      const float want =
+          x.scale_value * w.scales[w.scales.size() == 1 ? 0 : static_cast<size_t>(c)];
       const float got = s->data<float>()[s->numel() == 1 ? 0 : c];
       if (std::fabs(got - want) > 1e-6f * std::fabs(want)) return false;
     }
@@ -333,7 +335,8 @@ class Matcher {
     r.node.inputs[5] = w->zero_point;
     std::string bias;
     const std::string c = mm.inputs.size() > 2 ? mm.inputs[2] : "";
-    if (!int32_bias(c, *a, *w, n, bias)) return decline("the bias is not int32 [N] at a_scale * b_scale");
+    if (!int32_bias(c, *a, *w, n, bias))
+      return decline("the bias is not int32 [N] at a_scale * b_scale");
     std::string out = mm.outputs[0];
     if (is_op(mm, "MatMul")) {
       // quantize_to_qdq's MatMul unit: MatMul -> Add of an int32 [N] bias read through DQ.
@@ -367,7 +370,8 @@ class Matcher {
     Rewrite r{k, integer_node(add, "QAdd", 8), {}};
     r.node.inputs = {a->value, a->scale, a->zero_point, b->value, b->scale, b->zero_point, "", ""};
     finish_unit(add.outputs[0], r, false);
-    if (r.node.inputs[6].empty()) return decline("its output is not quantized (QAdd has no float output)");
+    if (r.node.inputs[6].empty())
+      return decline("its output is not quantized (QAdd has no float output)");
     return r;
   }
 
@@ -402,7 +406,8 @@ class Matcher {
     const int64_t rows = w.dim(0), cols = w.dim(1);
     Tensor t(DType::i8, {cols, rows});
     for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j) t.data<int8_t>()[j * rows + i] = w.data<int8_t>()[i * cols + j];
+      for (int64_t j = 0; j < cols; ++j)
+        t.data<int8_t>()[j * rows + i] = w.data<int8_t>()[i * cols + j];
     const std::string out = fresh(name + "_transposed");
     new_initializers_[out] = t;
     transposed_[name] = out;

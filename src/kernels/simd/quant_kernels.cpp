@@ -118,9 +118,8 @@ class AffineKernel : public Kernel {
   }
 
   std::string name() const override {
-    static const char* kNames[] = {"QuantizeLinear u8", "QuantizeLinear i8",
-                                   "DequantizeLinear u8", "DequantizeLinear i8",
-                                   "DequantizeLinear i32"};
+    static const char* kNames[] = {"QuantizeLinear u8", "QuantizeLinear i8", "DequantizeLinear u8",
+                                   "DequantizeLinear i8", "DequantizeLinear i32"};
     return kernel_name(std::string(kNames[static_cast<int>(kind_)]) +
                        (split_.per_axis ? " per-axis" : ""));
   }
@@ -128,21 +127,41 @@ class AffineKernel : public Kernel {
  private:
   void convert(const Tensor& x, Tensor& y, int64_t at, int64_t n, float s, float z) const {
     switch (kind_) {
-      case Kind::quantize_u8: quantize_to_u8(x.data<float>() + at, y.data<uint8_t>() + at, n, s, z); break;
-      case Kind::quantize_i8: quantize_to_i8(x.data<float>() + at, y.data<int8_t>() + at, n, s, z); break;
-      case Kind::dequantize_u8: dequantize_u8(x.data<uint8_t>() + at, y.data<float>() + at, n, s, z); break;
-      case Kind::dequantize_i8: dequantize_i8(x.data<int8_t>() + at, y.data<float>() + at, n, s, z); break;
-      case Kind::dequantize_i32: dequantize_i32(x.data<int32_t>() + at, y.data<float>() + at, n, s, z); break;
+      case Kind::quantize_u8:
+        quantize_to_u8(x.data<float>() + at, y.data<uint8_t>() + at, n, s, z);
+        break;
+      case Kind::quantize_i8:
+        quantize_to_i8(x.data<float>() + at, y.data<int8_t>() + at, n, s, z);
+        break;
+      case Kind::dequantize_u8:
+        dequantize_u8(x.data<uint8_t>() + at, y.data<float>() + at, n, s, z);
+        break;
+      case Kind::dequantize_i8:
+        dequantize_i8(x.data<int8_t>() + at, y.data<float>() + at, n, s, z);
+        break;
+      case Kind::dequantize_i32:
+        dequantize_i32(x.data<int32_t>() + at, y.data<float>() + at, n, s, z);
+        break;
     }
   }
   void convert_each(const Tensor& x, Tensor& y, int64_t at, int64_t n, const float* s,
                     const float* z) const {
     switch (kind_) {
-      case Kind::quantize_u8: quantize_to_u8_each(x.data<float>() + at, y.data<uint8_t>() + at, n, s, z); break;
-      case Kind::quantize_i8: quantize_to_i8_each(x.data<float>() + at, y.data<int8_t>() + at, n, s, z); break;
-      case Kind::dequantize_u8: dequantize_u8_each(x.data<uint8_t>() + at, y.data<float>() + at, n, s, z); break;
-      case Kind::dequantize_i8: dequantize_i8_each(x.data<int8_t>() + at, y.data<float>() + at, n, s, z); break;
-      case Kind::dequantize_i32: dequantize_i32_each(x.data<int32_t>() + at, y.data<float>() + at, n, s, z); break;
+      case Kind::quantize_u8:
+        quantize_to_u8_each(x.data<float>() + at, y.data<uint8_t>() + at, n, s, z);
+        break;
+      case Kind::quantize_i8:
+        quantize_to_i8_each(x.data<float>() + at, y.data<int8_t>() + at, n, s, z);
+        break;
+      case Kind::dequantize_u8:
+        dequantize_u8_each(x.data<uint8_t>() + at, y.data<float>() + at, n, s, z);
+        break;
+      case Kind::dequantize_i8:
+        dequantize_i8_each(x.data<int8_t>() + at, y.data<float>() + at, n, s, z);
+        break;
+      case Kind::dequantize_i32:
+        dequantize_i32_each(x.data<int32_t>() + at, y.data<float>() + at, n, s, z);
+        break;
     }
   }
 
@@ -196,8 +215,8 @@ std::unique_ptr<Kernel> make_dequantize(KernelRequest& r) {
   const AffineKernel::Kind kind = x->dtype == DType::u8   ? AffineKernel::Kind::dequantize_u8
                                   : x->dtype == DType::i8 ? AffineKernel::Kind::dequantize_i8
                                                           : AffineKernel::Kind::dequantize_i32;
-  return std::make_unique<AffineKernel>(kind, split, r.outputs[0],
-                                        shape_numel(x->physical_shape()), r.node.describe());
+  return std::make_unique<AffineKernel>(kind, split, r.outputs[0], shape_numel(x->physical_shape()),
+                                        r.node.describe());
 }
 
 // DynamicQuantizeLinear: the range (with 0) in chunks over threads, then the u8 quantization,
@@ -287,8 +306,9 @@ class QAddKernel : public Kernel {
       QAddParams p = p_;
       p.b_each = b_each;
       if (t_ == DType::u8)
-        qadd_u8(reinterpret_cast<const uint8_t*>(a) + at, reinterpret_cast<const uint8_t*>(b) + b_at,
-                reinterpret_cast<uint8_t*>(y) + at, n, p);
+        qadd_u8(reinterpret_cast<const uint8_t*>(a) + at,
+                reinterpret_cast<const uint8_t*>(b) + b_at, reinterpret_cast<uint8_t*>(y) + at, n,
+                p);
       else
         qadd_i8(reinterpret_cast<const int8_t*>(a) + at, reinterpret_cast<const int8_t*>(b) + b_at,
                 reinterpret_cast<int8_t*>(y) + at, n, p);
