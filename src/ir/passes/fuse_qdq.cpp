@@ -7,6 +7,7 @@
 // Dequantize nodes are left in place; the ones nothing reads any more go with remove_dead_nodes.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -430,6 +431,10 @@ class Matcher {
 
 int fuse_qdq(Model& m) {
   Graph& g = m.graph;
+  // Float models (most) skip the shape inference a GraphView costs.
+  if (std::none_of(g.nodes.begin(), g.nodes.end(),
+                   [](const Node& n) { return is_op(n, "DequantizeLinear"); }))
+    return 0;
   std::vector<Rewrite> rewrites;
   std::map<std::string, Tensor> added;
   {
@@ -449,6 +454,8 @@ int fuse_qdq(Model& m) {
     }
     added = std::move(matcher.new_initializers());
   }
+  if (verbose_enabled() && !rewrites.empty())
+    fmt::print(stderr, "nnaccel: fuse_qdq: {} QDQ units became integer ops\n", rewrites.size());
   if (rewrites.empty()) return 0;
   std::vector<bool> dead(g.nodes.size(), false);
   for (Rewrite& r : rewrites) {
