@@ -124,6 +124,47 @@ TEST(FuseQdq, ZooModelsFuseEveryUnitWithinOneLsb) {
   }
 }
 
+// Every quantized activation (the DQ outputs, made graph outputs so both graphs keep them), in
+// LSBs of its scale: the unfused QDQ graph against the fused one on the reference kernels, and
+// against the fast path.
+TEST(FuseQdq, EveryQuantizedActivationWithinOneLsb) {
+  for (const char* arch : {"lenet5", "resnet-s"}) {
+    SCOPED_TRACE(arch);
+    Model qdq = quantized_zoo_model(arch);
+    std::vector<float> scales;
+    for (const Node& n : qdq.graph.nodes) {
+      const Node* q = n.op_type == "DequantizeLinear" ? producer(qdq.graph, n.inputs[0]) : nullptr;
+      if (q == nullptr || q->op_type != "QuantizeLinear" || n.outputs[0] == "logits") continue;
+      qdq.graph.outputs.push_back({n.outputs[0], TypeInfo{DType::f32, false, {}}, ""});
+      scales.push_back(qdq.graph.initializers.at(n.inputs[1]).data<float>()[0]);
+    }
+    ASSERT_GE(scales.size(), 5u);
+    Model fused = qdq;
+    optimize(fused);
+    EXPECT_GE(count_ops(fused.graph, "QConv"), 2);
+    const std::map<std::string, Tensor> feeds = {{"input", random_f32({2, 1, 28, 28}, 8, 0, 1)}};
+    SessionOptions reference;
+    reference.fast = false;
+    const std::vector<Tensor> want = Session(qdq, reference).run(feeds);
+    const std::vector<Tensor> got = Session(fused, reference).run(feeds);
+    const std::vector<Tensor> fast = Session(qdq).run(feeds);
+    LsbDiff fused_diff, fast_diff;
+    for (size_t i = 0; i < scales.size(); ++i) {
+      for (auto [d, from] : {std::pair{&fused_diff, &got}, std::pair{&fast_diff, &fast}}) {
+        const LsbDiff one = lsb_diff((*from)[i + 1], want[i + 1], scales[i]);
+        d->off_by_one += one.off_by_one;
+        d->worse += one.worse;
+        d->total += one.total;
+      }
+    }
+    EXPECT_GT(fused_diff.total, 10000);
+    for (const LsbDiff& d : {fused_diff, fast_diff}) {
+      EXPECT_EQ(d.worse, 0);
+      EXPECT_LE(d.off_by_one, d.total / 100);  // rounding order near .5 only
+    }
+  }
+}
+
 // End to end: the fast path (optimizer, fast kernels where merged, reference integer kernels
 // otherwise) on a quantized resnet-s against the reference interpreter on the QDQ model.
 TEST(FuseQdq, SessionFastPathMatchesReferenceOnQuantizedResnet) {
