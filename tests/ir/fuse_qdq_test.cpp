@@ -4,6 +4,7 @@
 // units fused counted, and int8 tensors flowing between integer ops with no DequantizeLinear.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "compress/quantize/calibrator.hpp"
@@ -371,6 +372,41 @@ TEST(FuseQdq, MatMulWithBiasAddBecomesQMatMulWithBias) {
   const LsbDiff d = lsb_diff(run(fused, feeds, false), run(qdq, feeds, false), output_scale(qdq));
   EXPECT_EQ(d.worse, 0);
   EXPECT_LE(d.off_by_one, d.total / 10 + 1);
+}
+
+// Concat of two conv branches: its inputs take the Concat output's qparams (one range, the
+// union), so after fusion the Concat joins the QConvs' u8 outputs directly.
+TEST(FuseQdq, ConcatOfConvBranchesRunsOnIntegers) {
+  QdqBuilder b;
+  const auto weight = [&](const Shape& shape, uint32_t seed) {
+    return b.init("w", random_f32(shape, seed, -0.4f, 0.4f));
+  };
+  const std::string left =
+      b.node("Relu", {b.node("Conv", {"x", weight({4, 3, 3, 3}, 1)}, conv_attrs())});
+  const std::string right = b.node("Conv", {"x", weight({5, 3, 3, 3}, 2)}, conv_attrs());
+  const std::string cat = b.node("Concat", {left, right}, {Attribute::of_int("axis", 1)});
+  b.io({{"x", {2, 3, 8, 8}}}, b.node("Conv", {cat, weight({6, 9, 3, 3}, 3)}, conv_attrs()));
+  QdqConfig config;
+  const std::vector<std::string> acts = qdq_activations(b.m, config);
+  EXPECT_EQ(std::count(acts.begin(), acts.end(), cat), 0);  // shares its inputs' range
+  Calibrator cal(b.m, acts, ObserverConfig{});
+  cal.observe({{"x", random_f32({2, 3, 8, 8}, 4, -1, 1)}});
+  Model qdq = b.m;
+  quantize_to_qdq(qdq, cal.ranges(), config);
+  Model fused = qdq;
+  optimize(fused);
+  EXPECT_EQ(count_ops(fused.graph, "QConv"), 3);
+  for (const Node& n : fused.graph.nodes) {
+    if (n.op_type != "Concat") continue;
+    for (const std::string& in : n.inputs) {
+      const Node* p = producer(fused.graph, in);
+      EXPECT_TRUE(p != nullptr && p->op_type == "QConv") << in;
+    }
+  }
+  const std::map<std::string, Tensor> feeds = {{"x", random_f32({2, 3, 8, 8}, 5, -1, 1)}};
+  const LsbDiff d = lsb_diff(run(fused, feeds, true), run(qdq, feeds, false), output_scale(qdq));
+  EXPECT_EQ(d.worse, 0);
+  EXPECT_LE(d.off_by_one, d.total / 100 + 1);
 }
 
 // fold_constants leaves DequantizeLinear of constants alone: weights stay int8.
