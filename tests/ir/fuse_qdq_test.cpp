@@ -337,6 +337,13 @@ TEST(FuseQdq, NonEquivalentUnitsStay) {
   EXPECT_EQ(count_ops(fused.graph, "QConv"), 0);
   EXPECT_EQ(count_ops(fused.graph, "Conv"), 1);
   EXPECT_EQ(count_ops(fused.graph, "QuantizeLinear"), 3);
+  // The float Conv's weight and bias DQs are folded (float fast kernels pack constant weights);
+  // the activations' stay.
+  EXPECT_EQ(count_ops(fused.graph, "DequantizeLinear"), 3);
+  for (const Node& n : fused.graph.nodes)
+    if (n.op_type == "Conv") {
+      EXPECT_EQ(fused.graph.initializers.at(n.inputs[1]).dtype(), DType::f32);
+    }
   const std::map<std::string, Tensor> feeds = {{"x", random_f32({1, 3, 7, 7}, 7, -2, 3)}};
   const Tensor got = run(fused, feeds, false), want = run(b.m, feeds, false);
   for (int64_t i = 0; i < want.numel(); ++i) EXPECT_EQ(got.at_f64(i), want.at_f64(i));

@@ -16,6 +16,7 @@
 #include "ir/passes/passes.hpp"
 #include "ir/passes/pattern.hpp"
 #include "ops/fused_activation.hpp"
+#include "ops/op_registry.hpp"
 
 namespace nnaccel {
 
@@ -427,6 +428,54 @@ class Matcher {
   std::map<std::string, std::string> zeros_, transposed_;
 };
 
+// The weights and biases of the float ops left (units not fused): a DequantizeLinear of constants
+// read only there becomes its float result, so the float fast kernels, which pack constant
+// weights, take those ops (as before fold_constants kept DequantizeLinear). The values are the
+// reference kernel's, so the results do not change.
+void fold_float_weights(Graph& g) {
+  static const std::set<std::string> kWeighted = {
+      "Conv", "ConvTranspose", "Gemm", "MatMul", "FusedConv", "FusedGemm", "FusedMatMul"};
+  const std::map<std::string, int> reads = read_counts(g);
+  std::map<std::string, int> weight_reads;
+  for (const Node& n : g.nodes) {
+    if (!kWeighted.count(n.op_type) || (!n.domain.empty() && n.domain != kDomain)) continue;
+    for (size_t i = 1; i < n.inputs.size(); ++i)
+      if (!n.inputs[i].empty()) ++weight_reads[n.inputs[i]];
+  }
+  const OpSchema* schema = OpRegistry::instance().find("", "DequantizeLinear");
+  std::vector<bool> dead(g.nodes.size(), false);
+  bool any = false;
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const Node& n = g.nodes[k];
+    if (!is_op(n, "DequantizeLinear") || n.outputs.size() != 1) continue;
+    auto r = reads.find(n.outputs[0]);
+    auto w = weight_reads.find(n.outputs[0]);
+    if (r == reads.end() || w == weight_reads.end() || r->second != w->second) continue;
+    std::vector<const Tensor*> ins;
+    bool constant = true;
+    for (const std::string& in : n.inputs) {
+      if (in.empty()) {
+        ins.push_back(nullptr);
+      } else if (is_constant_initializer(g, in)) {
+        ins.push_back(&g.initializers.at(in));
+      } else {
+        constant = false;
+      }
+    }
+    if (!constant) continue;
+    try {
+      OpContext ctx(n, ins, nullptr);
+      schema->run(ctx);
+      g.initializers[n.outputs[0]] = ctx.outputs[0];
+    } catch (const Error&) {
+      continue;  // left for run time, which reports it in context
+    }
+    dead[k] = true;
+    any = true;
+  }
+  if (any) erase_nodes(g, dead);
+}
+
 }  // namespace
 
 int fuse_qdq(Model& m) {
@@ -456,15 +505,17 @@ int fuse_qdq(Model& m) {
   }
   if (verbose_enabled() && !rewrites.empty())
     fmt::print(stderr, "nnaccel: fuse_qdq: {} QDQ units became integer ops\n", rewrites.size());
-  if (rewrites.empty()) return 0;
-  std::vector<bool> dead(g.nodes.size(), false);
-  for (Rewrite& r : rewrites) {
-    for (size_t a : r.absorbed) dead[a] = true;
-    g.nodes[r.at] = std::move(r.node);
+  if (!rewrites.empty()) {
+    std::vector<bool> dead(g.nodes.size(), false);
+    for (Rewrite& r : rewrites) {
+      for (size_t a : r.absorbed) dead[a] = true;
+      g.nodes[r.at] = std::move(r.node);
+    }
+    for (auto& [name, t] : added) g.initializers[name] = t;
+    m.opsets[kDomain] = 1;
+    erase_nodes(g, dead);
   }
-  for (auto& [name, t] : added) g.initializers[name] = t;
-  m.opsets[kDomain] = 1;
-  erase_nodes(g, dead);
+  fold_float_weights(g);
   return static_cast<int>(rewrites.size());
 }
 
