@@ -10,6 +10,7 @@
 #include "compress/quantize/calibrator.hpp"
 #include "compress/quantize/quantize_qdq.hpp"
 #include "ir/passes/passes.hpp"
+#include "nnaccel/onnx_io.hpp"
 #include "nnaccel/session.hpp"
 #include "nnaccel/train.hpp"
 #include "ops/op_test_util.hpp"
@@ -116,6 +117,11 @@ TEST(FuseQdq, ZooModelsFuseEveryUnitWithinOneLsb) {
     const Tensor want = run(qdq, feeds, false);
     const Tensor got = run(fused, feeds, false);  // the integer ops' reference kernels
     const LsbDiff d = lsb_diff(got, want, output_scale(qdq));
+    // The fused graph (ai.nnaccel integer ops) saves and loads back with the same results.
+    const std::string path = ::testing::TempDir() + "/fused_" + c.arch + ".onnx";
+    save_onnx(fused, path);
+    const Tensor back = run(load_onnx(path), feeds, false);
+    for (int64_t i = 0; i < got.numel(); ++i) EXPECT_EQ(back.at_f64(i), got.at_f64(i));
     EXPECT_EQ(d.worse, 0);
     EXPECT_LE(d.off_by_one, d.total / 10 + 1);
     // The logits are not all one value.
