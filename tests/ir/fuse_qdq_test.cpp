@@ -184,6 +184,27 @@ TEST(FuseQdq, SessionFastPathMatchesReferenceOnQuantizedResnet) {
   EXPECT_LE(d.off_by_one, d.total / 10 + 1);
 }
 
+// int8 activations (asymmetric and symmetric) take the same path: every unit fused, the fast
+// path within 1 LSB of the reference interpreter on the QDQ model.
+TEST(FuseQdq, Int8ActivationsFuseAndMatch) {
+  for (bool symmetric : {false, true}) {
+    SCOPED_TRACE(symmetric ? "symmetric" : "asymmetric");
+    QdqConfig config;
+    config.activation_type = DType::i8;
+    config.activation_symmetric = symmetric;
+    const Model qdq = quantized_zoo_model("resnet-s", config);
+    Model fused = qdq;
+    optimize(fused);
+    EXPECT_EQ(count_ops(fused.graph, "QConv"), 9);
+    EXPECT_EQ(count_ops(fused.graph, "QAdd"), 3);
+    EXPECT_EQ(count_ops(fused.graph, "QMatMul"), 1);
+    const std::map<std::string, Tensor> feeds = {{"input", random_f32({2, 1, 28, 28}, 6, 0, 1)}};
+    const LsbDiff d = lsb_diff(run(qdq, feeds, true), run(qdq, feeds, false), output_scale(qdq));
+    EXPECT_EQ(d.worse, 0);
+    EXPECT_LE(d.off_by_one, d.total / 10 + 1);
+  }
+}
+
 // Placement restricted to Conv: Adds and the Gemm stay float in the QDQ model; the pass fuses
 // the convs, and the Adds whose inputs and output happen to be Q/DQ'd for the convs around them
 // (all but the last, which feeds the float pooling) are units too.
