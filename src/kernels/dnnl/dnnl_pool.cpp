@@ -1,6 +1,6 @@
 // MaxPool, AveragePool and the global pools on oneDNN, plain or channel-blocked. A blocked
 // input gives a blocked output (pooling keeps channels apart, so the layout carries through).
-// The max pools also take u8/i8 (int8-transparent in a quantized model: the integers are
+// MaxPool also takes u8/i8 (int8-transparent in a quantized model: the integers are
 // pooled unchanged), plain, blocked or channels-last (dnnl_int8.hpp).
 #include <algorithm>
 
@@ -55,7 +55,8 @@ std::unique_ptr<Kernel> make_dnnl_pool(KernelRequest& r) {
   const bool global = op == "GlobalAveragePool" || op == "GlobalMaxPool";
   const bool is_max = op == "MaxPool" || op == "GlobalMaxPool";
   const bool int8 = x.dtype == DType::u8 || x.dtype == DType::i8;
-  if ((x.dtype != DType::f32 && !(int8 && is_max)) || !x.known || rank < 3 || rank > 5)
+  // ONNX's GlobalMaxPool is float-only (its reference rejects integers).
+  if ((x.dtype != DType::f32 && !(int8 && op == "MaxPool")) || !x.known || rank < 3 || rank > 5)
     return nullptr;
   const ValueDesc& y = r.outputs[0];
   if (y.dtype != x.dtype || !y.known || y.shape.size() != rank) return nullptr;
@@ -113,7 +114,7 @@ std::unique_ptr<Kernel> make_dnnl_pool(KernelRequest& r) {
     dnnl::pooling_v2_forward::primitive_desc pd(d, base_attr(), cpu_engine());
     if (is_reference_impl(pd) && !x.plain()) return nullptr;
     r.outputs[0].block = x.block;
-    const std::string layout = x.plain()                ? " plain"
+    const std::string layout = x.plain()                     ? " plain"
                                : int8 && is_channels_last(x) ? " nhwc"
                                                              : " blocked";
     return std::make_unique<PoolKernel>(

@@ -42,6 +42,7 @@ class QConvKernel : public Kernel {
     dnnl::memory::desc dst_given;  // the caller's; the primitive's when equal
     Tensor weights, bias;          // packed / copied constants
     int weights_input = 3, bias_input = -1, z_input = -1;
+    bool z_aliasable = false;              // y may overwrite z (z is not also the conv's x)
     dnnl::memory::desc z_given, z_target;  // z as given, and the primitive's dst read as z's type
     bool has_src_zp = false, has_dst_zp = false;
     int32_t src_zp = 0, dst_zp = 0;
@@ -111,8 +112,8 @@ class QConvKernel : public Kernel {
   }
   int inplace_input(int output) const override {
     // z may be overwritten by y when it is already where the primitive accumulates.
-    return output == 0 && p_.z_input >= 0 && !dst_buffer_.defined() && p_.z_given == p_.z_target &&
-                   p_.z_target == p_.pd.dst_desc()
+    return output == 0 && p_.z_input >= 0 && p_.z_aliasable && !dst_buffer_.defined() &&
+                   p_.z_given == p_.z_target && p_.z_target == p_.pd.dst_desc()
                ? p_.z_input
                : -1;
   }
@@ -282,6 +283,9 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
   p.bias = bias;
   if (given(in.z)) {
     p.z_input = in.z;
+    // The same value as x and z: writing y over z would overwrite the conv's input as it reads.
+    p.z_aliasable =
+        r.node.inputs[static_cast<size_t>(in.z)] != r.node.inputs[static_cast<size_t>(in.x)];
     std::optional<dnnl::memory::desc> zg = int_desc(*r.inputs[static_cast<size_t>(in.z)], yd);
     if (!zg) return nullptr;
     p.z_given = *zg;
