@@ -99,6 +99,9 @@ void print_report(const QuantizeOptions& o, const nnaccel::QuantizeOptions& q,
                                                    o.calib_state)
                                      : "");
   }
+  if (o.cle) fmt::print("cross-layer equalization: {} layer pairs rescaled\n", r.cle_pairs);
+  if (o.bias_correction)
+    fmt::print("bias correction: {} layers corrected\n", r.bias_corrected);
   fmt::print("\n{:<28} {:<7} {:<22} {:<20} {:<21} {:>9} {:>9}\n", "node", "op", "input range",
              "input scale / zp", "weight scales", "w SQNR", "out SQNR");
   for (const QuantizedLayer& l : r.layers) {

@@ -1,12 +1,15 @@
 #include "compress/quantize/quantize_pipeline.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "compress/quantize/bias_correction.hpp"
 #include "compress/quantize/calibrator.hpp"
+#include "compress/quantize/cross_layer_equalization.hpp"
 #include "compress/quantize/quantize_dynamic.hpp"
 #include "core/atomic_file.hpp"
 #include "core/check.hpp"
@@ -142,10 +145,8 @@ std::vector<ValueInfo> fed_inputs(const Model& model) {
 }
 
 QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o) {
-  if (o.cross_layer_equalization)
-    fail("--cle: cross-layer equalization is not available yet (branch h-cle has not landed)");
-  if (o.bias_correction)
-    fail("--bias-correction: bias correction is not available yet (branch h-cle has not landed)");
+  NNA_CHECK(!(o.dynamic && o.bias_correction),
+            "--bias-correction: needs static quantization (a QDQ model), not --dynamic");
   NNA_CHECK(o.calib_size >= 0, "--calib-size must be at least 1 (given {})", o.calib_size);
   NNA_CHECK(o.dynamic || !o.calib.empty(),
             "--calib is required (fashion-mnist, a folder of .npy batches, or NAME=DIR per "
@@ -160,6 +161,8 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
   Model m = with_own_weights(float_model);
   optimize(m, OptimizeOptions{.fuse = false});
   name_nodes(m);
+  QuantizeResult r;
+  if (o.cross_layer_equalization) r.cle_pairs = cross_layer_equalize(m).pairs.size();
   const std::vector<ValueInfo> inputs = fed_inputs(m);
   auto one_batch = [&]() -> std::optional<DataBatch> {
     if (o.calib.empty()) return std::nullopt;
@@ -167,7 +170,6 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
     return d.next();
   };
 
-  QuantizeResult r;
   if (o.dynamic) {
     DynamicQuantConfig dc;
     dc.op_types = o.qdq.op_types;
@@ -209,6 +211,18 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
   const std::map<std::string, QuantRange> ranges = cal.ranges();
   r.model = m;
   r.layers = quantize_to_qdq(r.model, ranges, o.qdq);
+
+  if (o.bias_correction) {
+    // The calibration batches again, streamed (read once for the float model, once per layer).
+    ForEachBatch batches = [&](const std::function<void(const std::map<std::string, Tensor>&)>&
+                                   each) {
+      CalibrationData d(o.calib, inputs, data_options(o));
+      while (std::optional<DataBatch> b = d.next()) each(b->feeds);
+    };
+    BiasCorrectionOptions bo;
+    bo.session = so;
+    r.bias_corrected = correct_bias(r.model, m, batches, bo).layers.size();
+  }
 
   if (std::optional<DataBatch> b = one_batch())
     r.output_sqnr_db = layer_output_sqnr(m, r.model, r.layers, b->feeds, so);

@@ -39,6 +39,8 @@ struct QuantizeResult {
   std::map<std::string, double> output_sqnr_db;
   int64_t calibration_batches = 0, calibration_samples = 0;
   int64_t resumed_batches = 0;  // batches restored from the state file
+  size_t cle_pairs = 0;         // layer pairs cross-layer equalization rescaled
+  size_t bias_corrected = 0;    // layers whose bias was corrected
   std::vector<LayerSensitivity> sensitivity;
   std::string sensitivity_metric;  // "accuracy" or "output SQNR dB"
   double float_score = 0;          // the float model's accuracy (accuracy metric only)
