@@ -177,6 +177,8 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
     dc.per_channel = o.qdq.per_channel;
     r.model = m;
     r.layers = quantize_dynamic(r.model, dc);
+    NNA_CHECK(!r.layers.empty(), "nothing to quantize: no {} node with a constant float weight{}",
+              fmt::join(o.qdq.op_types, "/"), o.qdq.exclude.empty() ? "" : " outside --exclude");
     if (std::optional<DataBatch> b = one_batch())
       r.output_sqnr_db = layer_output_sqnr(m, r.model, r.layers, b->feeds, so);
     return r;
