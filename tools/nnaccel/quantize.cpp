@@ -1,6 +1,7 @@
 // nnaccel quantize: post-training int8 quantization; the library does the work
 // (compress/quantize/quantize_pipeline.hpp), this file parses flags and prints the report.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -49,10 +50,12 @@ nnaccel::QuantizeOptions parse(const QuantizeOptions& o) {
     q.observer.percentile = o.percentile;
   }
   if (!o.op_types.empty()) {
-    static const std::set<std::string> known = {"Conv", "MatMul", "Gemm"};
+    // What the static rewrite knows (its default set) plus what the dynamic one rewrites.
+    std::set<std::string> known = QdqConfig{}.op_types;
+    known.insert({"Conv", "MatMul", "Gemm"});
     q.qdq.op_types.clear();
     for (const std::string& t : o.op_types) {
-      NNA_CHECK(known.count(t), "--op-types: '{}' is not one of Conv, MatMul, Gemm", t);
+      NNA_CHECK(known.count(t), "--op-types: '{}' is not one of {}", t, fmt::join(known, ", "));
       q.qdq.op_types.insert(t);
     }
   }

@@ -19,9 +19,11 @@ std::vector<LayerSensitivity> layer_sensitivity(const Model& float_model,
   std::vector<LayerSensitivity> out;
   for (const QuantizedLayer& layer : layers) {
     if (layer.node.empty()) continue;
+    // Every other node stays float (not only the other weighted layers: Add units and
+    // transparent ops would otherwise be quantized in every run).
     QdqConfig one = config;
-    for (const QuantizedLayer& other : layers)
-      if (other.node != layer.node) one.exclude.insert(other.node);
+    for (const Node& n : float_model.graph.nodes)
+      if (n.name != layer.node && !n.name.empty()) one.exclude.insert(n.name);
     Model m = float_model;
     quantize_to_qdq(m, ranges, one);
     out.push_back({layer.node, layer.op_type, score(m)});

@@ -24,7 +24,8 @@ struct LayerSensitivity {
 
 // Quantizes each layer `config` selects on its own with `ranges` (from calibrating the float
 // model for `config`) and scores the result. Sorted by score, worst (most sensitive) first; ties
-// keep graph order. Nodes need names (unnamed ones cannot be singled out and are skipped).
+// keep graph order. Works by node name: unnamed layers are skipped and unnamed other nodes cannot
+// be kept float (quantize_model names every node first).
 std::vector<LayerSensitivity> layer_sensitivity(const Model& float_model,
                                                 const std::map<std::string, QuantRange>& ranges,
                                                 const QdqConfig& config, const ModelScore& score);
