@@ -184,7 +184,8 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
     return r;
   }
 
-  const std::vector<std::string> acts = qdq_activations(m, o.qdq);
+  const std::vector<std::string> acts =
+      o.sensitivity ? sensitivity_activations(m, o.qdq) : qdq_activations(m, o.qdq);
   NNA_CHECK(!acts.empty(), "nothing to quantize: no {} node with a constant float weight{}",
             fmt::join(o.qdq.op_types, "/"), o.qdq.exclude.empty() ? "" : " outside --exclude");
   ObserverConfig oc = o.observer;
