@@ -50,10 +50,9 @@ std::vector<LayerSensitivity> layer_sensitivity(const Model& float_model,
     quantize_to_qdq(m, ranges, only(float_model, config, layer.node));
     out.push_back({layer.node, layer.op_type, score(m)});
   }
-  std::stable_sort(out.begin(), out.end(), [](const LayerSensitivity& a,
-                                              const LayerSensitivity& b) {
-    return a.score < b.score;
-  });
+  std::stable_sort(
+      out.begin(), out.end(),
+      [](const LayerSensitivity& a, const LayerSensitivity& b) { return a.score < b.score; });
   return out;
 }
 
