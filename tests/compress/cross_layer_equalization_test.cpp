@@ -182,6 +182,38 @@ TEST(CrossLayerEqualization, SharedWeightsAndBranchesAreLeftAlone) {
     expect_close(ob[k], oa[k], 1e-4, 1e-5);
 }
 
+// Gemm -> Relu -> MatMul -> Add -> Relu -> Gemm(transB): features on the last
+// axis, the Add's constant scaled with the MatMul's output channels.
+TEST(CrossLayerEqualization, MlpWithGemmMatMulAndAddedBias) {
+  GraphBuilder b;
+  b.input("x", {5, 12});
+  std::vector<float> f = channel_factors(20, 41, 2.0),
+                     g = channel_factors(9, 42, 2.0);
+  b.init("w1", scale_axis(random_tensor({12, 20}, 43), 1, f, false));
+  b.init("b1", scale_axis(random_tensor({20}, 44), 0, f, false));
+  b.init("w2", scale_axis(random_tensor({20, 9}, 45), 1, g, false));
+  b.init("b2", scale_axis(random_tensor({9}, 46), 0, g, false));
+  b.init("w3", random_tensor({4, 9}, 47));
+  b.node("Gemm", {"x", "w1", "b1"}, {"h1"});
+  b.node("Relu", {"h1"}, {"r1"});
+  b.node("MatMul", {"r1", "w2"}, {"m2"});
+  b.node("Add", {"b2", "m2"}, {"h2"});
+  b.node("Relu", {"h2"}, {"r2"});
+  b.node("Gemm", {"r2", "w3"}, {"y"}, {Attribute::of_int("transB", 1)});
+  b.output("y");
+  Model before = b.m, after = b.m;
+  CleReport r = cross_layer_equalize(after);
+  ASSERT_EQ(r.pairs.size(), 2u);
+  EXPECT_EQ(r.pairs[0].path, "Relu");
+  EXPECT_EQ(r.pairs[1].path, "Add>Relu");
+  EXPECT_EQ(r.pairs[1].channels, 9);
+  for (const ClePair &p : r.pairs)
+    EXPECT_LT(p.first_spread_after, p.first_spread_before / 3);
+  EXPECT_NE(after.graph.initializers.at("b2").data<float>()[0],
+            before.graph.initializers.at("b2").data<float>()[0]);
+  EXPECT_LT(relative_l2(before, after, random_feeds(before, 3)), 1e-5);
+}
+
 TEST(CrossLayerEqualization, PerTensorInt8OfAnImbalancedModelGainsSqnr) {
   Model fp = imbalanced_cnn(3, 3.0);
   Batches calib = random_batches(fp, 4, 50);
