@@ -16,41 +16,36 @@ using namespace testing;
 
 // Per channel (axis 1 of the first output), the mean over `batches` of tested -
 // reference.
-std::vector<double> mean_error(const Model &reference, const Model &tested,
-                               const Batches &batches) {
-  Session a(reference, SessionOptions{.fast = false}),
-      b(tested, SessionOptions{.fast = false});
+std::vector<double> mean_error(const Model& reference, const Model& tested,
+                               const Batches& batches) {
+  Session a(reference, SessionOptions{.fast = false}), b(tested, SessionOptions{.fast = false});
   std::vector<double> sum;
   double count = 0;
-  for (const auto &feeds : batches) {
+  for (const auto& feeds : batches) {
     Tensor want = a.run(feeds)[0], got = b.run(feeds)[0];
     const int64_t channels = want.dim(1);
     int64_t inner = 1;
-    for (int d = 2; d < want.rank(); ++d)
-      inner *= want.dim(d);
+    for (int d = 2; d < want.rank(); ++d) inner *= want.dim(d);
     sum.resize(static_cast<size_t>(channels), 0.0);
     for (int64_t k = 0; k < want.numel(); ++k)
       sum[static_cast<size_t>((k / inner) % channels)] +=
           static_cast<double>(got.data<float>()[k]) - want.data<float>()[k];
     count += static_cast<double>(want.numel() / channels);
   }
-  for (double &v : sum)
-    v /= count;
+  for (double& v : sum) v /= count;
   return sum;
 }
 
-double mean_abs(const std::vector<double> &v) {
+double mean_abs(const std::vector<double>& v) {
   double s = 0;
-  for (double x : v)
-    s += std::fabs(x);
+  for (double x : v) s += std::fabs(x);
   return s / static_cast<double>(v.size());
 }
 
-int count_dequantize_of(const Model &m, DType t) {
+int count_dequantize_of(const Model& m, DType t) {
   int k = 0;
-  for (const Node &n : m.graph.nodes)
-    if (n.op_type == "DequantizeLinear" &&
-        m.graph.initializers.count(n.inputs[0]))
+  for (const Node& n : m.graph.nodes)
+    if (n.op_type == "DequantizeLinear" && m.graph.initializers.count(n.inputs[0]))
       k += m.graph.initializers.at(n.inputs[0]).dtype() == t;
   return k;
 }
@@ -71,11 +66,9 @@ TEST(BiasCorrection, PerTensorInt8CnnMeanErrorShrinksPerChannel) {
   EXPECT_EQ(report.layers[0].bias, "int32");
   EXPECT_EQ(report.layers[2].node, "Gemm_6");
   EXPECT_EQ(report.layers[2].channels, 10);
-  for (const CorrectedLayer &l : report.layers)
-    EXPECT_GT(l.max_abs_error, 0.0) << l.node;
+  for (const CorrectedLayer& l : report.layers) EXPECT_GT(l.max_abs_error, 0.0) << l.node;
   // The biases stay int32 through DequantizeLinear, only their values change.
-  EXPECT_EQ(count_dequantize_of(corrected, DType::i32),
-            count_dequantize_of(q, DType::i32));
+  EXPECT_EQ(count_dequantize_of(corrected, DType::i32), count_dequantize_of(q, DType::i32));
   EXPECT_EQ(count_dequantize_of(corrected, DType::i32), 3);
   const std::vector<double> after = mean_error(fp, corrected, eval);
   // Measured: mean |per-channel mean error| 0.081 -> 0.022 on the held-out
@@ -83,8 +76,7 @@ TEST(BiasCorrection, PerTensorInt8CnnMeanErrorShrinksPerChannel) {
   // means from 16 images); output SQNR 20.9 -> 25.2 dB.
   EXPECT_LT(mean_abs(after), 0.5 * mean_abs(before));
   int improved = 0;
-  for (size_t c = 0; c < after.size(); ++c)
-    improved += std::fabs(after[c]) < std::fabs(before[c]);
+  for (size_t c = 0; c < after.size(); ++c) improved += std::fabs(after[c]) < std::fabs(before[c]);
   EXPECT_GE(improved, 8);
   EXPECT_GT(output_sqnr_db(fp, corrected, eval), sqnr_before + 2.0);
   // The model it was copied from (sharing initializer storage) still has its
@@ -104,8 +96,7 @@ Model depthwise_block(uint32_t seed) {
   b.node("Conv", {"x", "w1", "b1"}, {"c1"});
   b.node("Relu", {"c1"}, {"r1"});
   b.node("Conv", {"r1", "wd", "bd"}, {"c2"},
-         {Attribute::of_int("group", 16),
-          Attribute::of_ints("pads", {1, 1, 1, 1})});
+         {Attribute::of_int("group", 16), Attribute::of_ints("pads", {1, 1, 1, 1})});
   b.node("Relu", {"c2"}, {"r2"});
   b.node("Conv", {"r2", "w2"}, {"y"});
   b.output("y");
@@ -123,23 +114,20 @@ TEST(BiasCorrection, ConvWithoutBiasGetsAnInt32One) {
   ASSERT_EQ(report.layers.size(), 3u);
   EXPECT_EQ(report.layers[2].bias, "int32 added");
   EXPECT_EQ(count_dequantize_of(corrected, DType::i32), 3);
-  const Node *last = nullptr;
-  for (const Node &n : corrected.graph.nodes)
-    if (!n.outputs.empty() && n.outputs[0] == "y")
-      last = &n;
+  const Node* last = nullptr;
+  for (const Node& n : corrected.graph.nodes)
+    if (!n.outputs.empty() && n.outputs[0] == "y") last = &n;
   ASSERT_NE(last, nullptr);
   ASSERT_EQ(last->inputs.size(), 3u);
   // The added bias is at scale x_scale * w_scale and holds the correction.
-  const Node *bias_dq = nullptr;
-  for (const Node &n : corrected.graph.nodes)
-    if (n.outputs[0] == last->inputs[2])
-      bias_dq = &n;
+  const Node* bias_dq = nullptr;
+  for (const Node& n : corrected.graph.nodes)
+    if (n.outputs[0] == last->inputs[2]) bias_dq = &n;
   ASSERT_NE(bias_dq, nullptr);
   EXPECT_EQ(bias_dq->op_type, "DequantizeLinear");
-  const Tensor &bq = corrected.graph.initializers.at(bias_dq->inputs[0]);
+  const Tensor& bq = corrected.graph.initializers.at(bias_dq->inputs[0]);
   int nonzero = 0;
-  for (int64_t c = 0; c < bq.numel(); ++c)
-    nonzero += bq.data<int32_t>()[c] != 0;
+  for (int64_t c = 0; c < bq.numel(); ++c) nonzero += bq.data<int32_t>()[c] != 0;
   EXPECT_GT(nonzero, 0);
   const std::vector<double> before = mean_error(fp, q, eval),
                             after = mean_error(fp, corrected, eval);
@@ -167,9 +155,7 @@ TEST(BiasCorrection, MatMulBiasInAFollowingAdd) {
   auto batches = [](int count, uint32_t seed) {
     Batches out;
     for (int k = 0; k < count; ++k)
-      out.push_back(
-          {{"x", random_tensor({16, 12}, seed + static_cast<uint32_t>(k), 0.0f,
-                               1.0f)}});
+      out.push_back({{"x", random_tensor({16, 12}, seed + static_cast<uint32_t>(k), 0.0f, 1.0f)}});
     return out;
   };
   Batches calib = batches(8, 80);
@@ -192,8 +178,7 @@ TEST(BiasCorrection, OnePassModeAndBadInput) {
   Batches calib = random_batches(fp, 4, 10);
   Model q = quantized_copy(fp, calib, false);
   Model one_pass = q, sequential = q;
-  BiasCorrectionReport a =
-      correct_bias(one_pass, fp, calib, {.session = {}, .sequential = false});
+  BiasCorrectionReport a = correct_bias(one_pass, fp, calib, {.session = {}, .sequential = false});
   BiasCorrectionReport s = correct_bias(sequential, fp, calib);
   ASSERT_EQ(a.layers.size(), s.layers.size());
   // The first layer sees the same model either way.
@@ -212,5 +197,5 @@ TEST(BiasCorrection, OnePassModeAndBadInput) {
   EXPECT_THROW(correct_bias(again, fp, wrong), Error);
 }
 
-} // namespace
-} // namespace nnaccel
+}  // namespace
+}  // namespace nnaccel

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "compress/quantize/channel_statistics.hpp"
 #include "nnaccel/graph.hpp"
 #include "nnaccel/session.hpp"
 
@@ -34,11 +35,11 @@ namespace nnaccel {
 // Calls its argument once per calibration batch (inputs by name), in the same
 // order every time it is called: the batches are read once for the float model
 // and once per corrected layer.
-using ForEachBatch = std::function<void(
-    const std::function<void(const std::map<std::string, Tensor> &)> &each)>;
+using ForEachBatch =
+    std::function<void(const std::function<void(const std::map<std::string, Tensor>&)>& each)>;
 
 struct BiasCorrectionOptions {
-  SessionOptions session; // how both models run to measure the means
+  SessionOptions session;  // how both models run to measure the means
   // true: one pass per layer, each layer measured with the earlier ones
   // corrected; false: one pass for all layers (cheaper; a layer's correction
   // then also absorbs the mean error that earlier layers' corrections remove,
@@ -48,32 +49,31 @@ struct BiasCorrectionOptions {
 
 struct CorrectedLayer {
   std::string node, op_type;
-  std::string output; // the pre-activation value compared
+  std::string output;  // the pre-activation value compared
   int64_t channels = 0;
-  std::string bias; // "int32", "float", "int32 added"
+  std::string bias;  // "int32", "float", "int32 added"
   // Over channels, of the per-channel mean error E[y_q - y] before this layer's
   // correction.
   double mean_abs_error = 0, max_abs_error = 0;
-  double output_mean_abs =
-      0; // mean over channels of |E[y]|, to put the error in proportion
+  double output_mean_abs = 0;  // mean over channels of |E[y]|, to put the error in proportion
 };
 
 struct BiasCorrectionReport {
   std::vector<CorrectedLayer> layers;
-  std::vector<std::string> skipped; // "<node>: <reason>"
+  std::vector<std::string> skipped;  // "<node>: <reason>"
   int64_t batches = 0;
 };
 
-// Corrects `quantized` in place. `float_model` is the model `quantized` was
+// Corrects `quantized` in place. `batches` is read once for the float model and once per
+// corrected layer (once in all when not sequential). `float_model` is the model `quantized` was
 // made from: layers are matched by node name (by output name when names are
 // empty or repeated) and must compute the same output shape. Throws Error when
 // a batch is rejected by either model or there are no batches.
-BiasCorrectionReport correct_bias(Model &quantized, const Model &float_model,
-                                  const ForEachBatch &batches,
-                                  const BiasCorrectionOptions &options = {});
-BiasCorrectionReport
-correct_bias(Model &quantized, const Model &float_model,
-             const std::vector<std::map<std::string, Tensor>> &batches,
-             const BiasCorrectionOptions &options = {});
+BiasCorrectionReport correct_bias(Model& quantized, const Model& float_model,
+                                  const ForEachBatch& batches,
+                                  const BiasCorrectionOptions& options = {});
+BiasCorrectionReport correct_bias(Model& quantized, const Model& float_model,
+                                  const std::vector<std::map<std::string, Tensor>>& batches,
+                                  const BiasCorrectionOptions& options = {});
 
-} // namespace nnaccel
+}  // namespace nnaccel

@@ -50,9 +50,9 @@ struct CleOptions {
 // counted together after a Flatten).
 struct ClePair {
   std::string first,
-      second;       // node names (their output names when a node has no name)
-  std::string path; // op types between them, "" or e.g. "Relu",
-                    // "Relu>GlobalAveragePool>Flatten"
+      second;        // node names (their output names when a node has no name)
+  std::string path;  // op types between them, "" or e.g. "Relu",
+                     // "Relu>GlobalAveragePool>Flatten"
   int64_t channels = 0;
   double first_spread_before = 0, first_spread_after = 0;
   double second_spread_before = 0, second_spread_after = 0;
@@ -60,17 +60,16 @@ struct ClePair {
 
 struct CleReport {
   std::vector<ClePair> pairs;
-  int sweeps = 0; // sweeps over the pairs until convergence
+  int sweeps = 0;  // sweeps over the pairs until convergence
   bool converged = false;
-  int clips_replaced = 0; // Clip nodes turned into Relu (relu6_to_relu)
-  int pairs_skipped_clip =
-      0; // candidate pairs left alone because of a bounded Clip
+  int clips_replaced = 0;      // Clip nodes turned into Relu (relu6_to_relu)
+  int pairs_skipped_clip = 0;  // candidate pairs left alone because of a bounded Clip
 };
 
 // Equalizes every pair found in the top-level graph of `model` in place
 // (weights and biases of the layers are rewritten; weights or biases read by
 // another node are left alone, so are their pairs). Throws Error when the graph
 // does not verify.
-CleReport cross_layer_equalize(Model &model, const CleOptions &options = {});
+CleReport cross_layer_equalize(Model& model, const CleOptions& options = {});
 
-} // namespace nnaccel
+}  // namespace nnaccel
