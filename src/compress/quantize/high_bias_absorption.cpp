@@ -207,8 +207,12 @@ HighBiasReport absorb_high_bias(Model& model, const ForEachBatch& batches,
       row.mean_absorbed += c[i] / static_cast<double>(c.size());
       row.max_absorbed = std::max(row.max_absorbed, c[i]);
     }
-    if (row.channels_absorbed == 0) continue;
     Node& second = g.nodes[static_cast<size_t>(p.second)];
+    row.first = display_name(g.nodes[static_cast<size_t>(p.first)]);
+    row.second = display_name(second);
+    row.channels = p.channels;
+    report.pairs.push_back(row);
+    if (row.channels_absorbed == 0) continue;
     const std::vector<double> d =
         weight_times(second, g.initializers.at(second.inputs[1]), c, p.group);
     if (p.second_bias.empty()) {
@@ -220,10 +224,6 @@ HighBiasReport absorb_high_bias(Model& model, const ForEachBatch& batches,
     }
     add_delta(p.first_bias, c, -1.0);
     add_delta(p.second_bias, d, p.second_bias_factor);
-    row.first = display_name(g.nodes[static_cast<size_t>(p.first)]);
-    row.second = display_name(second);
-    row.channels = p.channels;
-    report.pairs.push_back(row);
   }
   for (const auto& [name, d] : delta) {
     const Tensor& old = g.initializers.at(name);

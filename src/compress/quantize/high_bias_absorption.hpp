@@ -35,7 +35,7 @@ struct AbsorbedPair {
 };
 
 struct HighBiasReport {
-  std::vector<AbsorbedPair> pairs;
+  std::vector<AbsorbedPair> pairs;  // every pair found, channels_absorbed 0 when nothing moved
   int64_t batches = 0;
 };
 
