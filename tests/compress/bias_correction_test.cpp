@@ -1,6 +1,5 @@
-// Empirical bias correction removes the mean shift per-tensor int8 weights
-// leave in each output channel, on batches it was not fitted on, in the QDQ
-// form (int32 biases at their scale).
+// Empirical bias correction removes the mean shift per-tensor int8 weights leave in each output
+// channel, on batches it was not fitted on, in the QDQ form (int32 biases at their scale).
 #include "compress/quantize/bias_correction.hpp"
 
 #include <gtest/gtest.h>
@@ -14,8 +13,7 @@ namespace {
 
 using namespace testing;
 
-// Per channel (axis 1 of the first output), the mean over `batches` of tested -
-// reference.
+// Per channel (axis 1 of the first output), the mean over `batches` of tested - reference.
 std::vector<double> mean_error(const Model& reference, const Model& tested,
                                const Batches& batches) {
   Session a(reference, SessionOptions{.fast = false}), b(tested, SessionOptions{.fast = false});
@@ -71,16 +69,15 @@ TEST(BiasCorrection, PerTensorInt8CnnMeanErrorShrinksPerChannel) {
   EXPECT_EQ(count_dequantize_of(corrected, DType::i32), count_dequantize_of(q, DType::i32));
   EXPECT_EQ(count_dequantize_of(corrected, DType::i32), 3);
   const std::vector<double> after = mean_error(fp, corrected, eval);
-  // Measured: mean |per-channel mean error| 0.081 -> 0.022 on the held-out
-  // batches, 9 channels of 10 closer (what is left is the noise of estimating
-  // means from 16 images); output SQNR 20.9 -> 25.2 dB.
+  // Measured: mean |per-channel mean error| 0.081 -> 0.022 on the held-out batches, 9 channels of
+  // 10 closer (what is left is the noise of estimating means from 16 images); output SQNR 20.9 ->
+  // 25.2 dB.
   EXPECT_LT(mean_abs(after), 0.5 * mean_abs(before));
   int improved = 0;
   for (size_t c = 0; c < after.size(); ++c) improved += std::fabs(after[c]) < std::fabs(before[c]);
   EXPECT_GE(improved, 8);
   EXPECT_GT(output_sqnr_db(fp, corrected, eval), sqnr_before + 2.0);
-  // The model it was copied from (sharing initializer storage) still has its
-  // old biases.
+  // The model it was copied from (sharing initializer storage) still has its old biases.
   EXPECT_EQ(mean_error(fp, q, eval), before);
 }
 
@@ -135,8 +132,7 @@ TEST(BiasCorrection, ConvWithoutBiasGetsAnInt32One) {
   EXPECT_LT(mean_abs(after), 0.5 * mean_abs(before));
 }
 
-// MatMul -> Add -> Relu -> MatMul -> Add: the biases are the Adds' float
-// constants.
+// MatMul -> Add -> Relu -> MatMul -> Add: the biases are the Adds' float constants.
 TEST(BiasCorrection, MatMulBiasInAFollowingAdd) {
   GraphBuilder b;
   b.input("x", {16, 12});
@@ -184,8 +180,8 @@ TEST(BiasCorrection, OnePassModeAndBadInput) {
   // The first layer sees the same model either way.
   EXPECT_DOUBLE_EQ(a.layers[0].mean_abs_error, s.layers[0].mean_abs_error);
   Batches eval = random_batches(fp, 6, 300);
-  // Measured: 0.087 uncorrected, 0.062 one pass, 0.025 sequential (one pass
-  // over-corrects the shift the earlier layers' corrections remove).
+  // Measured: 0.087 uncorrected, 0.062 one pass, 0.025 sequential (one pass over-corrects the shift
+  // the earlier layers' corrections remove).
   const double none = mean_abs(mean_error(fp, q, eval));
   const double one = mean_abs(mean_error(fp, one_pass, eval));
   const double seq = mean_abs(mean_error(fp, sequential, eval));

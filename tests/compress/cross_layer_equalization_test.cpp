@@ -1,6 +1,5 @@
-// Cross-layer equalization keeps a model's function, balances the per-channel
-// weight ranges, and so makes per-tensor int8 quantization of an imbalanced
-// model much more accurate.
+// Cross-layer equalization keeps a model's function, balances the per-channel weight ranges, and so
+// makes per-tensor int8 quantization of an imbalanced model much more accurate.
 #include "compress/quantize/cross_layer_equalization.hpp"
 
 #include <gtest/gtest.h>
@@ -14,8 +13,7 @@ namespace {
 
 using namespace testing;
 
-// The largest |w| of each slice along `axis` (for a Conv weight: 0 = output, 1
-// = input channel).
+// The largest |w| of each slice along `axis` (for a Conv weight: 0 = output, 1 = input channel).
 std::vector<double> channel_ranges(const Tensor& w, int axis) {
   int64_t inner = 1;
   for (int d = axis + 1; d < w.rank(); ++d) inner *= w.dim(d);
@@ -61,8 +59,7 @@ TEST(CrossLayerEqualization, ConvReluConvReluGemmKeepsOutputsAndBalancesRanges) 
             imbalanced_cnn(7, 3.0).graph.initializers.at("w1").data<float>()[0]);
 }
 
-// Conv 1x1 -> Relu -> depthwise 3x3 -> Relu -> Conv 1x1, as in a MobileNet
-// block.
+// Conv 1x1 -> Relu -> depthwise 3x3 -> Relu -> Conv 1x1, as in a MobileNet block.
 Model depthwise_chain(uint32_t seed) {
   GraphBuilder b;
   b.input("x", {1, 8, 6, 6});
@@ -94,8 +91,8 @@ TEST(CrossLayerEqualization, DepthwiseTripleEndsWithEqualRanges) {
     auto feeds = random_feeds(before, seed);
     EXPECT_LT(relative_l2(before, after, feeds), 1e-5);
   }
-  // Converged: each channel has one range across the three layers, the cube
-  // root of the product of its three original ranges.
+  // Converged: each channel has one range across the three layers, the cube root of the product of
+  // its three original ranges.
   std::vector<double> a0 = channel_ranges(before.graph.initializers.at("w1"), 0);
   std::vector<double> d0 = channel_ranges(before.graph.initializers.at("wd"), 0);
   std::vector<double> b0 = channel_ranges(before.graph.initializers.at("w2"), 1);
@@ -145,8 +142,7 @@ TEST(CrossLayerEqualization, Relu6PairIsSkippedUnlessReplacingItByRelu) {
   EXPECT_EQ(count_ops(replaced, "Relu"), 1);
   EXPECT_EQ(replaced.graph.initializers.count("hi"), 0u);
   EXPECT_LT(r.pairs[0].first_spread_after, r.pairs[0].first_spread_before);
-  // Equal to the Relu model (Clip replaced, nothing rescaled): equalization
-  // itself is exact.
+  // Equal to the Relu model (Clip replaced, nothing rescaled): equalization itself is exact.
   Model relu = before;
   relu.graph.nodes[1].op_type = "Relu";
   relu.graph.nodes[1].inputs.resize(1);
@@ -155,8 +151,7 @@ TEST(CrossLayerEqualization, Relu6PairIsSkippedUnlessReplacingItByRelu) {
 
 TEST(CrossLayerEqualization, SharedWeightsAndBranchesAreLeftAlone) {
   Model m = depthwise_chain(5);
-  // A second reader of r1 (a graph output): the first pair is no longer safe to
-  // rescale.
+  // A second reader of r1 (a graph output): the first pair is no longer safe to rescale.
   m.graph.outputs.push_back(ValueInfo{"r1", {}, ""});
   Model before = m;
   CleReport r = cross_layer_equalize(m);
@@ -170,8 +165,8 @@ TEST(CrossLayerEqualization, SharedWeightsAndBranchesAreLeftAlone) {
   for (size_t k = 0; k < oa.size(); ++k) expect_close(ob[k], oa[k], 1e-4, 1e-5);
 }
 
-// Gemm -> Relu -> MatMul -> Add -> Relu -> Gemm(transB): features on the last
-// axis, the Add's constant scaled with the MatMul's output channels.
+// Gemm -> Relu -> MatMul -> Add -> Relu -> Gemm(transB): features on the last axis, the Add's
+// constant scaled with the MatMul's output channels.
 TEST(CrossLayerEqualization, MlpWithGemmMatMulAndAddedBias) {
   GraphBuilder b;
   b.input("x", {5, 12});
@@ -208,8 +203,8 @@ TEST(CrossLayerEqualization, PerTensorInt8OfAnImbalancedModelGainsSqnr) {
   Model eq = fp;
   cross_layer_equalize(eq);
   const double equalized = output_sqnr_db(fp, quantized_copy(eq, calib, false), eval);
-  // Measured: 0.05 dB without (the widest channel's grid rounds the others to
-  // nothing), 43.2 dB with equalization.
+  // Measured: 0.05 dB without (the widest channel's grid rounds the others to nothing), 43.2 dB
+  // with equalization.
   EXPECT_GT(equalized, plain + 30.0) << "plain " << plain << " dB, equalized " << equalized;
   EXPECT_GT(equalized, 38.0);
 }

@@ -1,5 +1,5 @@
-// High-bias absorption moves the part of a Relu layer's bias that never reaches zero into the
-// next layer: the function is kept on the calibration batches, the activation range shrinks.
+// High-bias absorption moves the part of a Relu layer's bias that never reaches zero into the next
+// layer: the function is kept on the calibration batches, the activation range shrinks.
 #include "compress/quantize/high_bias_absorption.hpp"
 
 #include <gtest/gtest.h>
@@ -11,8 +11,8 @@ namespace {
 
 using namespace testing;
 
-// Conv 3x3 (biases well above zero) -> Relu -> Conv 1x1 -> Relu -> GlobalAveragePool ->
-// Flatten -> Gemm; `second_pads`: padding of the second conv (1: a 3x3 conv instead).
+// Conv 3x3 (biases well above zero) -> Relu -> Conv 1x1 -> Relu -> GlobalAveragePool -> Flatten ->
+// Gemm; `second_pads`: padding of the second conv (1: a 3x3 conv instead).
 Model high_bias_cnn(int second_pads) {
   GraphBuilder b;
   b.input("x", {2, 3, 6, 6});

@@ -1,7 +1,6 @@
 #pragma once
-// Small float models with the channel imbalance folded BatchNorm leaves in real
-// networks, and the static int8 QDQ pipeline run on them, for the CLE and bias
-// correction tests.
+// Small float models with the channel imbalance folded BatchNorm leaves in real networks, and the
+// static int8 QDQ pipeline run on them, for the CLE and bias correction tests.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -44,8 +43,7 @@ inline Batches random_batches(const Model& m, int count, uint32_t seed) {
   return b;
 }
 
-// Calibrates (min-max) on `batches` and rewrites a copy of `model` into QDQ
-// form.
+// Calibrates (min-max) on `batches` and rewrites a copy of `model` into QDQ form.
 inline Model quantized_copy(const Model& model, const Batches& batches, bool per_channel) {
   QdqConfig config;
   config.per_channel = per_channel;
@@ -88,11 +86,10 @@ inline double relative_l2(const Model& reference, const Model& tested,
   return std::sqrt(n / s);
 }
 
-// Conv(3->16, 3x3) -> Relu -> MaxPool 2x2 -> Conv(16->24, 3x3, stride 2) ->
-// Relu -> Flatten -> Gemm(24*2*2 -> 10, transB): the first conv's output
-// channels carry factors spread over `decades` decades and the second conv's
-// input channels their inverse (what folding a BatchNorm with uneven gammas
-// does), so the function is that of a balanced net.
+// Conv(3->16, 3x3) -> Relu -> MaxPool 2x2 -> Conv(16->24, 3x3, stride 2) -> Relu -> Flatten ->
+// Gemm(24*2*2 -> 10, transB): the first conv's output channels carry factors spread over `decades`
+// decades and the second conv's input channels their inverse (what folding a BatchNorm with uneven
+// gammas does), so the function is that of a balanced net.
 inline Model imbalanced_cnn(uint32_t seed, double decades) {
   GraphBuilder b;
   b.input("x", {2, 3, 8, 8});
@@ -104,8 +101,7 @@ inline Model imbalanced_cnn(uint32_t seed, double decades) {
   w2 = scale_axis(scale_axis(w2, 1, f1, true), 0, f2, false);
   b.init("w2", w2);
   b.init("b2", scale_axis(random_tensor({24}, seed + 5, -0.1f, 0.3f), 0, f2, false));
-  // Gemm weight [10, 96]: feature j of the flattened [24, 2, 2] belongs to
-  // channel j / 4.
+  // Gemm weight [10, 96]: feature j of the flattened [24, 2, 2] belongs to channel j / 4.
   std::vector<float> f2_features;
   for (float v : f2)
     for (int k = 0; k < 4; ++k) f2_features.push_back(v);

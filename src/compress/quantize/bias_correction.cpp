@@ -39,8 +39,7 @@ struct Target {
 
 std::string display_name(const Node& n) { return n.name.empty() ? n.outputs[0] : n.name; }
 
-// A DequantizeLinear output whose quantized input is a constant initializer:
-// its node, or null.
+// A DequantizeLinear output whose quantized input is a constant initializer: its node, or null.
 const Node* dequantized_constant(const GraphView& view, const std::string& value) {
   const Node* dq = view.producer(value);
   if (dq == nullptr || !is_op(*dq, "DequantizeLinear") || dq->inputs.size() < 2) return nullptr;
@@ -51,9 +50,8 @@ const Node* dequantized_constant(const GraphView& view, const std::string& value
   return dq;
 }
 
-// The bias in `value` (read by the layer alone): an int32 constant through
-// DequantizeLinear or an f32 constant, with one value per channel. nullopt
-// otherwise.
+// The bias in `value` (read by the layer alone): an int32 constant through DequantizeLinear or an
+// f32 constant, with one value per channel. nullopt otherwise.
 std::optional<BiasSlot> existing_bias(const GraphView& view, const std::string& value,
                                       int64_t channels, std::string& why) {
   if (view.read_count(value) != 1) {
@@ -84,9 +82,8 @@ std::optional<BiasSlot> existing_bias(const GraphView& view, const std::string& 
   return BiasSlot{BiasForm::int32, dq->inputs[0], dq->inputs[1], has_zp ? dq->inputs[2] : "", 1.0};
 }
 
-// Adds a zero int32 bias at scale x_scale * w_scale through DequantizeLinear as
-// input `slot` of the node writing `output` (a Conv or Gemm whose input and
-// weight are dequantized).
+// Adds a zero int32 bias at scale x_scale * w_scale through DequantizeLinear as input `slot` of the
+// node writing `output` (a Conv or Gemm whose input and weight are dequantized).
 std::optional<BiasSlot> add_bias(Model& model, const std::string& output, size_t slot,
                                  int64_t channels, std::string& why) {
   Graph& g = model.graph;
@@ -134,8 +131,7 @@ std::optional<BiasSlot> add_bias(Model& model, const std::string& output, size_t
   return BiasSlot{BiasForm::int32, values, scale_name, "", 1.0};
 }
 
-// The quantized layers of `q` matched with `f`'s nodes, in graph order; adds
-// missing biases.
+// The quantized layers of `q` matched with `f`'s nodes, in graph order; adds missing biases.
 std::vector<Target> find_targets(Model& q, const Model& f, BiasCorrectionReport& report) {
   std::map<std::string, int> name_count;
   std::map<std::string, const Node*> by_name, by_output;

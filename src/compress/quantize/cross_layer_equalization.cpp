@@ -17,14 +17,13 @@ namespace {
 using passes_detail::GraphView;
 using passes_detail::is_op;
 
-// A layer's weight seen as [out, in] channels. Scales are kept aside in double
-// and applied once at the end, so every weight is rounded to float once however
-// many sweeps run.
+// A layer's weight seen as [out, in] channels. Scales are kept aside in double and applied once at
+// the end, so every weight is rounded to float once however many sweeps run.
 struct LayerState {
   int node = -1;
   std::string weight;
-  // rows_first: W is [O, in_per_group, spatial] (Conv, Gemm with transB); else
-  // [I, O] (Gemm, MatMul).
+  // rows_first: W is [O, in_per_group, spatial] (Conv, Gemm with transB); else [I, O] (Gemm,
+  // MatMul).
   bool rows_first = true;
   int64_t outs = 0, in_per_group = 0, spatial = 1, groups = 1, ins = 0;
   std::vector<double> out_div, in_mul;
@@ -33,8 +32,7 @@ struct LayerState {
     return (m / (outs / groups)) * in_per_group + i;
   }
 
-  // visit(m, c, w) over every element: output channel m, input channel c,
-  // weight w.
+  // visit(m, c, w) over every element: output channel m, input channel c, weight w.
   template <typename F>
   void for_each(const Tensor& t, F visit) const {
     const float* w = t.data<float>();
@@ -90,8 +88,7 @@ struct LayerState {
   }
 };
 
-// A constant f32 initializer read by this one node only (so rewriting it
-// changes nothing else).
+// A constant f32 initializer read by this one node only (so rewriting it changes nothing else).
 const Tensor* own_constant(const GraphView& view, const std::string& name) {
   if (name.empty()) return nullptr;
   const Tensor* t = view.constant(name);
@@ -99,8 +96,7 @@ const Tensor* own_constant(const GraphView& view, const std::string& name) {
   return t;
 }
 
-// The weight layout of a Conv/Gemm/MatMul with an own constant weight; nullopt
-// otherwise.
+// The weight layout of a Conv/Gemm/MatMul with an own constant weight; nullopt otherwise.
 std::optional<LayerState> layer_of(const GraphView& view, int index) {
   const Node& n = view.graph().nodes[static_cast<size_t>(index)];
   if (n.inputs.size() < 2) return std::nullopt;
@@ -142,22 +138,20 @@ struct Pair {
   int64_t channels = 0,
           group = 1;  // group: second-layer input features per channel
   std::string path;
-  // Per-output-channel constants divided by the scales along with the first
-  // layer's weight: its bias, and constants Added on the path.
+  // Per-output-channel constants divided by the scales along with the first layer's weight: its
+  // bias, and constants Added on the path.
   std::vector<std::string> constants;
   std::vector<int> clips;  // Clip nodes to become Relu
   ClePair row;
 };
 
-// Whether the constant `t` holds one value per channel of a value whose
-// channels lie on axis 1 (conv mode, rank `rank`) or on the last axis (features
-// mode).
+// Whether the constant `t` holds one value per channel of a value whose channels lie on axis 1
+// (conv mode, rank `rank`) or on the last axis (features mode).
 bool per_channel_shape(const Tensor& t, int64_t channels, bool conv_mode, int64_t rank) {
   if (t.numel() != channels) return false;
   const Shape& s = t.shape();
   if (!conv_mode) return !s.empty() && s.back() == channels;
-  // [C, 1, ...] aligned to axis 1 of a rank-`rank` value: rank(t) == rank - 1,
-  // or a leading 1.
+  // [C, 1, ...] aligned to axis 1 of a rank-`rank` value: rank(t) == rank - 1, or a leading 1.
   const int64_t r = static_cast<int64_t>(s.size());
   if (r == rank - 1) return s[0] == channels;
   if (r == rank) return s[0] == 1 && s[1] == channels;
@@ -174,8 +168,7 @@ double spread(const std::vector<double>& r) {
   return hi > 0 ? hi / lo : 1.0;
 }
 
-// Second-layer input ranges gathered per first-layer channel (a Flatten's
-// features together).
+// Second-layer input ranges gathered per first-layer channel (a Flatten's features together).
 std::vector<double> grouped(const std::vector<double>& r, int64_t group) {
   std::vector<double> out(r.size() / static_cast<size_t>(group), 0.0);
   for (size_t j = 0; j < r.size(); ++j)
@@ -185,16 +178,14 @@ std::vector<double> grouped(const std::vector<double>& r, int64_t group) {
 
 std::string display_name(const Node& n) { return n.name.empty() ? n.outputs[0] : n.name; }
 
-// Follows the output of layer `first` to the next layer; fills `pair` and
-// returns true when the path between them is positively homogeneous channel by
-// channel.
+// Follows the output of layer `first` to the next layer; fills `pair` and returns true when the
+// path between them is positively homogeneous channel by channel.
 bool find_pair(const GraphView& view, int first, const LayerState& a, const CleOptions& options,
                Pair& pair, int& skipped_clip) {
   const Graph& g = view.graph();
   const Node& head = g.nodes[static_cast<size_t>(first)];
   if (head.outputs.size() != 1) return false;
-  // Bias of the first layer: must be our own constant with one value per output
-  // channel.
+  // Bias of the first layer: must be our own constant with one value per output channel.
   const size_t bias_slot = 2;
   if (head.inputs.size() > bias_slot && !head.inputs[bias_slot].empty()) {
     const Tensor* b = own_constant(view, head.inputs[bias_slot]);
@@ -237,7 +228,8 @@ bool find_pair(const GraphView& view, int first, const LayerState& a, const CleO
     if (n.outputs.empty() || n.outputs[0].empty()) return false;
     for (size_t k = 1; k < n.outputs.size(); ++k)
       if (!n.outputs[k].empty()) return false;  // MaxPool's Indices: not homogeneous
-    if (is_op(n, "Relu") || is_op(n, "LeakyRelu")) {
+    if (is_op(n, "Relu") || is_op(n, "LeakyRelu") ||
+        (is_op(n, "PRelu") && n.inputs.size() == 2 && n.inputs[1] != v)) {
     } else if (is_op(n, "Clip")) {
       const std::optional<double> lo =
           n.inputs.size() > 1 && !n.inputs[1].empty() ? view.scalar(n.inputs[1]) : std::nullopt;
@@ -341,8 +333,7 @@ CleReport cross_layer_equalize(Model& model, const CleOptions& options) {
     p.row.first_spread_after = spread(r1);
     p.row.second_spread_after = spread(r2);
   }
-  // Rewrite: new tensors (a Model copy shares its initializers' storage with
-  // the original).
+  // Rewrite: new tensors (a Model copy shares its initializers' storage with the original).
   for (const Pair& p : pairs) {
     const LayerState& a = layers.at(p.first);
     for (const std::string& name : p.constants) {
