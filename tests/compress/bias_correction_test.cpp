@@ -81,6 +81,40 @@ TEST(BiasCorrection, PerTensorInt8CnnMeanErrorShrinksPerChannel) {
   EXPECT_EQ(mean_error(fp, q, eval), before);
 }
 
+// The QDQ form with quantized outputs (INT8_CONTRACT placement): a layer whose output is
+// quantized writes a renamed float value, and the old name is the DequantizeLinear's. Without
+// node names, layers are matched through that Q -> DQ pair.
+TEST(BiasCorrection, MatchesRenamedQuantizedOutputsWithoutNodeNames) {
+  Model fp = imbalanced_cnn(5, 1.0);
+  Batches calib = random_batches(fp, 8, 10);
+  Batches eval = random_batches(fp, 8, 500);
+  Model q = quantized_copy(fp, calib, false);
+  for (Node& n : q.graph.nodes) {
+    n.name.clear();
+    if (n.op_type == "Gemm") n.outputs[0] = "y_float";
+  }
+  // An output grid wide enough not to clip (clipping would bias the mean itself).
+  double absmax = 0;
+  for (const ChannelStats& st : measure_channels(fp, {{"y", -1}}, batches_of(eval), {}))
+    for (size_t c = 0; c < st.min.size(); ++c)
+      absmax = std::max({absmax, std::fabs(st.min[c]), std::fabs(st.max[c])});
+  q.graph.initializers["y_scale"] = Tensor::scalar_f32(static_cast<float>(absmax / 100));
+  Tensor zp(DType::u8, {});
+  zp.data<uint8_t>()[0] = 128;
+  q.graph.initializers["y_zero_point"] = zp;
+  GraphBuilder extra;
+  extra.m = q;
+  extra.node("QuantizeLinear", {"y_float", "y_scale", "y_zero_point"}, {"y_q"});
+  extra.node("DequantizeLinear", {"y_q", "y_scale", "y_zero_point"}, {"y"});
+  q = extra.m;
+  Model corrected = q;
+  BiasCorrectionReport report = correct_bias(corrected, fp, calib);
+  ASSERT_EQ(report.layers.size(), 3u);
+  EXPECT_TRUE(report.skipped.empty());
+  EXPECT_EQ(report.layers[2].output, "y_float");
+  EXPECT_LT(mean_abs(mean_error(fp, corrected, eval)), 0.5 * mean_abs(mean_error(fp, q, eval)));
+}
+
 // Conv 1x1 -> Relu -> depthwise 3x3 -> Relu -> Conv 1x1 without a bias.
 Model depthwise_block(uint32_t seed) {
   GraphBuilder b;

@@ -50,6 +50,19 @@ const Node* dequantized_constant(const GraphView& view, const std::string& value
   return dq;
 }
 
+// The name `value` had before quantize_to_qdq renamed it: the output of the DequantizeLinear of
+// the QuantizeLinear reading it alone; "" when there is none.
+std::string requantized_name(const GraphView& view, const std::string& value) {
+  const int q = view.sole_reader(value);
+  if (q < 0) return "";
+  const Node& qn = view.graph().nodes[static_cast<size_t>(q)];
+  if (!is_op(qn, "QuantizeLinear") || qn.inputs[0] != value || qn.outputs.empty()) return "";
+  const int dq = view.sole_reader(qn.outputs[0]);
+  if (dq < 0) return "";
+  const Node& dn = view.graph().nodes[static_cast<size_t>(dq)];
+  return is_op(dn, "DequantizeLinear") && !dn.outputs.empty() ? dn.outputs[0] : "";
+}
+
 // The bias in `value` (read by the layer alone): an int32 constant through DequantizeLinear or an
 // f32 constant, with one value per channel. nullopt otherwise.
 std::optional<BiasSlot> existing_bias(const GraphView& view, const std::string& value,
@@ -157,6 +170,12 @@ std::vector<Target> find_targets(Model& q, const Model& f, BiasCorrectionReport&
       const Node* fn = nullptr;
       if (!n.name.empty() && name_count[n.name] == 1) fn = by_name[n.name];
       if (fn == nullptr && by_output.count(n.outputs[0])) fn = by_output[n.outputs[0]];
+      if (fn == nullptr) {
+        // A quantized output keeps its name on the DequantizeLinear after the QuantizeLinear
+        // that reads it; the layer writes a renamed float value.
+        const std::string original = requantized_name(view, n.outputs[0]);
+        if (by_output.count(original)) fn = by_output[original];
+      }
       if (fn == nullptr || fn->op_type != n.op_type) {
         report.skipped.push_back(t.name + ": no node of the float model matches it");
         continue;
