@@ -208,7 +208,8 @@ TEST(BiasCorrection, OnePassModeAndBadInput) {
   Batches calib = random_batches(fp, 4, 10);
   Model q = quantized_copy(fp, calib, false);
   Model one_pass = q, sequential = q;
-  BiasCorrectionReport a = correct_bias(one_pass, fp, calib, {.session = {}, .sequential = false});
+  BiasCorrectionReport a =
+      correct_bias(one_pass, fp, calib, {.session = {}, .sequential = false, .layers_per_pass = 1});
   BiasCorrectionReport s = correct_bias(sequential, fp, calib);
   ASSERT_EQ(a.layers.size(), s.layers.size());
   // The first layer sees the same model either way.
@@ -221,7 +222,20 @@ TEST(BiasCorrection, OnePassModeAndBadInput) {
   const double seq = mean_abs(mean_error(fp, sequential, eval));
   EXPECT_LT(one, none);
   EXPECT_LT(seq, one);
+  // Three layers per pass: the one-pass result, bias for bias.
+  Model grouped = q;
+  correct_bias(grouped, fp, calib, {.session = {}, .sequential = true, .layers_per_pass = 3});
+  int biases = 0;
+  for (const auto& [name, t] : one_pass.graph.initializers) {
+    if (t.dtype() != DType::i32) continue;
+    EXPECT_EQ(grouped.graph.initializers.at(name).to_i64_vector(), t.to_i64_vector()) << name;
+    ++biases;
+  }
+  EXPECT_EQ(biases, 3);
   Model again = q;
+  EXPECT_THROW(
+      correct_bias(again, fp, calib, {.session = {}, .sequential = true, .layers_per_pass = 0}),
+      Error);
   EXPECT_THROW(correct_bias(again, fp, Batches{}), Error);
   Batches wrong = {{{"x", random_tensor({2, 3, 8, 9}, 1)}}};
   EXPECT_THROW(correct_bias(again, fp, wrong), Error);

@@ -294,6 +294,8 @@ BiasCorrectionReport correct_bias(Model& quantized, const Model& float_model,
                                   const ForEachBatch& batches,
                                   const BiasCorrectionOptions& options) {
   BiasCorrectionReport report;
+  if (options.sequential && options.layers_per_pass < 1)
+    fail("bias correction: layers_per_pass must be at least 1, not {}", options.layers_per_pass);
   verify_graph(quantized.graph);
   std::vector<Target> targets = find_targets(quantized, float_model, report);
   if (targets.empty()) return report;
@@ -323,13 +325,15 @@ BiasCorrectionReport correct_bias(Model& quantized, const Model& float_model,
     report.layers.push_back(row_for(t, error));
     apply(quantized, t, error);
   };
-  if (options.sequential) {
-    for (const Target& t : targets)
-      correct(t, measure_channels(quantized, values({&t}, true), batches, options.session)[0]);
-  } else {
+  const size_t group =
+      options.sequential ? static_cast<size_t>(options.layers_per_pass) : targets.size();
+  for (size_t first = 0; first < targets.size(); first += group) {
+    std::vector<const Target*> some(
+        all.begin() + static_cast<std::ptrdiff_t>(first),
+        all.begin() + static_cast<std::ptrdiff_t>(std::min(first + group, all.size())));
     std::vector<ChannelStats> q =
-        measure_channels(quantized, values(all, true), batches, options.session);
-    for (size_t k = 0; k < targets.size(); ++k) correct(targets[k], q[k]);
+        measure_channels(quantized, values(some, true), batches, options.session);
+    for (size_t k = 0; k < some.size(); ++k) correct(*some[k], q[k]);
   }
   return report;
 }

@@ -28,10 +28,13 @@ namespace nnaccel {
 
 struct BiasCorrectionOptions {
   SessionOptions session;  // how both models run to measure the means
-  // true: one pass per layer, each layer measured with the earlier ones corrected; false: one pass
-  // for all layers (cheaper; a layer's correction then also absorbs the mean error that earlier
-  // layers' corrections remove, so deep chains over-correct).
+  // true: layers measured in graph order, layers_per_pass at a time, each group with the earlier
+  // groups corrected (one pass over the batches per group, each pass running only what computes
+  // the group). false: one pass for all layers. Within a pass a layer's correction also takes in
+  // the mean error that the corrections of earlier layers in the same pass remove, so larger
+  // groups over-correct deep chains: they trade accuracy for passes.
   bool sequential = true;
+  int layers_per_pass = 1;
 };
 
 struct CorrectedLayer {
@@ -51,10 +54,10 @@ struct BiasCorrectionReport {
 };
 
 // Corrects `quantized` in place. `batches` is read once for the float model and once per corrected
-// layer (once in all when not sequential). `float_model` is the model `quantized` was made from:
-// layers are matched by node name (by output name when names are empty or repeated) and must
-// compute the same output shape. Throws Error when a batch is rejected by either model or there are
-// no batches.
+// group of layers_per_pass layers (once in all when not sequential). `float_model` is the model
+// `quantized` was made from: layers are matched by node name (by output name when names are empty
+// or repeated) and must compute the same output shape. Throws Error when a batch is rejected by
+// either model or there are no batches.
 BiasCorrectionReport correct_bias(Model& quantized, const Model& float_model,
                                   const ForEachBatch& batches,
                                   const BiasCorrectionOptions& options = {});
