@@ -105,7 +105,9 @@ void print_report(const QuantizeOptions& o, const nnaccel::QuantizeOptions& q,
                    ? fmt::format(" ({} restored from {})", r.resumed_batches, o.calib_state)
                    : "");
   }
-  if (o.cle) fmt::print("cross-layer equalization: {} layer pairs rescaled\n", r.cle_pairs);
+  if (o.cle)
+    fmt::print("cross-layer equalization: {} layer pairs rescaled, {} channels' bias absorbed\n",
+               r.cle_pairs, r.high_bias_channels);
   if (o.bias_correction) fmt::print("bias correction: {} layers corrected\n", r.bias_corrected);
   fmt::print("\n{:<28} {:<7} {:<22} {:<20} {:<21} {:>9} {:>9}\n", "node", "op", "input range",
              "input scale / zp", "weight scales", "w SQNR", "out SQNR");

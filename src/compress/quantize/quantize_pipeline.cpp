@@ -10,6 +10,7 @@
 #include "compress/quantize/bias_correction.hpp"
 #include "compress/quantize/calibrator.hpp"
 #include "compress/quantize/cross_layer_equalization.hpp"
+#include "compress/quantize/high_bias_absorption.hpp"
 #include "compress/quantize/quantize_dynamic.hpp"
 #include "core/atomic_file.hpp"
 #include "core/check.hpp"
@@ -161,13 +162,29 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
   optimize(m, OptimizeOptions{.fuse = false});
   name_nodes(m);
   QuantizeResult r;
-  if (o.cross_layer_equalization) r.cle_pairs = cross_layer_equalize(m).pairs.size();
   const std::vector<ValueInfo> inputs = fed_inputs(m);
   auto one_batch = [&]() -> std::optional<DataBatch> {
     if (o.calib.empty()) return std::nullopt;
     CalibrationData d(o.calib, inputs, data_options(o));
     return d.next();
   };
+  // The calibration batches, streamed again for each pass that needs them.
+  ForEachBatch calibration_batches =
+      [&](const std::function<void(const std::map<std::string, Tensor>&)>& each) {
+        CalibrationData d(o.calib, inputs, data_options(o));
+        while (std::optional<DataBatch> b = d.next()) each(b->feeds);
+      };
+  if (o.cross_layer_equalization) {
+    r.cle_pairs = cross_layer_equalize(m).pairs.size();
+    // Equalization scales biases up with their channels; what a Relu layer's pre-activation
+    // never goes below moves into the next layer (needs data: skipped without --calib).
+    if (!o.calib.empty()) {
+      HighBiasOptions ho;
+      ho.session = so;
+      for (const AbsorbedPair& p : absorb_high_bias(m, calibration_batches, ho).pairs)
+        r.high_bias_channels += p.channels_absorbed;
+    }
+  }
 
   if (o.dynamic) {
     DynamicQuantConfig dc;
@@ -215,15 +232,9 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
   r.layers = quantize_to_qdq(r.model, ranges, o.qdq);
 
   if (o.bias_correction) {
-    // The calibration batches again, streamed (read once for the float model, once per layer).
-    ForEachBatch batches =
-        [&](const std::function<void(const std::map<std::string, Tensor>&)>& each) {
-          CalibrationData d(o.calib, inputs, data_options(o));
-          while (std::optional<DataBatch> b = d.next()) each(b->feeds);
-        };
     BiasCorrectionOptions bo;
     bo.session = so;
-    r.bias_corrected = correct_bias(r.model, m, batches, bo).layers.size();
+    r.bias_corrected = correct_bias(r.model, m, calibration_batches, bo).layers.size();
   }
 
   if (std::optional<DataBatch> b = one_batch())

@@ -38,9 +38,10 @@ struct QuantizeResult {
   // accumulated up to that layer). Missing when there was no data.
   std::map<std::string, double> output_sqnr_db;
   int64_t calibration_batches = 0, calibration_samples = 0;
-  int64_t resumed_batches = 0;  // batches restored from the state file
-  size_t cle_pairs = 0;         // layer pairs cross-layer equalization rescaled
-  size_t bias_corrected = 0;    // layers whose bias was corrected
+  int64_t resumed_batches = 0;     // batches restored from the state file
+  size_t cle_pairs = 0;            // layer pairs cross-layer equalization rescaled
+  int64_t high_bias_channels = 0;  // channels whose bias moved into the next layer (with --cle)
+  size_t bias_corrected = 0;       // layers whose bias was corrected
   std::vector<LayerSensitivity> sensitivity;
   std::string sensitivity_metric;  // "accuracy" or "output SQNR dB"
   std::string sensitivity_data;    // where accuracy was measured
