@@ -110,5 +110,23 @@ TEST(QuantizePipeline, DynamicNeedsNoDataAndStaticDoes) {
   EXPECT_THROW(quantize_model(t.model, o), Error);
 }
 
+TEST(QuantizePipeline, EqualizationAndBiasCorrectionRunOnTheCalibrationData) {
+  Fixture t = tiny_cnn();
+  const std::string dir = fresh_dir("cle");
+  for (int k = 0; k < 4; ++k) write_batch(t.images, k, dir);
+  QuantizeOptions o;
+  o.calib = {dir};
+  o.qdq.per_channel = false;
+  o.cross_layer_equalization = true;
+  o.bias_correction = true;
+  QuantizeResult r = quantize_model(t.model, o);
+  EXPECT_EQ(r.cle_pairs, 2u);  // Conv -> Relu -> MaxPool -> Conv, and on through Flatten to Gemm
+  EXPECT_EQ(r.bias_corrected, 3u);
+  ASSERT_EQ(r.layers.size(), 3u);
+  for (const QuantizedLayer& l : r.layers) EXPECT_GT(r.output_sqnr_db.at(l.node), 25.0) << l.node;
+  o.dynamic = true;  // bias correction needs a QDQ model
+  EXPECT_THROW(quantize_model(t.model, o), Error);
+}
+
 }  // namespace
 }  // namespace nnaccel
