@@ -37,7 +37,8 @@ thread_local std::string t_last_impl;
 class Arg {
  public:
   Arg() = default;
-  Arg(const memory::desc& given, const memory::desc& wanted) : given_(given) {
+  Arg(const memory::desc& given, const memory::desc& wanted)
+      : given_(given), wanted_type_(wanted.data_type()) {
     if (given == wanted) return;
     buffer_ = memory(wanted, cpu_engine());
     to_buffer_ = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), given, cpu_engine(),
@@ -61,9 +62,11 @@ class Arg {
     memory given(given_, cpu_engine(), data);
     from_buffer_.execute(cpu_stream(), buffer_, given);
   }
+  dt wanted_type() const { return wanted_type_; }
 
  private:
   memory::desc given_;
+  dt wanted_type_ = dt::f32;
   memory buffer_;
   dnnl::reorder to_buffer_, from_buffer_;
 };
@@ -222,7 +225,9 @@ template <typename Pd>
 void finish_plan(Plan& p, const Pd& pd, dnnl::primitive prim) {
   p.prim = std::move(prim);
   p.scratch = memory(pd.scratchpad_desc(), cpu_engine());
-  p.impl = dnnl_kernels::impl_name(pd);
+  bool bf16 = false;
+  for (const auto& in : p.inputs) bf16 = bf16 || in.second.wanted_type() == dt::bf16;
+  p.impl = dnnl_kernels::impl_name(pd) + (bf16 ? " bf16" : " f32");
 }
 
 Plan* forward_plan(const ConvSetup& s, bool with_bias) {

@@ -54,8 +54,8 @@ bool conv_backward_data_dnnl(const Tensor& w, const Tensor& dy, int64_t group,
 void matmul_dnnl(const float* a, bool trans_a, const float* b, bool trans_b, float* y,
                  int64_t batch, int64_t m, int64_t k, int64_t n, float alpha);
 
-// The implementation oneDNN chose for the last product run on this thread ("brg:avx512_core",
-// "jit_bf16:avx512_core_bf16", ...): for tests that check bf16 really ran in bf16.
+// The implementation oneDNN chose for the last product run on this thread and its operand type
+// ("brg:avx512_core f32", "jit_bf16:avx512_core_bf16 bf16", ...): for tests and diagnostics.
 const std::string& last_dnnl_impl();
 
 }  // namespace nnaccel::grad
