@@ -8,6 +8,7 @@
 #include "train/autograd/dnnl_ops.hpp"
 #include "train/autograd/grad_linalg.hpp"
 #include "train/autograd/grad_util.hpp"
+#include "train/autograd/plane_sums.hpp"
 #include "train/autograd/pool_plan.hpp"
 
 namespace nnaccel::grad {
@@ -120,8 +121,8 @@ bool pool_forward(OpContext& ctx, bool max) {
   return true;
 }
 
-// BatchNormalization in f32, channels in parallel, with the reference's arithmetic (statistics
-// and y = x * mul + add in double) so both paths give the same values.
+// BatchNormalization in f32, channels in parallel: statistics in double from f32 partial sums of
+// each plane (plane_sums.hpp), y = x * mul + add in f32 with mul and add computed in double.
 bool batch_norm_forward(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const int64_t training = ctx.attr_int("training_mode", 0);
@@ -146,14 +147,10 @@ bool batch_norm_forward(OpContext& ctx) {
       if (training == 1) {
         const double count = static_cast<double>(n * spatial);
         double sum = 0, sq = 0;
-        for (int64_t b = 0; b < n; ++b)
-          for (int64_t s = 0; s < spatial; ++s) sum += xd[(b * ch + k) * spatial + s];
+        for (int64_t b = 0; b < n; ++b) sum += plane_sum(xd + (b * ch + k) * spatial, spatial);
         const double m = sum / count;
         for (int64_t b = 0; b < n; ++b)
-          for (int64_t s = 0; s < spatial; ++s) {
-            const double d = xd[(b * ch + k) * spatial + s] - m;
-            sq += d * d;
-          }
+          sq += plane_sum_sq_dev(xd + (b * ch + k) * spatial, spatial, static_cast<float>(m));
         const double v = sq / count;
         run_mean.data<float>()[k] = static_cast<float>(mean * momentum + m * (1 - momentum));
         run_var.data<float>()[k] = static_cast<float>(var * momentum + v * (1 - momentum));
@@ -165,11 +162,9 @@ bool batch_norm_forward(OpContext& ctx) {
       }
       const double mul = scale[k] / std::sqrt(var + eps);
       const double add = bias[k] - mean * mul;
-      for (int64_t b = 0; b < n; ++b) {
-        const float* xs = xd + (b * ch + k) * spatial;
-        float* ys = yd + (b * ch + k) * spatial;
-        for (int64_t s = 0; s < spatial; ++s) ys[s] = static_cast<float>(xs[s] * mul + add);
-      }
+      for (int64_t b = 0; b < n; ++b)
+        plane_affine(xd + (b * ch + k) * spatial, static_cast<float>(mul), nullptr, 0.0f,
+                     static_cast<float>(add), yd + (b * ch + k) * spatial, spatial);
     }
   });
   ctx.outputs[0] = y;
