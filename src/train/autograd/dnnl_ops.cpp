@@ -41,10 +41,10 @@ class Arg {
       : given_(given), wanted_type_(wanted.data_type()) {
     if (given == wanted) return;
     buffer_ = memory(wanted, cpu_engine());
-    to_buffer_ = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), given, cpu_engine(),
-                                                             wanted));
-    from_buffer_ = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), wanted,
-                                                               cpu_engine(), given));
+    to_buffer_ =
+        dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), given, cpu_engine(), wanted));
+    from_buffer_ =
+        dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), wanted, cpu_engine(), given));
   }
   // The memory to hand the primitive for an input at `data`.
   memory in(const void* data) {
@@ -54,9 +54,7 @@ class Arg {
     return buffer_;
   }
   // The memory the primitive writes an output to; finish() then puts it at `data`.
-  memory out(void* data) {
-    return buffer_ ? buffer_ : memory(given_, cpu_engine(), data);
-  }
+  memory out(void* data) { return buffer_ ? buffer_ : memory(given_, cpu_engine(), data); }
   void finish(void* data) {
     if (!buffer_) return;
     memory given(given_, cpu_engine(), data);
@@ -82,8 +80,7 @@ struct Plan {
 
   void run(const std::vector<const void*>& ins, void* out) {
     std::unordered_map<int, memory> args;
-    for (size_t i = 0; i < inputs.size(); ++i)
-      args[inputs[i].first] = inputs[i].second.in(ins[i]);
+    for (size_t i = 0; i < inputs.size(); ++i) args[inputs[i].first] = inputs[i].second.in(ins[i]);
     args[output_id] = output.out(out);
     args[DNNL_ARG_SCRATCHPAD] = scratch;
     prim.execute(cpu_stream(), args);
@@ -210,13 +207,12 @@ using ConvBwdWeights = dnnl::convolution_backward_weights;
 ConvFwd::primitive_desc forward_pd(const ConvSetup& s, bool with_bias) {
   const dt op = operand_type();
   return choose<ConvFwd::primitive_desc>(s, op, op, dt::f32, [&](const ConvDescs& d) {
-    const auto desc = with_bias ? ConvFwd::desc(dnnl::prop_kind::forward_training,
-                                                dnnl::algorithm::convolution_direct, d.src, d.wei,
-                                                s.bias, d.dst, s.strides, s.dilates, s.pad_l,
-                                                s.pad_r)
-                                : ConvFwd::desc(dnnl::prop_kind::forward_training,
-                                                dnnl::algorithm::convolution_direct, d.src, d.wei,
-                                                d.dst, s.strides, s.dilates, s.pad_l, s.pad_r);
+    const auto desc =
+        with_bias
+            ? ConvFwd::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                            d.src, d.wei, s.bias, d.dst, s.strides, s.dilates, s.pad_l, s.pad_r)
+            : ConvFwd::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                            d.src, d.wei, d.dst, s.strides, s.dilates, s.pad_l, s.pad_r);
     return ConvFwd::primitive_desc(desc, user_scratchpad(), cpu_engine(), true);
   });
 }
@@ -268,6 +264,23 @@ Plan* backward_data_plan(const ConvSetup& s) {
   return slot.get();
 }
 
+// oneDNN 2.6's bf16 direct backward-weights kernels ("jit_bf16...") reduce the threads' partial
+// weight gradients behind a spinning barrier. When the threads are not all running (a shared
+// machine), a step stalled for seconds there: resnet-s, 2 threads, load ~10 on 2 cores, 2.7 s
+// per step against 0.15 s with the gemm-based bf16 kernel, which waits the OpenMP way. On one
+// thread there is no barrier and the direct kernel is the faster (107 against 155 ms per step),
+// so it is only passed over when there are several threads.
+// `make` creates a fresh primitive descriptor (copies share one, and next_impl() moves it).
+template <typename Make>
+ConvBwdWeights::primitive_desc without_spin_barrier(const Make& make) {
+  ConvBwdWeights::primitive_desc first = make();
+  if (!first || dnnl_kernels::impl_name(first).rfind("jit_bf16", 0) != 0) return first;
+  ConvBwdWeights::primitive_desc probe = make();
+  while (dnnl_kernels::impl_name(probe).rfind("jit_bf16", 0) == 0)
+    if (!probe.next_impl()) return first;
+  return dnnl_kernels::is_reference_impl(probe) ? first : probe;
+}
+
 Plan* backward_weights_plan(const ConvSetup& s) {
   auto& slot = plans()[s.key(3, t_bf16)];
   if (slot) return slot.get();
@@ -278,7 +291,10 @@ Plan* backward_weights_plan(const ConvSetup& s) {
       choose<ConvBwdWeights::primitive_desc>(s, op, dt::f32, op, [&](const ConvDescs& d) {
         const ConvBwdWeights::desc desc(dnnl::algorithm::convolution_direct, d.src, d.wei, d.dst,
                                         s.strides, s.dilates, s.pad_l, s.pad_r);
-        return ConvBwdWeights::primitive_desc(desc, user_scratchpad(), cpu_engine(), hint, true);
+        auto make = [&] {
+          return ConvBwdWeights::primitive_desc(desc, user_scratchpad(), cpu_engine(), hint, true);
+        };
+        return t_bf16 && thread_count() > 1 ? without_spin_barrier(make) : make();
       });
   if (!pd) return nullptr;
   auto p = std::make_unique<Plan>();
