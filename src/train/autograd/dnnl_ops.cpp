@@ -9,6 +9,7 @@
 
 #include "core/parallel.hpp"
 #include "kernels/dnnl/dnnl_common.hpp"
+#include "train/autograd/grad_util.hpp"
 
 namespace nnaccel::grad {
 
@@ -38,7 +39,7 @@ class Arg {
  public:
   Arg() = default;
   Arg(const memory::desc& given, const memory::desc& wanted)
-      : given_(given), wanted_type_(wanted.data_type()) {
+      : given_(given), wanted_(wanted), wanted_type_(wanted.data_type()) {
     if (given == wanted) return;
     buffer_ = memory(wanted, cpu_engine());
     to_buffer_ =
@@ -61,9 +62,13 @@ class Arg {
     from_buffer_.execute(cpu_stream(), buffer_, given);
   }
   dt wanted_type() const { return wanted_type_; }
+  // Whether in() converts, and into which descriptor.
+  bool converts() const { return static_cast<bool>(buffer_); }
+  const memory& buffer() const { return buffer_; }
+  const memory::desc& wanted() const { return wanted_; }
 
  private:
-  memory::desc given_;
+  memory::desc given_, wanted_;
   dt wanted_type_ = dt::f32;
   memory buffer_;
   dnnl::reorder to_buffer_, from_buffer_;
@@ -78,15 +83,26 @@ struct Plan {
   memory scratch;
   std::string impl;
 
-  void run(const std::vector<const void*>& ins, void* out) {
+  // `converted`: inputs already in the wanted descriptor, by argument id (not converted again).
+  void run(const std::vector<const void*>& ins, void* out,
+           const std::unordered_map<int, memory>& converted = {}) {
     std::unordered_map<int, memory> args;
-    for (size_t i = 0; i < inputs.size(); ++i) args[inputs[i].first] = inputs[i].second.in(ins[i]);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      auto it = converted.find(inputs[i].first);
+      args[inputs[i].first] = it != converted.end() ? it->second : inputs[i].second.in(ins[i]);
+    }
     args[output_id] = output.out(out);
     args[DNNL_ARG_SCRATCHPAD] = scratch;
     prim.execute(cpu_stream(), args);
     output.finish(out);
     cpu_stream().wait();
     t_last_impl = impl;
+  }
+
+  const Arg* input_arg(int id) const {
+    for (const auto& [arg_id, arg] : inputs)
+      if (arg_id == id) return &arg;
+    return nullptr;
   }
 };
 
@@ -342,12 +358,18 @@ bool conv_backward_dnnl(const Tensor& x, const Tensor& w, const Tensor& dy, int6
   Plan* weights = dw != nullptr ? backward_weights_plan(s) : nullptr;
   if ((dx != nullptr && data == nullptr) || (dw != nullptr && weights == nullptr)) return false;
   if (dx != nullptr) {
-    *dx = Tensor(DType::f32, x.shape());
+    *dx = uninitialized(DType::f32, x.shape());
     data->run({dy.raw(), w.raw()}, dx->raw());
   }
   if (dw != nullptr) {
-    *dw = Tensor(DType::f32, w.shape());
-    weights->run({x.raw(), dy.raw()}, dw->raw());
+    // Both products read d y; when they want it in the same layout it is converted once.
+    std::unordered_map<int, memory> converted;
+    const Arg* a = data != nullptr ? data->input_arg(DNNL_ARG_DIFF_DST) : nullptr;
+    const Arg* b = weights->input_arg(DNNL_ARG_DIFF_DST);
+    if (a != nullptr && b != nullptr && a->converts() && a->wanted() == b->wanted())
+      converted[DNNL_ARG_DIFF_DST] = a->buffer();
+    *dw = uninitialized(DType::f32, w.shape());
+    weights->run({x.raw(), dy.raw()}, dw->raw(), converted);
   }
   return true;
 }

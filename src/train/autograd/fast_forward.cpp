@@ -36,7 +36,7 @@ bool conv_forward(OpContext& ctx) {
       nn::resolve_window(ctx.node, in, nn::kernel_from_weight(ctx.node, wk), false);
   Shape out = {x.dim(0), w.dim(0)};
   out.insert(out.end(), win.out.begin(), win.out.end());
-  Tensor y(DType::f32, out);
+  Tensor y = uninitialized(DType::f32, out);
   if (!conv_forward_dnnl(x, w, ctx.has_input(2) ? &ctx.input(2) : nullptr, group, win, y))
     return false;
   ctx.outputs[0] = y;
@@ -56,7 +56,7 @@ bool conv_transpose_forward(OpContext& ctx) {
   const nn::Window win = conv_transpose_window(ctx.node, x.shape(), w.shape());
   Shape out = {x.dim(0), m};
   out.insert(out.end(), win.in.begin(), win.in.end());
-  Tensor y(DType::f32, out);
+  Tensor y = uninitialized(DType::f32, out);
   if (!conv_backward_data_dnnl(w, x, group, win, y)) return false;
   if (ctx.has_input(2)) {
     const float* b = ctx.input(2).data<float>();
@@ -93,7 +93,7 @@ bool pool_forward(OpContext& ctx, bool max) {
   if (max && ctx.has_output(1)) return false;
   const Tensor& x = ctx.input(0);
   const PoolPlan plan = make_pool_plan(ctx.node, x.shape());
-  Tensor y(DType::f32, plan.out_shape);
+  Tensor y = uninitialized(DType::f32, plan.out_shape);
   const float* xd = x.data<float>();
   float* yd = y.data<float>();
   const int64_t* taps = plan.taps.data();
@@ -137,7 +137,7 @@ bool batch_norm_forward(OpContext& ctx) {
   const float* in_var = ctx.input(4).data<float>();
   const double eps = ctx.attr_float("epsilon", 1e-5f);
   const double momentum = ctx.attr_float("momentum", 0.9f);
-  Tensor y(DType::f32, x.shape());
+  Tensor y = uninitialized(DType::f32, x.shape());
   Tensor run_mean(DType::f32, {ch}), run_var(DType::f32, {ch});
   const float* xd = x.data<float>();
   float* yd = y.data<float>();

@@ -112,8 +112,9 @@ void grad_batch_norm(GradContext& c) {
   const double count = static_cast<double>(n * spatial);
   std::vector<double> dscale(static_cast<size_t>(ch)), dbias(static_cast<size_t>(ch));
   std::vector<double> dmean(static_cast<size_t>(ch)), dvar(static_cast<size_t>(ch));
-  Tensor dx(x.dtype(), x.shape());
-  if (x.dtype() == DType::f32 && dy.dtype() == DType::f32) {
+  const bool f32 = x.dtype() == DType::f32 && dy.dtype() == DType::f32;
+  Tensor dx = f32 ? uninitialized(DType::f32, x.shape()) : Tensor(x.dtype(), x.shape());
+  if (f32) {
     batch_norm_grad_f32(x, dy, training, eps, momentum, scale, in_mean, in_var, d_run_mean,
                         d_run_var, dx, dscale, dbias, dmean, dvar);
   } else {
