@@ -3,8 +3,8 @@
 # resnet-s, batch, optimizer and thread count (bench_train_torch.py says what "the same" covers),
 # fp32 and bf16. Rounds alternate the two frameworks (and which goes first) so that load from
 # other processes hits both alike; each figure is the median over rounds of each run's median
-# step time. Writes the "## Training" section of bench/RESULTS.md (below the marker line; the
-# section is replaced when present) and prints it.
+# step time. Writes a "## Training (resnet-s, ..., N threads, ...)" section of bench/RESULTS.md
+# (below the marker line; the section with the same title is replaced) and prints it.
 #
 #   bench/train/bench_train.sh            # ROUNDS=3 STEPS=60 THREADS=2 by default
 #   ROUNDS=5 STEPS=100 bench/train/bench_train.sh
@@ -91,7 +91,9 @@ def row(p):
     runs_t = " / ".join(f"{v:.0f}" for v in runs[(p, "torch")])
     return (f"| {p} | {n:.1f} ms ({runs_n}) | {t:.1f} ms ({runs_t}) | **{n / t:.2f}** | "
             f"{n * per_epoch / 1000:.0f} s |")
-section = f"""## Training (resnet-s, batch $batch, $threads threads, vs PyTorch 1.13)
+plural = "s" if $threads > 1 else ""
+title = f"## Training (resnet-s, batch $batch, $threads thread{plural}, vs PyTorch 1.13)"
+section = f"""{title}
 
 CPU: {cpu}, {ncpu} vCPUs; {datetime.date.today()}, commit {commit}. **The machine was shared**
 (load average {"$load_before"} before, {"$load_after"} after: other builds and a long training
@@ -109,8 +111,8 @@ untimed; PyTorch bf16 is torch.autocast("cpu", torch.bfloat16)).
 {row("fp32")}
 {row("bf16")}
 
-bf16 over fp32, per epoch (ratio of median step times; an epoch is 937 equal steps): nnaccel
-**{med[("fp32", "nnaccel")] / med[("bf16", "nnaccel")]:.2f}x**, PyTorch
+bf16 over fp32 per epoch (ratio of the median step times; an epoch is 937 equal steps):
+nnaccel **{med[("fp32", "nnaccel")] / med[("bf16", "nnaccel")]:.2f}x**, PyTorch
 {med[("fp32", "torch")] / med[("bf16", "torch")]:.2f}x.
 """
 text = open(results).read()
@@ -118,8 +120,8 @@ marker = "<!-- Below: figures from other commands, kept by bench_peers.py. -->"
 head, sep, tail = text.partition(marker)
 if not sep:
     sys.exit(f"{results}: marker line not found")
-# Replace our section (up to the next "## " heading) or append it.
-pattern = re.compile(r"\n## Training \(resnet-s.*?(?=\n## |\Z)", re.S)
+# Replace the section of the same title (up to the next "## " heading) or append it.
+pattern = re.compile("\n" + re.escape(title) + r".*?(?=\n## |\Z)", re.S)
 if pattern.search(tail):
     tail = pattern.sub(lambda m: "\n" + section.rstrip("\n"), tail, count=1)
 else:
