@@ -149,6 +149,13 @@ LabeledData load_labeled_data(const std::string& spec, bool train);
 // ---------------------------------------------------------------------------------------------
 // Trainer.
 
+// Numerics of training. bf16: mixed precision, with the operands of the convolutions and matrix
+// products (forward, data and weight gradients) rounded to bf16 and f32 accumulation and
+// results; weights, optimizer state, normalization, activations and the loss stay f32.
+enum class TrainPrecision { fp32, bf16 };
+TrainPrecision parse_train_precision(const std::string& name);  // fp32 | bf16, else Error
+std::string train_precision_name(TrainPrecision precision);
+
 struct EpochReport {
   int64_t epoch = 0;          // 1-based
   int64_t step = 0;           // optimizer steps done so far
@@ -157,6 +164,9 @@ struct EpochReport {
   double test_accuracy = -1;  // fraction; -1 when not evaluated
   double seconds = 0;
   double images_per_second = 0;
+  // Median wall time of the epoch's optimizer steps (forward, backward, update; not the data
+  // loading), without the first step of the process (it creates the kernels); 0 when none.
+  double median_step_seconds = 0;
 };
 
 struct TrainerOptions {
@@ -164,6 +174,9 @@ struct TrainerOptions {
   int64_t batch_size = 64;
   int64_t max_steps = 0;  // > 0: stop after this many optimizer steps in total
   OptimizerConfig optimizer;
+  // bf16 runs in bf16 whatever the CPU: on one without native bf16 (cpu_has_bf16() false)
+  // oneDNN emulates it slowly, so callers check first (the CLI falls back to fp32).
+  TrainPrecision precision = TrainPrecision::fp32;
   ScheduleConfig schedule;   // total_steps 0: epochs * batches per epoch
   double clip_norm = 0.0;    // > 0: clip gradients to this global norm
   uint64_t seed = 0;         // data order, augmentation, dropout

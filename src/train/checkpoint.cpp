@@ -49,6 +49,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
     << "batch_size " << c.batch_size << "\n"
     << "optimizer " << c.optimizer << "\n"
     << "threads " << c.threads << "\n"
+    << "precision " << c.precision << "\n"
     << "loader " << c.loader << "\n";
   h << "blob model " << payload.size() << " " << c.model_onnx.size() << "\n";
   payload += c.model_onnx;
@@ -123,6 +124,8 @@ Checkpoint read_checkpoint(const std::string& path) {
       num(c.optimizer);
     } else if (key == "threads") {
       num(c.threads);
+    } else if (key == "precision") {
+      num(c.precision);
     } else if (key == "loader") {
       c.loader = line.size() > 7 ? line.substr(7) : "";
     } else if (key == "payload_size") {

@@ -6,6 +6,8 @@
 // the optimizer is elementwise; so the weights after step s depend only on the seed, the options,
 // the thread count (the kernels' reductions split by thread) and s. A checkpoint therefore needs
 // no generator state beyond the seed, the step and the loader position.
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -59,6 +61,16 @@ void check_shapes_match(const Model& a, const Model& b) {
 
 }  // namespace
 
+TrainPrecision parse_train_precision(const std::string& name) {
+  if (name == "fp32") return TrainPrecision::fp32;
+  if (name == "bf16") return TrainPrecision::bf16;
+  fail("--precision: '{}' is not fp32 or bf16", name);
+}
+
+std::string train_precision_name(TrainPrecision precision) {
+  return precision == TrainPrecision::bf16 ? "bf16" : "fp32";
+}
+
 std::string checkpoint_path(const std::string& dir) {
   return (fs::path(dir) / "checkpoint.nnackpt").string();
 }
@@ -78,6 +90,8 @@ struct Trainer::Impl {
   // Statistics of the current epoch, for its report and the progress line.
   double loss_sum = 0;
   int64_t correct = 0, images = 0, batches = 0;
+  std::vector<double> step_seconds;  // of this epoch, without the process's first step
+  bool first_step_done = false;
   train::Progress progress;
 
   Impl(Model m, const LabeledData& train_data, LabeledData test_data, TrainerOptions o)
@@ -126,6 +140,7 @@ struct Trainer::Impl {
       params[p] = t;
     }
     autograd = std::make_unique<Autograd>(tg.graph, tg.params, tg.loss);
+    autograd->set_bf16_products(options.precision == TrainPrecision::bf16);
   }
 
   void load_checkpoint() {
@@ -138,6 +153,7 @@ struct Trainer::Impl {
     mismatch("--seed", std::to_string(c.seed), std::to_string(options.seed));
     mismatch("--batch", std::to_string(c.batch_size), std::to_string(options.batch_size));
     mismatch("--optimizer", c.optimizer, optimizer_kind_name(options.optimizer.kind));
+    mismatch("--precision", c.precision, train_precision_name(options.precision));
     Model saved = [&] {
       try {
         return load_onnx_bytes(c.model_onnx, options.checkpoint_dir);
@@ -198,6 +214,7 @@ struct Trainer::Impl {
   }
 
   void train_step(const train::Batch& batch) {
+    const auto start = std::chrono::steady_clock::now();
     const float lr = learning_rate(options.schedule, step);
     for (size_t k = 0; k < tg.dropout_nodes.size(); ++k) {
       const uint64_t s = mix(mix(options.seed ^ mix(static_cast<uint64_t>(step))) + k);
@@ -229,6 +246,10 @@ struct Trainer::Impl {
       std::memcpy(dst.raw(), updated.raw(), dst.nbytes());
     }
     ++step;
+    if (first_step_done)
+      step_seconds.push_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    first_step_done = true;
 
     const Tensor& logits = autograd->value(tg.logits);
     const int64_t b = batch.inputs.dim(0), k = logits.numel() / std::max<int64_t>(b, 1);
@@ -258,6 +279,11 @@ struct Trainer::Impl {
         images > 0 ? static_cast<double>(correct) / static_cast<double>(images) : 0.0;
     r.seconds = progress.epoch_seconds();
     r.images_per_second = r.seconds > 0 ? static_cast<double>(images) / r.seconds : 0.0;
+    if (!step_seconds.empty()) {
+      auto mid = step_seconds.begin() + static_cast<std::ptrdiff_t>(step_seconds.size() / 2);
+      std::nth_element(step_seconds.begin(), mid, step_seconds.end());
+      r.median_step_seconds = *mid;
+    }
     progress.clear();
     if (options.evaluate_each_epoch && test.inputs.defined()) {
       EvalOptions eo;
@@ -269,6 +295,7 @@ struct Trainer::Impl {
     }
     loss_sum = 0;
     correct = images = batches = 0;
+    step_seconds.clear();
     progress.start_epoch();
     return r;
   }
@@ -286,6 +313,7 @@ struct Trainer::Impl {
     c.batch_size = options.batch_size;
     c.optimizer = optimizer_kind_name(options.optimizer.kind);
     c.threads = thread_count();
+    c.precision = train_precision_name(options.precision);
     c.loader = loader->state().to_string();
     c.model_onnx = serialize_onnx(model);
     c.optimizer_state = optimizer.state();

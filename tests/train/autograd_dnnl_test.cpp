@@ -167,7 +167,10 @@ TEST(AutogradDnnl, BatchNormMatchesReference) {
       const Tensor& b = ref.value(out);
       ASSERT_EQ(a.shape(), b.shape()) << out;
       ASSERT_EQ(a.dtype(), b.dtype()) << out;
-      for (int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(a.at_f64(i), b.at_f64(i)) << out << i;
+      // The fast forward sums planes in f32 partials: equal to float rounding, not bit for bit.
+      for (int64_t i = 0; i < a.numel(); ++i)
+        ASSERT_NEAR(a.at_f64(i), b.at_f64(i), 2e-6 * std::max(1.0, std::fabs(b.at_f64(i))))
+            << out << i;
     }
   }
 }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "kernels/dnnl/dnnl_common.hpp"
 #include "nnaccel/error.hpp"
 #include "nnaccel/onnx_io.hpp"
 #include "nnaccel/train.hpp"
@@ -157,6 +158,69 @@ TEST_F(TrainerTest, ResumeIsBitIdenticalWithBatchNormAndSgd) {
 
 // An ONNX file exported by PyTorch (models/tiny_cnn.onnx, 85.1% on the test set) fine-tunes with
 // its convolutions frozen: they keep their bits, the classifier moves, accuracy does not collapse.
+// Mixed precision: a few seconds of bf16 training (LeNet-5: convolutions and linear layers in
+// bf16) learn, a bf16 run resumes bit-identically, and a checkpoint does not resume in the other
+// precision.
+TEST_F(TrainerTest, Bf16LossFallsAndAccuracyPassesChance) {
+  if (!dnnl_kernels::cpu_has_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
+  TrainerOptions o;
+  o.epochs = 2;
+  o.batch_size = 50;
+  o.optimizer.kind = OptimizerKind::adam;
+  o.schedule.base_lr = 2e-3f;
+  o.threads = 1;
+  o.precision = TrainPrecision::bf16;
+  Trainer t(model("lenet5"), first_n(*train_, 2000), *test_, o);
+  std::vector<EpochReport> r = t.run();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_LT(r[1].train_loss, r[0].train_loss);
+  EXPECT_LT(r[1].train_loss, 1.0);  // ln(10) = 2.30 at chance
+  EXPECT_GT(r[1].test_accuracy, 0.65);  // untrained: ~10%
+  EXPECT_GT(r[1].median_step_seconds, 0.0);
+  // The weights stay f32 (the master copy), and they differ from an fp32 run's.
+  o.precision = TrainPrecision::fp32;
+  o.epochs = 1;
+  o.max_steps = 5;
+  Trainer f(model("lenet5"), first_n(*train_, 2000), {}, o);
+  f.run_steps(5);
+  o.precision = TrainPrecision::bf16;
+  Trainer b(model("lenet5"), first_n(*train_, 2000), {}, o);
+  b.run_steps(5);
+  bool differ = false;
+  for (const auto& [name, wf] : f.model().graph.initializers) {
+    const Tensor& wb = b.model().graph.initializers.at(name);
+    ASSERT_EQ(wb.dtype(), DType::f32) << name;
+    differ = differ || std::memcmp(wf.raw(), wb.raw(), wf.nbytes()) != 0;
+  }
+  EXPECT_TRUE(differ) << "bf16 training gave the fp32 weights bit for bit";
+}
+
+TEST_F(TrainerTest, Bf16ResumeIsBitIdentical) {
+  if (!dnnl_kernels::cpu_has_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
+  TrainerOptions o;
+  o.epochs = 2;
+  o.batch_size = 8;
+  o.optimizer.kind = OptimizerKind::sgd;
+  o.optimizer.nesterov = true;
+  o.optimizer.weight_decay = 5e-4f;
+  o.schedule.base_lr = 0.05f;
+  o.seed = 3;
+  o.threads = 2;
+  o.precision = TrainPrecision::bf16;
+  expect_bit_identical_resume(model("resnet-s"), first_n(*train_, 40), o, dir_, 8);
+
+  // The checkpoint in dir_/b was written by a bf16 run: fp32 does not resume from it.
+  o.checkpoint_dir = (dir_ / "b").string();
+  o.resume = true;
+  o.precision = TrainPrecision::fp32;
+  try {
+    Trainer t(model("resnet-s"), first_n(*train_, 40), {}, o);
+    FAIL() << "resumed a bf16 checkpoint in fp32";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(TrainerTest, FineTunesAnOnnxFileWithFrozenWeights) {
   const Model m = load_onnx(std::string(NNACCEL_SOURCE_DIR) + "/models/tiny_cnn.onnx");
   std::vector<std::string> convs;

@@ -112,7 +112,8 @@ int main(int argc, char** argv) {
   ct->add_option("--momentum", train.momentum, "sgd momentum (default 0.9)");
   ct->add_flag("--nesterov", train.nesterov, "Nesterov momentum");
   ct->add_option("--clip-norm", train.clip_norm, "clip gradients to this global L2 norm");
-  ct->add_option("--precision", train.precision, "fp32 (bf16: not implemented yet)");
+  ct->add_option("--precision", train.precision,
+                 "fp32 (default) or bf16: mixed precision (bf16 conv/matmul, f32 weights)");
   ct->add_option("--seed", train.seed, "data order, augmentation, dropout and init (default 0)");
   ct->add_option("--threads", train.threads, "default: every core this process may use");
   ct->add_option("--crop-padding", train.crop_padding, "augment: random crop after padding");

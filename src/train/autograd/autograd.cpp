@@ -5,6 +5,7 @@
 #include "core/check.hpp"
 #include "ir/shape_inference.hpp"
 #include "ops/op_registry.hpp"
+#include "train/autograd/dnnl_ops.hpp"
 #include "train/autograd/fast_forward.hpp"
 #include "train/autograd/grad_util.hpp"
 
@@ -60,6 +61,7 @@ struct Autograd::Impl {
   std::vector<std::vector<bool>> wants;  // per node and input: the input depends on a param
   std::map<std::string, Tensor> values;
   bool ran = false;
+  bool bf16 = false;
 };
 
 Autograd::Autograd(const Graph& graph, std::vector<std::string> params, std::string loss)
@@ -152,6 +154,7 @@ Autograd::~Autograd() = default;
 void Autograd::forward(const std::map<std::string, Tensor>& feeds) {
   Impl& m = *impl_;
   const Graph& g = *m.graph;
+  const grad::Bf16Products precision(m.bf16);
   m.values.clear();
   m.ran = false;
   for (const auto& [name, t] : g.initializers) m.values[name] = t;
@@ -189,6 +192,8 @@ void Autograd::forward(const std::map<std::string, Tensor>& feeds) {
   m.ran = true;
 }
 
+void Autograd::set_bf16_products(bool on) { impl_->bf16 = on; }
+
 const Tensor& Autograd::value(const std::string& name) const {
   auto it = impl_->values.find(name);
   if (it == impl_->values.end()) fail("autograd: no value '{}' (run forward first)", name);
@@ -199,6 +204,7 @@ std::map<std::string, Tensor> Autograd::backward() {
   Impl& m = *impl_;
   if (!m.ran) fail("autograd: backward() called before forward()");
   const Graph& g = *m.graph;
+  const grad::Bf16Products precision(m.bf16);
   const Tensor& loss = value(m.loss);
   if (loss.numel() != 1)
     fail("autograd: the loss '{}' has shape {}, expected a single value", m.loss,

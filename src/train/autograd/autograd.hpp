@@ -11,7 +11,8 @@
 // The rules are in grad_<family>.cpp (families in grad_families.def). In f32, Conv, Gemm and
 // MatMul (forward and gradients) go through oneDNN, and the pools and BatchNormalization
 // forward through loops of this folder (fast_forward.hpp); f64 runs the reference kernels, which
-// the finite-difference tests use.
+// the finite-difference tests use. Optionally those products take bf16 operands
+// (set_bf16_products).
 #include <map>
 #include <memory>
 #include <string>
@@ -60,6 +61,10 @@ class Autograd {
   // d loss / d param for every parameter, by name, same shape as the parameter. Call after
   // forward(); a parameter the loss does not depend on gets zeros.
   std::map<std::string, Tensor> backward();
+  // Mixed precision: true rounds the operands of f32 Conv, ConvTranspose, Gemm and MatMul
+  // (forward and gradients) to bf16, with f32 accumulation and results (dnnl_ops.hpp); the
+  // parameters, the other ops and the gradients handed back stay f32. Default false.
+  void set_bf16_products(bool on);
 
  private:
   struct Impl;

@@ -1,19 +1,24 @@
 #include "train/autograd/dnnl_ops.hpp"
 
 #include <atomic>
+#include <cstring>
 #include <dnnl.hpp>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "core/parallel.hpp"
+#include "kernels/dnnl/dnnl_common.hpp"
+#include "train/autograd/grad_util.hpp"
 
 namespace nnaccel::grad {
 
 namespace {
 
 using dnnl::memory;
+using dnnl_kernels::cpu_engine;
+using dt = memory::data_type;
 using tag = memory::format_tag;
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 // One stream per thread: a stream is not meant to be shared by threads submitting work.
 dnnl::stream& cpu_stream() {
@@ -23,19 +28,119 @@ dnnl::stream& cpu_stream() {
 
 memory::dims dims_of(const Shape& s) { return memory::dims(s.begin(), s.end()); }
 
-memory::desc f32_desc(const memory::dims& d, tag t) {
-  return memory::desc(d, memory::data_type::f32, t);
+std::atomic<bool> g_enabled{true};
+thread_local bool t_bf16 = false;
+thread_local std::string t_last_impl;
+
+// One argument of a primitive whose data arrives (or leaves) as the caller's plain f32 memory.
+// When the primitive wants another layout or type, the data goes through a reorder into (or out
+// of) a buffer kept for the next call: the per-step cost is the reorder, never an allocation.
+class Arg {
+ public:
+  Arg() = default;
+  Arg(const memory::desc& given, const memory::desc& wanted)
+      : given_(given), wanted_(wanted), wanted_type_(wanted.data_type()) {
+    if (given == wanted) return;
+    buffer_ = memory(wanted, cpu_engine());
+    to_buffer_ =
+        dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), given, cpu_engine(), wanted));
+    from_buffer_ =
+        dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), wanted, cpu_engine(), given));
+  }
+  // The memory to hand the primitive for an input at `data`.
+  memory in(const void* data) {
+    memory given(given_, cpu_engine(), const_cast<void*>(data));
+    if (!buffer_) return given;
+    to_buffer_.execute(cpu_stream(), given, buffer_);
+    return buffer_;
+  }
+  // The memory the primitive writes an output to; finish() then puts it at `data`.
+  memory out(void* data) { return buffer_ ? buffer_ : memory(given_, cpu_engine(), data); }
+  void finish(void* data) {
+    if (!buffer_) return;
+    memory given(given_, cpu_engine(), data);
+    from_buffer_.execute(cpu_stream(), buffer_, given);
+  }
+  dt wanted_type() const { return wanted_type_; }
+  // Whether in() converts, and into which descriptor.
+  bool converts() const { return static_cast<bool>(buffer_); }
+  const memory& buffer() const { return buffer_; }
+  const memory::desc& wanted() const { return wanted_; }
+
+ private:
+  memory::desc given_, wanted_;
+  dt wanted_type_ = dt::f32;
+  memory buffer_;
+  dnnl::reorder to_buffer_, from_buffer_;
+};
+
+// A primitive with its arguments converted from and to plain f32, and its scratchpad.
+struct Plan {
+  dnnl::primitive prim;
+  std::vector<std::pair<int, Arg>> inputs;
+  int output_id = 0;
+  Arg output;
+  memory scratch;
+  std::string impl;
+
+  // `converted`: inputs already in the wanted descriptor, by argument id (not converted again).
+  void run(const std::vector<const void*>& ins, void* out,
+           const std::unordered_map<int, memory>& converted = {}) {
+    std::unordered_map<int, memory> args;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      auto it = converted.find(inputs[i].first);
+      args[inputs[i].first] = it != converted.end() ? it->second : inputs[i].second.in(ins[i]);
+    }
+    args[output_id] = output.out(out);
+    args[DNNL_ARG_SCRATCHPAD] = scratch;
+    prim.execute(cpu_stream(), args);
+    output.finish(out);
+    cpu_stream().wait();
+    t_last_impl = impl;
+  }
+
+  const Arg* input_arg(int id) const {
+    for (const auto& [arg_id, arg] : inputs)
+      if (arg_id == id) return &arg;
+    return nullptr;
+  }
+};
+
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
 }
 
-memory wrap(const memory::desc& d, const Tensor& t) {
-  return memory(d, cpu_engine(), const_cast<void*>(t.raw()));
+// The plans of this thread by what they compute; a training step needs a few dozen.
+std::map<std::vector<int64_t>, std::unique_ptr<Plan>>& plans() {
+  thread_local std::map<std::vector<int64_t>, std::unique_ptr<Plan>> cache;
+  return cache;
 }
 
-// The descriptors and geometry of one convolution; `ok` is false when oneDNN cannot express it.
+// Bounds the cache so that a process running many shapes (the test suite) does not keep every
+// buffer. Called once per public entry, before it takes plans: plans it holds stay valid.
+void trim_plans() {
+  if (plans().size() > 256) plans().clear();
+}
+
+// The geometry of one convolution in oneDNN's terms (plain f32 descriptors of the caller's
+// tensors); `ok` is false when oneDNN cannot express it.
 struct ConvSetup {
   bool ok = false;
-  memory::desc src, wei, dst, bias;
+  int rank = 0;
+  memory::dims src_dims, wei_dims, dst_dims;
+  memory::desc src, wei, dst, bias;  // plain f32
   memory::dims strides, dilates, pad_l, pad_r;
+
+  memory::desc any(const memory::dims& d, dt type) const { return {d, type, tag::any}; }
+  // Identifies the convolution for the plan cache.
+  std::vector<int64_t> key(int64_t kind, bool bf16) const {
+    std::vector<int64_t> k = {kind, bf16 ? 1 : 0, thread_count(), rank};
+    for (const auto* v : {&src_dims, &wei_dims, &dst_dims, &strides, &dilates, &pad_l, &pad_r})
+      k.insert(k.end(), v->begin(), v->end());
+    return k;
+  }
 };
 
 ConvSetup conv_setup(const Shape& x, const Shape& w, const Shape& y, int64_t group,
@@ -57,114 +162,269 @@ ConvSetup conv_setup(const Shape& x, const Shape& w, const Shape& y, int64_t gro
     s.pad_l.push_back(win.pads_begin[i]);
     s.pad_r.push_back(pr);
   }
-  s.src = f32_desc(dims_of(x), act_tags[r - 1]);
-  s.dst = f32_desc(dims_of(y), act_tags[r - 1]);
+  s.rank = static_cast<int>(r);
+  s.src_dims = dims_of(x);
+  s.dst_dims = dims_of(y);
+  s.src = memory::desc(s.src_dims, dt::f32, act_tags[r - 1]);
+  s.dst = memory::desc(s.dst_dims, dt::f32, act_tags[r - 1]);
   if (group == 1) {
-    s.wei = f32_desc(dims_of(w), wei_tags[r - 1]);
+    s.wei_dims = dims_of(w);
+    s.wei = memory::desc(s.wei_dims, dt::f32, wei_tags[r - 1]);
   } else {
-    memory::dims gw = {group, w[0] / group};
-    gw.insert(gw.end(), w.begin() + 1, w.end());
-    s.wei = f32_desc(gw, gwei_tags[r - 1]);
+    s.wei_dims = {group, w[0] / group};
+    s.wei_dims.insert(s.wei_dims.end(), w.begin() + 1, w.end());
+    s.wei = memory::desc(s.wei_dims, dt::f32, gwei_tags[r - 1]);
   }
-  s.bias = f32_desc({w[0]}, tag::x);
+  s.bias = memory::desc({w[0]}, dt::f32, tag::x);
   s.ok = true;
   return s;
 }
 
-dnnl::convolution_forward::primitive_desc forward_pd(const ConvSetup& s, bool with_bias) {
-  using cf = dnnl::convolution_forward;
-  const auto desc =
-      with_bias ? cf::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                           s.src, s.wei, s.bias, s.dst, s.strides, s.dilates, s.pad_l, s.pad_r)
-                : cf::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                           s.src, s.wei, s.dst, s.strides, s.dilates, s.pad_l, s.pad_r);
-  return cf::primitive_desc(desc, cpu_engine());
+// The operands' type: bf16 while a Bf16Products scope is alive.
+dt operand_type() { return t_bf16 ? dt::bf16 : dt::f32; }
+
+// Descriptors for one attempt: every layout left to oneDNN (its blocked direct kernels are
+// several times faster here than the gemm-based ones plain NCHW gets), or all plain.
+struct ConvDescs {
+  memory::desc src, wei, dst;  // operand type except where the primitive outputs f32
+};
+
+ConvDescs conv_descs(const ConvSetup& s, bool any, dt src_t, dt wei_t, dt dst_t) {
+  if (any) return {s.any(s.src_dims, src_t), s.any(s.wei_dims, wei_t), s.any(s.dst_dims, dst_t)};
+  const int r = s.rank;
+  static const tag act_tags[] = {tag::ncw, tag::nchw, tag::ncdhw};
+  const bool grouped = s.wei_dims.size() == s.src_dims.size() + 1;
+  static const tag wei_tags[] = {tag::oiw, tag::oihw, tag::oidhw};
+  static const tag gwei_tags[] = {tag::goiw, tag::goihw, tag::goidhw};
+  return {memory::desc(s.src_dims, src_t, act_tags[r - 1]),
+          memory::desc(s.wei_dims, wei_t, grouped ? gwei_tags[r - 1] : wei_tags[r - 1]),
+          memory::desc(s.dst_dims, dst_t, act_tags[r - 1])};
 }
 
-void backward_data(const ConvSetup& s, const dnnl::convolution_forward::primitive_desc& fwd,
-                   const Tensor& w, const Tensor& dy, Tensor& dx) {
-  const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, s.src,
-                                                   s.wei, s.dst, s.strides, s.dilates, s.pad_l,
-                                                   s.pad_r);
-  const dnnl::convolution_backward_data::primitive_desc pd(desc, cpu_engine(), fwd);
-  dnnl::convolution_backward_data(pd).execute(cpu_stream(), {{DNNL_ARG_DIFF_DST, wrap(s.dst, dy)},
-                                                             {DNNL_ARG_WEIGHTS, wrap(s.wei, w)},
-                                                             {DNNL_ARG_DIFF_SRC, wrap(s.src, dx)}});
+// Tries the blocked then the plain descriptors; keeps the first that is not oneDNN's reference
+// kernel (or the reference when nothing else exists). `make(descs)` returns an empty pd when
+// oneDNN has no implementation.
+template <typename Pd, typename Make>
+Pd choose(const ConvSetup& s, dt src_t, dt wei_t, dt dst_t, const Make& make) {
+  Pd fallback;
+  for (bool any : {true, false}) {
+    Pd pd = make(conv_descs(s, any, src_t, wei_t, dst_t));
+    if (!pd) continue;
+    if (!dnnl_kernels::is_reference_impl(pd)) return pd;
+    if (!fallback) fallback = pd;
+  }
+  return fallback;
 }
 
-std::atomic<bool> g_enabled{true};
+using ConvFwd = dnnl::convolution_forward;
+using ConvBwdData = dnnl::convolution_backward_data;
+using ConvBwdWeights = dnnl::convolution_backward_weights;
+
+ConvFwd::primitive_desc forward_pd(const ConvSetup& s, bool with_bias) {
+  const dt op = operand_type();
+  return choose<ConvFwd::primitive_desc>(s, op, op, dt::f32, [&](const ConvDescs& d) {
+    const auto desc =
+        with_bias
+            ? ConvFwd::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                            d.src, d.wei, s.bias, d.dst, s.strides, s.dilates, s.pad_l, s.pad_r)
+            : ConvFwd::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                            d.src, d.wei, d.dst, s.strides, s.dilates, s.pad_l, s.pad_r);
+    return ConvFwd::primitive_desc(desc, user_scratchpad(), cpu_engine(), true);
+  });
+}
+
+template <typename Pd>
+void finish_plan(Plan& p, const Pd& pd, dnnl::primitive prim) {
+  p.prim = std::move(prim);
+  p.scratch = memory(pd.scratchpad_desc(), cpu_engine());
+  bool bf16 = false;
+  for (const auto& in : p.inputs) bf16 = bf16 || in.second.wanted_type() == dt::bf16;
+  p.impl = dnnl_kernels::impl_name(pd) + (bf16 ? " bf16" : " f32");
+}
+
+Plan* forward_plan(const ConvSetup& s, bool with_bias) {
+  auto& slot = plans()[s.key(with_bias ? 1 : 0, t_bf16)];
+  if (slot) return slot.get();
+  const auto pd = forward_pd(s, with_bias);
+  if (!pd) return nullptr;
+  auto p = std::make_unique<Plan>();
+  p->inputs.emplace_back(DNNL_ARG_SRC, Arg(s.src, pd.src_desc()));
+  p->inputs.emplace_back(DNNL_ARG_WEIGHTS, Arg(s.wei, pd.weights_desc()));
+  if (with_bias) p->inputs.emplace_back(DNNL_ARG_BIAS, Arg(s.bias, pd.bias_desc()));
+  p->output_id = DNNL_ARG_DST;
+  p->output = Arg(s.dst, pd.dst_desc());
+  finish_plan(*p, pd, ConvFwd(pd));
+  slot = std::move(p);
+  return slot.get();
+}
+
+Plan* backward_data_plan(const ConvSetup& s) {
+  auto& slot = plans()[s.key(2, t_bf16)];
+  if (slot) return slot.get();
+  const auto hint = forward_pd(s, false);
+  if (!hint) return nullptr;
+  const dt op = operand_type();
+  const auto pd = choose<ConvBwdData::primitive_desc>(s, dt::f32, op, op, [&](const ConvDescs& d) {
+    const ConvBwdData::desc desc(dnnl::algorithm::convolution_direct, d.src, d.wei, d.dst,
+                                 s.strides, s.dilates, s.pad_l, s.pad_r);
+    return ConvBwdData::primitive_desc(desc, user_scratchpad(), cpu_engine(), hint, true);
+  });
+  if (!pd) return nullptr;
+  auto p = std::make_unique<Plan>();
+  p->inputs.emplace_back(DNNL_ARG_DIFF_DST, Arg(s.dst, pd.diff_dst_desc()));
+  p->inputs.emplace_back(DNNL_ARG_WEIGHTS, Arg(s.wei, pd.weights_desc()));
+  p->output_id = DNNL_ARG_DIFF_SRC;
+  p->output = Arg(s.src, pd.diff_src_desc());
+  finish_plan(*p, pd, ConvBwdData(pd));
+  slot = std::move(p);
+  return slot.get();
+}
+
+// oneDNN 2.6's bf16 direct backward-weights kernels ("jit_bf16...") reduce the threads' partial
+// weight gradients behind a spinning barrier. When the threads are not all running (a shared
+// machine), a step stalled for seconds there: resnet-s, 2 threads, load ~10 on 2 cores, 2.7 s
+// per step against 0.15 s with the gemm-based bf16 kernel, which waits the OpenMP way. On one
+// thread there is no barrier and the direct kernel is the faster (107 against 155 ms per step),
+// so it is only passed over when there are several threads.
+// `make` creates a fresh primitive descriptor (copies share one, and next_impl() moves it).
+template <typename Make>
+ConvBwdWeights::primitive_desc without_spin_barrier(const Make& make) {
+  ConvBwdWeights::primitive_desc first = make();
+  if (!first || dnnl_kernels::impl_name(first).rfind("jit_bf16", 0) != 0) return first;
+  ConvBwdWeights::primitive_desc probe = make();
+  while (dnnl_kernels::impl_name(probe).rfind("jit_bf16", 0) == 0)
+    if (!probe.next_impl()) return first;
+  return dnnl_kernels::is_reference_impl(probe) ? first : probe;
+}
+
+Plan* backward_weights_plan(const ConvSetup& s) {
+  auto& slot = plans()[s.key(3, t_bf16)];
+  if (slot) return slot.get();
+  const auto hint = forward_pd(s, false);
+  if (!hint) return nullptr;
+  const dt op = operand_type();
+  const auto pd =
+      choose<ConvBwdWeights::primitive_desc>(s, op, dt::f32, op, [&](const ConvDescs& d) {
+        const ConvBwdWeights::desc desc(dnnl::algorithm::convolution_direct, d.src, d.wei, d.dst,
+                                        s.strides, s.dilates, s.pad_l, s.pad_r);
+        auto make = [&] {
+          return ConvBwdWeights::primitive_desc(desc, user_scratchpad(), cpu_engine(), hint, true);
+        };
+        return t_bf16 && thread_count() > 1 ? without_spin_barrier(make) : make();
+      });
+  if (!pd) return nullptr;
+  auto p = std::make_unique<Plan>();
+  p->inputs.emplace_back(DNNL_ARG_SRC, Arg(s.src, pd.src_desc()));
+  p->inputs.emplace_back(DNNL_ARG_DIFF_DST, Arg(s.dst, pd.diff_dst_desc()));
+  p->output_id = DNNL_ARG_DIFF_WEIGHTS;
+  p->output = Arg(s.wei, pd.diff_weights_desc());
+  finish_plan(*p, pd, ConvBwdWeights(pd));
+  slot = std::move(p);
+  return slot.get();
+}
 
 }  // namespace
 
 void set_dnnl_enabled(bool enabled) { g_enabled = enabled; }
 bool dnnl_enabled() { return g_enabled; }
 
+Bf16Products::Bf16Products(bool on) : previous_(t_bf16) { t_bf16 = on; }
+Bf16Products::~Bf16Products() { t_bf16 = previous_; }
+bool bf16_products() { return t_bf16; }
+
+const std::string& last_dnnl_impl() { return t_last_impl; }
+
 bool conv_forward_dnnl(const Tensor& x, const Tensor& w, const Tensor* b, int64_t group,
                        const nn::Window& win, Tensor& y) {
   if (!dnnl_enabled() || x.numel() == 0 || y.numel() == 0) return false;
-  ConvSetup s = conv_setup(x.shape(), w.shape(), y.shape(), group, win);
+  trim_plans();
+  const ConvSetup s = conv_setup(x.shape(), w.shape(), y.shape(), group, win);
   if (!s.ok) return false;
-  const auto pd = forward_pd(s, b != nullptr);
-  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, wrap(s.src, x)},
-                                          {DNNL_ARG_WEIGHTS, wrap(s.wei, w)},
-                                          {DNNL_ARG_DST, wrap(s.dst, y)}};
-  if (b != nullptr) args[DNNL_ARG_BIAS] = wrap(s.bias, *b);
-  dnnl::convolution_forward(pd).execute(cpu_stream(), args);
-  cpu_stream().wait();
+  Plan* p = forward_plan(s, b != nullptr);
+  if (p == nullptr) return false;
+  std::vector<const void*> ins = {x.raw(), w.raw()};
+  if (b != nullptr) ins.push_back(b->raw());
+  p->run(ins, y.raw());
   return true;
 }
 
 bool conv_backward_dnnl(const Tensor& x, const Tensor& w, const Tensor& dy, int64_t group,
                         const nn::Window& win, Tensor* dx, Tensor* dw) {
   if (!dnnl_enabled() || x.numel() == 0 || dy.numel() == 0) return false;
-  ConvSetup s = conv_setup(x.shape(), w.shape(), dy.shape(), group, win);
+  trim_plans();
+  const ConvSetup s = conv_setup(x.shape(), w.shape(), dy.shape(), group, win);
   if (!s.ok) return false;
-  const auto fwd = forward_pd(s, false);
+  Plan* data = dx != nullptr ? backward_data_plan(s) : nullptr;
+  Plan* weights = dw != nullptr ? backward_weights_plan(s) : nullptr;
+  if ((dx != nullptr && data == nullptr) || (dw != nullptr && weights == nullptr)) return false;
   if (dx != nullptr) {
-    *dx = Tensor(DType::f32, x.shape());
-    backward_data(s, fwd, w, dy, *dx);
+    *dx = uninitialized(DType::f32, x.shape());
+    data->run({dy.raw(), w.raw()}, dx->raw());
   }
   if (dw != nullptr) {
-    *dw = Tensor(DType::f32, w.shape());
-    const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, s.src,
-                                                        s.wei, s.dst, s.strides, s.dilates, s.pad_l,
-                                                        s.pad_r);
-    const dnnl::convolution_backward_weights::primitive_desc pd(desc, cpu_engine(), fwd);
-    dnnl::convolution_backward_weights(pd).execute(cpu_stream(),
-                                                   {{DNNL_ARG_SRC, wrap(s.src, x)},
-                                                    {DNNL_ARG_DIFF_DST, wrap(s.dst, dy)},
-                                                    {DNNL_ARG_DIFF_WEIGHTS, wrap(s.wei, *dw)}});
+    // Both products read d y; when they want it in the same layout it is converted once.
+    std::unordered_map<int, memory> converted;
+    const Arg* a = data != nullptr ? data->input_arg(DNNL_ARG_DIFF_DST) : nullptr;
+    const Arg* b = weights->input_arg(DNNL_ARG_DIFF_DST);
+    if (a != nullptr && b != nullptr && a->converts() && a->wanted() == b->wanted())
+      converted[DNNL_ARG_DIFF_DST] = a->buffer();
+    *dw = uninitialized(DType::f32, w.shape());
+    weights->run({x.raw(), dy.raw()}, dw->raw(), converted);
   }
-  cpu_stream().wait();
   return true;
 }
 
 bool conv_backward_data_dnnl(const Tensor& w, const Tensor& dy, int64_t group,
                              const nn::Window& win, Tensor& dx) {
   if (!dnnl_enabled() || dx.numel() == 0 || dy.numel() == 0) return false;
-  ConvSetup s = conv_setup(dx.shape(), w.shape(), dy.shape(), group, win);
+  trim_plans();
+  const ConvSetup s = conv_setup(dx.shape(), w.shape(), dy.shape(), group, win);
   if (!s.ok) return false;
-  backward_data(s, forward_pd(s, false), w, dy, dx);
-  cpu_stream().wait();
+  Plan* p = backward_data_plan(s);
+  if (p == nullptr) return false;
+  p->run({dy.raw(), w.raw()}, dx.raw());
   return true;
 }
 
 void matmul_dnnl(const float* a, bool trans_a, const float* b, bool trans_b, float* y,
                  int64_t batch, int64_t m, int64_t k, int64_t n, float alpha) {
-  // Transposed operands are the same memory with swapped strides.
-  const memory::desc a_md({batch, m, k}, memory::data_type::f32,
-                          trans_a ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
-  const memory::desc b_md({batch, k, n}, memory::data_type::f32,
-                          trans_b ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
-  const memory::desc y_md({batch, m, n}, memory::data_type::f32, memory::dims{m * n, n, 1});
-  dnnl::primitive_attr attr;
-  if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, y_md), attr, cpu_engine());
-  dnnl::matmul(pd).execute(cpu_stream(),
-                           {{DNNL_ARG_SRC, memory(a_md, cpu_engine(), const_cast<float*>(a))},
-                            {DNNL_ARG_WEIGHTS, memory(b_md, cpu_engine(), const_cast<float*>(b))},
-                            {DNNL_ARG_DST, memory(y_md, cpu_engine(), y)}});
-  cpu_stream().wait();
+  trim_plans();
+  const bool bf16 = t_bf16;
+  uint32_t alpha_bits = 0;
+  std::memcpy(&alpha_bits, &alpha, sizeof alpha);
+  auto& slot = plans()[{4, bf16 ? 1 : 0, thread_count(), batch, m, k, n, trans_a ? 1 : 0,
+                        trans_b ? 1 : 0, static_cast<int64_t>(alpha_bits)}];
+  if (!slot) {
+    // Transposed operands are the same memory with swapped strides. In f32 the primitive reads
+    // them as they are; in bf16 they are converted into the primitive's own layout.
+    const memory::desc a_md({batch, m, k}, dt::f32,
+                            trans_a ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
+    const memory::desc b_md({batch, k, n}, dt::f32,
+                            trans_b ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
+    const memory::desc y_md({batch, m, n}, dt::f32, memory::dims{m * n, n, 1});
+    dnnl::primitive_attr attr = user_scratchpad();
+    if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
+    dnnl::matmul::primitive_desc pd;
+    if (bf16) {
+      const memory::desc a_bf({batch, m, k}, dt::bf16, tag::abc);
+      for (tag t : {tag::any, tag::abc}) {
+        pd = dnnl::matmul::primitive_desc(
+            dnnl::matmul::desc(a_bf, memory::desc({batch, k, n}, dt::bf16, t), y_md), attr,
+            cpu_engine(), true);
+        if (pd && !dnnl_kernels::is_reference_impl(pd)) break;
+      }
+    }
+    if (!pd)
+      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, y_md), attr, cpu_engine());
+    auto p = std::make_unique<Plan>();
+    p->inputs.emplace_back(DNNL_ARG_SRC, Arg(a_md, pd.src_desc()));
+    p->inputs.emplace_back(DNNL_ARG_WEIGHTS, Arg(b_md, pd.weights_desc()));
+    p->output_id = DNNL_ARG_DST;
+    p->output = Arg(y_md, pd.dst_desc());
+    finish_plan(*p, pd, dnnl::matmul(pd));
+    slot = std::move(p);
+  }
+  slot->run({a, b}, y);
 }
 
 }  // namespace nnaccel::grad

@@ -8,6 +8,7 @@
 #include "train/autograd/dnnl_ops.hpp"
 #include "train/autograd/grad_linalg.hpp"
 #include "train/autograd/grad_util.hpp"
+#include "train/autograd/plane_sums.hpp"
 #include "train/autograd/pool_plan.hpp"
 
 namespace nnaccel::grad {
@@ -35,7 +36,7 @@ bool conv_forward(OpContext& ctx) {
       nn::resolve_window(ctx.node, in, nn::kernel_from_weight(ctx.node, wk), false);
   Shape out = {x.dim(0), w.dim(0)};
   out.insert(out.end(), win.out.begin(), win.out.end());
-  Tensor y(DType::f32, out);
+  Tensor y = uninitialized(DType::f32, out);
   if (!conv_forward_dnnl(x, w, ctx.has_input(2) ? &ctx.input(2) : nullptr, group, win, y))
     return false;
   ctx.outputs[0] = y;
@@ -55,7 +56,7 @@ bool conv_transpose_forward(OpContext& ctx) {
   const nn::Window win = conv_transpose_window(ctx.node, x.shape(), w.shape());
   Shape out = {x.dim(0), m};
   out.insert(out.end(), win.in.begin(), win.in.end());
-  Tensor y(DType::f32, out);
+  Tensor y = uninitialized(DType::f32, out);
   if (!conv_backward_data_dnnl(w, x, group, win, y)) return false;
   if (ctx.has_input(2)) {
     const float* b = ctx.input(2).data<float>();
@@ -92,7 +93,7 @@ bool pool_forward(OpContext& ctx, bool max) {
   if (max && ctx.has_output(1)) return false;
   const Tensor& x = ctx.input(0);
   const PoolPlan plan = make_pool_plan(ctx.node, x.shape());
-  Tensor y(DType::f32, plan.out_shape);
+  Tensor y = uninitialized(DType::f32, plan.out_shape);
   const float* xd = x.data<float>();
   float* yd = y.data<float>();
   const int64_t* taps = plan.taps.data();
@@ -120,8 +121,8 @@ bool pool_forward(OpContext& ctx, bool max) {
   return true;
 }
 
-// BatchNormalization in f32, channels in parallel, with the reference's arithmetic (statistics
-// and y = x * mul + add in double) so both paths give the same values.
+// BatchNormalization in f32, channels in parallel: statistics in double from f32 partial sums of
+// each plane (plane_sums.hpp), y = x * mul + add in f32 with mul and add computed in double.
 bool batch_norm_forward(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const int64_t training = ctx.attr_int("training_mode", 0);
@@ -136,7 +137,7 @@ bool batch_norm_forward(OpContext& ctx) {
   const float* in_var = ctx.input(4).data<float>();
   const double eps = ctx.attr_float("epsilon", 1e-5f);
   const double momentum = ctx.attr_float("momentum", 0.9f);
-  Tensor y(DType::f32, x.shape());
+  Tensor y = uninitialized(DType::f32, x.shape());
   Tensor run_mean(DType::f32, {ch}), run_var(DType::f32, {ch});
   const float* xd = x.data<float>();
   float* yd = y.data<float>();
@@ -146,14 +147,10 @@ bool batch_norm_forward(OpContext& ctx) {
       if (training == 1) {
         const double count = static_cast<double>(n * spatial);
         double sum = 0, sq = 0;
-        for (int64_t b = 0; b < n; ++b)
-          for (int64_t s = 0; s < spatial; ++s) sum += xd[(b * ch + k) * spatial + s];
+        for (int64_t b = 0; b < n; ++b) sum += plane_sum(xd + (b * ch + k) * spatial, spatial);
         const double m = sum / count;
         for (int64_t b = 0; b < n; ++b)
-          for (int64_t s = 0; s < spatial; ++s) {
-            const double d = xd[(b * ch + k) * spatial + s] - m;
-            sq += d * d;
-          }
+          sq += plane_sum_sq_dev(xd + (b * ch + k) * spatial, spatial, static_cast<float>(m));
         const double v = sq / count;
         run_mean.data<float>()[k] = static_cast<float>(mean * momentum + m * (1 - momentum));
         run_var.data<float>()[k] = static_cast<float>(var * momentum + v * (1 - momentum));
@@ -165,11 +162,9 @@ bool batch_norm_forward(OpContext& ctx) {
       }
       const double mul = scale[k] / std::sqrt(var + eps);
       const double add = bias[k] - mean * mul;
-      for (int64_t b = 0; b < n; ++b) {
-        const float* xs = xd + (b * ch + k) * spatial;
-        float* ys = yd + (b * ch + k) * spatial;
-        for (int64_t s = 0; s < spatial; ++s) ys[s] = static_cast<float>(xs[s] * mul + add);
-      }
+      for (int64_t b = 0; b < n; ++b)
+        plane_affine(xd + (b * ch + k) * spatial, static_cast<float>(mul), nullptr, 0.0f,
+                     static_cast<float>(add), yd + (b * ch + k) * spatial, spatial);
     }
   });
   ctx.outputs[0] = y;

@@ -59,14 +59,15 @@ Tensor matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, doub
   Shape out = batch;
   out.push_back(m);
   out.push_back(n);
-  Tensor y(a.dtype(), out);
   const int64_t nb = shape_numel(batch);
   if (a.dtype() == DType::f32 && dnnl_enabled()) {
-    if (y.numel() > 0 && k > 0)
-      matmul_dnnl(a.data<float>(), trans_a, b.data<float>(), trans_b, y.data<float>(), nb, m, k, n,
-                  static_cast<float>(alpha));
+    if (shape_numel(out) == 0 || k == 0) return Tensor(DType::f32, out);  // zeros
+    Tensor y = uninitialized(DType::f32, out);
+    matmul_dnnl(a.data<float>(), trans_a, b.data<float>(), trans_b, y.data<float>(), nb, m, k, n,
+                static_cast<float>(alpha));
     return y;
   }
+  Tensor y(a.dtype(), out);
   visit_grad_float(node, a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     matmul_reference<T>(a.data<T>(), trans_a, b.data<T>(), trans_b, y.data<T>(), nb, m, k, n,

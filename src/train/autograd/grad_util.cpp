@@ -1,6 +1,8 @@
 #include "train/autograd/grad_util.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <memory>
 
 #include "ops/op_registry.hpp"
 
@@ -50,6 +52,18 @@ void for_each_broadcast(const Shape& in, const Shape& out, Body&& body) {
 }
 
 }  // namespace
+
+Tensor uninitialized(DType dtype, const Shape& shape) {
+  const int64_t numel = shape_numel(shape);
+  const uint64_t bytes = dtype_storage_bytes(dtype, numel);
+  const uint64_t cap = max_allocation_bytes();
+  // The checks of Tensor's constructor (it also refuses what it cannot allocate).
+  if ((cap != 0 && bytes > cap) || bytes > (uint64_t{1} << 46)) return Tensor(dtype, shape);
+  const size_t alloc = std::max<size_t>(64, (static_cast<size_t>(bytes) + 63) / 64 * 64);
+  void* p = std::aligned_alloc(64, alloc);
+  if (p == nullptr) return Tensor(dtype, shape);
+  return Tensor::view(dtype, shape, std::shared_ptr<void>(p, [](void* q) { std::free(q); }), p);
+}
 
 Tensor filled(DType dtype, const Shape& shape, double value) {
   Tensor t(dtype, shape);

@@ -25,6 +25,9 @@ decltype(auto) visit_grad_float(const Node& node, DType t, F&& f) {
 }
 
 Tensor filled(DType dtype, const Shape& shape, double value);
+// A tensor whose elements are left as the allocator gave them, for outputs a kernel writes in
+// full (Tensor's constructor zero-fills: a wasted pass over every activation and gradient).
+Tensor uninitialized(DType dtype, const Shape& shape);
 // a + b, same shape and dtype.
 Tensor add(const Tensor& a, const Tensor& b);
 // `t` (whose shape broadcasts to `shape`, numpy rules) repeated to `shape`.

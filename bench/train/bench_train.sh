@@ -1,0 +1,131 @@
+#!/bin/bash
+# Training step time of nnaccel against PyTorch 1.13 (Debian's python3-torch) on the same
+# resnet-s, batch, optimizer and thread count (bench_train_torch.py says what "the same" covers),
+# fp32 and bf16. Rounds alternate the two frameworks (and which goes first) so that load from
+# other processes hits both alike; each figure is the median over rounds of each run's median
+# step time. Writes a "## Training (resnet-s, ..., N threads, ...)" section of bench/RESULTS.md
+# (below the marker line; the section with the same title is replaced) and prints it.
+#
+#   bench/train/bench_train.sh            # ROUNDS=3 STEPS=60 THREADS=2 by default
+#   ROUNDS=5 STEPS=100 bench/train/bench_train.sh
+#
+# Environment: NNACCEL (the binary, default build/tools/nnaccel/nnaccel), ROUNDS, STEPS (timed
+# steps per run, after 10 untimed ones), THREADS, BATCH, OMP_WAIT_POLICY (default passive: on a
+# shared machine the default spinning policy measures mostly how long one thread waits for the
+# other; both frameworks use libgomp, so both get the same policy), RESULTS (the file to write).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+nnaccel=${NNACCEL:-$root/build/tools/nnaccel/nnaccel}
+rounds=${ROUNDS:-3}
+steps=${STEPS:-60}
+threads=${THREADS:-2}
+batch=${BATCH:-64}
+results=${RESULTS:-$root/bench/RESULTS.md}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+warmup=10
+total=$((steps + warmup))
+
+[ -x "$nnaccel" ] || { echo "no nnaccel binary at $nnaccel (build it or set NNACCEL)" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# The first images of Fashion-MNIST's training set as a .npy folder: no test split, so nnaccel
+# does not evaluate, and enough images that the run ends by --max-steps inside one epoch.
+/usr/bin/python3 - "$work/data" $(((total + 1) * batch)) <<'EOF'
+import gzip, os, sys
+import numpy as np
+out, n = sys.argv[1], int(sys.argv[2])
+d = "/usr/share/datasets/fashion-mnist"
+x = np.frombuffer(gzip.open(f"{d}/train-images-idx3-ubyte.gz").read(), np.uint8, offset=16)
+y = np.frombuffer(gzip.open(f"{d}/train-labels-idx1-ubyte.gz").read(), np.uint8, offset=8)
+os.makedirs(out)
+np.save(f"{out}/inputs.npy", np.ascontiguousarray(x.reshape(-1, 28, 28)[:n]))
+np.save(f"{out}/labels.npy", y[:n].astype(np.int64))
+EOF
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+log="$work/runs.txt"
+: >"$log"
+
+run_nnaccel() {  # precision -> median ms (the first step, which creates the kernels, excluded)
+  "$nnaccel" train --arch resnet-s --data "$work/data" --epochs 1 --max-steps "$total" \
+    --batch "$batch" --threads "$threads" --nesterov --precision "$1" --out "$work/m.onnx" |
+    sed -n 's/.*, \([0-9.]*\) ms\/step median).*/\1/p'
+}
+run_torch() {
+  /usr/bin/python3 "$here/bench_train_torch.py" --threads "$threads" --batch "$batch" \
+    --steps "$steps" --warmup "$warmup" --precision "$1" |
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["median_step_ms"])'
+}
+
+for ((r = 1; r <= rounds; r++)); do
+  for precision in fp32 bf16; do
+    if ((r % 2)); then order="nnaccel torch"; else order="torch nnaccel"; fi
+    for fw in $order; do
+      ms=$(run_$fw "$precision")
+      echo "$r $precision $fw $ms" | tee -a "$log" >&2
+    done
+  done
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+/usr/bin/python3 - "$log" "$results" <<EOF
+import re, statistics, subprocess, sys, datetime
+log, results = sys.argv[1], sys.argv[2]
+runs = {}
+for line in open(log):
+    r, precision, fw, ms = line.split()
+    runs.setdefault((precision, fw), []).append(float(ms))
+med = {k: statistics.median(v) for k, v in runs.items()}
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
+           "unknown")
+ncpu = sum(1 for l in open("/proc/cpuinfo") if l.startswith("processor"))
+commit = subprocess.run(["git", "-C", "$root", "rev-parse", "--short", "HEAD"],
+                        capture_output=True, text=True).stdout.strip()
+per_epoch = 60000 // $batch
+def row(p):
+    n, t = med[(p, "nnaccel")], med[(p, "torch")]
+    runs_n = " / ".join(f"{v:.0f}" for v in runs[(p, "nnaccel")])
+    runs_t = " / ".join(f"{v:.0f}" for v in runs[(p, "torch")])
+    return (f"| {p} | {n:.1f} ms ({runs_n}) | {t:.1f} ms ({runs_t}) | **{n / t:.2f}** | "
+            f"{n * per_epoch / 1000:.0f} s |")
+plural = "s" if $threads > 1 else ""
+title = f"## Training (resnet-s, batch $batch, $threads thread{plural}, vs PyTorch 1.13)"
+section = f"""{title}
+
+CPU: {cpu}, {ncpu} vCPUs; {datetime.date.today()}, commit {commit}. **The machine was shared**
+(load average {"$load_before"} before, {"$load_after"} after: other builds and a long training
+run), so the figures are medians of alternating rounds and still noisy. OMP_WAIT_POLICY=$OMP_WAIT_POLICY
+for both frameworks.
+
+Command: \`ROUNDS=$rounds STEPS=$steps THREADS=$threads bench/train/bench_train.sh\` (the same
+resnet-s in PyTorch: bench/train/bench_train_torch.py; SGD Nesterov momentum 0.9, weight decay
+5e-4, Fashion-MNIST; nnaccel: \`nnaccel train --arch resnet-s --max-steps {$total} --nesterov
+--precision P\`, its median excludes the first step; PyTorch: {$steps} steps after {$warmup}
+untimed; PyTorch bf16 is torch.autocast("cpu", torch.bfloat16)).
+
+| precision | nnaccel median step (rounds) | PyTorch median step (rounds) | nnaccel / PyTorch | nnaccel epoch (937 steps) |
+|---|---|---|---|---|
+{row("fp32")}
+{row("bf16")}
+
+bf16 over fp32 per epoch (ratio of the median step times; an epoch is 937 equal steps):
+nnaccel **{med[("fp32", "nnaccel")] / med[("bf16", "nnaccel")]:.2f}x**, PyTorch
+{med[("fp32", "torch")] / med[("bf16", "torch")]:.2f}x.
+"""
+text = open(results).read()
+marker = "<!-- Below: figures from other commands, kept by bench_peers.py. -->"
+head, sep, tail = text.partition(marker)
+if not sep:
+    sys.exit(f"{results}: marker line not found")
+# Replace the section of the same title (up to the next "## " heading) or append it.
+pattern = re.compile("\n" + re.escape(title) + r".*?(?=\n## |\Z)", re.S)
+if pattern.search(tail):
+    tail = pattern.sub(lambda m: "\n" + section.rstrip("\n"), tail, count=1)
+else:
+    tail = tail.rstrip("\n") + "\n\n" + section.rstrip("\n")
+open(results, "w").write(head + sep + tail.rstrip("\n") + "\n")
+print(section)
+EOF
