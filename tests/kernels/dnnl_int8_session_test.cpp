@@ -8,6 +8,7 @@
 #include "kernels/dnnl/dnnl_int8.hpp"
 #include "kernels/dnnl_int8_test_util.hpp"
 #include "nnaccel/session.hpp"
+#include "runtime/builtin_kernels.hpp"
 
 namespace nnaccel::testing {
 namespace {
@@ -114,6 +115,40 @@ TEST(DnnlInt8Session, ConvChainStaysChannelsLastAndMatchesReference) {
   }
   EXPECT_LE(differ, want.numel() / 30) << differ << " of " << want.numel();
   EXPECT_LT(zero, want.numel() / 5) << "badly scaled";
+}
+
+// The runtime's Reorder step on u8/i8 values: blocked 16 with ragged channels (padding zero)
+// and channels-last (block == C), there and back.
+TEST(DnnlInt8Session, RuntimeReorderConvertsIntegerLayouts) {
+  for (DType dt : {DType::u8, DType::i8})
+    for (int64_t c : {3, 17, 40})
+      for (bool channels_last : {false, true}) {
+        const int64_t block = channels_last ? c : 16;
+        ValueDesc plain{dt, {2, c, 3, 5}, true, 0};
+        ValueDesc blocked = plain;
+        blocked.block = block;
+        const Tensor x = random_q(dt, plain.shape, static_cast<uint32_t>(c));
+        std::vector<Tensor> mid{Tensor(dt, blocked.physical_shape())};
+        std::memset(mid[0].raw(), 0x7f, mid[0].nbytes());
+        const Tensor* in[] = {&x};
+        make_reorder_kernel(plain, blocked)->run(in, mid);
+        const int64_t cb = (c + block - 1) / block;
+        for (int64_t n = 0; n < 2; ++n)
+          for (int64_t ch = 0; ch < cb * block; ++ch)
+            for (int64_t s = 0; s < 15; ++s) {
+              const int64_t at = ((n * cb + ch / block) * 15 + s) * block + ch % block;
+              const int64_t want = ch < c ? x.at_i64((n * c + ch) * 15 + s) : 0;
+              ASSERT_EQ(mid[0].at_i64(at), want) << c << " " << block << " " << ch;
+            }
+        if (channels_last) {
+          const Tensor expected = channels_last_copy(x, true);
+          ASSERT_EQ(std::memcmp(expected.raw(), mid[0].raw(), x.nbytes()), 0);
+        }
+        std::vector<Tensor> back{Tensor(dt, plain.shape)};
+        const Tensor* in2[] = {&mid[0]};
+        make_reorder_kernel(blocked, plain)->run(in2, back);
+        ASSERT_EQ(std::memcmp(back[0].raw(), x.raw(), x.nbytes()), 0);
+      }
 }
 
 }  // namespace
