@@ -12,8 +12,11 @@
 // Layouts. A value is plain (row-major, as ONNX) or channel-blocked: axis 1 split into blocks of
 // `block` channels stored innermost, [N, ceil(C/block), spatial..., block], as oneDNN's
 // nChw16c/nChw8c. The padding channels of a blocked value hold zeros; a kernel that writes a
-// blocked output writes zeros there. A factory decides the layout of its outputs by setting
-// `request.outputs[i].block`; inputs arrive in whatever layout their producer chose.
+// blocked output writes zeros there. Integer (u8/i8) values between the oneDNN int8 kernels have
+// block == C: one block of all channels, i.e. channels-last (NHWC), the only layout of oneDNN's
+// fast int8 convs (kernels/dnnl/dnnl_int8.hpp); a kernel declines blocks it does not know. A
+// factory decides the layout of its outputs by setting `request.outputs[i].block`; inputs arrive
+// in whatever layout their producer chose.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -33,7 +36,7 @@ struct ValueDesc {
   DType dtype = DType::undefined;
   Shape shape;        // logical (ONNX) shape; empty with known=false when not known at compile time
   bool known = true;  // false: the size is data-dependent; the kernel allocates the output
-  int64_t block = 0;  // 0: plain; 8 or 16: channel-blocked (see above), rank >= 3 only
+  int64_t block = 0;  // 0: plain; 8, 16 or C: channel-blocked (see above), rank >= 3 only
 
   bool plain() const { return block == 0; }
   // [N, ceil(C/block), spatial..., block] for blocked values, the shape itself for plain ones.

@@ -55,6 +55,19 @@ dnnl::memory::desc plain_desc(const Shape& shape, dt type) {
 
 dnnl::memory::desc blocked_desc(const Shape& shape, int64_t block, dt type) {
   const size_t rank = shape.size();
+  if (rank >= 3 && block == shape[1] && block != 8 && block != 16) {
+    // One block of all channels: channels-last (the int8 kernels' layout, dnnl_int8.hpp), which
+    // a per-tensor DequantizeLinear or a pool may pass on to a float value.
+    Dims strides(rank, 0);
+    int64_t s = shape[1];
+    strides[1] = 1;
+    for (size_t d = rank; d-- > 2;) {
+      strides[d] = s;
+      s *= shape[d];
+    }
+    strides[0] = s;
+    return dnnl::memory::desc(dims_of(shape), type, strides);
+  }
   tag t = tag::undef;
   if (block == 16) t = rank == 3 ? tag::nCw16c : rank == 4 ? tag::nChw16c : tag::nCdhw16c;
   if (block == 8) t = rank == 3 ? tag::nCw8c : rank == 4 ? tag::nChw8c : tag::nCdhw8c;

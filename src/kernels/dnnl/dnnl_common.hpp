@@ -28,7 +28,8 @@ inline Dims dims_of(const Shape& s) { return Dims(s.begin(), s.end()); }
 
 // Row-major descriptor of `shape`.
 dnnl::memory::desc plain_desc(const Shape& shape, dnnl::memory::data_type dt);
-// nCw{b}c / nChw{b}c / nCdhw{b}c for the logical `shape` (rank 3 to 5, b = 8 or 16).
+// nCw{b}c / nChw{b}c / nCdhw{b}c for the logical `shape` (rank 3 to 5, b = 8 or 16; b = C is
+// channels-last, kernel.hpp).
 dnnl::memory::desc blocked_desc(const Shape& shape, int64_t block, dnnl::memory::data_type dt);
 // The descriptor of a value as nnaccel lays it out (f32 only).
 dnnl::memory::desc desc_of(const ValueDesc& v);

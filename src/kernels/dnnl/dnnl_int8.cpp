@@ -22,9 +22,8 @@ dt dnnl_type(DType t) {
 dnnl::memory::desc channels_last_desc(const Dims& dims, dt type) {
   // Channels innermost, then the spatial dims in order, batch outermost.
   Dims strides(dims.size(), 0);
-  int64_t s = 1;
-  strides[1] = s;
-  s *= dims[1];
+  int64_t s = dims[1];
+  strides[1] = 1;
   for (size_t d = dims.size(); d-- > 2;) {
     strides[d] = s;
     s *= dims[d];
@@ -54,6 +53,8 @@ bool reads_as_activation(const Node& reader, const std::string& value) {
     if (reader.inputs[i] != value) continue;
     if (nnaccel && reader.op_type == "QConv" && (i == 0 || i == 9)) continue;
     if (onnx && reader.op_type == "QLinearConv" && i == 0) continue;
+    // The simd QAdd takes two same-shaped inputs in any one layout and keeps it.
+    if (nnaccel && reader.op_type == "QAdd" && (i == 0 || i == 3)) continue;
     if (onnx && reader.op_type == "MaxPool" && i == 0 &&
         (reader.outputs.size() < 2 || reader.outputs[1].empty()))
       continue;

@@ -105,8 +105,7 @@ std::unique_ptr<Kernel> make_dnnl_pool(KernelRequest& r) {
   const dnnl::algorithm alg = is_max              ? dnnl::algorithm::pooling_max
                               : count_include_pad ? dnnl::algorithm::pooling_avg_include_padding
                                                   : dnnl::algorithm::pooling_avg_exclude_padding;
-  std::optional<dnnl::memory::desc> x_md = int8 ? int_desc(x) : desc_of(x);
-  std::optional<dnnl::memory::desc> out_md = int8 ? int_desc(out) : desc_of(out);
+  std::optional<dnnl::memory::desc> x_md = int_desc(x), out_md = int_desc(out);
   if (!x_md || !out_md) return nullptr;
   try {
     dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, *x_md, *out_md,
