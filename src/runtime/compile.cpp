@@ -320,9 +320,22 @@ class PlanBuilder {
         const int j = step.kernel->inplace_input(static_cast<int>(o));
         const int in = j >= 0 && j < static_cast<int>(step.inputs.size())
                            ? step.inputs[static_cast<size_t>(j)] : -1;
+        // The output may take over the input's buffer only if no other input of this step reads
+        // that buffer (the same value in two slots, or a view sharing it): the kernel would read
+        // what it has already overwritten.
+        auto read_elsewhere = [&](int b) {
+          for (size_t k = 0; k < step.inputs.size(); ++k) {
+            const int other = step.inputs[k];
+            if (static_cast<int>(k) != j && arena(other) &&
+                buffer_of[static_cast<size_t>(other)] == b)
+              return true;
+          }
+          return false;
+        };
         if (arena(in) && last[static_cast<size_t>(in)] == i &&
             p.slots_[static_cast<size_t>(in)].bytes == p.slots_[so].bytes &&
-            buffer_of[static_cast<size_t>(in)] >= 0) {
+            buffer_of[static_cast<size_t>(in)] >= 0 &&
+            !read_elsewhere(buffer_of[static_cast<size_t>(in)])) {
           int b = buffer_of[static_cast<size_t>(in)];
           buffer_of[so] = b;
           buffers[static_cast<size_t>(b)].last = std::max(i, last[so]);

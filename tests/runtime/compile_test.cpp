@@ -357,3 +357,68 @@ TEST(CompiledPlan, BlockedOutputsOnlyTowardReadersThatKeepPaddingZero) {
 
 }  // namespace
 }  // namespace nnaccel
+
+namespace nnaccel {
+namespace {
+
+// r = Relu(Conv(x)); y = Conv(r) + r; out = Conv(y). The optimizer fuses the Add as the second FusedConv's
+// residual Z, so that step reads r (channel-blocked, as the first conv writes it) twice: X and Z.
+// Z dies at that step, but y must not take over its buffer: the convolution would read inputs it
+// has already overwritten.
+TEST(CompiledPlan, AnOutputNeverOverwritesABufferTheStepAlsoReadsElsewhere) {
+  Model m;
+  m.opsets[""] = kCanonicalOpset;
+  const int64_t c = 16;
+  m.graph.inputs = {ValueInfo{"x", TypeInfo::of(DType::f32, {1, c, 9, 9}), ""}};
+  Tensor w(DType::f32, {c, c, 3, 3});
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 0.2f);
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = normal(rng);
+  m.graph.initializers["w"] = w;
+  Node conv0;
+  conv0.op_type = "Conv";
+  conv0.name = "conv0";
+  conv0.inputs = {"x", "w"};
+  conv0.outputs = {"c0"};
+  conv0.attrs = {Attribute::of_ints("pads", {1, 1, 1, 1})};
+  Node relu;
+  relu.op_type = "Relu";
+  relu.name = "relu";
+  relu.inputs = {"c0"};
+  relu.outputs = {"r"};
+  Node conv;
+  conv.op_type = "Conv";
+  conv.name = "conv";
+  conv.inputs = {"r", "w"};
+  conv.outputs = {"c"};
+  conv.attrs = {Attribute::of_ints("pads", {1, 1, 1, 1})};
+  Node add;
+  add.op_type = "Add";
+  add.name = "add";
+  add.inputs = {"c", "r"};
+  add.outputs = {"y"};
+  Node conv2 = conv0;  // a conv reading y, so that y is written blocked too
+  conv2.name = "conv2";
+  conv2.inputs = {"y", "w"};
+  conv2.outputs = {"out"};
+  m.graph.nodes = {conv0, relu, conv, add, conv2};
+  m.graph.outputs = {ValueInfo{"out", {}, ""}};
+
+  Tensor x(DType::f32, {1, c, 9, 9});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = normal(rng) * 5.0f;
+  SessionOptions ref_opts;
+  ref_opts.fast = false;
+  Tensor want = Session(m, ref_opts).run({{"x", x}})[0];
+  Tensor got = Session(m).run({{"x", x}})[0];
+  ASSERT_EQ(got.shape(), want.shape());
+  double err = 0, norm = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    double d = got.data<float>()[i] - want.data<float>()[i];
+    err += d * d;
+    norm += static_cast<double>(want.data<float>()[i]) * want.data<float>()[i];
+  }
+  EXPECT_LT(std::sqrt(err / norm), 1e-5);
+}
+
+}  // namespace
+}  // namespace nnaccel
