@@ -21,7 +21,7 @@ peers=0
 for arg in "$@"; do
   case "$arg" in
     --peers) peers=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "deps.sh: unknown argument '$arg'" >&2; exit 2 ;;
   esac
 done
