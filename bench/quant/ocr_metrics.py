@@ -65,6 +65,36 @@ def text_scores(decoded, truth):
     return float(exact), float(1 - errors / max(chars, 1))
 
 
+def score(kind, fp32_path, int8_path, heldout, dict_path=""):
+    """The metrics above as a dict (FP32_PATH, INT8_PATH: the two models' outputs, .npy)."""
+    ref, q = np.load(fp32_path), np.load(int8_path)
+    if ref.shape != q.shape:
+        raise SystemExit(f"ocr_metrics: shapes differ: fp32 {ref.shape}, int8 {q.shape}")
+    result = {"kind": kind, **base_metrics(ref, q)}
+    if kind == "rec" and dict_path:
+        with open(dict_path, encoding="utf-8") as f:
+            charset = [line.rstrip("\n") for line in f] + [" "]
+        with open(os.path.join(heldout, "texts.json"), encoding="utf-8") as f:
+            truth = json.load(f)
+        d32, d8 = ctc_decode(ref, charset), ctc_decode(q, charset)
+        result["text_agreement"] = float(np.mean([a == b for a, b in zip(d32, d8)]))
+        result["fp32_line_accuracy"], result["fp32_char_accuracy"] = text_scores(d32, truth)
+        result["int8_line_accuracy"], result["int8_char_accuracy"] = text_scores(d8, truth)
+        result["examples"] = [{"truth": t, "fp32": a, "int8": b}
+                              for t, a, b in list(zip(truth, d32, d8))[:6]]
+    elif kind == "cls":
+        labels = np.load(os.path.join(heldout, "labels.npy"))
+        result["fp32_accuracy"] = float(np.mean(np.argmax(ref, -1) == labels))
+        result["int8_accuracy"] = float(np.mean(np.argmax(q, -1) == labels))
+    elif kind == "det":
+        m32, m8 = ref > 0.3, q > 0.3
+        result["mask_agreement"] = float(np.mean(m32 == m8))
+        union = np.sum(m32 | m8)
+        result["mask_iou"] = float(np.sum(m32 & m8) / union) if union else 1.0
+        result["fp32_text_fraction"] = float(np.mean(m32))
+    return result
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("kind", choices=["rec", "cls", "det"])
@@ -74,31 +104,7 @@ def main():
     p.add_argument("--dict", default="")
     p.add_argument("--json", default="")
     args = p.parse_args()
-    ref, q = np.load(args.fp32), np.load(args.int8)
-    if ref.shape != q.shape:
-        raise SystemExit(f"ocr_metrics: shapes differ: fp32 {ref.shape}, int8 {q.shape}")
-    result = {"kind": args.kind, **base_metrics(ref, q)}
-    if args.kind == "rec" and args.dict:
-        with open(args.dict, encoding="utf-8") as f:
-            charset = [line.rstrip("\n") for line in f] + [" "]
-        with open(os.path.join(args.heldout, "texts.json"), encoding="utf-8") as f:
-            truth = json.load(f)
-        d32, d8 = ctc_decode(ref, charset), ctc_decode(q, charset)
-        result["text_agreement"] = float(np.mean([a == b for a, b in zip(d32, d8)]))
-        result["fp32_line_accuracy"], result["fp32_char_accuracy"] = text_scores(d32, truth)
-        result["int8_line_accuracy"], result["int8_char_accuracy"] = text_scores(d8, truth)
-        result["examples"] = [{"truth": t, "fp32": a, "int8": b}
-                              for t, a, b in list(zip(truth, d32, d8))[:6]]
-    elif args.kind == "cls":
-        labels = np.load(os.path.join(args.heldout, "labels.npy"))
-        result["fp32_accuracy"] = float(np.mean(np.argmax(ref, -1) == labels))
-        result["int8_accuracy"] = float(np.mean(np.argmax(q, -1) == labels))
-    elif args.kind == "det":
-        m32, m8 = ref > 0.3, q > 0.3
-        result["mask_agreement"] = float(np.mean(m32 == m8))
-        union = np.sum(m32 | m8)
-        result["mask_iou"] = float(np.sum(m32 & m8) / union) if union else 1.0
-        result["fp32_text_fraction"] = float(np.mean(m32))
+    result = score(args.kind, args.fp32, args.int8, args.heldout, args.dict)
     text = json.dumps(result, ensure_ascii=False, indent=1)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
