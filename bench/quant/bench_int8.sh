@@ -38,7 +38,7 @@ done
 
 here=$root/bench/peers
 cache=$here/.cache
-# shellcheck source=../peers/setup.sh
+# shellcheck source-path=SCRIPTDIR source=../peers/setup.sh
 source "$here/setup.sh"
 peers_setup bench_int8.sh
 

@@ -5,8 +5,8 @@ images (called by ocr_quant.sh, which fetches the models and renders the images 
   ocr_quant.py PEERS_CACHE WORK NNACCEL [--only rec,cls,det] [--results RESULTS.md]
                [--command TEXT] [-- QUANTIZE_ARGS...]
 
-For each model: `nnaccel quantize MODEL --calib WORK/data/KIND/calib --out WORK/models/KIND_int8.onnx
-QUANTIZE_ARGS`, then `nnaccel compare MODEL INT8 --data WORK/data/KIND/heldout --json` (its report
+For each model: `nnaccel quantize MODEL --calib WORK/data/KIND/calib --out
+WORK/models/ppocr_KIND_int8.onnx QUANTIZE_ARGS`, then `nnaccel compare MODEL INT8 --data WORK/data/KIND/heldout --json` (its report
 is saved to WORK/out/KIND/compare.json and shown), then both models under `nnaccel run` on the
 held-out inputs and ocr_metrics.py on their outputs. Writes WORK/ocr_results.json and, with
 --results, the "Int8: PaddleOCR accuracy" section of RESULTS.md (below bench_peers.py's marker).

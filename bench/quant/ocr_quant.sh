@@ -39,7 +39,7 @@ done
 # bench/peers/setup.sh fetches the OCR models (and ONNX Runtime, used by bench_int8.sh).
 here=$root/bench/peers
 cache=$here/.cache
-# shellcheck source=../peers/setup.sh
+# shellcheck source-path=SCRIPTDIR source=../peers/setup.sh
 source "$here/setup.sh"
 peers_setup ocr_quant.sh
 

@@ -83,11 +83,12 @@ def latin_text(rng):
                 f" {rng.integers(0, 24):02d}:{rng.integers(0, 60):02d}")
     if kind == 1:  # a price or amount
         word = WORDS[rng.integers(len(WORDS))].capitalize()
-        return f"{word}: {rng.choice(['$', 'EUR ', ''])}{rng.integers(0, 10000)}.{rng.integers(0, 100):02d}"
+        currency = rng.choice(["$", "EUR ", ""])
+        return f"{word}: {currency}{rng.integers(0, 10000)}.{rng.integers(0, 100):02d}"
     if kind == 2:  # a phone number or code
-        return (f"+{rng.integers(1, 99)} {rng.integers(100, 999)} {rng.integers(1000, 9999)}"
-                if rng.random() < 0.5 else
-                "".join(rng.choice(list("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-"), rng.integers(5, 11))))
+        if rng.random() < 0.5:
+            return f"+{rng.integers(1, 99)} {rng.integers(100, 999)} {rng.integers(1000, 9999)}"
+        return "".join(rng.choice(list("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-"), rng.integers(5, 11)))
     words = [WORDS[i] for i in rng.integers(0, len(WORDS), rng.integers(1, 4))]
     text = " ".join(words)
     if rng.random() < 0.5:
