@@ -107,5 +107,47 @@ expect "train model not onnx" "$work/out_train" "$nnaccel" train --model "$work/
 expect "eval missing model" "" "$nnaccel" eval "$work/absent.onnx" --data fashion-mnist
 expect "eval missing data" "" "$nnaccel" eval "$work/corpus/cycle/model.onnx" --data "$work/absent"
 
+# quantize and compare: bad models, data, shapes, flags and state files (exit 2, one line, no model
+# written).
+tiny="$here/../../models/tiny_cnn.onnx"
+mkdir -p "$work/out_q" "$work/q_empty" "$work/q_badshape" "$work/q_state_dir"
+/usr/bin/python3 - "$work/q_badshape/0.npy" <<'PY'
+import sys
+import numpy as np
+np.save(sys.argv[1], np.zeros((2, 3), dtype=np.float32))
+PY
+printf 'nnaccel-quantize-state 1\ngarbage\n' >"$work/q_garbage_state"
+qo="$work/out_q/q.onnx"
+expect "quantize missing model" "$work/out_q" "$nnaccel" quantize "$work/absent.onnx" --calib fashion-mnist --out "$qo"
+expect "quantize model not onnx" "$work/out_q" "$nnaccel" quantize "$work/ckpt_bad/checkpoint.nnackpt" --calib fashion-mnist --out "$qo"
+expect "quantize without calib" "$work/out_q" "$nnaccel" quantize "$tiny" --out "$qo"
+expect "quantize missing data" "$work/out_q" "$nnaccel" quantize "$tiny" --calib "$work/absent" --out "$qo"
+expect "quantize empty data folder" "$work/out_q" "$nnaccel" quantize "$tiny" --calib "$work/q_empty" --out "$qo"
+expect "quantize wrong batch shape" "$work/out_q" "$nnaccel" quantize "$tiny" --calib "$work/q_badshape" --out "$qo"
+expect "quantize unknown input name" "$work/out_q" "$nnaccel" quantize "$tiny" --calib "nope=$work/q_badshape" --out "$qo"
+expect "quantize garbage state" "$work/out_q" "$nnaccel" quantize "$tiny" --calib fashion-mnist --calib-state "$work/q_garbage_state" --out "$qo"
+expect "quantize state is a folder" "$work/out_q" "$nnaccel" quantize "$tiny" --calib fashion-mnist --calib-state "$work/q_state_dir" --out "$qo"
+expect "quantize out is the model" "" "$nnaccel" quantize "$tiny" --calib fashion-mnist --out "$tiny"
+expect "quantize out folder missing" "" "$nnaccel" quantize "$tiny" --calib fashion-mnist --out "$work/absent/q.onnx"
+expect "quantize nothing to quantize" "$work/out_q" "$nnaccel" quantize "$work/relu.onnx" --dynamic --op-types MatMul --out "$qo"
+for flags in "--calib-size 0" "--calib-size -5" "--scheme int4" "--activations u16" "--method median" \
+    "--percentile 20 --method percentile" "--percentile 99" "--op-types Relu" "--threads -1" \
+    "--per-channel --per-tensor" "--calib-size many"; do
+  # shellcheck disable=SC2086  # the flags are meant to split
+  expect "quantize $flags" "$work/out_q" "$nnaccel" quantize "$tiny" --calib fashion-mnist $flags --out "$qo"
+  if ! grep -q -- "${flags%% *}" "$work/stderr"; then
+    echo "FAIL quantize $flags: the message does not name ${flags%% *}: $(head -c 300 "$work/stderr")"
+    failures=$((failures + 1))
+  fi
+done
+expect "compare missing model" "" "$nnaccel" compare "$tiny" "$work/absent.onnx" --data fashion-mnist
+expect "compare missing data" "" "$nnaccel" compare "$tiny" "$tiny" --data "$work/absent"
+expect "compare wrong batch shape" "" "$nnaccel" compare "$tiny" "$tiny" --data "$work/q_badshape"
+expect "compare different inputs" "" "$nnaccel" compare "$tiny" "$work/relu.onnx" --data fashion-mnist
+for flags in "--iters 0" "--batch 0" "--threads -2"; do
+  # shellcheck disable=SC2086
+  expect "compare $flags" "" "$nnaccel" compare "$tiny" "$tiny" --data fashion-mnist $flags
+done
+
 echo "run_cli.sh: $checked checks, $failures failed"
 [ "$failures" -eq 0 ]

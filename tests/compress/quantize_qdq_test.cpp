@@ -2,12 +2,18 @@
 // form, weights shrink to a quarter, and predictions hold.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "compress/quantize/calibrator.hpp"
 #include "compress/quantize/quantize_qdq.hpp"
 #include "nnaccel/npy.hpp"
 #include "nnaccel/onnx_io.hpp"
+#include "nnaccel/train.hpp"
+#include <onnx/checker.h>
+
+#include "ir/passes/passes.hpp"
+#include "ops/op_test_util.hpp"
 
 namespace nnaccel {
 namespace {
@@ -37,7 +43,8 @@ TEST(QuantizeQdq, TinyCnnKeepsItsPredictionsWithInt8Weights) {
     quantize_nodes += n.op_type == "QuantizeLinear";
     dequantize_nodes += n.op_type == "DequantizeLinear";
   }
-  EXPECT_EQ(quantize_nodes, static_cast<int>(acts.size()));
+  // Every calibrated activation gets one Q/DQ pair; so do the outputs of transparent ops.
+  EXPECT_GE(quantize_nodes, static_cast<int>(acts.size()));
   EXPECT_GE(dequantize_nodes, quantize_nodes + quantizable);  // activations, weights (+ biases)
   // Weights are stored as int8: the float weights of quantized layers are gone.
   uint64_t fp32_bytes = 0, q_bytes = 0;
@@ -68,6 +75,133 @@ TEST(QuantizeQdq, TinyCnnKeepsItsPredictionsWithInt8Weights) {
     EXPECT_EQ(ag, aw) << "image " << b;
   }
   EXPECT_GT(10.0 * std::log10(signal / noise), 20.0);
+}
+
+const Node* producer(const Graph& g, const std::string& value) {
+  for (const Node& n : g.nodes)
+    for (const std::string& o : n.outputs)
+      if (o == value) return &n;
+  return nullptr;
+}
+
+bool is(const Node* n, const char* op) { return n != nullptr && n->op_type == op; }
+
+// The Q -> DQ pair that writes `value`: the DQ node (null when there is none).
+const Node* dq_pair(const Graph& g, const std::string& value) {
+  const Node* dq = producer(g, value);
+  if (!is(dq, "DequantizeLinear") || !is(producer(g, dq->inputs[0]), "QuantizeLinear"))
+    return nullptr;
+  return dq;
+}
+
+// The Q -> DQ pair reading `value` (a producer's renamed float output): the DQ node, or null.
+const Node* dq_after(const Graph& g, const std::string& value) {
+  const Node* q = nullptr;
+  for (const Node& n : g.nodes)
+    for (const std::string& i : n.inputs)
+      if (i == value) {
+        if (q != nullptr || n.op_type != "QuantizeLinear") return nullptr;
+        q = &n;
+      }
+  if (q == nullptr) return nullptr;
+  for (const Node& n : g.nodes)
+    if (n.op_type == "DequantizeLinear" && n.inputs[0] == q->outputs[0]) return &n;
+  return nullptr;
+}
+
+Model calibrated_zoo_model(const std::string& arch, const QdqConfig& config,
+                           std::vector<std::string>& acts, std::vector<QuantizedLayer>& layers) {
+  ClassifierSpec spec;
+  spec.arch = arch;
+  spec.seed = 3;
+  Model m = build_classifier(spec);
+  optimize(m, OptimizeOptions{.fuse = false});  // BatchNorm folded
+  acts = qdq_activations(m, config);
+  Calibrator cal(m, acts, ObserverConfig{});
+  cal.observe({{"input", testing::random_f32({4, 1, 28, 28}, 1, 0, 1)}});
+  layers = quantize_to_qdq(m, cal.ranges(), config);
+  return m;
+}
+
+// ORT's placement on resnet-s: Conv -> Relu inside one unit, Q/DQ on both Add inputs and
+// after Add -> Relu, every Conv and the Gemm reading DQ'd activations and weights.
+TEST(QuantizeQdq, ResnetPlacementQuantizesUnitsAndAdds) {
+  std::vector<std::string> acts;
+  std::vector<QuantizedLayer> layers;
+  Model m = calibrated_zoo_model("resnet-s", QdqConfig{}, acts, layers);
+  const Graph& g = m.graph;
+  EXPECT_EQ(layers.size(), 10u);  // 9 convs and the classifier
+  int convs = 0, adds = 0, relus_in_units = 0;
+  for (const Node& n : g.nodes) {
+    if (n.op_type == "Conv" || n.op_type == "Gemm") {
+      ++convs;
+      EXPECT_NE(dq_pair(g, n.inputs[0]), nullptr) << n.name;
+      EXPECT_TRUE(is(producer(g, n.inputs[1]), "DequantizeLinear")) << n.name;
+    }
+    if (n.op_type == "Add") {
+      ++adds;
+      EXPECT_NE(dq_pair(g, n.inputs[0]), nullptr) << n.name;
+      EXPECT_NE(dq_pair(g, n.inputs[1]), nullptr) << n.name;
+    }
+    if (n.op_type == "Relu") {
+      // Inside its unit: reads the Conv/Add directly, and its output is Q/DQ'd.
+      const Node* p = producer(g, n.inputs[0]);
+      EXPECT_TRUE(is(p, "Conv") || is(p, "Add")) << n.name;
+      relus_in_units += is(p, "Conv") || is(p, "Add");
+      EXPECT_NE(dq_after(g, n.outputs[0]), nullptr) << n.name;
+    }
+  }
+  EXPECT_EQ(convs, 10);
+  EXPECT_EQ(adds, 3);
+  EXPECT_EQ(relus_in_units, 7);  // stem, each block's first conv, and the three Add units
+  // The logits keep their name (now the DQ of the classifier's quantized output).
+  EXPECT_NE(dq_pair(g, "logits"), nullptr);
+  // Standard ONNX: the checker accepts it.
+  const std::string path = ::testing::TempDir() + "/resnet_s_qdq.onnx";
+  save_onnx(m, path);
+  EXPECT_NO_THROW(onnx::checker::check_model(path));
+}
+
+// Transparent ops share their input's qparams (the same scale/zero point initializers), and
+// their outputs need no range of their own.
+TEST(QuantizeQdq, MaxPoolAndFlattenShareTheirInputsQparams) {
+  std::vector<std::string> acts;
+  std::vector<QuantizedLayer> layers;
+  Model m = calibrated_zoo_model("lenet5", QdqConfig{}, acts, layers);
+  const Graph& g = m.graph;
+  int transparent = 0;
+  for (const Node& n : g.nodes) {
+    if (n.op_type != "MaxPool" && n.op_type != "Flatten") continue;
+    ++transparent;
+    const Node* in = dq_pair(g, n.inputs[0]);
+    const Node* out = dq_after(g, n.outputs[0]);
+    ASSERT_TRUE(in != nullptr && out != nullptr) << n.name;
+    EXPECT_EQ(in->inputs[1], out->inputs[1]) << n.name;
+    EXPECT_EQ(in->inputs[2], out->inputs[2]) << n.name;
+    EXPECT_EQ(std::count(acts.begin(), acts.end(), n.outputs[0]), 0) << n.name;
+  }
+  EXPECT_EQ(transparent, 3);
+  EXPECT_EQ(layers.size(), 5u);
+}
+
+// QdqConfig::op_types restricts placement (only Gemms here: the Flatten before the first one
+// stays float), and excluding a node by name keeps its weights in float.
+TEST(QuantizeQdq, OpTypesAndExcludeRestrictPlacement) {
+  QdqConfig config;
+  config.op_types = {"Gemm"};
+  config.exclude = {"fc4"};
+  std::vector<std::string> acts;
+  std::vector<QuantizedLayer> layers;
+  Model m = calibrated_zoo_model("mlp", config, acts, layers);
+  ASSERT_EQ(layers.size(), 2u);
+  EXPECT_EQ(layers[0].node, "fc2");
+  EXPECT_EQ(layers[1].node, "fc6");
+  for (const Node& n : m.graph.nodes) {
+    if (n.name == "fc4") {
+      // Its input is still DQ'd (fc2's unit output), its weight stays float.
+      EXPECT_EQ(m.graph.initializers.at(n.inputs[1]).dtype(), DType::f32);
+    }
+  }
 }
 
 }  // namespace

@@ -83,4 +83,35 @@ struct EvalOptions {
 };
 int run_eval(const EvalOptions& o);
 
+struct QuantizeOptions {
+  std::string model;
+  std::vector<std::string> calib;  // fashion-mnist, DIR, or NAME=DIR per input
+  int64_t calib_size = -1;         // -1: not given
+  std::string scheme = "int8";
+  bool per_channel = false, per_tensor = false;
+  bool symmetric = false;
+  std::string activations = "u8";
+  std::string method = "minmax";
+  double percentile = -1;  // -1: not given
+  bool dynamic = false;
+  bool cle = false, bias_correction = false;
+  std::vector<std::string> op_types;  // comma-separated lists
+  std::vector<std::string> exclude;
+  bool sensitivity = false;
+  std::string calib_state;
+  int threads = 0;
+  std::string out;
+};
+int run_quantize(const QuantizeOptions& o);
+
+struct CompareOptions {
+  std::string a, b;
+  std::vector<std::string> data;
+  int64_t batch = 64;
+  int threads = 0;
+  int iters = 10;
+  bool json = false;
+};
+int run_compare(const CompareOptions& o);
+
 }  // namespace nnaccel::cli

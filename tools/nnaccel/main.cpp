@@ -133,6 +133,52 @@ int main(int argc, char** argv) {
   ce->add_option("--batch", eval.batch, "images per run (default 250)");
   ce->add_flag("--json", eval.json, "one JSON object");
 
+  nnaccel::cli::QuantizeOptions quant;
+  auto* cq = app.add_subcommand("quantize", "post-training int8 quantization (static QDQ or dynamic)");
+  cq->add_option("model", quant.model, "float ONNX model")->required();
+  cq->add_option("--calib", quant.calib,
+                 "fashion-mnist, a folder of .npy batches (or with inputs.npy), or NAME=DIR per "
+                 "input");
+  cq->add_option("--calib-size", quant.calib_size,
+                 "calibration samples (default: 1024 of fashion-mnist, all of a folder)");
+  cq->add_option("--scheme", quant.scheme, "int8 (the only one so far)");
+  cq->add_flag("--per-channel", quant.per_channel, "weights per output channel (default)");
+  cq->add_flag("--per-tensor", quant.per_tensor, "one weight scale per tensor");
+  cq->add_flag("--symmetric", quant.symmetric, "symmetric activations");
+  cq->add_option("--activations", quant.activations, "u8 (default) or s8");
+  cq->add_option("--method", quant.method,
+                 "calibration: minmax (default), moving-average, percentile, mse or entropy");
+  cq->add_option("--percentile", quant.percentile, "percentile method: upper percentile kept "
+                 "(default 99.99)");
+  cq->add_flag("--dynamic", quant.dynamic,
+               "dynamic quantization (DynamicQuantizeLinear + MatMulInteger/ConvInteger), no "
+               "calibration");
+  cq->add_flag("--cle", quant.cle, "cross-layer equalization first");
+  cq->add_flag("--bias-correction", quant.bias_correction, "correct the biases' mean error");
+  cq->add_option("--op-types", quant.op_types, "ops to quantize (default Conv,MatMul,Gemm)")
+      ->delimiter(',');
+  cq->add_option("--exclude", quant.exclude, "node names kept in float")->delimiter(',');
+  cq->add_flag("--sensitivity", quant.sensitivity,
+               "quantize one layer at a time and print the metric per layer, worst first");
+  cq->add_option("--calib-state", quant.calib_state,
+                 "calibration state saved after every batch; resumes from it when present");
+  cq->add_option("--threads", quant.threads, "default: every core this process may use");
+  cq->add_option("--out,-o", quant.out, "the quantized model (.onnx)")->required();
+
+  nnaccel::cli::CompareOptions cmp;
+  auto* cm = app.add_subcommand("compare", "two models on the same data: accuracy, agreement, "
+                                "size, latency");
+  cm->add_option("a", cmp.a, "reference ONNX model (e.g. float)")->required();
+  cm->add_option("b", cmp.b, "ONNX model compared with it (e.g. quantized)")->required();
+  cm->add_option("--data", cmp.data,
+                 "fashion-mnist (test split), a folder (inputs.npy [labels.npy], or .npy "
+                 "batches), or NAME=DIR per input")
+      ->required();
+  cm->add_option("--batch", cmp.batch, "samples per run (default 64)");
+  cm->add_option("--threads", cmp.threads, "default: every core this process may use");
+  cm->add_option("--iters", cmp.iters, "timed runs per model (default 10)");
+  cm->add_flag("--json", cmp.json, "one JSON object");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -152,6 +198,8 @@ int main(int argc, char** argv) {
     if (*cb) return nnaccel::cli::run_bench(bench);
     if (*ct) return nnaccel::cli::run_train(train);
     if (*ce) return nnaccel::cli::run_eval(eval);
+    if (*cq) return nnaccel::cli::run_quantize(quant);
+    if (*cm) return nnaccel::cli::run_compare(cmp);
   } catch (const nnaccel::Error& e) {
     std::fprintf(stderr, "nnaccel: error: %s\n", one_line(e.what()).c_str());
     return 2;

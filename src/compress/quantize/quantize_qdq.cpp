@@ -4,12 +4,17 @@
 #include <cmath>
 
 #include "core/check.hpp"
+#include "ir/graph_walk.hpp"
 #include "ir/passes/passes.hpp"
+#include "ir/passes/pattern.hpp"
 #include "ir/verifier.hpp"
 
 namespace nnaccel {
 
 namespace {
+
+using passes_detail::GraphView;
+using passes_detail::is_op;
 
 // The weight input of a quantizable node and the axis of its output channels in that weight
 // (-1: per tensor only).
@@ -19,12 +24,14 @@ struct WeightSlot {
   int bias_input = -1;
 };
 
-bool weight_slot(const Graph& g, const Node& n, WeightSlot& w) {
-  if (n.inputs.size() < 2) return false;
+bool weight_slot(const GraphView& v, const Node& n, WeightSlot& w) {
+  const Graph& g = v.graph();
+  if (n.inputs.size() < 2 || n.outputs.size() != 1) return false;
   auto it = g.initializers.find(n.inputs[1]);
   if (it == g.initializers.end() || it->second.dtype() != DType::f32) return false;
   if (!passes_detail::is_constant_initializer(g, n.inputs[1])) return false;
   if (g.initializers.count(n.inputs[0])) return false;  // a constant A: nothing to calibrate
+  if (!v.is_f32(n.inputs[0]) || !v.is_f32(n.outputs[0])) return false;
   const int rank = it->second.rank();
   if (n.op_type == "Conv") {
     w = {1, 0, 2};
@@ -39,9 +46,104 @@ bool weight_slot(const Graph& g, const Node& n, WeightSlot& w) {
   return true;
 }
 
-bool selected(const Graph& g, const Node& n, const QdqConfig& c, WeightSlot& w) {
-  return n.domain.empty() && c.op_types.count(n.op_type) && !c.exclude.count(n.name) &&
-         weight_slot(g, n, w);
+bool is_transparent(const Node& n) {
+  static const std::set<std::string> kOps = {"MaxPool",   "Reshape",   "Flatten",
+                                             "Transpose", "Squeeze",   "Unsqueeze",
+                                             "Identity",  "Concat"};
+  return n.domain.empty() && kOps.count(n.op_type) > 0;
+}
+
+// Which values get a Q/DQ pair, and which of them must share qparams (union-find classes).
+struct QdqPlan {
+  std::vector<size_t> weighted;  // Conv/Gemm/MatMul nodes quantized, in graph order
+  std::map<size_t, WeightSlot> slots;
+  std::map<size_t, std::string> activation;  // the float input of each weighted node
+  std::vector<std::string> values;  // in graph order
+  std::set<std::string> derived;    // transparent ops' outputs: no range of their own
+  std::map<std::string, std::string> parent;
+
+  std::string find(const std::string& v) {
+    auto it = parent.find(v);
+    if (it == parent.end() || it->second == v) return v;
+    std::string root = find(it->second);
+    parent[v] = root;
+    return root;
+  }
+  void unite(const std::string& a, const std::string& b) {
+    const std::string ra = find(a), rb = find(b);
+    if (ra != rb) parent[rb] = ra;
+  }
+};
+
+QdqPlan plan_qdq(const Graph& g, const QdqConfig& c) {
+  GraphView v(g);
+  QdqPlan p;
+  std::set<std::string> quantized;
+  const auto selected = [&](const Node& n) {
+    return n.domain.empty() && c.op_types.count(n.op_type) && !c.exclude.count(n.name);
+  };
+  const auto activation = [&](const std::string& name) {
+    return !name.empty() && !g.initializers.count(name) && v.is_f32(name);
+  };
+  // The unit's output: through a Relu, or a Clip with constant bounds, that alone reads it.
+  const auto unit_output = [&](const Node& n) {
+    const std::string& out = n.outputs[0];
+    const int r = v.sole_reader(out);
+    if (r < 0) return out;
+    const Node& a = g.nodes[static_cast<size_t>(r)];
+    if (a.outputs.size() != 1 || a.inputs.empty() || a.inputs[0] != out) return out;
+    if (is_op(a, "Relu")) return a.outputs[0];
+    if (!is_op(a, "Clip")) return out;
+    for (size_t i = 1; i < a.inputs.size(); ++i)
+      if (!a.inputs[i].empty() && !v.scalar(a.inputs[i])) return out;
+    return a.outputs[0];
+  };
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const Node& n = g.nodes[k];
+    if (!selected(n)) continue;
+    WeightSlot w;
+    if (weight_slot(v, n, w)) {
+      p.weighted.push_back(k);
+      p.slots[k] = w;
+      quantized.insert(n.inputs[0]);
+      quantized.insert(unit_output(n));
+    } else if (is_op(n, "Add") && n.inputs.size() == 2 && n.outputs.size() == 1 &&
+               activation(n.inputs[0]) && activation(n.inputs[1]) && v.is_f32(n.outputs[0])) {
+      quantized.insert(n.inputs[0]);
+      quantized.insert(n.inputs[1]);
+      quantized.insert(unit_output(n));
+    }
+  }
+  // Transparent ops join where their inputs are quantized already (graph order, so chains of
+  // them follow).
+  for (const Node& n : g.nodes) {
+    if (!selected(n) || !is_transparent(n) || n.outputs.empty() || !v.is_f32(n.outputs[0]))
+      continue;
+    if (n.outputs.size() > 1 && !n.outputs[1].empty()) continue;  // MaxPool's Indices
+    const std::string& out = n.outputs[0];
+    if (n.op_type == "Concat") {
+      bool all = !n.inputs.empty();
+      for (const std::string& in : n.inputs) all = all && quantized.count(in);
+      if (!all) continue;
+      for (const std::string& in : n.inputs) p.unite(out, in);
+    } else {
+      if (n.inputs.empty() || !quantized.count(n.inputs[0])) continue;
+      p.unite(n.inputs[0], out);
+    }
+    quantized.insert(out);
+    p.derived.insert(out);
+  }
+  // Graph order: graph inputs, then values as nodes read or write them.
+  std::set<std::string> listed;
+  const auto list = [&](const std::string& name) {
+    if (quantized.count(name) && listed.insert(name).second) p.values.push_back(name);
+  };
+  for (const ValueInfo& in : g.inputs) list(in.name);
+  for (const Node& n : g.nodes) {
+    for (const std::string& in : n.inputs) list(in);
+    for (const std::string& out : n.outputs) list(out);
+  }
+  return p;
 }
 
 Tensor scalar_of(DType t, int32_t v) {
@@ -61,16 +163,130 @@ Node make(const std::string& op, const std::string& name, std::vector<std::strin
   return n;
 }
 
+// Fresh value names, unique against the graph and each other.
+class Names {
+ public:
+  explicit Names(const Graph& g) { collect_value_names(g, used_); }
+  std::string fresh(const std::string& base) {
+    std::string name = base;
+    for (int i = 1; used_.count(name); ++i) name = base + "_" + std::to_string(i);
+    used_.insert(name);
+    return name;
+  }
+
+ private:
+  std::set<std::string> used_;
+};
+
+// The weight (and bias) of a quantized Conv/Gemm/MatMul: int8 initializers read through
+// DequantizeLinear nodes appended to `added`. Returns the report row's weight fields.
+QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const AffineQuant& xq,
+                                const QdqConfig& config, Names& names, std::vector<Node>& added) {
+  const Tensor wf = g.initializers.at(n.inputs[static_cast<size_t>(w.input)]);
+  const int64_t axis = config.per_channel ? w.channel_axis : -1;
+  const int64_t channels = axis >= 0 ? wf.dim(static_cast<int>(axis)) : 1;
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < wf.rank(); ++d) {
+    if (axis >= 0 && d < axis) outer *= wf.dim(d);
+    if (axis >= 0 && d > axis) inner *= wf.dim(d);
+  }
+  if (axis < 0) inner = wf.numel();
+  const float* wp = wf.data<float>();
+  std::vector<AffineQuant> wq(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c) {
+    float lo = 0, hi = 0;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        float v = wp[(o * channels + c) * inner + i];
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+    wq[static_cast<size_t>(c)] =
+        choose_qparams({lo, hi}, config.weight_type, config.weight_symmetric);
+  }
+  Tensor wi(config.weight_type, wf.shape());
+  double signal = 0, noise = 0;
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t i = 0; i < inner; ++i) {
+        const int64_t k = (o * channels + c) * inner + i;
+        const AffineQuant& q = wq[static_cast<size_t>(c)];
+        const int32_t v = quantize_value(wp[k], q);
+        if (config.weight_type == DType::i8) wi.data<int8_t>()[k] = static_cast<int8_t>(v);
+        else wi.data<uint8_t>()[k] = static_cast<uint8_t>(v);
+        const double d = wp[k] - dequantize_value(v, q);
+        signal += static_cast<double>(wp[k]) * wp[k];
+        noise += d * d;
+      }
+  Tensor ws(DType::f32, axis >= 0 ? Shape{channels} : Shape{});
+  Tensor wz(config.weight_type, axis >= 0 ? Shape{channels} : Shape{});
+  for (int64_t c = 0; c < channels; ++c) {
+    ws.data<float>()[c] = wq[static_cast<size_t>(c)].scale;
+    if (config.weight_type == DType::i8)
+      wz.data<int8_t>()[c] = static_cast<int8_t>(wq[static_cast<size_t>(c)].zero_point);
+    else
+      wz.data<uint8_t>()[c] = static_cast<uint8_t>(wq[static_cast<size_t>(c)].zero_point);
+  }
+  const std::string base = n.inputs[static_cast<size_t>(w.input)];
+  const std::string wq_name = names.fresh(base + "_quantized"),
+                    ws_name = names.fresh(base + "_scale"),
+                    wz_name = names.fresh(base + "_zero_point"),
+                    wd = names.fresh(base + "_dequantized");
+  g.initializers[wq_name] = wi;
+  g.initializers[ws_name] = ws;
+  g.initializers[wz_name] = wz;
+  Node dq = make("DequantizeLinear", wd, {wq_name, ws_name, wz_name}, {wd});
+  if (axis >= 0) dq.attrs.push_back(Attribute::of_int("axis", axis));
+  added.push_back(dq);
+  n.inputs[static_cast<size_t>(w.input)] = wd;
+
+  // Bias as int32 at scale x_scale * w_scale, as integer kernels accumulate it.
+  if (w.bias_input >= 0 && n.inputs.size() > static_cast<size_t>(w.bias_input)) {
+    const std::string& bname = n.inputs[static_cast<size_t>(w.bias_input)];
+    auto b = g.initializers.find(bname);
+    if (b != g.initializers.end() && b->second.dtype() == DType::f32 && b->second.rank() == 1 &&
+        b->second.numel() == (axis >= 0 ? channels : b->second.numel()) &&
+        passes_detail::is_constant_initializer(g, bname)) {
+      const int64_t nb = b->second.numel();
+      Tensor bi(DType::i32, {nb});
+      Tensor bs(DType::f32, {nb});
+      for (int64_t c = 0; c < nb; ++c) {
+        const float s = xq.scale * wq[static_cast<size_t>(axis >= 0 ? c : 0)].scale;
+        bs.data<float>()[c] = s;
+        const double v = std::nearbyint(static_cast<double>(b->second.data<float>()[c]) / s);
+        bi.data<int32_t>()[c] = static_cast<int32_t>(std::clamp(v, -2147483648.0, 2147483647.0));
+      }
+      const std::string bq = names.fresh(bname + "_quantized"),
+                        bsn = names.fresh(bname + "_scale"),
+                        bd = names.fresh(bname + "_dequantized");
+      g.initializers[bq] = bi;
+      g.initializers[bsn] = bs;
+      Node bdq = make("DequantizeLinear", bd, {bq, bsn}, {bd});
+      bdq.attrs.push_back(Attribute::of_int("axis", 0));
+      added.push_back(bdq);
+      n.inputs[static_cast<size_t>(w.bias_input)] = bd;
+    }
+  }
+
+  QuantizedLayer row;
+  row.weight_min = *std::min_element(wp, wp + wf.numel());
+  row.weight_max = *std::max_element(wp, wp + wf.numel());
+  row.weight_scale_min = row.weight_scale_max = wq[0].scale;
+  for (const AffineQuant& q : wq) {
+    row.weight_scale_min = std::min(row.weight_scale_min, q.scale);
+    row.weight_scale_max = std::max(row.weight_scale_max, q.scale);
+  }
+  row.weight_sqnr_db = noise > 0 ? 10.0 * std::log10(signal / noise) : INFINITY;
+  return row;
+}
+
 }  // namespace
 
 std::vector<std::string> qdq_activations(const Model& model, const QdqConfig& config) {
+  QdqPlan p = plan_qdq(model.graph, config);
   std::vector<std::string> out;
-  const Graph& g = model.graph;
-  for (const Node& n : g.nodes) {
-    WeightSlot w;
-    if (!selected(g, n, config, w)) continue;
-    if (std::find(out.begin(), out.end(), n.inputs[0]) == out.end()) out.push_back(n.inputs[0]);
-  }
+  for (const std::string& v : p.values)
+    if (!p.derived.count(v)) out.push_back(v);
   return out;
 }
 
@@ -78,141 +294,82 @@ std::vector<QuantizedLayer> quantize_to_qdq(Model& model,
                                             const std::map<std::string, QuantRange>& ranges,
                                             const QdqConfig& config) {
   Graph& g = model.graph;
-  std::vector<QuantizedLayer> report;
-  std::map<std::string, std::string> dequantized;  // activation -> its Q/DQ output
-  std::map<std::string, AffineQuant> act_quant;
-  std::vector<Node> added;
-  std::set<std::string> reserved;
-  auto fresh = [&](const std::string& base) {
-    std::string name = passes_detail::unique_name(g, base);
-    // unique_name sees the graph, not the nodes not added yet: a placeholder reserves the name.
-    g.value_info.push_back(ValueInfo{name, {}, ""});
-    reserved.insert(name);
-    return name;
+  verify_graph(g);
+  QdqPlan p = plan_qdq(g, config);
+  // One range per class of values sharing qparams: the union of its members' ranges.
+  std::map<std::string, QuantRange> class_range;
+  for (const std::string& v : p.values) {
+    if (p.derived.count(v)) continue;
+    auto r = ranges.find(v);
+    if (r == ranges.end()) fail("quantize_to_qdq: no calibrated range for activation '{}'", v);
+    const std::string root = p.find(v);
+    auto [it, fresh] = class_range.emplace(root, r->second);
+    if (!fresh) {
+      it->second.min = std::min(it->second.min, r->second.min);
+      it->second.max = std::max(it->second.max, r->second.max);
+    }
+  }
+  Names names(g);
+  struct ClassQuant {
+    AffineQuant q;
+    std::string scale, zero_point;
   };
-  for (Node& n : g.nodes) {
-    WeightSlot w;
-    if (!selected(g, n, config, w)) continue;
-    const std::string act = n.inputs[0];
-    auto r = ranges.find(act);
-    if (r == ranges.end()) fail("{}: no calibrated range for its input '{}'", n.describe(), act);
-    if (!dequantized.count(act)) {
-      AffineQuant q = choose_qparams(r->second, config.activation_type, config.activation_symmetric);
-      const std::string s = fresh(act + "_scale"), z = fresh(act + "_zero_point");
-      g.initializers[s] = Tensor::scalar_f32(q.scale);
-      g.initializers[z] = scalar_of(config.activation_type, q.zero_point);
-      const std::string qv = fresh(act + "_quantized"), dv = fresh(act + "_dequantized");
-      added.push_back(make("QuantizeLinear", qv, {act, s, z}, {qv}));
-      added.push_back(make("DequantizeLinear", dv, {qv, s, z}, {dv}));
-      dequantized[act] = dv;
-      act_quant[act] = q;
-    }
-    n.inputs[0] = dequantized[act];
-    const AffineQuant xq = act_quant[act];
+  std::map<std::string, ClassQuant> class_quant;
+  for (const auto& [root, range] : class_range) {
+    ClassQuant cq;
+    cq.q = choose_qparams(range, config.activation_type, config.activation_symmetric);
+    cq.scale = names.fresh(root + "_scale");
+    cq.zero_point = names.fresh(root + "_zero_point");
+    g.initializers[cq.scale] = Tensor::scalar_f32(cq.q.scale);
+    g.initializers[cq.zero_point] = scalar_of(config.activation_type, cq.q.zero_point);
+    class_quant[root] = cq;
+  }
 
-    // Weights: int8 per output channel (or per tensor), symmetric by default.
-    const Tensor& wf = g.initializers.at(n.inputs[static_cast<size_t>(w.input)]);
-    const int64_t axis = config.per_channel ? w.channel_axis : -1;
-    const int64_t channels = axis >= 0 ? wf.dim(static_cast<int>(axis)) : 1;
-    int64_t outer = 1, inner = 1;
-    for (int d = 0; d < wf.rank(); ++d) {
-      if (axis >= 0 && d < axis) outer *= wf.dim(d);
-      if (axis >= 0 && d > axis) inner *= wf.dim(d);
+  std::vector<Node> added;
+  std::map<std::string, size_t> producer;
+  for (size_t k = 0; k < g.nodes.size(); ++k)
+    for (const std::string& o : g.nodes[k].outputs)
+      if (!o.empty()) producer[o] = k;
+  for (size_t k : p.weighted) p.activation[k] = g.nodes[k].inputs[0];  // before renaming
+  // Each quantized value v keeps its name for what reads it, now the DequantizeLinear's output;
+  // its producer writes a renamed float value (a graph input instead is read through new names).
+  for (const std::string& v : p.values) {
+    const ClassQuant& cq = class_quant.at(p.find(v));
+    const std::string qv = names.fresh(v + "_quantized");
+    auto at = producer.find(v);
+    if (at != producer.end()) {
+      const std::string pre = names.fresh(v + "_float");
+      for (std::string& o : g.nodes[at->second].outputs)
+        if (o == v) o = pre;
+      added.push_back(make("QuantizeLinear", qv, {pre, cq.scale, cq.zero_point}, {qv}));
+      added.push_back(make("DequantizeLinear", v + "_dequantize", {qv, cq.scale, cq.zero_point},
+                           {v}));
+    } else {
+      const std::string dv = names.fresh(v + "_dequantized");
+      for (Node& n : g.nodes)
+        for (std::string& in : n.inputs)
+          if (in == v) in = dv;
+      added.push_back(make("QuantizeLinear", qv, {v, cq.scale, cq.zero_point}, {qv}));
+      added.push_back(make("DequantizeLinear", dv, {qv, cq.scale, cq.zero_point}, {dv}));
     }
-    if (axis < 0) inner = wf.numel();
-    const float* wp = wf.data<float>();
-    std::vector<AffineQuant> wq(static_cast<size_t>(channels));
-    for (int64_t c = 0; c < channels; ++c) {
-      float lo = 0, hi = 0;
-      for (int64_t o = 0; o < outer; ++o)
-        for (int64_t i = 0; i < inner; ++i) {
-          float v = wp[(o * channels + c) * inner + i];
-          lo = std::min(lo, v);
-          hi = std::max(hi, v);
-        }
-      wq[static_cast<size_t>(c)] = choose_qparams({lo, hi}, config.weight_type,
-                                                  config.weight_symmetric);
-    }
-    Tensor wi(config.weight_type, wf.shape());
-    double signal = 0, noise = 0;
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t c = 0; c < channels; ++c)
-        for (int64_t i = 0; i < inner; ++i) {
-          const int64_t k = (o * channels + c) * inner + i;
-          const AffineQuant& q = wq[static_cast<size_t>(c)];
-          const int32_t v = quantize_value(wp[k], q);
-          if (config.weight_type == DType::i8) wi.data<int8_t>()[k] = static_cast<int8_t>(v);
-          else wi.data<uint8_t>()[k] = static_cast<uint8_t>(v);
-          const double d = wp[k] - dequantize_value(v, q);
-          signal += static_cast<double>(wp[k]) * wp[k];
-          noise += d * d;
-        }
-    Tensor ws(DType::f32, axis >= 0 ? Shape{channels} : Shape{});
-    Tensor wz(config.weight_type, axis >= 0 ? Shape{channels} : Shape{});
-    for (int64_t c = 0; c < channels; ++c) {
-      ws.data<float>()[c] = wq[static_cast<size_t>(c)].scale;
-      if (config.weight_type == DType::i8)
-        wz.data<int8_t>()[c] = static_cast<int8_t>(wq[static_cast<size_t>(c)].zero_point);
-      else
-        wz.data<uint8_t>()[c] = static_cast<uint8_t>(wq[static_cast<size_t>(c)].zero_point);
-    }
-    const std::string base = n.inputs[static_cast<size_t>(w.input)];
-    const std::string wq_name = fresh(base + "_quantized"), ws_name = fresh(base + "_scale"),
-                      wz_name = fresh(base + "_zero_point"), wd = fresh(base + "_dequantized");
-    g.initializers[wq_name] = wi;
-    g.initializers[ws_name] = ws;
-    g.initializers[wz_name] = wz;
-    Node dq = make("DequantizeLinear", wd, {wq_name, ws_name, wz_name}, {wd});
-    if (axis >= 0) dq.attrs.push_back(Attribute::of_int("axis", axis));
-    added.push_back(dq);
-    n.inputs[static_cast<size_t>(w.input)] = wd;
+  }
 
-    // Bias as int32 at scale x_scale * w_scale, as integer kernels accumulate it.
-    if (w.bias_input >= 0 && n.inputs.size() > static_cast<size_t>(w.bias_input)) {
-      const std::string& bname = n.inputs[static_cast<size_t>(w.bias_input)];
-      auto b = g.initializers.find(bname);
-      if (b != g.initializers.end() && b->second.dtype() == DType::f32 && b->second.rank() == 1 &&
-          b->second.numel() == (axis >= 0 ? channels : b->second.numel()) &&
-          passes_detail::is_constant_initializer(g, bname)) {
-        const int64_t nb = b->second.numel();
-        Tensor bi(DType::i32, {nb});
-        Tensor bs(DType::f32, {nb});
-        for (int64_t c = 0; c < nb; ++c) {
-          const float s = xq.scale * wq[static_cast<size_t>(axis >= 0 ? c : 0)].scale;
-          bs.data<float>()[c] = s;
-          const double v = std::nearbyint(static_cast<double>(b->second.data<float>()[c]) / s);
-          bi.data<int32_t>()[c] = static_cast<int32_t>(std::clamp(v, -2147483648.0, 2147483647.0));
-        }
-        const std::string bq = fresh(bname + "_quantized"), bsn = fresh(bname + "_scale"),
-                          bd = fresh(bname + "_dequantized");
-        g.initializers[bq] = bi;
-        g.initializers[bsn] = bs;
-        Node bdq = make("DequantizeLinear", bd, {bq, bsn}, {bd});
-        bdq.attrs.push_back(Attribute::of_int("axis", 0));
-        added.push_back(bdq);
-        n.inputs[static_cast<size_t>(w.bias_input)] = bd;
-      }
-    }
-
-    QuantizedLayer row;
+  std::vector<QuantizedLayer> report;
+  for (size_t k : p.weighted) {
+    Node& n = g.nodes[k];
+    const std::string act = p.activation.at(k);
+    const std::string root = p.find(act);
+    QuantizedLayer row =
+        quantize_weights(g, n, p.slots.at(k), class_quant.at(root).q, config, names, added);
     row.node = n.name;
     row.op_type = n.op_type;
     row.input = act;
-    row.input_range = r->second;
-    row.input_quant = xq;
-    row.weight_min = *std::min_element(wp, wp + wf.numel());
-    row.weight_max = *std::max_element(wp, wp + wf.numel());
-    row.weight_scale_min = row.weight_scale_max = wq[0].scale;
-    for (const AffineQuant& q : wq) {
-      row.weight_scale_min = std::min(row.weight_scale_min, q.scale);
-      row.weight_scale_max = std::max(row.weight_scale_max, q.scale);
-    }
-    row.weight_sqnr_db = noise > 0 ? 10.0 * std::log10(signal / noise) : INFINITY;
+    row.input_range = class_range.at(root);
+    row.input_quant = class_quant.at(root).q;
     report.push_back(row);
   }
-  std::erase_if(g.value_info, [&](const ValueInfo& v) { return reserved.count(v.name) > 0; });
   g.nodes.insert(g.nodes.end(), added.begin(), added.end());
-  verify_graph(g);
+  verify_graph(g);  // also restores topological order
   remove_dead_nodes(model);  // the float weights nothing reads any more
   return report;
 }

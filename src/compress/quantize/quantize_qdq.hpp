@@ -1,10 +1,18 @@
 #pragma once
-// Static int8 post-training quantization into the standard ONNX QDQ form: every activation that
-// a quantized node reads passes through QuantizeLinear -> DequantizeLinear with its calibrated
-// scale and zero point; every weight is stored as int8 (per output channel by default) and read
-// through DequantizeLinear; Conv and Gemm biases as int32 at scale x_scale * w_scale. The result
-// is a plain ONNX model any runtime can run, and nnaccel's runtime turns each
-// DequantizeLinear -> op -> QuantizeLinear unit into an integer kernel.
+// Static int8 post-training quantization into the standard ONNX QDQ form, with ONNX Runtime's
+// placement (INT8_CONTRACT.md, pipeline step 1):
+//   - every activation input of a quantized op passes through QuantizeLinear -> DequantizeLinear
+//     with its calibrated scale and zero point, and so does the op's output, so consecutive
+//     quantized ops exchange an int8 tensor;
+//   - a Relu/Clip that alone reads a quantized Conv/Gemm/MatMul (or Add) belongs to its unit:
+//     no Q/DQ between them, the Q/DQ goes after the activation;
+//   - int8-transparent ops (MaxPool, Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Identity,
+//     Concat) whose inputs are quantized get output qparams equal to their input's (Concat: all
+//     its inputs share the output's), so they can run on the integers unchanged;
+//   - weights are int8 (per output channel by default) read through DequantizeLinear, Conv and
+//     Gemm biases int32 at scale x_scale * w_scale.
+// The result is a plain ONNX model any runtime can run; nnaccel's optimizer (fuse_qdq) turns
+// each DequantizeLinear -> op -> QuantizeLinear unit into an integer op.
 #include <map>
 #include <set>
 #include <string>
@@ -16,7 +24,11 @@
 namespace nnaccel {
 
 struct QdqConfig {
-  std::set<std::string> op_types = {"Conv", "MatMul", "Gemm"};
+  // The op types quantized (restrict to keep others in float). Transparent ops are quantized
+  // only where their inputs already are.
+  std::set<std::string> op_types = {"Conv",      "Gemm",    "MatMul",    "Add",
+                                    "MaxPool",   "Reshape", "Flatten",   "Transpose",
+                                    "Squeeze",   "Unsqueeze", "Identity", "Concat"};
   std::set<std::string> exclude;  // node names kept in float
   DType activation_type = DType::u8;
   bool activation_symmetric = false;
@@ -25,7 +37,7 @@ struct QdqConfig {
   bool per_channel = true;
 };
 
-// One row of the per-layer table.
+// One row of the per-layer table (the quantized ops with weights).
 struct QuantizedLayer {
   std::string node, op_type;
   std::string input;          // the activation quantized
@@ -36,11 +48,14 @@ struct QuantizedLayer {
   double weight_sqnr_db = 0;  // 10 log10(sum w^2 / sum (w - dq(q(w)))^2)
 };
 
-// The activations quantize_to_qdq needs calibrated ranges for, in graph order.
+// The activations quantize_to_qdq needs calibrated ranges for, in graph order: the inputs and
+// unit outputs of the quantized ops, except outputs of transparent ops (they share a range).
 std::vector<std::string> qdq_activations(const Model& model, const QdqConfig& config);
 
-// Rewrites `model` in place; `ranges` must hold every name qdq_activations returned. Nodes
-// whose weight is not a constant float initializer are left in float (and not reported).
+// Rewrites `model` in place; `ranges` must hold every name qdq_activations returned (Error
+// otherwise). Conv/Gemm/MatMul whose weight is not a constant float initializer, and Adds
+// without two float activation inputs, are left in float. Returns one row per quantized op
+// with weights.
 std::vector<QuantizedLayer> quantize_to_qdq(Model& model,
                                             const std::map<std::string, QuantRange>& ranges,
                                             const QdqConfig& config);

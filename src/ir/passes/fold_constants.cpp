@@ -32,8 +32,11 @@ void fold_constants(Model& m, int64_t max_elements) {
   for (Node& node : g.nodes) {
     const OpSchema* schema = reg.find(node.domain, node.op_type);
     bool folded = false;
+    // A DequantizeLinear of a constant stays: int8 weights stay int8 in memory, and fuse_qdq
+    // reads the integers and their scales from it.
+    const bool keep = node.domain.empty() && node.op_type == "DequantizeLinear";
     if (schema != nullptr && schema->run != nullptr && schema->deterministic &&
-        !has_subgraph(node)) {
+        !has_subgraph(node) && !keep) {
       std::vector<const Tensor*> ins;
       bool all_const = true;
       int64_t in_total = 0;

@@ -17,6 +17,9 @@ void optimize(Model& m, const OptimizeOptions& options) {
     // elementwise chains take what is left.
     recognize_gelu(m);
     fuse_conv_activation(m);
+    // After the conv fusions (their activations and residuals go into QConv) and before the
+    // elementwise chains, which would otherwise take a quantized Add's Relu.
+    fuse_qdq(m);
     fuse_elementwise_chain(m);
   }
   remove_dead_nodes(m);

@@ -21,7 +21,8 @@ void pin_legacy_initializers(Model& m);
 // Evaluates nodes whose inputs are all constants (non-overridable initializers, or values folded
 // earlier) with the reference kernels, and replaces them by initializers. Shape/Size of fully
 // known shapes are folded too (from infer_shapes). Nondeterministic ops, nodes with subgraphs and
-// results above `max_elements` elements are left alone.
+// results above `max_elements` elements are left alone, and so is DequantizeLinear (quantized
+// weights stay integers for fuse_qdq and the integer kernels).
 void fold_constants(Model& m, int64_t max_elements = int64_t{1} << 24);
 
 // Removes nodes whose outputs reach no graph output (recursively inside live subgraphs) and
@@ -62,6 +63,15 @@ void fuse_conv_activation(Model& m);
 // running value's shape) -> ai.nnaccel ElementwiseChain. Runs after fuse_conv_activation so
 // activations go into the convs first.
 void fuse_elementwise_chain(Model& m);
+
+// QDQ units -> ai.nnaccel integer ops (INT8_CONTRACT.md): DequantizeLinear(inputs) -> Conv /
+// FusedConv [-> Relu/Clip] -> QuantizeLinear becomes QConv; MatMul / FusedMatMul / Gemm /
+// FusedGemm with a constant int8 weight becomes QMatMul; Add [-> Relu] becomes QAdd; a
+// transparent op (MaxPool, Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Identity, Concat)
+// between a DequantizeLinear and a QuantizeLinear with equal qparams runs on the integers. A
+// Conv/MatMul unit whose output is not read by one QuantizeLinear gets a float output. Units it
+// cannot prove equivalent stay (NNACCEL_VERBOSE says why). Returns the number of units fused.
+int fuse_qdq(Model& m);
 
 struct OptimizeOptions {
   // false: standard ONNX only (the result can be exported and run anywhere); true: also the

@@ -8,6 +8,7 @@ void register_simd_kernels(KernelRegistry& r) {
   simd::register_row_kernels(r);
   simd::register_recurrent_kernels(r);
   simd::register_split_kernel(r);
+  simd::register_quant_kernels(r);
 }
 
 }  // namespace nnaccel

@@ -9,5 +9,6 @@ void register_elementwise_kernels(KernelRegistry& reg);  // elementwise_kernels.
 void register_row_kernels(KernelRegistry& reg);          // row_kernels.cpp
 void register_recurrent_kernels(KernelRegistry& reg);    // recurrent_kernels.cpp
 void register_split_kernel(KernelRegistry& reg);         // split_kernel.cpp
+void register_quant_kernels(KernelRegistry& reg);        // quant_kernels.cpp
 
 }  // namespace nnaccel::simd

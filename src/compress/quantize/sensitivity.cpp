@@ -1,0 +1,61 @@
+#include "compress/quantize/sensitivity.hpp"
+
+#include <algorithm>
+
+#include "core/check.hpp"
+#include "report/output_agreement.hpp"
+
+namespace nnaccel {
+
+std::vector<LayerSensitivity> layer_sensitivity(const Model& float_model,
+                                                const std::map<std::string, QuantRange>& ranges,
+                                                const QdqConfig& config, const ModelScore& score) {
+  // The layers a full quantization touches: quantize a copy and read its report.
+  std::vector<QuantizedLayer> layers;
+  {
+    Model all = float_model;
+    layers = quantize_to_qdq(all, ranges, config);
+  }
+  std::vector<LayerSensitivity> out;
+  for (const QuantizedLayer& layer : layers) {
+    if (layer.node.empty()) continue;
+    QdqConfig one = config;
+    for (const QuantizedLayer& other : layers)
+      if (other.node != layer.node) one.exclude.insert(other.node);
+    Model m = float_model;
+    quantize_to_qdq(m, ranges, one);
+    out.push_back({layer.node, layer.op_type, score(m)});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const LayerSensitivity& a,
+                                              const LayerSensitivity& b) {
+    return a.score < b.score;
+  });
+  return out;
+}
+
+ModelScore accuracy_score(LabeledData data, EvalOptions options) {
+  return [data, options](const Model& m) { return evaluate_accuracy(m, data, options); };
+}
+
+ModelScore output_sqnr_score(const Model& reference,
+                             std::vector<std::map<std::string, Tensor>> batches,
+                             SessionOptions options) {
+  NNA_CHECK(!batches.empty(), "output SQNR needs at least one batch");
+  auto want = std::make_shared<std::vector<Tensor>>();
+  {
+    Model own = reference;  // the session may rewrite what it holds: not the caller's weights
+    for (auto& [name, t] : own.graph.initializers) t = t.clone();
+    Session s(std::move(own), options);
+    for (const auto& feeds : batches) want->push_back(s.run(feeds)[0]);
+  }
+  auto feeds = std::make_shared<std::vector<std::map<std::string, Tensor>>>(std::move(batches));
+  return [want, feeds, options](const Model& m) {
+    Session s(m, options);
+    OutputAgreementAccumulator acc;
+    for (size_t k = 0; k < feeds->size(); ++k)
+      acc.add((*want)[k], s.run((*feeds)[k])[0], s.outputs()[0].name);
+    return acc.result().sqnr_db;
+  };
+}
+
+}  // namespace nnaccel

@@ -1,0 +1,41 @@
+#pragma once
+// Layer-wise quantization sensitivity: each layer quantized alone (the others kept in float),
+// scored by a metric of the whole model, so the layers that cost the most accuracy show first and
+// can be excluded (`nnaccel quantize --exclude`).
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "compress/quantize/quantize_qdq.hpp"
+#include "nnaccel/graph.hpp"
+#include "nnaccel/session.hpp"
+#include "nnaccel/train.hpp"
+
+namespace nnaccel {
+
+// A score of a whole model; higher is better (accuracy, or output SQNR against the float model).
+using ModelScore = std::function<double(const Model&)>;
+
+struct LayerSensitivity {
+  std::string node, op_type;
+  double score = 0;  // the model's score with only this layer quantized
+};
+
+// Quantizes each layer `config` selects on its own with `ranges` (from calibrating the float
+// model for `config`) and scores the result. Sorted by score, worst (most sensitive) first; ties
+// keep graph order. Nodes need names (unnamed ones cannot be singled out and are skipped).
+std::vector<LayerSensitivity> layer_sensitivity(const Model& float_model,
+                                                const std::map<std::string, QuantRange>& ranges,
+                                                const QdqConfig& config, const ModelScore& score);
+
+// Top-1 accuracy on labeled data (the evaluation `nnaccel eval` runs).
+ModelScore accuracy_score(LabeledData data, EvalOptions options);
+
+// SQNR (dB) of the first output against `reference`'s on the given batches (summed over them);
+// infinity when equal.
+ModelScore output_sqnr_score(const Model& reference,
+                             std::vector<std::map<std::string, Tensor>> batches,
+                             SessionOptions options = {});
+
+}  // namespace nnaccel

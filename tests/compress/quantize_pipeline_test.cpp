@@ -1,0 +1,116 @@
+// The quantize pipeline on the tiny Fashion-MNIST CNN: a calibration stopped after some batches
+// and resumed from its state file gives the same model as one run straight through; bad state
+// files are errors; the dynamic form needs no data.
+#include "compress/quantize/quantize_pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "nnaccel/error.hpp"
+#include "nnaccel/npy.hpp"
+#include "nnaccel/onnx_io.hpp"
+
+namespace nnaccel {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Fixture {
+  Model model;
+  Tensor images;  // [8,1,28,28]
+};
+
+Fixture tiny_cnn() {
+  const std::string dir = std::string(NNACCEL_SOURCE_DIR) + "/models/";
+  return {load_onnx(dir + "tiny_cnn.onnx"), load_npy(dir + "tiny_cnn_input.npy")};
+}
+
+void write_batch(const Tensor& images, int k, const std::string& dir) {
+  Tensor b(DType::f32, {2, 1, 28, 28});
+  std::copy_n(images.data<float>() + k * b.numel(), b.numel(), b.data<float>());
+  save_npy(b, dir + "/batch" + std::to_string(k) + ".npy");
+}
+
+std::string fresh_dir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "/quantize_pipeline_" + name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+TEST(QuantizePipeline, ResumedCalibrationEqualsOneRunStraightThrough) {
+  Fixture t = tiny_cnn();
+  const std::string dir = fresh_dir("resume");
+  const std::string state = ::testing::TempDir() + "/quantize_pipeline_state.txt";
+  fs::remove(state);
+  QuantizeOptions o;
+  o.calib = {dir};
+  o.state_file = state;
+  // The moving average depends on every batch and its order: a batch seen twice or skipped shows.
+  o.observer.method = CalibrationMethod::moving_average;
+  // A first run sees two batches and leaves its state behind...
+  write_batch(t.images, 0, dir);
+  write_batch(t.images, 1, dir);
+  QuantizeResult first = quantize_model(t.model, o);
+  EXPECT_EQ(first.calibration_batches, 2);
+  ASSERT_TRUE(fs::exists(state));
+  // ...the data grows, and the next run continues after the batches it already saw.
+  write_batch(t.images, 2, dir);
+  write_batch(t.images, 3, dir);
+  QuantizeResult resumed = quantize_model(t.model, o);
+  EXPECT_EQ(resumed.resumed_batches, 2);
+  EXPECT_EQ(resumed.calibration_batches, 4);
+  EXPECT_EQ(resumed.calibration_samples, 8);
+  o.state_file.clear();
+  QuantizeResult straight = quantize_model(t.model, o);
+  EXPECT_EQ(straight.resumed_batches, 0);
+  EXPECT_TRUE(serialize_onnx(resumed.model) == serialize_onnx(straight.model));
+  EXPECT_EQ(first.calibration_samples, 4);
+
+  ASSERT_EQ(straight.layers.size(), 3u);
+  for (const QuantizedLayer& l : straight.layers) {
+    ASSERT_TRUE(straight.output_sqnr_db.count(l.node)) << l.node;
+    EXPECT_GT(straight.output_sqnr_db.at(l.node), 25.0) << l.node;
+  }
+  int quantize_nodes = 0;
+  for (const Node& n : straight.model.graph.nodes) quantize_nodes += n.op_type == "QuantizeLinear";
+  EXPECT_GE(quantize_nodes, 3);
+  EXPECT_LT(initializer_bytes(straight.model), initializer_bytes(t.model) / 3);
+
+  // The state belongs to this data and sample limit; anything else is refused.
+  o.state_file = state;
+  o.calib_size = 4;
+  EXPECT_THROW(quantize_model(t.model, o), Error);
+  o.calib_size = 0;
+  {
+    std::ofstream(state) << "nnaccel-quantize-state 1\ngarbage\n";
+  }
+  EXPECT_THROW(quantize_model(t.model, o), Error);
+  fs::remove(state);
+  fs::create_directories(state);  // a folder where the state file should be
+  EXPECT_THROW(quantize_model(t.model, o), Error);
+  fs::remove_all(state);
+}
+
+TEST(QuantizePipeline, DynamicNeedsNoDataAndStaticDoes) {
+  Fixture t = tiny_cnn();
+  QuantizeOptions o;
+  o.dynamic = true;
+  QuantizeResult r = quantize_model(t.model, o);
+  EXPECT_EQ(r.layers.size(), 3u);
+  EXPECT_TRUE(r.output_sqnr_db.empty());  // no data to measure on
+  int integer = 0;
+  for (const Node& n : r.model.graph.nodes)
+    integer += n.op_type == "ConvInteger" || n.op_type == "MatMulInteger";
+  EXPECT_EQ(integer, 3);
+  o.dynamic = false;
+  EXPECT_THROW(quantize_model(t.model, o), Error);  // no --calib
+  o.calib = {"fashion-mnist"};
+  o.calib_size = -1;
+  EXPECT_THROW(quantize_model(t.model, o), Error);
+}
+
+}  // namespace
+}  // namespace nnaccel

@@ -1,0 +1,314 @@
+// fuse_qdq: QDQ models made by quantize_to_qdq from the model zoo (random weights, calibrated on
+// random images) and hand-made QDQ units, before and after optimize(): the fused graph's
+// quantized outputs within 1 LSB of the unfused graph's (off-by-ones counted and bounded), the
+// units fused counted, and int8 tensors flowing between integer ops with no DequantizeLinear.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "compress/quantize/calibrator.hpp"
+#include "compress/quantize/quantize_qdq.hpp"
+#include "ir/passes/passes.hpp"
+#include "nnaccel/session.hpp"
+#include "nnaccel/train.hpp"
+#include "ops/op_test_util.hpp"
+
+namespace nnaccel {
+namespace {
+
+using testing::random_f32;
+
+int count_ops(const Graph& g, const std::string& op) {
+  int n = 0;
+  for (const Node& node : g.nodes) n += node.op_type == op;
+  return n;
+}
+
+const Node* producer(const Graph& g, const std::string& value) {
+  for (const Node& n : g.nodes)
+    for (const std::string& o : n.outputs)
+      if (o == value) return &n;
+  return nullptr;
+}
+
+// A zoo classifier, BatchNorm folded (standard ONNX), calibrated on random images and quantized.
+Model quantized_zoo_model(const std::string& arch, QdqConfig config = {}) {
+  ClassifierSpec spec;
+  spec.arch = arch;
+  spec.seed = 7;
+  Model m = build_classifier(spec);
+  optimize(m, OptimizeOptions{.fuse = false});
+  Calibrator cal(m, qdq_activations(m, config), ObserverConfig{});
+  for (uint32_t b = 0; b < 2; ++b) cal.observe({{"input", random_f32({8, 1, 28, 28}, 100 + b, 0, 1)}});
+  quantize_to_qdq(m, cal.ranges(), config);
+  return m;
+}
+
+Tensor run(const Model& m, const std::map<std::string, Tensor>& feeds, bool fast) {
+  SessionOptions o;
+  o.fast = fast;
+  return Session(m, o).run(feeds)[0];
+}
+
+// `got` and `want` are dequantized values on the grid of `scale`: compares them in LSBs.
+struct LsbDiff {
+  int64_t off_by_one = 0, worse = 0, total = 0;
+};
+LsbDiff lsb_diff(const Tensor& got, const Tensor& want, float scale) {
+  LsbDiff d;
+  EXPECT_EQ(got.shape(), want.shape());
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    const double lsb = std::fabs(got.at_f64(i) - want.at_f64(i)) / scale;
+    d.off_by_one += lsb > 0.5 && lsb < 1.5;
+    d.worse += lsb >= 1.5;
+  }
+  d.total = want.numel();
+  return d;
+}
+
+// The scale of the QuantizeLinear whose DequantizeLinear writes graph output 0.
+float output_scale(const Model& m) {
+  const Node* dq = producer(m.graph, m.graph.outputs[0].name);
+  EXPECT_TRUE(dq != nullptr && dq->op_type == "DequantizeLinear");
+  return m.graph.initializers.at(dq->inputs[1]).data<float>()[0];
+}
+
+struct ZooCase {
+  const char* arch;
+  int qconv, qmatmul, qadd;
+};
+
+TEST(FuseQdq, ZooModelsFuseEveryUnitWithinOneLsb) {
+  for (const ZooCase& c : {ZooCase{"mlp", 0, 3, 0}, ZooCase{"lenet5", 2, 3, 0},
+                           ZooCase{"resnet-s", 9, 1, 3}}) {
+    SCOPED_TRACE(c.arch);
+    const Model qdq = quantized_zoo_model(c.arch);
+    Model fused = qdq;
+    optimize(fused);
+    const Graph& g = fused.graph;
+    EXPECT_EQ(count_ops(g, "QConv"), c.qconv);
+    EXPECT_EQ(count_ops(g, "QMatMul"), c.qmatmul);
+    EXPECT_EQ(count_ops(g, "QAdd"), c.qadd);
+    EXPECT_EQ(count_ops(g, "Conv") + count_ops(g, "FusedConv") + count_ops(g, "Gemm") +
+                  count_ops(g, "FusedGemm") + count_ops(g, "MatMul") + count_ops(g, "Add"),
+              0);
+    // Integer ops read integers: no DequantizeLinear feeds one, and the weights are int8.
+    for (const Node& n : g.nodes) {
+      if (n.op_type != "QConv" && n.op_type != "QMatMul" && n.op_type != "QAdd") continue;
+      for (int i : n.op_type == "QAdd" ? std::vector<int>{0, 3} : std::vector<int>{0}) {
+        const Node* p = producer(g, n.inputs[static_cast<size_t>(i)]);
+        EXPECT_TRUE(p == nullptr || p->op_type != "DequantizeLinear") << n.name;
+      }
+      if (n.op_type != "QAdd") {
+        EXPECT_EQ(g.initializers.at(n.inputs[3]).dtype(), DType::i8);
+      }
+    }
+    // The only DequantizeLinear left: before float ops (resnet-s's pooling) and the logits.
+    EXPECT_EQ(count_ops(g, "DequantizeLinear"), std::string(c.arch) == "resnet-s" ? 2 : 1);
+    if (std::string(c.arch) == "lenet5") {
+      EXPECT_EQ(count_ops(g, "MaxPool"), 2);  // on u8
+      EXPECT_EQ(count_ops(g, "QuantizeLinear"), 1);  // the input only
+    }
+
+    const std::map<std::string, Tensor> feeds = {{"input", random_f32({4, 1, 28, 28}, 5, 0, 1)}};
+    const Tensor want = run(qdq, feeds, false);
+    const Tensor got = run(fused, feeds, false);  // the integer ops' reference kernels
+    const LsbDiff d = lsb_diff(got, want, output_scale(qdq));
+    EXPECT_EQ(d.worse, 0);
+    EXPECT_LE(d.off_by_one, d.total / 10 + 1);
+    // The logits are not all one value.
+    double spread = 0;
+    for (int64_t i = 1; i < want.numel(); ++i) spread += std::fabs(want.at_f64(i) - want.at_f64(0));
+    EXPECT_GT(spread, 0.0);
+  }
+}
+
+// End to end: the fast path (optimizer, fast kernels where merged, reference integer kernels
+// otherwise) on a quantized resnet-s against the reference interpreter on the QDQ model.
+TEST(FuseQdq, SessionFastPathMatchesReferenceOnQuantizedResnet) {
+  const Model qdq = quantized_zoo_model("resnet-s");
+  const std::map<std::string, Tensor> feeds = {{"input", random_f32({3, 1, 28, 28}, 9, 0, 1)}};
+  const Tensor want = run(qdq, feeds, false);
+  const Tensor got = run(qdq, feeds, true);
+  const LsbDiff d = lsb_diff(got, want, output_scale(qdq));
+  EXPECT_EQ(d.worse, 0);
+  EXPECT_LE(d.off_by_one, d.total / 10 + 1);
+}
+
+// Placement restricted to Conv: Adds and the Gemm stay float in the QDQ model; the pass fuses
+// the convs, and the Adds whose inputs and output happen to be Q/DQ'd for the convs around them
+// (all but the last, which feeds the float pooling) are units too.
+TEST(FuseQdq, RestrictedOpTypesFuseOnlyTheConvs) {
+  QdqConfig config;
+  config.op_types = {"Conv"};
+  const Model qdq = quantized_zoo_model("resnet-s", config);
+  EXPECT_EQ(count_ops(qdq.graph, "Add"), 3);
+  Model fused = qdq;
+  optimize(fused);
+  EXPECT_EQ(count_ops(fused.graph, "QConv"), 9);
+  EXPECT_EQ(count_ops(fused.graph, "QAdd"), 2);
+  EXPECT_EQ(count_ops(fused.graph, "QMatMul"), 0);
+  const std::map<std::string, Tensor> feeds = {{"input", random_f32({2, 1, 28, 28}, 3, 0, 1)}};
+  const Tensor want = run(qdq, feeds, false);
+  const Tensor got = run(fused, feeds, false);
+  ASSERT_EQ(got.shape(), want.shape());
+  // Float logits (Gemm not quantized): a 1-LSB flip of an intermediate moves them slightly.
+  double err = 0, ref = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    err = std::max(err, std::fabs(got.at_f64(i) - want.at_f64(i)));
+    ref = std::max(ref, std::fabs(want.at_f64(i)));
+  }
+  EXPECT_LT(err, 0.05 * ref + 1e-6);
+}
+
+// ---- hand-made units ----------------------------------------------------------------------
+
+struct QdqBuilder {
+  Model m;
+  Graph& g = m.graph;
+  int counter = 0;
+
+  QdqBuilder() { m.opsets[""] = kCanonicalOpset; }
+
+  std::string name(const std::string& base) { return base + std::to_string(++counter); }
+  std::string init(const std::string& base, Tensor t) {
+    const std::string n = name(base);
+    g.initializers[n] = std::move(t);
+    return n;
+  }
+  std::string node(const std::string& op, std::vector<std::string> in,
+                   std::vector<Attribute> attrs = {}) {
+    Node n;
+    n.op_type = op;
+    n.name = name(op);
+    n.inputs = std::move(in);
+    n.outputs = {n.name + ".out"};
+    n.attrs = std::move(attrs);
+    g.nodes.push_back(n);
+    return n.outputs[0];
+  }
+  // Q -> DQ of a float value with per-tensor u8 qparams.
+  std::string qdq(const std::string& x, float scale, uint8_t zp) {
+    Tensor z(DType::u8, {});
+    z.data<uint8_t>()[0] = zp;
+    const std::string s = init("s", Tensor::scalar_f32(scale)), zn = init("z", z);
+    return node("DequantizeLinear", {node("QuantizeLinear", {x, s, zn}), s, zn});
+  }
+  // Per-channel int8 weight [M, ...] through DQ (axis 0), values in [-127, 127].
+  std::string weight(const Shape& shape, uint32_t seed, std::vector<float>& scales) {
+    Tensor w(DType::i8, shape);
+    Tensor q = random_f32(shape, seed, -127, 127);
+    for (int64_t i = 0; i < w.numel(); ++i)
+      w.data<int8_t>()[i] = static_cast<int8_t>(std::lround(q.data<float>()[i]));
+    Tensor s(DType::f32, {shape[0]});
+    scales.clear();
+    for (int64_t c = 0; c < shape[0]; ++c) {
+      s.data<float>()[c] = 0.002f + 0.001f * static_cast<float>(c % 5);
+      scales.push_back(s.data<float>()[c]);
+    }
+    Tensor z(DType::i8, {shape[0]});
+    return node("DequantizeLinear", {init("w", w), init("ws", s), init("wz", z)},
+                {Attribute::of_int("axis", 0)});
+  }
+  std::string bias(const std::vector<float>& w_scales, float x_scale, uint32_t seed) {
+    const int64_t m = static_cast<int64_t>(w_scales.size());
+    Tensor b(DType::i32, {m}), s(DType::f32, {m});
+    Tensor r = random_f32({m}, seed, -2000, 2000);
+    for (int64_t c = 0; c < m; ++c) {
+      b.data<int32_t>()[c] = static_cast<int32_t>(r.data<float>()[c]);
+      s.data<float>()[c] = x_scale * w_scales[static_cast<size_t>(c)];
+    }
+    return node("DequantizeLinear", {init("b", b), init("bs", s)}, {Attribute::of_int("axis", 0)});
+  }
+  void io(const std::vector<std::pair<std::string, Shape>>& inputs, const std::string& out) {
+    for (const auto& [n, s] : inputs) g.inputs.push_back({n, TypeInfo::of(DType::f32, s), ""});
+    g.outputs.push_back({out, TypeInfo{DType::f32, false, {}}, ""});
+  }
+};
+
+std::vector<Attribute> conv_attrs() {
+  return {Attribute::of_ints("kernel_shape", {3, 3}), Attribute::of_ints("pads", {1, 1, 1, 1})};
+}
+
+// DQ(x) -> Conv -> Add(DQ(r)) -> Relu -> Q: FusedConv with residual, then QConv with z.
+TEST(FuseQdq, ResidualFromDequantizeBecomesQConvZ) {
+  QdqBuilder b;
+  std::vector<float> ws;
+  const float xs = 0.01f;
+  const std::string x = b.qdq("x", xs, 10), r = b.qdq("r", 0.02f, 128);
+  const std::string w = b.weight({8, 4, 3, 3}, 1, ws);
+  const std::string conv = b.node("Conv", {x, w, b.bias(ws, xs, 2)}, conv_attrs());
+  const std::string out = b.qdq(b.node("Relu", {b.node("Add", {conv, r})}), 0.05f, 0);
+  b.io({{"x", {2, 4, 5, 6}}, {"r", {2, 8, 5, 6}}}, out);
+  Model fused = b.m;
+  optimize(fused);
+  ASSERT_EQ(count_ops(fused.graph, "QConv"), 1);
+  const Node* q = nullptr;
+  for (const Node& n : fused.graph.nodes)
+    if (n.op_type == "QConv") q = &n;
+  ASSERT_GE(q->inputs.size(), 12u);
+  EXPECT_FALSE(q->inputs[9].empty());
+  EXPECT_EQ(q->attr_string("activation", ""), "Relu");
+  const std::map<std::string, Tensor> feeds = {{"x", random_f32({2, 4, 5, 6}, 3, -0.1f, 2.4f)},
+                                               {"r", random_f32({2, 8, 5, 6}, 4, -2.5f, 2.5f)}};
+  const LsbDiff d = lsb_diff(run(fused, feeds, false), run(b.m, feeds, false), 0.05f);
+  EXPECT_EQ(d.worse, 0);
+  EXPECT_LE(d.off_by_one, d.total / 20 + 1);
+}
+
+// A Conv unit read by a float graph output (no Q after it) becomes QConv with a float output.
+TEST(FuseQdq, UnitWithoutQuantizeGetsFloatOutput) {
+  QdqBuilder b;
+  std::vector<float> ws;
+  const float xs = 0.02f;
+  const std::string x = b.qdq("x", xs, 100);
+  const std::string w = b.weight({6, 3, 3, 3}, 5, ws);
+  const std::string out = b.node("Conv", {x, w, b.bias(ws, xs, 6)}, conv_attrs());
+  b.io({{"x", {1, 3, 7, 7}}}, out);
+  Model fused = b.m;
+  optimize(fused);
+  ASSERT_EQ(count_ops(fused.graph, "QConv"), 1);
+  const std::map<std::string, Tensor> feeds = {{"x", random_f32({1, 3, 7, 7}, 7, -2, 3)}};
+  const Tensor got = run(fused, feeds, false), want = run(b.m, feeds, false);
+  EXPECT_EQ(got.dtype(), DType::f32);
+  ASSERT_EQ(got.shape(), want.shape());
+  for (int64_t i = 0; i < want.numel(); ++i)
+    EXPECT_NEAR(got.at_f64(i), want.at_f64(i), 1e-5 * (1 + std::fabs(want.at_f64(i))));
+}
+
+// Units the pass cannot prove equivalent stay as they are: a bias at the wrong scale, a
+// transparent op whose Q has other qparams than its DQ.
+TEST(FuseQdq, NonEquivalentUnitsStay) {
+  QdqBuilder b;
+  std::vector<float> ws;
+  const float xs = 0.02f;
+  const std::string x = b.qdq("x", xs, 100);
+  const std::string w = b.weight({6, 3, 3, 3}, 5, ws);
+  const std::string conv = b.node("Conv", {x, w, b.bias(ws, 2 * xs, 6)}, conv_attrs());
+  const std::string pooled = b.node("MaxPool", {b.qdq(conv, 0.1f, 3)},
+                                    {Attribute::of_ints("kernel_shape", {2, 2})});
+  const std::string out = b.qdq(pooled, 0.2f, 3);
+  b.io({{"x", {1, 3, 7, 7}}}, out);
+  Model fused = b.m;
+  optimize(fused);
+  EXPECT_EQ(count_ops(fused.graph, "QConv"), 0);
+  EXPECT_EQ(count_ops(fused.graph, "Conv"), 1);
+  EXPECT_EQ(count_ops(fused.graph, "QuantizeLinear"), 3);
+  const std::map<std::string, Tensor> feeds = {{"x", random_f32({1, 3, 7, 7}, 7, -2, 3)}};
+  const Tensor got = run(fused, feeds, false), want = run(b.m, feeds, false);
+  for (int64_t i = 0; i < want.numel(); ++i) EXPECT_EQ(got.at_f64(i), want.at_f64(i));
+}
+
+// fold_constants leaves DequantizeLinear of constants alone: weights stay int8.
+TEST(FuseQdq, FoldConstantsKeepsDequantizeLinear) {
+  QdqBuilder b;
+  std::vector<float> ws;
+  const std::string w = b.weight({4, 3}, 1, ws);
+  const std::string out = b.node("MatMul", {"x", w});
+  b.io({{"x", {2, 4}}}, out);
+  fold_constants(b.m);
+  EXPECT_EQ(count_ops(b.g, "DequantizeLinear"), 1);
+}
+
+}  // namespace
+}  // namespace nnaccel
