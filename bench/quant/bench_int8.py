@@ -165,32 +165,55 @@ def time_engine(args, engine, model, input_name_, npy, warmup, iters):
     return out if out is not None else {"error": error}
 
 
-def bench_case(args, name, entry, int8, batch):
+def plan(warmup, iters, estimate_ms, budget_ms):
+    """(warm-up, timed runs) fitting BUDGET_MS at ESTIMATE_MS a run, or None when not even two
+    runs fit (a slow path, e.g. int8 ops on reference kernels, would take hours)."""
+    if estimate_ms is None:
+        return warmup, iters
+    fit = int(budget_ms / max(estimate_ms, 1e-3))
+    if fit < 2:
+        return None
+    w = min(warmup, max(1, fit // 4))
+    return w, max(1, min(iters, fit - w))
+
+
+def bench_case(args, name, entry, int8, batch, batch1):
+    """Every engine on one (model, batch). BATCH1: {engine: batch-1 median ms} of this model, to
+    estimate a run's time before the first round."""
     files = {"nnaccel fp32": entry["model"], "nnaccel int8": int8, "ORT fp32": entry["model"],
              "ORT int8": int8}
     warmup, iters = runs_for(name, batch)
+    budget_ms = args.max_seconds * 1000 / args.rounds
     rounds = {e: [] for e in ENGINES}
-    first = {}
-    errors = {}
+    first, errors, fewest = {}, {}, {}
     for r in range(args.rounds):
         order = ENGINES[r % 4:] + ENGINES[:r % 4]
         for engine in order:
             if engine in errors or (engine.endswith("int8") and int8 is None):
                 continue
+            estimate = (rounds[engine][-1] if rounds[engine] else
+                        batch1[engine] * batch if engine in batch1 else None)
+            runs = plan(warmup, iters, estimate, budget_ms)
+            if runs is None:
+                if not rounds[engine]:
+                    errors[engine] = f"skipped (est. {estimate / 1000:.1f} s a run)"
+                    print(f"{name} b{batch}: {engine} {errors[engine]}", flush=True)
+                continue
             print(f"{name} b{batch} round {r + 1}: {engine}", flush=True)
             out = time_engine(args, engine, files[engine], entry["input"], entry["bench"][batch],
-                              warmup, iters)
+                              *runs)
             if "error" in out:
                 errors[engine] = out["error"]
                 print(f"  error: {out['error']}", flush=True)
                 continue
             first.setdefault(engine, out)
             rounds[engine].append(out["median_ms"])
+            fewest[engine] = min(fewest.get(engine, iters), runs[1])
     result = {"model": name, "batch": batch, "warmup": warmup, "iters": iters}
     for engine in ENGINES:
         if rounds[engine]:
             result[engine] = {"median_ms": statistics.median(rounds[engine]),
-                              "round_medians_ms": rounds[engine]}
+                              "round_medians_ms": rounds[engine], "iters": fewest[engine]}
             if "weight_bytes" in first[engine]:
                 result[engine]["weight_bytes"] = first[engine]["weight_bytes"]
         elif engine in errors:
@@ -211,8 +234,10 @@ def quantize(args, name, entry):
 
 def accuracy(args, name, entry, int8):
     result = {}
+    # compare's latency (a few runs of its first batch) is not used: the rounds below time.
     code, out, err = run_text([args.nnaccel, "compare", entry["model"], int8, "--data",
-                               entry["heldout"], "--json"])
+                               entry["heldout"], "--json", "--threads", str(args.threads),
+                               "--batch", "32", "--iters", "1"])
     if code == 0:
         try:
             result["compare"] = json.loads(out)
@@ -231,10 +256,13 @@ def accuracy(args, name, entry, int8):
     return result
 
 
-def ms(cell):
+def ms(cell, iters=None):
     if cell is None:
         return "n/a"
-    return f"{cell['median_ms']:.2f}" if "median_ms" in cell else "error"
+    if "median_ms" not in cell:
+        return cell["error"] if cell.get("error", "").startswith("skipped") else "error"
+    fewer = iters is not None and cell.get("iters", iters) < iters
+    return f"{cell['median_ms']:.2f}" + ("*" if fewer else "")
 
 
 def ratio(a, b):
@@ -268,7 +296,9 @@ def section(args, models, rows, sizes, acc):
              "QDQ int8 file; quantize arguments: "
              f"`{' '.join(args.quantize_args) or '(defaults)'}`",
              f"- {args.rounds} rounds in one run, the four engines one after the other in each "
-             "round (order rotated per round); a figure is the median of the round medians.",
+             "round (order rotated per round); a figure is the median of the round medians; at "
+             f"most {args.max_seconds:g} s per engine and case (* fewer timed runs than planned; "
+             "skipped: not even two runs would fit).",
              "", "| model | batch | nnaccel fp32 ms | nnaccel int8 ms | int8/fp32 (target) | "
              "ORT fp32 ms | ORT int8 ms | nnaccel int8 / ORT int8 |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -279,9 +309,9 @@ def section(args, models, rows, sizes, acc):
                   if q is not None else f"- (<= {target:.2f})")
         vs = ratio(r.get("nnaccel int8"), r.get("ORT int8"))
         vs_cell = f"{vs:.2f} ({'faster' if vs < 1 else 'slower'})" if vs is not None else "-"
-        lines.append(f"| {r['model']} | {r['batch']} | {ms(r.get('nnaccel fp32'))} | "
-                     f"{ms(r.get('nnaccel int8'))} | {q_cell} | {ms(r.get('ORT fp32'))} | "
-                     f"{ms(r.get('ORT int8'))} | {vs_cell} |")
+        cells = [ms(r.get(e), r["iters"]) for e in ENGINES]
+        lines.append(f"| {r['model']} | {r['batch']} | {cells[0]} | {cells[1]} | {q_cell} | "
+                     f"{cells[2]} | {cells[3]} | {vs_cell} |")
     lines += ["", "| model | file MB fp32 -> int8 (ratio) | ONNX weight bytes fp32 -> int8 "
               "(ratio) | nnaccel packed weights fp32 -> int8 | accuracy on held-out inputs |",
               "|---|---|---|---|---|"]
@@ -299,12 +329,17 @@ def section(args, models, rows, sizes, acc):
         if name == "fashion":
             t32, t8 = top1(a.get("fp32_top1")), top1(a.get("int8_top1"))
             if t32 is not None and t8 is not None:
-                notes.append(f"top-1 on the 10,000 test images: fp32 {t32:.4g}, int8 {t8:.4g}")
+                notes.append(f"top-1 on the 10,000 test images: fp32 {100 * t32:.2f}%, int8 "
+                             f"{100 * t8:.2f}%")
         if isinstance(a.get("compare"), dict):
             c = a["compare"]
-            keys = [k for k in c if any(w in k for w in ("sqnr", "cosine", "argmax", "agree"))]
-            notes += [f"{k} {c[k]:.4g}" if isinstance(c[k], float) else f"{k} {c[k]}"
-                      for k in keys]
+            for o in c.get("outputs", []):
+                sqnr = "inf" if o.get("sqnr_db") is None else f"{o['sqnr_db']:.1f}"
+                notes.append(f"SQNR {sqnr} dB, cosine {o['cosine']:.5f}, argmax agreement "
+                             f"{100 * o['argmax_agreement']:.2f}% of {o['positions']}")
+            if "accuracy" in c.get("a", {}) and "accuracy" in c.get("b", {}):
+                notes.append(f"top-1 on {c['samples']}: fp32 {100 * c['a']['accuracy']:.2f}%, "
+                             f"int8 {100 * c['b']['accuracy']:.2f}%")
         elif "compare_error" in a:
             notes.append(f"compare: {a['compare_error']}")
         lines.append(f"| {name} | {s['fp32_file'] / 1e6:.2f} -> {s['int8_file'] / 1e6:.2f} "
@@ -333,6 +368,8 @@ def main():
     p.add_argument("--command", default="bench/quant/bench_int8.sh")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--max-seconds", type=float, default=60,
+                   help="time per engine and case, all rounds (fewer runs when slow)")
     p.add_argument("--fashion", default="")
     p.add_argument("--only", default="resnet18,mobilenet_v2,fashion")
     args = p.parse_args(argv)
@@ -343,8 +380,8 @@ def main():
         trained = os.path.join(ROOT, "models", "fashion_mnist_cnn.onnx")
         args.fashion = trained if os.path.exists(trained) else os.path.join(ROOT, "models",
                                                                              "tiny_cnn.onnx")
-    if args.threads < 1 or args.rounds < 1:
-        p.error("--threads and --rounds must be at least 1")
+    if args.threads < 1 or args.rounds < 1 or args.max_seconds <= 0:
+        p.error("--threads and --rounds must be at least 1, --max-seconds positive")
     os.makedirs(args.work, exist_ok=True)
     models = prepare(args)
     rows, sizes, acc = [], {}, {}
@@ -360,8 +397,12 @@ def main():
         else:
             sizes[name] = {"error": error}
             print(f"{name}: {error}", flush=True)
+        batch1 = {}
         for batch in BATCHES:
-            rows.append(bench_case(args, name, entry, int8, batch))
+            rows.append(bench_case(args, name, entry, int8, batch, batch1))
+            if batch == 1:
+                batch1 = {e: v["median_ms"] for e, v in rows[-1].items()
+                          if isinstance(v, dict) and "median_ms" in v}
     with open(os.path.join(args.work, "int8_results.json"), "w") as f:
         json.dump({"rows": rows, "sizes": sizes, "accuracy": acc}, f, indent=1)
     lines = section(args, models, rows, sizes, acc)

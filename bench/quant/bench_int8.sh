@@ -7,9 +7,9 @@
 # inputs and the CNN's Fashion-MNIST top-1 accuracy, fp32 and int8. Method: bench_int8.py's header.
 # Writes the "Int8: latency and size" section of bench/RESULTS.md (below bench_peers.py's marker).
 #
-#   bench/quant/bench_int8.sh [--nnaccel PATH] [--threads T] [--rounds R] [--fashion MODEL]
-#                             [--only resnet18,mobilenet_v2,fashion] [--out FILE] [--no-results]
-#                             [-- QUANTIZE_ARGS...]
+#   bench/quant/bench_int8.sh [--nnaccel PATH] [--threads T] [--rounds R] [--max-seconds S]
+#                             [--fashion MODEL] [--only resnet18,mobilenet_v2,fashion]
+#                             [--out FILE] [--no-results] [-- QUANTIZE_ARGS...]
 #
 # Setup as bench/peers/compare.sh (the network once, then bench/peers/.cache/; scripts/deps.sh
 # --peers). Work files go to bench/quant/.cache/. About 10 minutes on 2 busy cores with 3 rounds.
@@ -27,11 +27,11 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --nnaccel) nnaccel=$(realpath "$2"); shift 2 ;;
     --fashion) args+=("$1" "$(realpath "$2")"); shift 2 ;;
-    --threads|--rounds|--only) args+=("$1" "$2"); shift 2 ;;
+    --threads|--rounds|--max-seconds|--only) args+=("$1" "$2"); shift 2 ;;
     --out) results=$(realpath -m "$2"); shift 2 ;;
     --no-results) results=""; shift ;;
     --) break ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench_int8.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
