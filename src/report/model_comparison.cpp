@@ -34,9 +34,8 @@ double median_latency_ms(Session& s, const std::map<std::string, Tensor>& feeds,
   for (int i = 0; i < iters; ++i) {
     const auto start = std::chrono::steady_clock::now();
     s.run();
-    ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-            .count());
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
   }
   std::sort(ms.begin(), ms.end());
   const size_t n = ms.size();
@@ -84,8 +83,8 @@ ModelComparison compare_models(const std::string& a_path, const std::string& b_p
     for (const ValueInfo& w : b_inputs) found = found || w.name == v.name;
     NNA_CHECK(found, "{} has no input '{}' (an input of {})", b_path, v.name, a_path);
   }
-  NNA_CHECK(inputs.size() == b_inputs.size(), "{} has {} inputs, {} has {}", a_path,
-            inputs.size(), b_path, b_inputs.size());
+  NNA_CHECK(inputs.size() == b_inputs.size(), "{} has {} inputs, {} has {}", a_path, inputs.size(),
+            b_path, b_inputs.size());
   NNA_CHECK(a.graph.outputs.size() == b.graph.outputs.size(), "{} has {} outputs, {} has {}",
             a_path, a.graph.outputs.size(), b_path, b.graph.outputs.size());
 

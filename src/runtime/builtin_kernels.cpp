@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "core/check.hpp"
 #include "core/parallel.hpp"
@@ -81,16 +82,24 @@ class ReorderKernel final : public Kernel {
           int64_t ch = blk * b + k;
           const int64_t plain_base = (n * c + ch) * sp;
           const int64_t blocked_base = (n * cb + blk) * sp * b + k;
-          if (e == 4) {
+          // Typed copies for f32 and the int8 types (u8/i8 values are channel-blocked or
+          // channels-last, block == C, between the int8 kernels); memcpy per element otherwise.
+          auto copy = [&](auto* type_tag) {
+            using T = std::remove_pointer_t<decltype(type_tag)>;
             if (to_blocked) {
-              const float* s = reinterpret_cast<const float*>(src) + plain_base;
-              float* d = reinterpret_cast<float*>(dst) + blocked_base;
+              const T* s = reinterpret_cast<const T*>(src) + plain_base;
+              T* d = reinterpret_cast<T*>(dst) + blocked_base;
               for (int64_t i = 0; i < sp; ++i) d[i * b] = s[i];
             } else {
-              const float* s = reinterpret_cast<const float*>(src) + blocked_base;
-              float* d = reinterpret_cast<float*>(dst) + plain_base;
+              const T* s = reinterpret_cast<const T*>(src) + blocked_base;
+              T* d = reinterpret_cast<T*>(dst) + plain_base;
               for (int64_t i = 0; i < sp; ++i) d[i] = s[i * b];
             }
+          };
+          if (e == 4) {
+            copy(static_cast<uint32_t*>(nullptr));
+          } else if (e == 1) {
+            copy(static_cast<uint8_t*>(nullptr));
           } else {
             for (int64_t i = 0; i < sp; ++i) {
               int64_t pi = plain_base + i, bi = blocked_base + i * b;

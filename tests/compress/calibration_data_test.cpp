@@ -41,7 +41,8 @@ bool same_values(const Tensor& a, const Tensor& b) {
 TEST(CalibrationData, BatchFilesComeInNameOrderAndStopAtTheSampleLimit) {
   const std::string dir = fresh_dir("files");
   // Written out of order; "b10" sorts before "b2" by name, which is the documented order.
-  Tensor b2 = random_tensor({3, 4}, 2), b10 = random_tensor({2, 4}, 10), c = random_tensor({4, 4}, 3);
+  Tensor b2 = random_tensor({3, 4}, 2), b10 = random_tensor({2, 4}, 10),
+         c = random_tensor({4, 4}, 3);
   save_npy(b2, dir + "/b2.npy");
   save_npy(c, dir + "/c.npy");
   save_npy(b10, dir + "/b10.npy");
@@ -65,7 +66,8 @@ TEST(CalibrationData, BatchFilesComeInNameOrderAndStopAtTheSampleLimit) {
   EXPECT_FALSE(cut.next());
   EXPECT_EQ(second->samples, 2);
   ASSERT_EQ(second->feeds.at("x").shape(), (Shape{2, 4}));
-  for (int64_t i = 0; i < 8; ++i) EXPECT_EQ(second->feeds.at("x").data<float>()[i], b2.data<float>()[i]);
+  for (int64_t i = 0; i < 8; ++i)
+    EXPECT_EQ(second->feeds.at("x").data<float>()[i], b2.data<float>()[i]);
   EXPECT_EQ(cut.samples_read(), 4);
 
   // Resuming skips the files already read.
@@ -126,7 +128,8 @@ TEST(CalibrationData, BatchesThatDoNotFitTheModelAreErrorsNamingTheFile) {
 TEST(CalibrationData, AnInputsNpyFolderIsCutIntoScaledImageBatchesWithLabels) {
   const std::string dir = fresh_dir("dataset");
   Tensor images(DType::u8, {10, 4, 4});
-  for (int64_t i = 0; i < images.numel(); ++i) images.data<uint8_t>()[i] = static_cast<uint8_t>(i * 7);
+  for (int64_t i = 0; i < images.numel(); ++i)
+    images.data<uint8_t>()[i] = static_cast<uint8_t>(i * 7);
   Tensor labels(DType::i64, {10});
   for (int64_t i = 0; i < 10; ++i) labels.data<int64_t>()[i] = i % 3;
   save_npy(images, dir + "/inputs.npy");
@@ -145,7 +148,8 @@ TEST(CalibrationData, AnInputsNpyFolderIsCutIntoScaledImageBatchesWithLabels) {
   EXPECT_EQ(a->feeds.at("img").shape(), (Shape{4, 1, 4, 4}));
   EXPECT_EQ(b->feeds.at("img").shape(), (Shape{2, 1, 4, 4}));
   // Pixels scaled to [0, 1] as the models section of the README says.
-  EXPECT_FLOAT_EQ(b->feeds.at("img").data<float>()[3], static_cast<float>((4 * 16 + 3) * 7 % 256) / 255.0f);
+  EXPECT_FLOAT_EQ(b->feeds.at("img").data<float>()[3],
+                  static_cast<float>((4 * 16 + 3) * 7 % 256) / 255.0f);
   EXPECT_EQ(b->labels.shape(), (Shape{2}));
   EXPECT_EQ(b->labels.data<int64_t>()[1], 5 % 3);
 }

@@ -63,7 +63,8 @@ TEST(QuantizeDynamic, MatMulAndGemmFollowTheFloatModel) {
   EXPECT_EQ(count_ops(q, "Cast"), 2);
   expect_int8_weights_only(q);
   int int8 = 0;
-  for (const auto& [name, t] : q.graph.initializers) int8 += t.dtype() == DType::i8 && t.rank() == 2;
+  for (const auto& [name, t] : q.graph.initializers)
+    int8 += t.dtype() == DType::i8 && t.rank() == 2;
   EXPECT_EQ(int8, 2);
   for (const QuantizedLayer& l : layers) EXPECT_GT(l.weight_sqnr_db, 35.0) << l.node;
   testing::Batches batches = testing::random_batches(f, 3, 7);
@@ -82,8 +83,10 @@ TEST(QuantizeDynamic, ConvFollowsTheFloatModelPerChannelAndPerTensor) {
     EXPECT_EQ(count_ops(q, "Conv"), 0);
     EXPECT_EQ(count_ops(q, "ConvInteger"), 1);
     expect_int8_weights_only(q);
-    if (per_channel) EXPECT_LT(layers[0].weight_scale_min, layers[0].weight_scale_max);
-    else EXPECT_EQ(layers[0].weight_scale_min, layers[0].weight_scale_max);
+    if (per_channel)
+      EXPECT_LT(layers[0].weight_scale_min, layers[0].weight_scale_max);
+    else
+      EXPECT_EQ(layers[0].weight_scale_min, layers[0].weight_scale_max);
     testing::Batches batches = testing::random_batches(f, 2, 11);
     EXPECT_GT(testing::output_sqnr_db(f, q, batches), 30.0) << "per_channel " << per_channel;
   }
@@ -110,11 +113,13 @@ TEST(QuantizeDynamic, Int8WeightRoundTripIsWithinHalfAStep) {
   ASSERT_EQ(q.scales.size(), 4u);
   for (int64_t r = 0; r < 4; ++r) {
     float absmax = 0;
-    for (int64_t c = 0; c < 10; ++c) absmax = std::max(absmax, std::fabs(w.data<float>()[r * 10 + c]));
+    for (int64_t c = 0; c < 10; ++c)
+      absmax = std::max(absmax, std::fabs(w.data<float>()[r * 10 + c]));
     EXPECT_FLOAT_EQ(q.scales[static_cast<size_t>(r)], absmax / 127.0f);
     for (int64_t c = 0; c < 10; ++c) {
       const float back = q.values.data<int8_t>()[r * 10 + c] * q.scales[static_cast<size_t>(r)];
-      EXPECT_LE(std::fabs(back - w.data<float>()[r * 10 + c]), 0.5f * q.scales[static_cast<size_t>(r)] * 1.0001f);
+      EXPECT_LE(std::fabs(back - w.data<float>()[r * 10 + c]),
+                0.5f * q.scales[static_cast<size_t>(r)] * 1.0001f);
     }
   }
   EXPECT_GT(q.sqnr_db, 35.0);

@@ -84,9 +84,7 @@ TEST(QuantizePipeline, ResumedCalibrationEqualsOneRunStraightThrough) {
   o.calib_size = 4;
   EXPECT_THROW(quantize_model(t.model, o), Error);
   o.calib_size = 0;
-  {
-    std::ofstream(state) << "nnaccel-quantize-state 1\ngarbage\n";
-  }
+  { std::ofstream(state) << "nnaccel-quantize-state 1\ngarbage\n"; }
   EXPECT_THROW(quantize_model(t.model, o), Error);
   fs::remove(state);
   fs::create_directories(state);  // a folder where the state file should be

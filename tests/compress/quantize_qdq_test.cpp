@@ -1,18 +1,18 @@
 // Static int8 QDQ quantization of the tiny Fashion-MNIST CNN: the graph takes the standard QDQ
 // form, weights shrink to a quarter, and predictions hold.
+#include "compress/quantize/quantize_qdq.hpp"
+
 #include <gtest/gtest.h>
+#include <onnx/checker.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "compress/quantize/calibrator.hpp"
-#include "compress/quantize/quantize_qdq.hpp"
+#include "ir/passes/passes.hpp"
 #include "nnaccel/npy.hpp"
 #include "nnaccel/onnx_io.hpp"
 #include "nnaccel/train.hpp"
-#include <onnx/checker.h>
-
-#include "ir/passes/passes.hpp"
 #include "ops/op_test_util.hpp"
 
 namespace nnaccel {
@@ -61,6 +61,17 @@ TEST(QuantizeQdq, TinyCnnKeepsItsPredictionsWithInt8Weights) {
   Tensor want = Session(fp32, ref).run({{input, images}})[0];
   Tensor got = Session(back, ref).run({{input, images}})[0];
   ASSERT_EQ(got.shape(), want.shape());
+  // The fast path (integer ops after fuse_qdq) gives the reference interpreter's logits within
+  // one quantization step of the output (its DequantizeLinear's scale).
+  Tensor fast = Session(back).run({{input, images}})[0];
+  ASSERT_EQ(fast.shape(), got.shape());
+  float step = 0;
+  for (const Node& n : back.graph.nodes)
+    if (n.op_type == "DequantizeLinear" && n.outputs[0] == back.graph.outputs[0].name)
+      step = back.graph.initializers.at(n.inputs[1]).data<float>()[0];
+  ASSERT_GT(step, 0.0f);
+  for (int64_t i = 0; i < got.numel(); ++i)
+    EXPECT_LE(std::fabs(fast.data<float>()[i] - got.data<float>()[i]), 1.01f * step) << i;
   const int64_t classes = want.shape()[1];
   double signal = 0, noise = 0;
   for (int64_t b = 0; b < want.shape()[0]; ++b) {

@@ -42,7 +42,8 @@ TEST(LayerSensitivity, TheFragileLayerRanksFirst) {
   QdqConfig config;
   config.per_channel = false;
   testing::Batches batches = testing::random_batches(f, 4, 21);
-  Calibrator cal(f, qdq_activations(f, config), ObserverConfig{}, SessionOptions{.fast = false});
+  Calibrator cal(f, sensitivity_activations(f, config), ObserverConfig{},
+                 SessionOptions{.fast = false});
   for (const auto& feeds : batches) cal.observe(feeds);
   std::vector<LayerSensitivity> s = layer_sensitivity(
       f, cal.ranges(), config, output_sqnr_score(f, batches, SessionOptions{.fast = false}));

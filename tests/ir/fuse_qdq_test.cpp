@@ -4,11 +4,13 @@
 // units fused counted, and int8 tensors flowing between integer ops with no DequantizeLinear.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "compress/quantize/calibrator.hpp"
 #include "compress/quantize/quantize_qdq.hpp"
 #include "ir/passes/passes.hpp"
+#include "nnaccel/onnx_io.hpp"
 #include "nnaccel/session.hpp"
 #include "nnaccel/train.hpp"
 #include "ops/op_test_util.hpp"
@@ -39,7 +41,8 @@ Model quantized_zoo_model(const std::string& arch, QdqConfig config = {}) {
   Model m = build_classifier(spec);
   optimize(m, OptimizeOptions{.fuse = false});
   Calibrator cal(m, qdq_activations(m, config), ObserverConfig{});
-  for (uint32_t b = 0; b < 2; ++b) cal.observe({{"input", random_f32({8, 1, 28, 28}, 100 + b, 0, 1)}});
+  for (uint32_t b = 0; b < 2; ++b)
+    cal.observe({{"input", random_f32({8, 1, 28, 28}, 100 + b, 0, 1)}});
   quantize_to_qdq(m, cal.ranges(), config);
   return m;
 }
@@ -79,8 +82,8 @@ struct ZooCase {
 };
 
 TEST(FuseQdq, ZooModelsFuseEveryUnitWithinOneLsb) {
-  for (const ZooCase& c : {ZooCase{"mlp", 0, 3, 0}, ZooCase{"lenet5", 2, 3, 0},
-                           ZooCase{"resnet-s", 9, 1, 3}}) {
+  for (const ZooCase& c :
+       {ZooCase{"mlp", 0, 3, 0}, ZooCase{"lenet5", 2, 3, 0}, ZooCase{"resnet-s", 9, 1, 3}}) {
     SCOPED_TRACE(c.arch);
     const Model qdq = quantized_zoo_model(c.arch);
     Model fused = qdq;
@@ -106,7 +109,7 @@ TEST(FuseQdq, ZooModelsFuseEveryUnitWithinOneLsb) {
     // The only DequantizeLinear left: before float ops (resnet-s's pooling) and the logits.
     EXPECT_EQ(count_ops(g, "DequantizeLinear"), std::string(c.arch) == "resnet-s" ? 2 : 1);
     if (std::string(c.arch) == "lenet5") {
-      EXPECT_EQ(count_ops(g, "MaxPool"), 2);  // on u8
+      EXPECT_EQ(count_ops(g, "MaxPool"), 2);         // on u8
       EXPECT_EQ(count_ops(g, "QuantizeLinear"), 1);  // the input only
     }
 
@@ -114,12 +117,58 @@ TEST(FuseQdq, ZooModelsFuseEveryUnitWithinOneLsb) {
     const Tensor want = run(qdq, feeds, false);
     const Tensor got = run(fused, feeds, false);  // the integer ops' reference kernels
     const LsbDiff d = lsb_diff(got, want, output_scale(qdq));
+    // The fused graph (ai.nnaccel integer ops) saves and loads back with the same results.
+    const std::string path = ::testing::TempDir() + "/fused_" + c.arch + ".onnx";
+    save_onnx(fused, path);
+    const Tensor back = run(load_onnx(path), feeds, false);
+    for (int64_t i = 0; i < got.numel(); ++i) EXPECT_EQ(back.at_f64(i), got.at_f64(i));
     EXPECT_EQ(d.worse, 0);
     EXPECT_LE(d.off_by_one, d.total / 10 + 1);
     // The logits are not all one value.
     double spread = 0;
     for (int64_t i = 1; i < want.numel(); ++i) spread += std::fabs(want.at_f64(i) - want.at_f64(0));
     EXPECT_GT(spread, 0.0);
+  }
+}
+
+// Every quantized activation (the DQ outputs, made graph outputs so both graphs keep them), in
+// LSBs of its scale: the unfused QDQ graph against the fused one on the reference kernels, and
+// against the fast path.
+TEST(FuseQdq, EveryQuantizedActivationWithinOneLsb) {
+  for (const char* arch : {"lenet5", "resnet-s"}) {
+    SCOPED_TRACE(arch);
+    Model qdq = quantized_zoo_model(arch);
+    std::vector<float> scales;
+    for (const Node& n : qdq.graph.nodes) {
+      const Node* q = n.op_type == "DequantizeLinear" ? producer(qdq.graph, n.inputs[0]) : nullptr;
+      if (q == nullptr || q->op_type != "QuantizeLinear" || n.outputs[0] == "logits") continue;
+      qdq.graph.outputs.push_back({n.outputs[0], TypeInfo{DType::f32, false, {}}, ""});
+      scales.push_back(qdq.graph.initializers.at(n.inputs[1]).data<float>()[0]);
+    }
+    ASSERT_GE(scales.size(), 5u);
+    Model fused = qdq;
+    optimize(fused);
+    EXPECT_GE(count_ops(fused.graph, "QConv"), 2);
+    const std::map<std::string, Tensor> feeds = {{"input", random_f32({2, 1, 28, 28}, 8, 0, 1)}};
+    SessionOptions reference;
+    reference.fast = false;
+    const std::vector<Tensor> want = Session(qdq, reference).run(feeds);
+    const std::vector<Tensor> got = Session(fused, reference).run(feeds);
+    const std::vector<Tensor> fast = Session(qdq).run(feeds);
+    LsbDiff fused_diff, fast_diff;
+    for (size_t i = 0; i < scales.size(); ++i) {
+      for (auto [d, from] : {std::pair{&fused_diff, &got}, std::pair{&fast_diff, &fast}}) {
+        const LsbDiff one = lsb_diff((*from)[i + 1], want[i + 1], scales[i]);
+        d->off_by_one += one.off_by_one;
+        d->worse += one.worse;
+        d->total += one.total;
+      }
+    }
+    EXPECT_GT(fused_diff.total, 10000);
+    for (const LsbDiff& d : {fused_diff, fast_diff}) {
+      EXPECT_EQ(d.worse, 0);
+      EXPECT_LE(d.off_by_one, d.total / 100);  // rounding order near .5 only
+    }
   }
 }
 
@@ -133,6 +182,27 @@ TEST(FuseQdq, SessionFastPathMatchesReferenceOnQuantizedResnet) {
   const LsbDiff d = lsb_diff(got, want, output_scale(qdq));
   EXPECT_EQ(d.worse, 0);
   EXPECT_LE(d.off_by_one, d.total / 10 + 1);
+}
+
+// int8 activations (asymmetric and symmetric) take the same path: every unit fused, the fast
+// path within 1 LSB of the reference interpreter on the QDQ model.
+TEST(FuseQdq, Int8ActivationsFuseAndMatch) {
+  for (bool symmetric : {false, true}) {
+    SCOPED_TRACE(symmetric ? "symmetric" : "asymmetric");
+    QdqConfig config;
+    config.activation_type = DType::i8;
+    config.activation_symmetric = symmetric;
+    const Model qdq = quantized_zoo_model("resnet-s", config);
+    Model fused = qdq;
+    optimize(fused);
+    EXPECT_EQ(count_ops(fused.graph, "QConv"), 9);
+    EXPECT_EQ(count_ops(fused.graph, "QAdd"), 3);
+    EXPECT_EQ(count_ops(fused.graph, "QMatMul"), 1);
+    const std::map<std::string, Tensor> feeds = {{"input", random_f32({2, 1, 28, 28}, 6, 0, 1)}};
+    const LsbDiff d = lsb_diff(run(qdq, feeds, true), run(qdq, feeds, false), output_scale(qdq));
+    EXPECT_EQ(d.worse, 0);
+    EXPECT_LE(d.off_by_one, d.total / 10 + 1);
+  }
 }
 
 // Placement restricted to Conv: Adds and the Gemm stay float in the QDQ model; the pass fuses
@@ -285,8 +355,8 @@ TEST(FuseQdq, NonEquivalentUnitsStay) {
   const std::string x = b.qdq("x", xs, 100);
   const std::string w = b.weight({6, 3, 3, 3}, 5, ws);
   const std::string conv = b.node("Conv", {x, w, b.bias(ws, 2 * xs, 6)}, conv_attrs());
-  const std::string pooled = b.node("MaxPool", {b.qdq(conv, 0.1f, 3)},
-                                    {Attribute::of_ints("kernel_shape", {2, 2})});
+  const std::string pooled =
+      b.node("MaxPool", {b.qdq(conv, 0.1f, 3)}, {Attribute::of_ints("kernel_shape", {2, 2})});
   const std::string out = b.qdq(pooled, 0.2f, 3);
   b.io({{"x", {1, 3, 7, 7}}}, out);
   Model fused = b.m;
@@ -294,9 +364,83 @@ TEST(FuseQdq, NonEquivalentUnitsStay) {
   EXPECT_EQ(count_ops(fused.graph, "QConv"), 0);
   EXPECT_EQ(count_ops(fused.graph, "Conv"), 1);
   EXPECT_EQ(count_ops(fused.graph, "QuantizeLinear"), 3);
+  // The float Conv's weight and bias DQs are folded (float fast kernels pack constant weights);
+  // the activations' stay.
+  EXPECT_EQ(count_ops(fused.graph, "DequantizeLinear"), 3);
+  for (const Node& n : fused.graph.nodes)
+    if (n.op_type == "Conv") {
+      EXPECT_EQ(fused.graph.initializers.at(n.inputs[1]).dtype(), DType::f32);
+    }
   const std::map<std::string, Tensor> feeds = {{"x", random_f32({1, 3, 7, 7}, 7, -2, 3)}};
   const Tensor got = run(fused, feeds, false), want = run(b.m, feeds, false);
   for (int64_t i = 0; i < want.numel(); ++i) EXPECT_EQ(got.at_f64(i), want.at_f64(i));
+}
+
+// MatMul by a constant weight + Add of a constant [N] bias (+ Relu): quantize_to_qdq keeps the
+// Add in the MatMul's unit with an int32 bias, and the pass makes it one QMatMul with bias.
+TEST(FuseQdq, MatMulWithBiasAddBecomesQMatMulWithBias) {
+  QdqBuilder b;
+  const auto constant = [&](const Shape& shape, uint32_t seed) {
+    return b.init("c", random_f32(shape, seed, -0.5f, 0.5f));
+  };
+  std::string h = b.node("MatMul", {"x", constant({24, 40}, 1)});
+  h = b.node("Relu", {b.node("Add", {h, constant({40}, 2)})});
+  h = b.node("Add", {constant({10}, 4), b.node("MatMul", {h, constant({40, 10}, 3)})});
+  b.io({{"x", {3, 5, 24}}}, h);
+  QdqConfig config;
+  Calibrator cal(b.m, qdq_activations(b.m, config), ObserverConfig{});
+  cal.observe({{"x", random_f32({3, 5, 24}, 9, -2, 2)}});
+  Model qdq = b.m;
+  EXPECT_EQ(quantize_to_qdq(qdq, cal.ranges(), config).size(), 2u);
+  EXPECT_EQ(count_ops(qdq.graph, "Add"), 2);
+  Model fused = qdq;
+  optimize(fused);
+  EXPECT_EQ(count_ops(fused.graph, "QMatMul"), 2);
+  EXPECT_EQ(count_ops(fused.graph, "Add"), 0);
+  for (const Node& n : fused.graph.nodes)
+    if (n.op_type == "QMatMul") {
+      ASSERT_GE(n.inputs.size(), 9u);
+      EXPECT_EQ(fused.graph.initializers.at(n.inputs[8]).dtype(), DType::i32);
+    }
+  const std::map<std::string, Tensor> feeds = {{"x", random_f32({3, 5, 24}, 10, -2, 2)}};
+  const LsbDiff d = lsb_diff(run(fused, feeds, false), run(qdq, feeds, false), output_scale(qdq));
+  EXPECT_EQ(d.worse, 0);
+  EXPECT_LE(d.off_by_one, d.total / 10 + 1);
+}
+
+// Concat of two conv branches: its inputs take the Concat output's qparams (one range, the
+// union), so after fusion the Concat joins the QConvs' u8 outputs directly.
+TEST(FuseQdq, ConcatOfConvBranchesRunsOnIntegers) {
+  QdqBuilder b;
+  const auto weight = [&](const Shape& shape, uint32_t seed) {
+    return b.init("w", random_f32(shape, seed, -0.4f, 0.4f));
+  };
+  const std::string left =
+      b.node("Relu", {b.node("Conv", {"x", weight({4, 3, 3, 3}, 1)}, conv_attrs())});
+  const std::string right = b.node("Conv", {"x", weight({5, 3, 3, 3}, 2)}, conv_attrs());
+  const std::string cat = b.node("Concat", {left, right}, {Attribute::of_int("axis", 1)});
+  b.io({{"x", {2, 3, 8, 8}}}, b.node("Conv", {cat, weight({6, 9, 3, 3}, 3)}, conv_attrs()));
+  QdqConfig config;
+  const std::vector<std::string> acts = qdq_activations(b.m, config);
+  EXPECT_EQ(std::count(acts.begin(), acts.end(), cat), 0);  // shares its inputs' range
+  Calibrator cal(b.m, acts, ObserverConfig{});
+  cal.observe({{"x", random_f32({2, 3, 8, 8}, 4, -1, 1)}});
+  Model qdq = b.m;
+  quantize_to_qdq(qdq, cal.ranges(), config);
+  Model fused = qdq;
+  optimize(fused);
+  EXPECT_EQ(count_ops(fused.graph, "QConv"), 3);
+  for (const Node& n : fused.graph.nodes) {
+    if (n.op_type != "Concat") continue;
+    for (const std::string& in : n.inputs) {
+      const Node* p = producer(fused.graph, in);
+      EXPECT_TRUE(p != nullptr && p->op_type == "QConv") << in;
+    }
+  }
+  const std::map<std::string, Tensor> feeds = {{"x", random_f32({2, 3, 8, 8}, 5, -1, 1)}};
+  const LsbDiff d = lsb_diff(run(fused, feeds, true), run(qdq, feeds, false), output_scale(qdq));
+  EXPECT_EQ(d.worse, 0);
+  EXPECT_LE(d.off_by_one, d.total / 100 + 1);
 }
 
 // fold_constants leaves DequantizeLinear of constants alone: weights stay int8.

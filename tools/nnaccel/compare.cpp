@@ -77,11 +77,10 @@ int run_compare(const CompareOptions& o) {
              ratio(b.median_ms, a.median_ms));
   fmt::print("(latency: median of {} runs on the fast path)\n\nB against A:\n", o.iters);
   for (const NamedAgreement& n : r.outputs)
-    fmt::print("  {}: SQNR {} dB, cosine {:.6f}, argmax agreement {:.2f}% of {} positions\n",
-               n.output,
-               std::isfinite(n.agreement.sqnr_db) ? fmt::format("{:.2f}", n.agreement.sqnr_db)
-                                                  : "inf",
-               n.agreement.cosine, 100 * n.agreement.argmax_agreement, n.agreement.positions);
+    fmt::print(
+        "  {}: SQNR {} dB, cosine {:.6f}, argmax agreement {:.2f}% of {} positions\n", n.output,
+        std::isfinite(n.agreement.sqnr_db) ? fmt::format("{:.2f}", n.agreement.sqnr_db) : "inf",
+        n.agreement.cosine, 100 * n.agreement.argmax_agreement, n.agreement.positions);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // nnaccel quantize: post-training int8 quantization; the library does the work
 // (compress/quantize/quantize_pipeline.hpp), this file parses flags and prints the report.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -31,9 +32,12 @@ nnaccel::QuantizeOptions parse(const QuantizeOptions& o) {
             o.calib_size);
   q.calib = o.calib;
   q.calib_size = o.calib_size < 0 ? 0 : o.calib_size;
-  if (o.activations == "u8") q.qdq.activation_type = DType::u8;
-  else if (o.activations == "s8" || o.activations == "i8") q.qdq.activation_type = DType::i8;
-  else fail("--activations: '{}' is not u8 or s8", o.activations);
+  if (o.activations == "u8")
+    q.qdq.activation_type = DType::u8;
+  else if (o.activations == "s8" || o.activations == "i8")
+    q.qdq.activation_type = DType::i8;
+  else
+    fail("--activations: '{}' is not u8 or s8", o.activations);
   q.qdq.activation_symmetric = o.symmetric;
   q.qdq.per_channel = !o.per_tensor;
   try {
@@ -49,10 +53,12 @@ nnaccel::QuantizeOptions parse(const QuantizeOptions& o) {
     q.observer.percentile = o.percentile;
   }
   if (!o.op_types.empty()) {
-    static const std::set<std::string> known = {"Conv", "MatMul", "Gemm"};
+    // What the static rewrite knows (its default set) plus what the dynamic one rewrites.
+    std::set<std::string> known = QdqConfig{}.op_types;
+    known.insert({"Conv", "MatMul", "Gemm"});
     q.qdq.op_types.clear();
     for (const std::string& t : o.op_types) {
-      NNA_CHECK(known.count(t), "--op-types: '{}' is not one of Conv, MatMul, Gemm", t);
+      NNA_CHECK(known.count(t), "--op-types: '{}' is not one of {}", t, fmt::join(known, ", "));
       q.qdq.op_types.insert(t);
     }
   }
@@ -95,21 +101,21 @@ void print_report(const QuantizeOptions& o, const nnaccel::QuantizeOptions& q,
                q.qdq.activation_type == DType::u8 ? "u8" : "s8");
     fmt::print("calibration: {} samples in {} batches{}\n", r.calibration_samples,
                r.calibration_batches,
-               r.resumed_batches > 0 ? fmt::format(" ({} restored from {})", r.resumed_batches,
-                                                   o.calib_state)
-                                     : "");
+               r.resumed_batches > 0
+                   ? fmt::format(" ({} restored from {})", r.resumed_batches, o.calib_state)
+                   : "");
   }
   if (o.cle) fmt::print("cross-layer equalization: {} layer pairs rescaled\n", r.cle_pairs);
-  if (o.bias_correction)
-    fmt::print("bias correction: {} layers corrected\n", r.bias_corrected);
+  if (o.bias_correction) fmt::print("bias correction: {} layers corrected\n", r.bias_corrected);
   fmt::print("\n{:<28} {:<7} {:<22} {:<20} {:<21} {:>9} {:>9}\n", "node", "op", "input range",
              "input scale / zp", "weight scales", "w SQNR", "out SQNR");
   for (const QuantizedLayer& l : r.layers) {
     auto it = r.output_sqnr_db.find(l.node);
     fmt::print("{:<28} {:<7} {:<22} {:<20} {:<21} {:>9} {:>9}\n", l.node, l.op_type,
                range_text(l, o.dynamic),
-               o.dynamic ? "dynamic"
-                         : fmt::format("{:.4g} / {}", l.input_quant.scale, l.input_quant.zero_point),
+               o.dynamic
+                   ? "dynamic"
+                   : fmt::format("{:.4g} / {}", l.input_quant.scale, l.input_quant.zero_point),
                fmt::format("{:.3g}..{:.3g}", l.weight_scale_min, l.weight_scale_max),
                db(l.weight_sqnr_db), it == r.output_sqnr_db.end() ? "-" : db(it->second));
   }
@@ -125,12 +131,12 @@ void print_report(const QuantizeOptions& o, const nnaccel::QuantizeOptions& q,
   if (!r.sensitivity.empty()) {
     const bool acc = r.sensitivity_metric == "accuracy";
     fmt::print("\nsensitivity: each layer quantized alone, worst first ({}{})\n",
-               acc ? "accuracy on the fashion-mnist test split" : "output SQNR dB against float",
+               acc ? "accuracy on " + r.sensitivity_data : "output SQNR dB against float",
                acc ? fmt::format("; float {:.2f}%", 100 * r.float_score) : "");
     for (const LayerSensitivity& s : r.sensitivity) {
       if (acc)
-        fmt::print("  {:<28} {:<7} {:>7.2f}%  drop {:+.2f} pts\n", s.node, s.op_type,
-                   100 * s.score, 100 * (r.float_score - s.score));
+        fmt::print("  {:<28} {:<7} {:>7.2f}%  drop {:+.2f} pts\n", s.node, s.op_type, 100 * s.score,
+                   100 * (r.float_score - s.score));
       else
         fmt::print("  {:<28} {:<7} {:>9} dB\n", s.node, s.op_type, db(s.score));
     }
@@ -143,8 +149,7 @@ int run_quantize(const QuantizeOptions& o) {
   const nnaccel::QuantizeOptions q = parse(o);
   std::error_code ec;
   NNA_CHECK(fs::is_regular_file(o.model, ec), "model '{}' not found", o.model);
-  NNA_CHECK(!same_file(o.model, o.out), "--out '{}' is the input model; write a new file",
-            o.out);
+  NNA_CHECK(!same_file(o.model, o.out), "--out '{}' is the input model; write a new file", o.out);
   NNA_CHECK(o.calib_state.empty() || !same_file(o.calib_state, o.model),
             "--calib-state '{}' is the input model", o.calib_state);
   NNA_CHECK(o.calib_state != o.out, "--calib-state and --out are the same file");

@@ -41,10 +41,10 @@ void check_feed(const ValueInfo& input, const Tensor& t, const std::string& sour
   if (!ok) {
     std::string want;
     for (const Dim& d : type.dims)
-      want += (want.empty() ? "" : ",") + (d.known() ? std::to_string(d.value)
-                                                     : (d.param.empty() ? "?" : d.param));
-    fail("{}: has shape {}, but model input '{}' is [{}]", source, shape_str(t.shape()),
-         input.name, want);
+      want += (want.empty() ? "" : ",") +
+              (d.known() ? std::to_string(d.value) : (d.param.empty() ? "?" : d.param));
+    fail("{}: has shape {}, but model input '{}' is [{}]", source, shape_str(t.shape()), input.name,
+         want);
   }
 }
 
@@ -173,8 +173,7 @@ CalibrationData::CalibrationData(const std::vector<std::string>& specs,
   for (const std::string& s : specs) {
     const size_t eq = s.find('=');
     if (eq == std::string::npos || eq == 0) {
-      if (specs.size() == 1)
-        fail("data '{}' is not fashion-mnist, a folder or NAME=DIR", s);
+      if (specs.size() == 1) fail("data '{}' is not fashion-mnist, a folder or NAME=DIR", s);
       fail("data '{}': with several folders each must be NAME=DIR", s);
     }
     const std::string name = s.substr(0, eq), dir = s.substr(eq + 1);
@@ -187,8 +186,8 @@ CalibrationData::CalibrationData(const std::vector<std::string>& specs,
   for (const ValueInfo& v : inputs) {
     bool given = false;
     for (const auto& f : m.files) given = given || f.first.name == v.name;
-    if (!given) fail("data '{}': no folder for model input '{}' (add {}=DIR)", m.description,
-                     v.name, v.name);
+    if (!given)
+      fail("data '{}': no folder for model input '{}' (add {}=DIR)", m.description, v.name, v.name);
   }
   for (const auto& f : m.files)
     if (f.second.size() != m.files[0].second.size())

@@ -52,7 +52,8 @@ Tensor transpose_2d(const Tensor& w) {
   const int64_t rows = w.dim(0), cols = w.dim(1);
   Tensor t(DType::f32, {cols, rows});
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) t.data<float>()[c * rows + r] = w.data<float>()[r * cols + c];
+    for (int64_t c = 0; c < cols; ++c)
+      t.data<float>()[c * rows + r] = w.data<float>()[r * cols + c];
   return t;
 }
 
@@ -62,7 +63,7 @@ Tensor transpose_2d(const Tensor& w) {
 struct Plan {
   Tensor weight;
   int64_t axis = -1;
-  Tensor bias;  // f32, broadcastable to the output
+  Tensor bias;             // f32, broadcastable to the output
   std::string bias_value;  // or a value of the graph added as is
   float alpha = 1.0f;
 };
@@ -177,9 +178,8 @@ std::vector<QuantizedLayer> quantize_dynamic(Model& model, const DynamicQuantCon
     }
     const std::string& x = n.inputs[0];
     if (!dynamic_inputs.count(x)) {
-      const std::array<std::string, 3> q = {names.fresh(x + "_quantized"),
-                                            names.fresh(x + "_scale"),
-                                            names.fresh(x + "_zero_point")};
+      const std::array<std::string, 3> q = {
+          names.fresh(x + "_quantized"), names.fresh(x + "_scale"), names.fresh(x + "_zero_point")};
       rewritten.push_back(make("DynamicQuantizeLinear", names.fresh(x + "_DynamicQuantize"), {x},
                                {q[0], q[1], q[2]}));
       dynamic_inputs[x] = q;
@@ -222,7 +222,8 @@ std::vector<QuantizedLayer> quantize_dynamic(Model& model, const DynamicQuantCon
         b = names.fresh(base + "_bias");
         g.initializers[b] = p.bias;
       }
-      rewritten.push_back(make("Add", names.fresh(base + "_bias_add"), {scaled, b}, {n.outputs[0]}));
+      rewritten.push_back(
+          make("Add", names.fresh(base + "_bias_add"), {scaled, b}, {n.outputs[0]}));
     }
 
     QuantizedLayer row;

@@ -1,9 +1,9 @@
 #include "compress/quantize/quantize_pipeline.hpp"
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -76,8 +76,7 @@ int64_t resume(const std::string& path, const std::string& header, Calibrator& c
                CalibrationData& data) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return 0;
-  if (!std::filesystem::is_regular_file(path, ec))
-    fail("--calib-state '{}' is not a file", path);
+  if (!std::filesystem::is_regular_file(path, ec)) fail("--calib-state '{}' is not a file", path);
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
@@ -184,7 +183,8 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
     return r;
   }
 
-  const std::vector<std::string> acts = qdq_activations(m, o.qdq);
+  const std::vector<std::string> acts =
+      o.sensitivity ? sensitivity_activations(m, o.qdq) : qdq_activations(m, o.qdq);
   NNA_CHECK(!acts.empty(), "nothing to quantize: no {} node with a constant float weight{}",
             fmt::join(o.qdq.op_types, "/"), o.qdq.exclude.empty() ? "" : " outside --exclude");
   ObserverConfig oc = o.observer;
@@ -200,8 +200,8 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
   while (std::optional<DataBatch> b = data.next()) {
     cal.observe(b->feeds);
     if (!o.state_file.empty())
-      write_file_atomic(o.state_file, header + fmt::format("seen {}\n", data.samples_read()) +
-                                          cal.save_state());
+      write_file_atomic(o.state_file,
+                        header + fmt::format("seen {}\n", data.samples_read()) + cal.save_state());
     images += b->samples;
     progress.update(fmt::format("calibrating batch {}/{}", data.batches_read(), total), images,
                     data.batches_read(), total);
@@ -216,11 +216,11 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
 
   if (o.bias_correction) {
     // The calibration batches again, streamed (read once for the float model, once per layer).
-    ForEachBatch batches = [&](const std::function<void(const std::map<std::string, Tensor>&)>&
-                                   each) {
-      CalibrationData d(o.calib, inputs, data_options(o));
-      while (std::optional<DataBatch> b = d.next()) each(b->feeds);
-    };
+    ForEachBatch batches =
+        [&](const std::function<void(const std::map<std::string, Tensor>&)>& each) {
+          CalibrationData d(o.calib, inputs, data_options(o));
+          while (std::optional<DataBatch> b = d.next()) each(b->feeds);
+        };
     BiasCorrectionOptions bo;
     bo.session = so;
     r.bias_corrected = correct_bias(r.model, m, batches, bo).layers.size();
@@ -231,22 +231,29 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
 
   if (o.sensitivity) {
     ModelScore score;
-    const bool labeled = o.calib.size() == 1 && o.calib[0] == "fashion-mnist";
+    // Accuracy where the data has labels: Fashion-MNIST's test split (the calibration images are
+    // from the train split), or a folder's labels.npy.
+    std::error_code ec;
+    const bool fashion = o.calib.size() == 1 && o.calib[0] == "fashion-mnist";
+    const bool labeled = fashion || (o.calib.size() == 1 &&
+                                     std::filesystem::exists(o.calib[0] + "/inputs.npy", ec) &&
+                                     std::filesystem::exists(o.calib[0] + "/labels.npy", ec));
     if (labeled) {
       EvalOptions eo;
       eo.threads = o.threads;
       eo.progress = o.progress;
-      // The test split: the calibration images are from the train split.
-      LabeledData test = load_labeled_data("fashion-mnist", false);
-      score = accuracy_score(test, eo);
+      score = accuracy_score(load_labeled_data(o.calib[0], false), eo);
       r.sensitivity_metric = "accuracy";
+      r.sensitivity_data = fashion ? "the fashion-mnist test split" : o.calib[0];
       r.float_score = score(m);
     } else {
       std::vector<std::map<std::string, Tensor>> batches;
       CalibrationData d(o.calib, inputs, data_options(o));
       while (batches.size() < kSensitivityBatches)
-        if (std::optional<DataBatch> b = d.next()) batches.push_back(b->feeds);
-        else break;
+        if (std::optional<DataBatch> b = d.next())
+          batches.push_back(b->feeds);
+        else
+          break;
       score = output_sqnr_score(m, std::move(batches), so);
       r.sensitivity_metric = "output SQNR dB";
     }

@@ -12,8 +12,8 @@
 #include "compress/quantize/calibration_observer.hpp"
 #include "compress/quantize/quantize_qdq.hpp"
 #include "compress/quantize/sensitivity.hpp"
-#include "report/model_comparison.hpp"
 #include "nnaccel/graph.hpp"
+#include "report/model_comparison.hpp"
 
 namespace nnaccel {
 
@@ -43,6 +43,7 @@ struct QuantizeResult {
   size_t bias_corrected = 0;    // layers whose bias was corrected
   std::vector<LayerSensitivity> sensitivity;
   std::string sensitivity_metric;  // "accuracy" or "output SQNR dB"
+  std::string sensitivity_data;    // where accuracy was measured
   double float_score = 0;          // the float model's accuracy (accuracy metric only)
 };
 

@@ -24,6 +24,12 @@ struct WeightSlot {
   int bias_input = -1;
 };
 
+// Float, or of a type shape inference could not tell (a graph with ops it does not know).
+bool maybe_f32(const GraphView& v, const std::string& name) {
+  const TypeInfo* t = v.type(name);
+  return t == nullptr || t->dtype == DType::f32;
+}
+
 bool weight_slot(const GraphView& v, const Node& n, WeightSlot& w) {
   const Graph& g = v.graph();
   if (n.inputs.size() < 2 || n.outputs.size() != 1) return false;
@@ -31,7 +37,7 @@ bool weight_slot(const GraphView& v, const Node& n, WeightSlot& w) {
   if (it == g.initializers.end() || it->second.dtype() != DType::f32) return false;
   if (!passes_detail::is_constant_initializer(g, n.inputs[1])) return false;
   if (g.initializers.count(n.inputs[0])) return false;  // a constant A: nothing to calibrate
-  if (!v.is_f32(n.inputs[0]) || !v.is_f32(n.outputs[0])) return false;
+  if (!maybe_f32(v, n.inputs[0]) || !maybe_f32(v, n.outputs[0])) return false;
   const int rank = it->second.rank();
   if (n.op_type == "Conv") {
     w = {1, 0, 2};
@@ -47,9 +53,8 @@ bool weight_slot(const GraphView& v, const Node& n, WeightSlot& w) {
 }
 
 bool is_transparent(const Node& n) {
-  static const std::set<std::string> kOps = {"MaxPool",   "Reshape",   "Flatten",
-                                             "Transpose", "Squeeze",   "Unsqueeze",
-                                             "Identity",  "Concat"};
+  static const std::set<std::string> kOps = {"MaxPool", "Reshape",   "Flatten",  "Transpose",
+                                             "Squeeze", "Unsqueeze", "Identity", "Concat"};
   return n.domain.empty() && kOps.count(n.op_type) > 0;
 }
 
@@ -58,6 +63,8 @@ struct QdqPlan {
   std::vector<size_t> weighted;  // Conv/Gemm/MatMul nodes quantized, in graph order
   std::map<size_t, WeightSlot> slots;
   std::map<size_t, std::string> activation;  // the float input of each weighted node
+  // MatMul -> Add of a constant [N] bias: the Add's index and bias input, in the MatMul's unit.
+  std::map<size_t, std::pair<size_t, int>> bias_add;
   std::vector<std::string> values;  // in graph order
   std::set<std::string> derived;    // transparent ops' outputs: no range of their own
   std::map<std::string, std::string> parent;
@@ -83,11 +90,10 @@ QdqPlan plan_qdq(const Graph& g, const QdqConfig& c) {
     return n.domain.empty() && c.op_types.count(n.op_type) && !c.exclude.count(n.name);
   };
   const auto activation = [&](const std::string& name) {
-    return !name.empty() && !g.initializers.count(name) && v.is_f32(name);
+    return !name.empty() && !g.initializers.count(name) && maybe_f32(v, name);
   };
   // The unit's output: through a Relu, or a Clip with constant bounds, that alone reads it.
-  const auto unit_output = [&](const Node& n) {
-    const std::string& out = n.outputs[0];
+  const auto unit_output_from = [&](const std::string& out) {
     const int r = v.sole_reader(out);
     if (r < 0) return out;
     const Node& a = g.nodes[static_cast<size_t>(r)];
@@ -98,6 +104,23 @@ QdqPlan plan_qdq(const Graph& g, const QdqConfig& c) {
       if (!a.inputs[i].empty() && !v.scalar(a.inputs[i])) return out;
     return a.outputs[0];
   };
+  const auto unit_output = [&](const Node& n) { return unit_output_from(n.outputs[0]); };
+  // A MatMul's bias: an Add alone reading its output, with a constant f32 [N] operand.
+  const auto bias_add = [&](const Node& mm, std::pair<size_t, int>& found) {
+    const Tensor& w = g.initializers.at(mm.inputs[1]);
+    if (w.rank() != 2) return false;
+    const int r = v.sole_reader(mm.outputs[0]);
+    if (r < 0 || !is_op(g.nodes[static_cast<size_t>(r)], "Add")) return false;
+    const Node& add = g.nodes[static_cast<size_t>(r)];
+    if (add.inputs.size() != 2 || add.outputs.size() != 1) return false;
+    const int side = add.inputs[0] == mm.outputs[0] ? 1 : 0;
+    const Tensor* b = v.constant(add.inputs[static_cast<size_t>(side)]);
+    if (b == nullptr || b->dtype() != DType::f32 || b->rank() != 1 || b->numel() != w.dim(1) ||
+        add.inputs[0] == add.inputs[1])
+      return false;
+    found = {static_cast<size_t>(r), side};
+    return true;
+  };
   for (size_t k = 0; k < g.nodes.size(); ++k) {
     const Node& n = g.nodes[k];
     if (!selected(n)) continue;
@@ -106,9 +129,15 @@ QdqPlan plan_qdq(const Graph& g, const QdqConfig& c) {
       p.weighted.push_back(k);
       p.slots[k] = w;
       quantized.insert(n.inputs[0]);
-      quantized.insert(unit_output(n));
+      std::pair<size_t, int> add;
+      if (n.op_type == "MatMul" && bias_add(n, add)) {
+        p.bias_add[k] = add;
+        quantized.insert(unit_output_from(g.nodes[add.first].outputs[0]));
+      } else {
+        quantized.insert(unit_output(n));
+      }
     } else if (is_op(n, "Add") && n.inputs.size() == 2 && n.outputs.size() == 1 &&
-               activation(n.inputs[0]) && activation(n.inputs[1]) && v.is_f32(n.outputs[0])) {
+               activation(n.inputs[0]) && activation(n.inputs[1]) && maybe_f32(v, n.outputs[0])) {
       quantized.insert(n.inputs[0]);
       quantized.insert(n.inputs[1]);
       quantized.insert(unit_output(n));
@@ -117,7 +146,7 @@ QdqPlan plan_qdq(const Graph& g, const QdqConfig& c) {
   // Transparent ops join where their inputs are quantized already (graph order, so chains of
   // them follow).
   for (const Node& n : g.nodes) {
-    if (!selected(n) || !is_transparent(n) || n.outputs.empty() || !v.is_f32(n.outputs[0]))
+    if (!selected(n) || !is_transparent(n) || n.outputs.empty() || !maybe_f32(v, n.outputs[0]))
       continue;
     if (n.outputs.size() > 1 && !n.outputs[1].empty()) continue;  // MaxPool's Indices
     const std::string& out = n.outputs[0];
@@ -148,8 +177,10 @@ QdqPlan plan_qdq(const Graph& g, const QdqConfig& c) {
 
 Tensor scalar_of(DType t, int32_t v) {
   Tensor s(t, {});
-  if (t == DType::u8) s.data<uint8_t>()[0] = static_cast<uint8_t>(v);
-  else s.data<int8_t>()[0] = static_cast<int8_t>(v);
+  if (t == DType::u8)
+    s.data<uint8_t>()[0] = static_cast<uint8_t>(v);
+  else
+    s.data<int8_t>()[0] = static_cast<int8_t>(v);
   return s;
 }
 
@@ -180,8 +211,10 @@ class Names {
 
 // The weight (and bias) of a quantized Conv/Gemm/MatMul: int8 initializers read through
 // DequantizeLinear nodes appended to `added`. Returns the report row's weight fields.
+// The bias is input `bias_index` of `bias_holder` (the node itself, or a MatMul's bias Add).
 QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const AffineQuant& xq,
-                                const QdqConfig& config, Names& names, std::vector<Node>& added) {
+                                const QdqConfig& config, Names& names, std::vector<Node>& added,
+                                Node& bias_holder, int bias_index) {
   const Tensor wf = g.initializers.at(n.inputs[static_cast<size_t>(w.input)]);
   const int64_t axis = config.per_channel ? w.channel_axis : -1;
   const int64_t channels = axis >= 0 ? wf.dim(static_cast<int>(axis)) : 1;
@@ -212,8 +245,10 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
         const int64_t k = (o * channels + c) * inner + i;
         const AffineQuant& q = wq[static_cast<size_t>(c)];
         const int32_t v = quantize_value(wp[k], q);
-        if (config.weight_type == DType::i8) wi.data<int8_t>()[k] = static_cast<int8_t>(v);
-        else wi.data<uint8_t>()[k] = static_cast<uint8_t>(v);
+        if (config.weight_type == DType::i8)
+          wi.data<int8_t>()[k] = static_cast<int8_t>(v);
+        else
+          wi.data<uint8_t>()[k] = static_cast<uint8_t>(v);
         const double d = wp[k] - dequantize_value(v, q);
         signal += static_cast<double>(wp[k]) * wp[k];
         noise += d * d;
@@ -241,8 +276,8 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
   n.inputs[static_cast<size_t>(w.input)] = wd;
 
   // Bias as int32 at scale x_scale * w_scale, as integer kernels accumulate it.
-  if (w.bias_input >= 0 && n.inputs.size() > static_cast<size_t>(w.bias_input)) {
-    const std::string& bname = n.inputs[static_cast<size_t>(w.bias_input)];
+  if (bias_index >= 0 && bias_holder.inputs.size() > static_cast<size_t>(bias_index)) {
+    const std::string bname = bias_holder.inputs[static_cast<size_t>(bias_index)];
     auto b = g.initializers.find(bname);
     if (b != g.initializers.end() && b->second.dtype() == DType::f32 && b->second.rank() == 1 &&
         b->second.numel() == (axis >= 0 ? channels : b->second.numel()) &&
@@ -256,15 +291,14 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
         const double v = std::nearbyint(static_cast<double>(b->second.data<float>()[c]) / s);
         bi.data<int32_t>()[c] = static_cast<int32_t>(std::clamp(v, -2147483648.0, 2147483647.0));
       }
-      const std::string bq = names.fresh(bname + "_quantized"),
-                        bsn = names.fresh(bname + "_scale"),
+      const std::string bq = names.fresh(bname + "_quantized"), bsn = names.fresh(bname + "_scale"),
                         bd = names.fresh(bname + "_dequantized");
       g.initializers[bq] = bi;
       g.initializers[bsn] = bs;
       Node bdq = make("DequantizeLinear", bd, {bq, bsn}, {bd});
       bdq.attrs.push_back(Attribute::of_int("axis", 0));
       added.push_back(bdq);
-      n.inputs[static_cast<size_t>(w.bias_input)] = bd;
+      bias_holder.inputs[static_cast<size_t>(bias_index)] = bd;
     }
   }
 
@@ -342,8 +376,8 @@ std::vector<QuantizedLayer> quantize_to_qdq(Model& model,
       for (std::string& o : g.nodes[at->second].outputs)
         if (o == v) o = pre;
       added.push_back(make("QuantizeLinear", qv, {pre, cq.scale, cq.zero_point}, {qv}));
-      added.push_back(make("DequantizeLinear", v + "_dequantize", {qv, cq.scale, cq.zero_point},
-                           {v}));
+      added.push_back(
+          make("DequantizeLinear", v + "_dequantize", {qv, cq.scale, cq.zero_point}, {v}));
     } else {
       const std::string dv = names.fresh(v + "_dequantized");
       for (Node& n : g.nodes)
@@ -359,8 +393,12 @@ std::vector<QuantizedLayer> quantize_to_qdq(Model& model,
     Node& n = g.nodes[k];
     const std::string act = p.activation.at(k);
     const std::string root = p.find(act);
-    QuantizedLayer row =
-        quantize_weights(g, n, p.slots.at(k), class_quant.at(root).q, config, names, added);
+    const WeightSlot& slot = p.slots.at(k);
+    auto add = p.bias_add.find(k);
+    Node& bias_holder = add != p.bias_add.end() ? g.nodes[add->second.first] : n;
+    const int bias_index = add != p.bias_add.end() ? add->second.second : slot.bias_input;
+    QuantizedLayer row = quantize_weights(g, n, slot, class_quant.at(root).q, config, names, added,
+                                          bias_holder, bias_index);
     row.node = n.name;
     row.op_type = n.op_type;
     row.input = act;
@@ -369,7 +407,7 @@ std::vector<QuantizedLayer> quantize_to_qdq(Model& model,
     report.push_back(row);
   }
   g.nodes.insert(g.nodes.end(), added.begin(), added.end());
-  verify_graph(g);  // also restores topological order
+  verify_graph(g);           // also restores topological order
   remove_dead_nodes(model);  // the float weights nothing reads any more
   return report;
 }

@@ -26,9 +26,9 @@ namespace nnaccel {
 struct QdqConfig {
   // The op types quantized (restrict to keep others in float). Transparent ops are quantized
   // only where their inputs already are.
-  std::set<std::string> op_types = {"Conv",      "Gemm",    "MatMul",    "Add",
-                                    "MaxPool",   "Reshape", "Flatten",   "Transpose",
-                                    "Squeeze",   "Unsqueeze", "Identity", "Concat"};
+  std::set<std::string> op_types = {"Conv",    "Gemm",      "MatMul",   "Add",
+                                    "MaxPool", "Reshape",   "Flatten",  "Transpose",
+                                    "Squeeze", "Unsqueeze", "Identity", "Concat"};
   std::set<std::string> exclude;  // node names kept in float
   DType activation_type = DType::u8;
   bool activation_symmetric = false;
@@ -40,12 +40,12 @@ struct QdqConfig {
 // One row of the per-layer table (the quantized ops with weights).
 struct QuantizedLayer {
   std::string node, op_type;
-  std::string input;          // the activation quantized
+  std::string input;  // the activation quantized
   QuantRange input_range;
   AffineQuant input_quant;
   float weight_min = 0, weight_max = 0;
   float weight_scale_min = 0, weight_scale_max = 0;  // over channels
-  double weight_sqnr_db = 0;  // 10 log10(sum w^2 / sum (w - dq(q(w)))^2)
+  double weight_sqnr_db = 0;                         // 10 log10(sum w^2 / sum (w - dq(q(w)))^2)
 };
 
 // The activations quantize_to_qdq needs calibrated ranges for, in graph order: the inputs and

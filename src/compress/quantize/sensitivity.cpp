@@ -1,11 +1,38 @@
 #include "compress/quantize/sensitivity.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "core/check.hpp"
 #include "report/output_agreement.hpp"
 
 namespace nnaccel {
+
+namespace {
+
+// `config` with every node but `node` kept float (not only the other weighted layers: Add units
+// and transparent ops would otherwise be quantized in every run).
+QdqConfig only(const Model& m, const QdqConfig& config, const std::string& node) {
+  QdqConfig one = config;
+  for (const Node& n : m.graph.nodes)
+    if (n.name != node && !n.name.empty()) one.exclude.insert(n.name);
+  return one;
+}
+
+}  // namespace
+
+std::vector<std::string> sensitivity_activations(const Model& float_model,
+                                                 const QdqConfig& config) {
+  std::vector<std::string> out = qdq_activations(float_model, config);
+  std::set<std::string> seen(out.begin(), out.end());
+  for (const Node& n : float_model.graph.nodes) {
+    if (n.name.empty() || !config.op_types.count(n.op_type) || config.exclude.count(n.name))
+      continue;
+    for (const std::string& v : qdq_activations(float_model, only(float_model, config, n.name)))
+      if (seen.insert(v).second) out.push_back(v);
+  }
+  return out;
+}
 
 std::vector<LayerSensitivity> layer_sensitivity(const Model& float_model,
                                                 const std::map<std::string, QuantRange>& ranges,
@@ -19,17 +46,13 @@ std::vector<LayerSensitivity> layer_sensitivity(const Model& float_model,
   std::vector<LayerSensitivity> out;
   for (const QuantizedLayer& layer : layers) {
     if (layer.node.empty()) continue;
-    QdqConfig one = config;
-    for (const QuantizedLayer& other : layers)
-      if (other.node != layer.node) one.exclude.insert(other.node);
     Model m = float_model;
-    quantize_to_qdq(m, ranges, one);
+    quantize_to_qdq(m, ranges, only(float_model, config, layer.node));
     out.push_back({layer.node, layer.op_type, score(m)});
   }
-  std::stable_sort(out.begin(), out.end(), [](const LayerSensitivity& a,
-                                              const LayerSensitivity& b) {
-    return a.score < b.score;
-  });
+  std::stable_sort(
+      out.begin(), out.end(),
+      [](const LayerSensitivity& a, const LayerSensitivity& b) { return a.score < b.score; });
   return out;
 }
 

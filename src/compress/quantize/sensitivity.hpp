@@ -24,10 +24,16 @@ struct LayerSensitivity {
 
 // Quantizes each layer `config` selects on its own with `ranges` (from calibrating the float
 // model for `config`) and scores the result. Sorted by score, worst (most sensitive) first; ties
-// keep graph order. Nodes need names (unnamed ones cannot be singled out and are skipped).
+// keep graph order. Works by node name: unnamed layers are skipped and unnamed other nodes cannot
+// be kept float (quantize_model names every node first).
 std::vector<LayerSensitivity> layer_sensitivity(const Model& float_model,
                                                 const std::map<std::string, QuantRange>& ranges,
                                                 const QdqConfig& config, const ModelScore& score);
+
+// The activations layer_sensitivity needs ranges for: what quantizing each candidate layer alone
+// reads (with the others float, a layer's input may be a value the full quantization shares with
+// a neighbour, e.g. a MaxPool output), together with what the full quantization needs.
+std::vector<std::string> sensitivity_activations(const Model& float_model, const QdqConfig& config);
 
 // Top-1 accuracy on labeled data (the evaluation `nnaccel eval` runs).
 ModelScore accuracy_score(LabeledData data, EvalOptions options);

@@ -7,6 +7,7 @@
 // Dequantize nodes are left in place; the ones nothing reads any more go with remove_dead_nodes.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "ir/passes/passes.hpp"
 #include "ir/passes/pattern.hpp"
 #include "ops/fused_activation.hpp"
+#include "ops/op_registry.hpp"
 
 namespace nnaccel {
 
@@ -66,7 +68,8 @@ class Matcher {
       return std::nullopt;
     }
     if (!r && !reason_.empty() && verbose_enabled())
-      fmt::print(stderr, "nnaccel: fuse_qdq: {} stays DequantizeLinear -> op -> QuantizeLinear: {}\n",
+      fmt::print(stderr,
+                 "nnaccel: fuse_qdq: {} stays DequantizeLinear -> op -> QuantizeLinear: {}\n",
                  n.describe(), reason_);
     return r;
   }
@@ -75,9 +78,8 @@ class Matcher {
 
  private:
   static bool transparent(const Node& n) {
-    static const std::set<std::string> kOps = {"MaxPool", "Reshape",   "Flatten",
-                                               "Transpose", "Squeeze", "Unsqueeze",
-                                               "Identity",  "Concat"};
+    static const std::set<std::string> kOps = {"MaxPool", "Reshape",   "Flatten",  "Transpose",
+                                               "Squeeze", "Unsqueeze", "Identity", "Concat"};
     return n.domain.empty() && kOps.count(n.op_type) > 0;
   }
 
@@ -88,7 +90,8 @@ class Matcher {
 
   std::string fresh(const std::string& base) {
     std::string name = unique_name(g_, base);
-    for (int i = 1; new_initializers_.count(name); ++i) name = unique_name(g_, base + "_" + std::to_string(i));
+    for (int i = 1; new_initializers_.count(name); ++i)
+      name = unique_name(g_, base + "_" + std::to_string(i));
     return name;
   }
 
@@ -231,7 +234,8 @@ class Matcher {
         if (z->at_f64(i) != 0) return false;
     }
     for (int64_t c = 0; c < channels; ++c) {
-      const float want = x.scale_value * w.scales[w.scales.size() == 1 ? 0 : static_cast<size_t>(c)];
+      const float want =
+          x.scale_value * w.scales[w.scales.size() == 1 ? 0 : static_cast<size_t>(c)];
       const float got = s->data<float>()[s->numel() == 1 ? 0 : c];
       if (std::fabs(got - want) > 1e-6f * std::fabs(want)) return false;
     }
@@ -241,8 +245,7 @@ class Matcher {
 
   // The unit's end: the op's activation (from a fused op, or a Relu/Clip read next) and the
   // QuantizeLinear after it. Sets the output and the y qparams inputs (6, 7) of `r.node`.
-  void finish_unit(const Node& op, Rewrite& r, bool has_activation) {
-    std::string out = op.outputs[0];
+  void finish_unit(std::string out, Rewrite& r, bool has_activation) {
     if (!has_activation) {
       int at = -1;
       if (std::optional<FusedActivation> a = activation_after(out, at)) {
@@ -304,7 +307,7 @@ class Matcher {
       r.node.inputs[10] = z->scale;
       r.node.inputs[11] = z->zero_point;
     }
-    finish_unit(conv, r, has_activation(conv));
+    finish_unit(conv.outputs[0], r, has_activation(conv));
     trim(r.node);
     return r;
   }
@@ -334,11 +337,28 @@ class Matcher {
     r.node.inputs[5] = w->zero_point;
     std::string bias;
     const std::string c = mm.inputs.size() > 2 ? mm.inputs[2] : "";
-    if (!int32_bias(c, *a, *w, n, bias)) return decline("the bias is not int32 [N] at a_scale * b_scale");
+    if (!int32_bias(c, *a, *w, n, bias))
+      return decline("the bias is not int32 [N] at a_scale * b_scale");
+    std::string out = mm.outputs[0];
+    if (is_op(mm, "MatMul")) {
+      // quantize_to_qdq's MatMul unit: MatMul -> Add of an int32 [N] bias read through DQ.
+      const int at = v_.sole_reader(out);
+      if (at >= 0 && is_op(g_.nodes[static_cast<size_t>(at)], "Add")) {
+        const Node& add = g_.nodes[static_cast<size_t>(at)];
+        const std::string other = other_input(add, out);
+        if (!other.empty() && other != out && v_.producer(other) != nullptr &&
+            int32_bias(other, *a, *w, n, bias) && !bias.empty()) {
+          r.absorbed.push_back(static_cast<size_t>(at));
+          out = add.outputs[0];
+        } else {
+          bias.clear();
+        }
+      }
+    }
     r.node.inputs[8] = bias;
     for (const char* attr : {"activation", "activation_params"})
       if (const Attribute* at = mm.attr(attr)) r.node.attrs.push_back(*at);
-    finish_unit(mm, r, has_activation(mm));
+    finish_unit(out, r, has_activation(mm));
     trim(r.node);
     return r;
   }
@@ -351,8 +371,9 @@ class Matcher {
     if (!a || !b) return std::nullopt;
     Rewrite r{k, integer_node(add, "QAdd", 8), {}};
     r.node.inputs = {a->value, a->scale, a->zero_point, b->value, b->scale, b->zero_point, "", ""};
-    finish_unit(add, r, false);
-    if (r.node.inputs[6].empty()) return decline("its output is not quantized (QAdd has no float output)");
+    finish_unit(add.outputs[0], r, false);
+    if (r.node.inputs[6].empty())
+      return decline("its output is not quantized (QAdd has no float output)");
     return r;
   }
 
@@ -387,7 +408,8 @@ class Matcher {
     const int64_t rows = w.dim(0), cols = w.dim(1);
     Tensor t(DType::i8, {cols, rows});
     for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j) t.data<int8_t>()[j * rows + i] = w.data<int8_t>()[i * cols + j];
+      for (int64_t j = 0; j < cols; ++j)
+        t.data<int8_t>()[j * rows + i] = w.data<int8_t>()[i * cols + j];
     const std::string out = fresh(name + "_transposed");
     new_initializers_[out] = t;
     transposed_[name] = out;
@@ -406,10 +428,62 @@ class Matcher {
   std::map<std::string, std::string> zeros_, transposed_;
 };
 
+// The weights and biases of the float ops left (units not fused): a DequantizeLinear of constants
+// read only there becomes its float result, so the float fast kernels, which pack constant
+// weights, take those ops (as before fold_constants kept DequantizeLinear). The values are the
+// reference kernel's, so the results do not change.
+void fold_float_weights(Graph& g) {
+  static const std::set<std::string> kWeighted = {
+      "Conv", "ConvTranspose", "Gemm", "MatMul", "FusedConv", "FusedGemm", "FusedMatMul"};
+  const std::map<std::string, int> reads = read_counts(g);
+  std::map<std::string, int> weight_reads;
+  for (const Node& n : g.nodes) {
+    if (!kWeighted.count(n.op_type) || (!n.domain.empty() && n.domain != kDomain)) continue;
+    for (size_t i = 1; i < n.inputs.size(); ++i)
+      if (!n.inputs[i].empty()) ++weight_reads[n.inputs[i]];
+  }
+  const OpSchema* schema = OpRegistry::instance().find("", "DequantizeLinear");
+  std::vector<bool> dead(g.nodes.size(), false);
+  bool any = false;
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const Node& n = g.nodes[k];
+    if (!is_op(n, "DequantizeLinear") || n.outputs.size() != 1) continue;
+    auto r = reads.find(n.outputs[0]);
+    auto w = weight_reads.find(n.outputs[0]);
+    if (r == reads.end() || w == weight_reads.end() || r->second != w->second) continue;
+    std::vector<const Tensor*> ins;
+    bool constant = true;
+    for (const std::string& in : n.inputs) {
+      if (in.empty()) {
+        ins.push_back(nullptr);
+      } else if (is_constant_initializer(g, in)) {
+        ins.push_back(&g.initializers.at(in));
+      } else {
+        constant = false;
+      }
+    }
+    if (!constant) continue;
+    try {
+      OpContext ctx(n, ins, nullptr);
+      schema->run(ctx);
+      g.initializers[n.outputs[0]] = ctx.outputs[0];
+    } catch (const Error&) {
+      continue;  // left for run time, which reports it in context
+    }
+    dead[k] = true;
+    any = true;
+  }
+  if (any) erase_nodes(g, dead);
+}
+
 }  // namespace
 
 int fuse_qdq(Model& m) {
   Graph& g = m.graph;
+  // Float models (most) skip the shape inference a GraphView costs.
+  if (std::none_of(g.nodes.begin(), g.nodes.end(),
+                   [](const Node& n) { return is_op(n, "DequantizeLinear"); }))
+    return 0;
   std::vector<Rewrite> rewrites;
   std::map<std::string, Tensor> added;
   {
@@ -429,15 +503,19 @@ int fuse_qdq(Model& m) {
     }
     added = std::move(matcher.new_initializers());
   }
-  if (rewrites.empty()) return 0;
-  std::vector<bool> dead(g.nodes.size(), false);
-  for (Rewrite& r : rewrites) {
-    for (size_t a : r.absorbed) dead[a] = true;
-    g.nodes[r.at] = std::move(r.node);
+  if (verbose_enabled() && !rewrites.empty())
+    fmt::print(stderr, "nnaccel: fuse_qdq: {} QDQ units became integer ops\n", rewrites.size());
+  if (!rewrites.empty()) {
+    std::vector<bool> dead(g.nodes.size(), false);
+    for (Rewrite& r : rewrites) {
+      for (size_t a : r.absorbed) dead[a] = true;
+      g.nodes[r.at] = std::move(r.node);
+    }
+    for (auto& [name, t] : added) g.initializers[name] = t;
+    m.opsets[kDomain] = 1;
+    erase_nodes(g, dead);
   }
-  for (auto& [name, t] : added) g.initializers[name] = t;
-  m.opsets[kDomain] = 1;
-  erase_nodes(g, dead);
+  fold_float_weights(g);
   return static_cast<int>(rewrites.size());
 }
 

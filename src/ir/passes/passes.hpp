@@ -70,7 +70,9 @@ void fuse_elementwise_chain(Model& m);
 // transparent op (MaxPool, Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Identity, Concat)
 // between a DequantizeLinear and a QuantizeLinear with equal qparams runs on the integers. A
 // Conv/MatMul unit whose output is not read by one QuantizeLinear gets a float output. Units it
-// cannot prove equivalent stay (NNACCEL_VERBOSE says why). Returns the number of units fused.
+// cannot prove equivalent stay (NNACCEL_VERBOSE says why); the DequantizeLinear of constants
+// that only their float ops read as weights are then folded, so float fast kernels take them.
+// Returns the number of units fused.
 int fuse_qdq(Model& m);
 
 struct OptimizeOptions {

@@ -14,6 +14,12 @@ void register_dnnl_kernels(KernelRegistry& r) {
   r.add({"ai.nnaccel", "FusedGemm", "dnnl", make_dnnl_gemm});
   for (const char* op : {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"})
     r.add({"", op, "dnnl", make_dnnl_pool});
+  r.add({"ai.nnaccel", "QConv", "dnnl", make_dnnl_qconv});
+  r.add({"", "QLinearConv", "dnnl", make_dnnl_qconv});
+  r.add({"", "ConvInteger", "dnnl", make_dnnl_qconv});
+  r.add({"ai.nnaccel", "QMatMul", "dnnl", make_dnnl_qmatmul});
+  r.add({"", "QLinearMatMul", "dnnl", make_dnnl_qmatmul});
+  r.add({"", "MatMulInteger", "dnnl", make_dnnl_qmatmul});
 }
 
 }  // namespace nnaccel

@@ -1,9 +1,12 @@
 // MaxPool, AveragePool and the global pools on oneDNN, plain or channel-blocked. A blocked
 // input gives a blocked output (pooling keeps channels apart, so the layout carries through).
+// MaxPool also takes u8/i8 (int8-transparent in a quantized model: the integers are
+// pooled unchanged), plain, blocked or channels-last (dnnl_int8.hpp).
 #include <algorithm>
 
 #include "kernels/dnnl/dnnl_common.hpp"
 #include "kernels/dnnl/dnnl_factories.hpp"
+#include "kernels/dnnl/dnnl_int8.hpp"
 #include "ops/nn_common.hpp"
 
 namespace nnaccel::dnnl_kernels {
@@ -49,16 +52,19 @@ std::unique_ptr<Kernel> make_dnnl_pool(KernelRequest& r) {
   // MaxPool's Indices output is the reference's.
   if (r.outputs.size() > 1 && !r.node.outputs[1].empty()) return nullptr;
   const size_t rank = x.shape.size();
-  if (x.dtype != DType::f32 || !x.known || rank < 3 || rank > 5) return nullptr;
+  const bool global = op == "GlobalAveragePool" || op == "GlobalMaxPool";
+  const bool is_max = op == "MaxPool" || op == "GlobalMaxPool";
+  const bool int8 = x.dtype == DType::u8 || x.dtype == DType::i8;
+  // ONNX's GlobalMaxPool is float-only (its reference rejects integers).
+  if ((x.dtype != DType::f32 && !(int8 && op == "MaxPool")) || !x.known || rank < 3 || rank > 5)
+    return nullptr;
   const ValueDesc& y = r.outputs[0];
-  if (y.dtype != DType::f32 || !y.known || y.shape.size() != rank) return nullptr;
+  if (y.dtype != x.dtype || !y.known || y.shape.size() != rank) return nullptr;
   for (int64_t d : x.shape)
     if (d <= 0) return nullptr;
   // A blocked graph output would have to be converted back: let the compiler offer plain.
   if (!x.plain() && r.is_graph_output(0)) return nullptr;
 
-  const bool global = op == "GlobalAveragePool" || op == "GlobalMaxPool";
-  const bool is_max = op == "MaxPool" || op == "GlobalMaxPool";
   std::vector<int64_t> in(x.shape.begin() + 2, x.shape.end());
   nn::Window win;
   bool count_include_pad = false;
@@ -99,14 +105,20 @@ std::unique_ptr<Kernel> make_dnnl_pool(KernelRequest& r) {
   const dnnl::algorithm alg = is_max              ? dnnl::algorithm::pooling_max
                               : count_include_pad ? dnnl::algorithm::pooling_avg_include_padding
                                                   : dnnl::algorithm::pooling_avg_exclude_padding;
+  std::optional<dnnl::memory::desc> x_md = int8 ? int_desc(x) : desc_of(x);
+  std::optional<dnnl::memory::desc> out_md = int8 ? int_desc(out) : desc_of(out);
+  if (!x_md || !out_md) return nullptr;
   try {
-    dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, desc_of(x),
-                                     desc_of(out), strides, kernel, dilates, pad_l, pad_r);
+    dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, *x_md, *out_md,
+                                     strides, kernel, dilates, pad_l, pad_r);
     dnnl::pooling_v2_forward::primitive_desc pd(d, base_attr(), cpu_engine());
     if (is_reference_impl(pd) && !x.plain()) return nullptr;
     r.outputs[0].block = x.block;
+    const std::string layout = x.plain()                     ? " plain"
+                               : int8 && is_channels_last(x) ? " nhwc"
+                                                             : " blocked";
     return std::make_unique<PoolKernel>(
-        pd, "dnnl pool " + impl_name(pd) + (x.plain() ? " plain" : " blocked"));
+        pd, "dnnl pool " + impl_name(pd) + (int8 ? " int8" : "") + layout);
   } catch (const dnnl::error&) {
     return nullptr;
   }

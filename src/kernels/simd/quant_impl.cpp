@@ -74,7 +74,8 @@ void QuantizeSpan(const float* x, T* y, int64_t count, const float* s, const flo
                  y + i);
   } else {
     const VF vs = hn::Set(df, s[0]), vz = hn::Set(df, z[0]);
-    for (; i + lanes <= n; i += lanes) StoreAsInt(QuantizeVec<T>(hn::LoadU(df, x + i), vs, vz), y + i);
+    for (; i + lanes <= n; i += lanes)
+      StoreAsInt(QuantizeVec<T>(hn::LoadU(df, x + i), vs, vz), y + i);
   }
   if (i == n) return;
   alignas(64) float xb[kMaxLanes] = {}, sb[kMaxLanes], zb[kMaxLanes] = {};
@@ -196,7 +197,8 @@ void QAddSpan(const T* a, const T* b, T* y, int64_t count, const QAddParams& p) 
   const VF b_one = hn::Set(df, static_cast<float>(b[0]));
   size_t i = 0;
   if (p.b_each) {
-    for (; i + lanes <= n; i += lanes) StoreAsInt(add(LoadAsFloat(a + i), LoadAsFloat(b + i)), y + i);
+    for (; i + lanes <= n; i += lanes)
+      StoreAsInt(add(LoadAsFloat(a + i), LoadAsFloat(b + i)), y + i);
   } else {
     for (; i + lanes <= n; i += lanes) StoreAsInt(add(LoadAsFloat(a + i), b_one), y + i);
   }

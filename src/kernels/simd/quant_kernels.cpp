@@ -76,8 +76,8 @@ class AffineKernel : public Kernel {
  public:
   enum class Kind { quantize_u8, quantize_i8, dequantize_u8, dequantize_i8, dequantize_i32 };
 
-  AffineKernel(Kind kind, AxisSplit split, ValueDesc out, int64_t count)
-      : kind_(kind), split_(split), out_(std::move(out)), count_(count) {}
+  AffineKernel(Kind kind, AxisSplit split, ValueDesc out, int64_t count, std::string node)
+      : kind_(kind), split_(split), out_(std::move(out)), count_(count), node_(std::move(node)) {}
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
     const Tensor& x = *inputs[0];
@@ -87,6 +87,9 @@ class AffineKernel : public Kernel {
       scale[c] = value_at(scale_t, static_cast<int64_t>(c));
       if (inputs.size() > 2 && inputs[2] != nullptr)
         zp[c] = value_at(*inputs[2], static_cast<int64_t>(c));
+      // A scale fed at run time: the data, not the kernel, is wrong; reported as the reference.
+      if ((kind_ == Kind::quantize_u8 || kind_ == Kind::quantize_i8) && !(scale[c] != 0))
+        fail("{}: scale must be non-zero, got {}", node_, scale[c]);
     }
     Tensor& y = outputs[0];
     if (!split_.per_axis) {
@@ -115,9 +118,8 @@ class AffineKernel : public Kernel {
   }
 
   std::string name() const override {
-    static const char* kNames[] = {"QuantizeLinear u8", "QuantizeLinear i8",
-                                   "DequantizeLinear u8", "DequantizeLinear i8",
-                                   "DequantizeLinear i32"};
+    static const char* kNames[] = {"QuantizeLinear u8", "QuantizeLinear i8", "DequantizeLinear u8",
+                                   "DequantizeLinear i8", "DequantizeLinear i32"};
     return kernel_name(std::string(kNames[static_cast<int>(kind_)]) +
                        (split_.per_axis ? " per-axis" : ""));
   }
@@ -125,21 +127,41 @@ class AffineKernel : public Kernel {
  private:
   void convert(const Tensor& x, Tensor& y, int64_t at, int64_t n, float s, float z) const {
     switch (kind_) {
-      case Kind::quantize_u8: quantize_to_u8(x.data<float>() + at, y.data<uint8_t>() + at, n, s, z); break;
-      case Kind::quantize_i8: quantize_to_i8(x.data<float>() + at, y.data<int8_t>() + at, n, s, z); break;
-      case Kind::dequantize_u8: dequantize_u8(x.data<uint8_t>() + at, y.data<float>() + at, n, s, z); break;
-      case Kind::dequantize_i8: dequantize_i8(x.data<int8_t>() + at, y.data<float>() + at, n, s, z); break;
-      case Kind::dequantize_i32: dequantize_i32(x.data<int32_t>() + at, y.data<float>() + at, n, s, z); break;
+      case Kind::quantize_u8:
+        quantize_to_u8(x.data<float>() + at, y.data<uint8_t>() + at, n, s, z);
+        break;
+      case Kind::quantize_i8:
+        quantize_to_i8(x.data<float>() + at, y.data<int8_t>() + at, n, s, z);
+        break;
+      case Kind::dequantize_u8:
+        dequantize_u8(x.data<uint8_t>() + at, y.data<float>() + at, n, s, z);
+        break;
+      case Kind::dequantize_i8:
+        dequantize_i8(x.data<int8_t>() + at, y.data<float>() + at, n, s, z);
+        break;
+      case Kind::dequantize_i32:
+        dequantize_i32(x.data<int32_t>() + at, y.data<float>() + at, n, s, z);
+        break;
     }
   }
   void convert_each(const Tensor& x, Tensor& y, int64_t at, int64_t n, const float* s,
                     const float* z) const {
     switch (kind_) {
-      case Kind::quantize_u8: quantize_to_u8_each(x.data<float>() + at, y.data<uint8_t>() + at, n, s, z); break;
-      case Kind::quantize_i8: quantize_to_i8_each(x.data<float>() + at, y.data<int8_t>() + at, n, s, z); break;
-      case Kind::dequantize_u8: dequantize_u8_each(x.data<uint8_t>() + at, y.data<float>() + at, n, s, z); break;
-      case Kind::dequantize_i8: dequantize_i8_each(x.data<int8_t>() + at, y.data<float>() + at, n, s, z); break;
-      case Kind::dequantize_i32: dequantize_i32_each(x.data<int32_t>() + at, y.data<float>() + at, n, s, z); break;
+      case Kind::quantize_u8:
+        quantize_to_u8_each(x.data<float>() + at, y.data<uint8_t>() + at, n, s, z);
+        break;
+      case Kind::quantize_i8:
+        quantize_to_i8_each(x.data<float>() + at, y.data<int8_t>() + at, n, s, z);
+        break;
+      case Kind::dequantize_u8:
+        dequantize_u8_each(x.data<uint8_t>() + at, y.data<float>() + at, n, s, z);
+        break;
+      case Kind::dequantize_i8:
+        dequantize_i8_each(x.data<int8_t>() + at, y.data<float>() + at, n, s, z);
+        break;
+      case Kind::dequantize_i32:
+        dequantize_i32_each(x.data<int32_t>() + at, y.data<float>() + at, n, s, z);
+        break;
     }
   }
 
@@ -147,33 +169,26 @@ class AffineKernel : public Kernel {
   AxisSplit split_;
   ValueDesc out_;
   int64_t count_;
+  std::string node_;
 };
-
-// Scale constant, nonzero (the reference fails on 0: it must run to say so).
-bool nonzero_constant_scale(const KernelRequest& r) {
-  const Tensor* s = r.constants[1];
-  if (s == nullptr || s->dtype() != DType::f32) return false;
-  for (int64_t i = 0; i < s->numel(); ++i)
-    if (!(s->data<float>()[i] != 0)) return false;
-  return true;
-}
 
 std::unique_ptr<Kernel> make_quantize(KernelRequest& r) {
   if (!simd_enabled() || r.inputs.size() < 2 || r.outputs.size() != 1) return nullptr;
   const ValueDesc* x = r.inputs[0];
   const ValueDesc* scale = r.inputs[1];
   const ValueDesc* zp = r.inputs.size() > 2 ? r.inputs[2] : nullptr;
-  if (!is_f32(x) || shape_numel(x->shape) == 0 || scale == nullptr || !nonzero_constant_scale(r))
+  if (!is_f32(x) || shape_numel(x->shape) == 0 || scale == nullptr || !is_f32(scale))
     return nullptr;
   const DType out = zp != nullptr ? zp->dtype : DType::u8;
-  if (!is_quantized(out) || (zp != nullptr && !zp->plain()) || !scale->plain()) return nullptr;
+  if (!is_quantized(out) || (zp != nullptr && (!zp->plain() || !zp->known)) || !scale->plain())
+    return nullptr;
   AxisSplit split;
   if (!axis_split(r, *x, *scale, zp, split)) return nullptr;
   r.outputs[0].dtype = out;
   r.outputs[0].block = x->block;
   return std::make_unique<AffineKernel>(
       out == DType::u8 ? AffineKernel::Kind::quantize_u8 : AffineKernel::Kind::quantize_i8, split,
-      r.outputs[0], shape_numel(x->physical_shape()));
+      r.outputs[0], shape_numel(x->physical_shape()), r.node.describe());
 }
 
 std::unique_ptr<Kernel> make_dequantize(KernelRequest& r) {
@@ -200,8 +215,8 @@ std::unique_ptr<Kernel> make_dequantize(KernelRequest& r) {
   const AffineKernel::Kind kind = x->dtype == DType::u8   ? AffineKernel::Kind::dequantize_u8
                                   : x->dtype == DType::i8 ? AffineKernel::Kind::dequantize_i8
                                                           : AffineKernel::Kind::dequantize_i32;
-  return std::make_unique<AffineKernel>(kind, split, r.outputs[0],
-                                        shape_numel(x->physical_shape()));
+  return std::make_unique<AffineKernel>(kind, split, r.outputs[0], shape_numel(x->physical_shape()),
+                                        r.node.describe());
 }
 
 // DynamicQuantizeLinear: the range (with 0) in chunks over threads, then the u8 quantization,
@@ -269,6 +284,8 @@ std::unique_ptr<Kernel> make_dynamic_quantize(KernelRequest& r) {
   if (!is_f32(x) || shape_numel(x->shape) == 0) return nullptr;
   r.outputs[0].dtype = DType::u8;
   r.outputs[0].block = x->block;
+  if (r.outputs.size() > 1 && r.outputs[1].known) r.outputs[1].dtype = DType::f32;
+  if (r.outputs.size() > 2 && r.outputs[2].known) r.outputs[2].dtype = DType::u8;
   return std::make_unique<DynamicQuantizeKernel>(r.node.describe(), r.outputs[0],
                                                  shape_numel(x->physical_shape()));
 }
@@ -289,8 +306,9 @@ class QAddKernel : public Kernel {
       QAddParams p = p_;
       p.b_each = b_each;
       if (t_ == DType::u8)
-        qadd_u8(reinterpret_cast<const uint8_t*>(a) + at, reinterpret_cast<const uint8_t*>(b) + b_at,
-                reinterpret_cast<uint8_t*>(y) + at, n, p);
+        qadd_u8(reinterpret_cast<const uint8_t*>(a) + at,
+                reinterpret_cast<const uint8_t*>(b) + b_at, reinterpret_cast<uint8_t*>(y) + at, n,
+                p);
       else
         qadd_i8(reinterpret_cast<const int8_t*>(a) + at, reinterpret_cast<const int8_t*>(b) + b_at,
                 reinterpret_cast<int8_t*>(y) + at, n, p);

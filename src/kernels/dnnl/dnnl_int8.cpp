@@ -1,0 +1,182 @@
+#include "kernels/dnnl/dnnl_int8.hpp"
+
+namespace nnaccel::dnnl_kernels {
+
+using dt = dnnl::memory::data_type;
+
+dt dnnl_type(DType t) {
+  switch (t) {
+    case DType::u8:
+      return dt::u8;
+    case DType::i8:
+      return dt::s8;
+    case DType::i32:
+      return dt::s32;
+    case DType::f32:
+      return dt::f32;
+    default:
+      return dt::undef;
+  }
+}
+
+dnnl::memory::desc channels_last_desc(const Dims& dims, dt type) {
+  // Channels innermost, then the spatial dims in order, batch outermost.
+  Dims strides(dims.size(), 0);
+  int64_t s = 1;
+  strides[1] = s;
+  s *= dims[1];
+  for (size_t d = dims.size(); d-- > 2;) {
+    strides[d] = s;
+    s *= dims[d];
+  }
+  strides[0] = s;
+  return dnnl::memory::desc(dims, type, strides);
+}
+
+std::optional<dnnl::memory::desc> int_desc(const ValueDesc& v, const Dims& dims) {
+  const dt type = dnnl_type(v.dtype);
+  if (type == dt::undef || shape_numel(v.shape) != shape_numel(Shape(dims.begin(), dims.end())))
+    return std::nullopt;
+  if (v.plain()) return plain_desc(Shape(dims.begin(), dims.end()), type);
+  if (dims.size() < 3 || dims.size() > 5) return std::nullopt;
+  if (is_channels_last(v)) return channels_last_desc(dims, type);
+  if (v.block == 8 || v.block == 16)
+    return blocked_desc(Shape(dims.begin(), dims.end()), v.block, type);
+  return std::nullopt;
+}
+
+namespace {
+
+bool reads_as_activation(const Node& reader, const std::string& value) {
+  const bool nnaccel = reader.domain == "ai.nnaccel";
+  const bool onnx = reader.domain.empty() || reader.domain == "ai.onnx";
+  for (size_t i = 0; i < reader.inputs.size(); ++i) {
+    if (reader.inputs[i] != value) continue;
+    if (nnaccel && reader.op_type == "QConv" && (i == 0 || i == 9)) continue;
+    if (onnx && reader.op_type == "QLinearConv" && i == 0) continue;
+    if (onnx && reader.op_type == "MaxPool" && i == 0 &&
+        (reader.outputs.size() < 2 || reader.outputs[1].empty()))
+      continue;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool readers_take_channels_last(const KernelRequest& request, int output) {
+  if (request.is_graph_output(output)) return false;
+  const ValueDesc& out = request.outputs.at(static_cast<size_t>(output));
+  if (out.shape.size() < 3 || out.shape.size() > 5 || !out.known) return false;
+  if (out.dtype != DType::u8 && out.dtype != DType::i8) return false;
+  std::vector<const Node*> readers = request.consumers(output);
+  if (readers.empty()) return false;
+  const std::string& name = request.node.outputs.at(static_cast<size_t>(output));
+  for (const Node* r : readers)
+    if (!reads_as_activation(*r, name)) return false;
+  return true;
+}
+
+bool cpu_has_exact_int8() {
+  static const bool has = [] {
+    const auto have = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto want = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_vnni);
+    return (have & want) == want;
+  }();
+  return has;
+}
+
+namespace {
+const Tensor* constant_at(const KernelRequest& r, int input) {
+  const size_t i = static_cast<size_t>(input);
+  if (i >= r.inputs.size() || r.inputs[i] == nullptr || i >= r.constants.size()) return nullptr;
+  return r.constants[i];
+}
+bool is_scalar(const Tensor& t) { return t.rank() == 0 || (t.rank() == 1 && t.numel() == 1); }
+}  // namespace
+
+std::optional<int32_t> constant_int(const KernelRequest& r, int input) {
+  const Tensor* t = constant_at(r, input);
+  if (t == nullptr || !is_scalar(*t)) return std::nullopt;
+  switch (t->dtype()) {
+    case DType::u8:
+      return t->data<uint8_t>()[0];
+    case DType::i8:
+      return t->data<int8_t>()[0];
+    case DType::i32:
+      return t->data<int32_t>()[0];
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<float> constant_float(const KernelRequest& r, int input) {
+  const Tensor* t = constant_at(r, input);
+  if (t == nullptr || !is_scalar(*t) || t->dtype() != DType::f32) return std::nullopt;
+  return t->data<float>()[0];
+}
+
+std::optional<std::vector<float>> constant_floats(const KernelRequest& r, int input, int64_t n) {
+  const Tensor* t = constant_at(r, input);
+  if (t == nullptr || t->dtype() != DType::f32 || t->rank() > 1) return std::nullopt;
+  if (t->numel() != 1 && t->numel() != n) return std::nullopt;
+  return std::vector<float>(t->data<float>(), t->data<float>() + t->numel());
+}
+
+bool absent_or_all_zero(const KernelRequest& r, int input) {
+  const size_t i = static_cast<size_t>(input);
+  if (i >= r.inputs.size() || r.inputs[i] == nullptr) return true;
+  const Tensor* t = constant_at(r, input);
+  if (t == nullptr) return false;
+  for (int64_t k = 0; k < t->numel(); ++k)
+    if (t->at_i64(k) != 0) return false;
+  return true;
+}
+
+bool output_stage(const FusedActivation& act, double x_scale, const std::vector<float>& w_scale,
+                  std::optional<float> y_scale, std::optional<std::pair<float, int32_t>> z,
+                  dt z_type, OutputStage& out) {
+  const bool fold =
+      y_scale && (act.kind == ActivationKind::none || act.kind == ActivationKind::relu ||
+                  act.kind == ActivationKind::leaky_relu ||
+                  (act.kind == ActivationKind::clip && act.alpha <= act.beta));
+  const double div = fold ? *y_scale : 1.0;
+  for (float w : w_scale) out.scales.push_back(static_cast<float>(x_scale * w / div));
+  if (z) {
+    out.ops.append_sum(static_cast<float>(z->first / div), z_type);
+    // sum_scale * (z - zp) = sum_scale * z + output_scale * shift with shift = -z_scale * zp /
+    // (x_scale * w_scale): oneDNN's gemm-based convs take no sum zero point, all take a bias.
+    if (z->second != 0)
+      for (float w : w_scale)
+        out.bias_shift.push_back(static_cast<float>(-double{z->first} * z->second / (x_scale * w)));
+  }
+  if (fold) {
+    FusedActivation scaled = act;
+    if (act.kind == ActivationKind::clip) {
+      scaled.alpha = static_cast<float>(act.alpha / div);
+      scaled.beta = static_cast<float>(act.beta / div);
+    }
+    return append_activation(out.ops, scaled);
+  }
+  if (y_scale && act.kind == ActivationKind::hard_sigmoid) {
+    // clip(alpha * v + beta, 0, 1) / y_scale as one linear and one clip: oneDNN 2.6 applied
+    // only the first of two eltwise_linear post-ops (the second's parameters were lost).
+    const double ys = *y_scale;
+    out.ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear,
+                           static_cast<float>(act.alpha / ys), static_cast<float>(act.beta / ys));
+    out.ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, 0.0f, static_cast<float>(1.0 / ys));
+    return true;
+  }
+  if (!append_activation(out.ops, act)) return false;
+  if (y_scale)
+    out.ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear,
+                           static_cast<float>(1.0 / *y_scale), 0.0f);
+  return true;
+}
+
+ZeroPointMemory::ZeroPointMemory(int32_t value) : value_(DType::i32, {1}) {
+  value_.data<int32_t>()[0] = value;
+  mem_ = dnnl::memory({{1}, dt::s32, dnnl::memory::format_tag::x}, cpu_engine(), value_.raw());
+}
+
+}  // namespace nnaccel::dnnl_kernels

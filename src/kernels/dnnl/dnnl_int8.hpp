@@ -1,0 +1,92 @@
+#pragma once
+// What the oneDNN int8 kernels (dnnl_qconv.cpp, dnnl_qmatmul.cpp, int8 MaxPool) share.
+//
+// Layout of integer activations. oneDNN 2.6's int8 convolutions on AVX-512 VNNI run only on
+// channels-last data (nhwc; nChw16c and nchw get its reference kernel, ~100x slower), so an int8
+// value passed between these kernels is channels-last. In kernel.hpp's terms that is the
+// channel-blocked layout with block == C: [N, ceil(C/C) = 1, spatial..., C] is exactly NHWC,
+// has no padding channels, and the runtime's reorder kernel converts it like any block.
+// A producer writes it only when every reader is one of these kernels (readers_take_channels_last).
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "kernels/dnnl/dnnl_common.hpp"
+
+namespace nnaccel::dnnl_kernels {
+
+// The channel-blocked layout with block == C (NHWC), rank >= 3.
+inline bool is_channels_last(const ValueDesc& v) {
+  return v.block > 0 && v.shape.size() >= 3 && v.block == v.shape[1];
+}
+// u8, s8, s32 or f32; undef for other dtypes.
+dnnl::memory::data_type dnnl_type(DType t);
+// Row-major strides of `dims` permuted to channels-last (n, spatial..., c).
+dnnl::memory::desc channels_last_desc(const Dims& dims, dnnl::memory::data_type dt);
+// The descriptor of a value of any dtype above: plain, channels-last or blocked 8/16. `dims`
+// replaces the value's shape (same element order; a 1-D conv's [N, C, W] as [N, C, 1, W]).
+// Nothing for layouts oneDNN cannot describe (other blocks).
+std::optional<dnnl::memory::desc> int_desc(const ValueDesc& v, const Dims& dims);
+inline std::optional<dnnl::memory::desc> int_desc(const ValueDesc& v) {
+  return int_desc(v, dims_of(v.shape));
+}
+
+// True when output `output` (u8/i8, rank 3 to 5) is not a graph output and every reader is an
+// int8 kernel of this folder reading it as an activation (QConv x or z, QLinearConv x, MaxPool),
+// so the producer may write it channels-last.
+bool readers_take_channels_last(const KernelRequest& request, int output);
+
+// oneDNN's int8 convolutions and matmuls compute exactly (int32 accumulation) only with VNNI:
+// without it they use vpmaddubsw, whose int16 pair sums saturate for u8 x s8.
+bool cpu_has_exact_int8();
+
+// The value of a constant scalar input (rank 0 or [1]), or nothing when the input is absent,
+// not a constant or not a scalar. Integers widened to int32, floats as float.
+std::optional<int32_t> constant_int(const KernelRequest& r, int input);
+std::optional<float> constant_float(const KernelRequest& r, int input);
+// The values of a constant float input of 1 or n elements (rank 0 or 1), else nothing.
+std::optional<std::vector<float>> constant_floats(const KernelRequest& r, int input, int64_t n);
+// True when input `input` is absent or a constant whose every element is 0.
+bool absent_or_all_zero(const KernelRequest& r, int input);
+
+inline bool positive_finite(float v) { return std::isfinite(v) && v > 0.0f; }
+
+// The contract's output stage (INT8_CONTRACT.md) as oneDNN 2.6 output scales and post-ops. Its
+// int8 convolution and matmul compute per output element (m: output channel / column)
+//   dst = post_ops(output_scale[m] * (acc + bias[m])) + dst_zero_point
+// where acc sums (x - src_zero_point) * w in int32 (padding reads the zero point), the post-ops
+// run in order (sum: + scale * (dst_old - zero_point), then eltwise), and the result is rounded
+// half to even and saturated to the dst type. So:
+//   - activations that commute with a positive scale (none, Relu, LeakyRelu, Clip with scaled
+//     bounds) fold 1/y_scale into the scales: output_scale = x_scale * w_scale[m] / y_scale,
+//     sum scale = z_scale / y_scale;
+//   - the others run in real units: output_scale = x_scale * w_scale[m], sum scale = z_scale,
+//     the activation, then eltwise linear 1/y_scale;
+//   - float output (no y_scale): output_scale = x_scale * w_scale[m], then the activation.
+// Only float rounding differs from the double-precision reference (1 LSB, rarely).
+// `z` is the residual's (scale, zero point) read as `z_type`; its zero point becomes a shift of
+// the bias (`bias_shift`, per channel, in accumulator units). False when the activation has no
+// oneDNN form.
+struct OutputStage {
+  std::vector<float> scales;  // 1 or per channel
+  dnnl::post_ops ops;
+  std::vector<float> bias_shift;  // empty, or added to the bias (which becomes f32)
+};
+bool output_stage(const FusedActivation& act, double x_scale, const std::vector<float>& w_scale,
+                  std::optional<float> y_scale, std::optional<std::pair<float, int32_t>> z,
+                  dnnl::memory::data_type z_type, OutputStage& out);
+
+// An int32 zero point passed at run time (DNNL_RUNTIME_S32_VAL), as a one-element memory.
+class ZeroPointMemory {
+ public:
+  ZeroPointMemory() = default;
+  explicit ZeroPointMemory(int32_t value);
+  const dnnl::memory& memory() const { return mem_; }
+
+ private:
+  Tensor value_;
+  dnnl::memory mem_;
+};
+
+}  // namespace nnaccel::dnnl_kernels

@@ -1,0 +1,269 @@
+// The oneDNN int8 convolution kernel (QConv, QLinearConv, ConvInteger) against the reference
+// kernels on random data: ragged channel counts, odd spatial sizes, groups and depthwise,
+// strides / pads / dilations, per-tensor and per-channel scales, u8 and s8 activations, bias,
+// residual, every mapped activation, float output, channels-last inputs and outputs.
+#include <cmath>
+
+#include "kernels/dnnl/dnnl_int8.hpp"
+#include "kernels/dnnl_int8_test_util.hpp"
+
+namespace nnaccel {
+namespace {
+
+using testing::expect_within_one_lsb;
+using testing::q_scalar;
+using testing::random_ints;
+using testing::random_q;
+using testing::run_int8_dnnl;
+
+struct QConvCase {
+  std::string what = {};
+  DType x_type = DType::u8, y_type = DType::u8;  // y f32: float output
+  Shape x = {}, w = {};
+  std::vector<Attribute> attrs = {};
+  bool per_channel = true, bias = true;
+  DType z_type = DType::undefined;  // defined: a residual of that type
+  std::string act = {};
+  std::vector<float> params = {};
+  bool x_channels_last = false, z_channels_last = false, reader = false;
+  int x_zp = -1;  // -1: a default per type
+};
+
+std::vector<Attribute> conv_attrs(std::vector<int64_t> strides, std::vector<int64_t> pads,
+                                  std::vector<int64_t> dilations, int64_t group) {
+  return {Attribute::of_ints("strides", std::move(strides)),
+          Attribute::of_ints("pads", std::move(pads)),
+          Attribute::of_ints("dilations", std::move(dilations)), Attribute::of_int("group", group)};
+}
+
+// Inputs of a QConv for the case; y_scale chosen so the outputs spread over the type's range.
+std::vector<Tensor> qconv_inputs(const QConvCase& c, const Shape& y_shape, uint32_t seed) {
+  const int64_t M = c.w[0];
+  const bool u8 = c.x_type == DType::u8;
+  std::vector<Tensor> in(12);
+  in[0] = random_q(c.x_type, c.x, seed);
+  in[1] = Tensor::scalar_f32(0.02f);
+  in[2] = q_scalar(c.x_type, c.x_zp >= 0 ? c.x_zp : (u8 ? 131 : -5));
+  in[3] = random_ints(DType::i8, c.w, seed + 1, -127, 127);
+  in[4] = c.per_channel ? testing::random_f32({M}, seed + 2, 0.002f, 0.006f)
+                        : Tensor::scalar_f32(0.004f);
+  in[5] = c.per_channel ? Tensor(DType::i8, {M}) : q_scalar(DType::i8, 0);
+  const float fan_in = static_cast<float>(shape_numel(c.w) / M);
+  if (c.y_type != DType::f32) {
+    const bool bounded = c.act == "Sigmoid" || c.act == "Tanh" || c.act == "HardSigmoid";
+    const float spread = c.x_zp >= 0 ? 4.0f : 1.0f;  // a large zero point shifts x far from 0
+    in[6] = Tensor::scalar_f32(bounded ? 0.009f : 0.016f * spread * std::sqrt(fan_in) / 3.0f);
+    in[7] = q_scalar(c.y_type, c.y_type == DType::u8 ? (bounded ? 128 : 118) : 6);
+  }
+  if (c.bias) in[8] = random_ints(DType::i32, {M}, seed + 4, -4000, 4000);
+  if (c.z_type != DType::undefined) {
+    in[9] = random_q(c.z_type, y_shape, seed + 5);
+    in[10] = Tensor::scalar_f32(0.015f);
+    in[11] = q_scalar(c.z_type, c.z_type == DType::u8 ? 125 : -3);
+  } else {
+    in.resize(9);
+  }
+  return in;
+}
+
+Node qconv_node(const QConvCase& c) {
+  Node n = testing::make_node("QConv", 12, 1, c.attrs);
+  n.domain = "ai.nnaccel";
+  n.attrs.push_back(Attribute::of_string("activation", c.act));
+  n.attrs.push_back(Attribute::of_floats("activation_params", c.params));
+  return n;
+}
+
+Shape conv_out_shape(const QConvCase& c) {
+  Tensor probe = testing::run_op(testing::make_node("Conv", 2, 1, c.attrs),
+                                 {Tensor(DType::f32, c.x), Tensor(DType::f32, c.w)})[0];
+  return probe.shape();
+}
+
+void check_qconv(const QConvCase& c, uint32_t seed) {
+  SCOPED_TRACE(c.what);
+  const Shape y_shape = conv_out_shape(c);
+  std::vector<Tensor> in = qconv_inputs(c, y_shape, seed);
+  Node n = qconv_node(c);
+  n.inputs.resize(in.size());
+  if (c.y_type == DType::f32) n.inputs[6].clear(), n.inputs[7].clear();
+  if (!c.bias) n.inputs[8].clear();
+  const Tensor want = testing::run_op(n, in)[0];
+  std::vector<int> runtime = {0};
+  if (c.z_type != DType::undefined) runtime.push_back(9);
+  std::vector<bool> cl(in.size(), false);
+  cl[0] = c.x_channels_last;
+  if (in.size() > 9) cl[9] = c.z_channels_last;
+  testing::Int8Run run = run_int8_dnnl(n, in, y_shape, c.y_type, runtime, cl, c.reader);
+  ASSERT_NE(run.kernel, nullptr) << "declined";
+  EXPECT_EQ(run.kernel->name().find("ref"), std::string::npos) << run.kernel->name();
+  EXPECT_EQ(run.out.block, c.reader ? y_shape[1] : 0) << run.kernel->name();
+  if (c.y_type != DType::f32) {
+    EXPECT_LT(testing::saturated_share(want), 0.2) << "badly scaled";
+  }
+  expect_within_one_lsb(run.plain, want, 0.01, run.kernel->name());
+}
+
+TEST(DnnlInt8Conv, MatchesReferenceAcrossShapesAndQuantizations) {
+  const DType u8 = DType::u8, i8 = DType::i8, f32 = DType::f32;
+  const auto same = conv_attrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 1);
+  const auto strided = conv_attrs({2, 1}, {0, 1, 2, 0}, {1, 2}, 1);
+  const auto one_by_one = conv_attrs({1, 1}, {0, 0, 0, 0}, {1, 1}, 1);
+  const auto wide_pads = conv_attrs({1, 1}, {2, 1, 1, 2}, {1, 1}, 1);
+  const std::vector<QConvCase> cases = {
+      {.what = "u8 ragged 3x3 per-channel bias",
+       .x = {2, 5, 9, 7},
+       .w = {7, 5, 3, 3},
+       .attrs = same},
+      {.what = "s8 strided dilated asymmetric pads per-tensor LeakyRelu",
+       .x_type = i8,
+       .y_type = i8,
+       .x = {1, 4, 11, 10},
+       .w = {6, 4, 3, 2},
+       .attrs = strided,
+       .per_channel = false,
+       .bias = false,
+       .act = "LeakyRelu",
+       .params = {0.1f}},
+      {.what = "grouped u8->i8 residual u8 Relu",
+       .y_type = i8,
+       .x = {1, 6, 7, 8},
+       .w = {9, 2, 3, 3},
+       .attrs = conv_attrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 3),
+       .z_type = u8,
+       .act = "Relu"},
+      {.what = "depthwise 24 stride 2 s8->u8 residual i8 HardSwish",
+       .x_type = i8,
+       .x = {2, 24, 9, 9},
+       .w = {24, 1, 3, 3},
+       .attrs = conv_attrs({2, 2}, {1, 1, 1, 1}, {1, 1}, 24),
+       .z_type = i8,
+       .act = "HardSwish"},
+      {.what = "1x1 ragged Sigmoid",
+       .x = {1, 19, 6, 5},
+       .w = {33, 19, 1, 1},
+       .attrs = one_by_one,
+       .bias = false,
+       .act = "Sigmoid"},
+      {.what = "float output Tanh",
+       .y_type = f32,
+       .x = {1, 5, 7, 7},
+       .w = {4, 5, 3, 3},
+       .attrs = same,
+       .act = "Tanh"},
+      {.what = "float output no activation s8",
+       .x_type = i8,
+       .y_type = f32,
+       .x = {2, 3, 5, 6},
+       .w = {8, 3, 3, 3},
+       .attrs = same,
+       .per_channel = false},
+      {.what = "conv1d Gelu",
+       .x_type = i8,
+       .y_type = i8,
+       .x = {1, 4, 13},
+       .w = {5, 4, 3},
+       .attrs = {Attribute::of_ints("pads", {1, 1})},
+       .act = "Gelu"},
+      {.what = "large zero point with padding",
+       .x = {1, 3, 6, 6},
+       .w = {4, 3, 3, 3},
+       .attrs = wide_pads,
+       .x_zp = 250},
+      {.what = "channels-last in and out with residual",
+       .x = {1, 20, 7, 9},
+       .w = {20, 20, 3, 3},
+       .attrs = same,
+       .z_type = u8,
+       .act = "Relu",
+       .x_channels_last = true,
+       .z_channels_last = true,
+       .reader = true},
+      {.what = "channels-last in, plain residual, out read by a QConv",
+       .x_type = i8,
+       .x = {2, 17, 5, 5},
+       .w = {32, 17, 3, 3},
+       .attrs = same,
+       .z_type = u8,
+       .act = "Clip",
+       .params = {0.0f, 1.5f},
+       .x_channels_last = true,
+       .reader = true},
+  };
+  uint32_t seed = 7000;
+  for (const QConvCase& c : cases) check_qconv(c, seed += 17);
+}
+
+TEST(DnnlInt8Conv, EveryMappedActivation) {
+  const std::vector<std::pair<std::string, std::vector<float>>> acts = {
+      {"", {}},          {"Relu", {}},    {"Clip", {-0.3f, 0.8f}}, {"HardSigmoid", {0.3f, 0.6f}},
+      {"HardSwish", {}}, {"Sigmoid", {}}, {"LeakyRelu", {0.2f}},   {"Gelu", {}},
+      {"GeluTanh", {}},  {"Tanh", {}}};
+  uint32_t seed = 8000;
+  for (const auto& [act, params] : acts)
+    for (DType y : {DType::u8, DType::i8, DType::f32}) {
+      QConvCase c{.what = "activation '" + act + "' to " + dtype_name(y),
+                  .y_type = y,
+                  .x = {1, 18, 6, 7},
+                  .w = {10, 18, 3, 3},
+                  .attrs = conv_attrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 1)};
+      c.act = act;
+      c.params = params;
+      c.z_type = y == DType::f32 ? DType::undefined : DType::u8;
+      check_qconv(c, seed += 3);
+    }
+}
+
+TEST(DnnlInt8Conv, QLinearConvAndConvIntegerOnTheFastPath) {
+  const Shape xs{1, 21, 9, 7}, ws{11, 21, 3, 3};
+  const std::vector<Attribute> attrs = conv_attrs({2, 1}, {1, 1, 1, 1}, {1, 1}, 1);
+  Tensor x = random_q(DType::u8, xs, 1), w = random_ints(DType::i8, ws, 2, -127, 127);
+  std::vector<Tensor> in = {x,
+                            Tensor::scalar_f32(0.03f),
+                            q_scalar(DType::u8, 120),
+                            w,
+                            testing::random_f32({11}, 3, 0.001f, 0.003f),
+                            Tensor(DType::i8, {11}),
+                            Tensor::scalar_f32(0.08f),
+                            q_scalar(DType::u8, 128),
+                            random_ints(DType::i32, {11}, 4, -2000, 2000)};
+  Node ql = testing::make_node("QLinearConv", 9, 1, attrs);
+  const Tensor want = testing::run_op(ql, in)[0];
+  testing::Int8Run run = run_int8_dnnl(ql, in, want.shape(), DType::u8, {0});
+  ASSERT_NE(run.kernel, nullptr);
+  expect_within_one_lsb(run.plain, want, 0.01, run.kernel->name());
+
+  // ConvInteger is exact: int32 accumulators, no rounding.
+  Node ci = testing::make_node("ConvInteger", 3, 1, attrs);
+  std::vector<Tensor> cin = {x, w, q_scalar(DType::u8, 77)};
+  const Tensor acc = testing::run_op(ci, cin)[0];
+  testing::Int8Run crun = run_int8_dnnl(ci, cin, acc.shape(), DType::i32, {0});
+  ASSERT_NE(crun.kernel, nullptr);
+  ASSERT_EQ(crun.plain.shape(), acc.shape());
+  for (int64_t i = 0; i < acc.numel(); ++i)
+    ASSERT_EQ(crun.plain.data<int32_t>()[i], acc.data<int32_t>()[i]) << i;
+}
+
+TEST(DnnlInt8Conv, DeclinesWhatItCannotComputeExactly) {
+  QConvCase c{.what = "base",
+              .x = {1, 4, 5, 5},
+              .w = {6, 4, 3, 3},
+              .attrs = conv_attrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 1)};
+  const Shape ys = conv_out_shape(c);
+  Node n = qconv_node(c);
+  n.inputs.resize(9);
+  std::vector<Tensor> in = qconv_inputs(c, ys, 3);
+  ASSERT_NE(run_int8_dnnl(n, in, ys, DType::u8, {0}).kernel, nullptr);
+  std::vector<Tensor> wzp = in;
+  wzp[5] = random_ints(DType::i8, {6}, 9, 1, 3);  // weight zero points other than 0
+  EXPECT_EQ(run_int8_dnnl(n, wzp, ys, DType::u8, {0}).kernel, nullptr);
+  EXPECT_EQ(run_int8_dnnl(n, in, ys, DType::u8, {0, 1}).kernel, nullptr);  // run-time x_scale
+  EXPECT_EQ(run_int8_dnnl(n, in, ys, DType::u8, {0, 3}).kernel, nullptr);  // run-time weights
+  // ConvInteger with u8 weights (oneDNN wants s8).
+  Node ci = testing::make_node("ConvInteger", 2, 1, c.attrs);
+  std::vector<Tensor> cin = {in[0], random_q(DType::u8, c.w, 5)};
+  EXPECT_EQ(run_int8_dnnl(ci, cin, ys, DType::i32, {0}).kernel, nullptr);
+}
+
+}  // namespace
+}  // namespace nnaccel
