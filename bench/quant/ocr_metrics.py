@@ -10,7 +10,8 @@ KIND: rec, cls or det. Prints one JSON object:
     argmaxes agree: rec per time step, cls per image; for det a per-row argmax, kept for
     uniformity), max_abs_diff;
   rec: CTC greedy decoding (blank 0, the dictionary, then space) of both: text_agreement (decoded
-    strings equal), and against the rendered texts: exact-line accuracy and character accuracy
+    strings equal), disagreements_with_blank (of the time steps whose argmax differs, the fraction
+    where one of the two is the blank), and against the rendered texts: exact-line accuracy and character accuracy
     (1 - edit distance / length) for fp32 and int8;
   cls: accuracy of fp32 and int8 against the rotation labels;
   det: the binarized maps at PaddleOCR's threshold 0.3: pixel agreement and IoU of the text pixels.
@@ -78,6 +79,12 @@ def score(kind, fp32_path, int8_path, heldout, dict_path=""):
             truth = json.load(f)
         d32, d8 = ctc_decode(ref, charset), ctc_decode(q, charset)
         result["text_agreement"] = float(np.mean([a == b for a, b in zip(d32, d8)]))
+        # CTC: a step where one side says blank and the other a character often only moves a
+        # character by one step, leaving the decoded text unchanged.
+        a32, a8 = np.argmax(ref, -1), np.argmax(q, -1)
+        differ = a32 != a8
+        result["disagreements_with_blank"] = (
+            float(np.mean((a32[differ] == 0) | (a8[differ] == 0))) if differ.any() else 0.0)
         result["fp32_line_accuracy"], result["fp32_char_accuracy"] = text_scores(d32, truth)
         result["int8_line_accuracy"], result["int8_char_accuracy"] = text_scores(d8, truth)
         result["examples"] = [{"truth": t, "fp32": a, "int8": b}
