@@ -262,7 +262,8 @@ def ms(cell, iters=None):
     if "median_ms" not in cell:
         return cell["error"] if cell.get("error", "").startswith("skipped") else "error"
     fewer = iters is not None and cell.get("iters", iters) < iters
-    return f"{cell['median_ms']:.2f}" + ("*" if fewer else "")
+    value = cell["median_ms"]
+    return (f"{value:.3f}" if value < 1 else f"{value:.2f}") + ("*" if fewer else "")
 
 
 def ratio(a, b):
