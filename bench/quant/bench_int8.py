@@ -287,10 +287,12 @@ def section(args, models, rows, sizes, acc):
                             capture_output=True, text=True).stdout.strip()
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     load = ", ".join(f"{x:.1f}" for x in args.load)
+    load_after = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [f"- Command: `{args.command}`",
              f"- Date: {now}; CPU: {bench_peers.cpu_model()} ({os.cpu_count()} logical CPUs, "
              f"{len(os.sched_getaffinity(0))} usable); {args.threads} threads for every engine; "
-             f"load average before the run {load} (a shared machine: timings are noisy); "
+             f"load average before the run {load}, after {load_after} (a shared machine: "
+             "timings are noisy); "
              f"OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY') or 'unset'}",
              f"- nnaccel {commit} (`nnaccel bench --json`); onnxruntime-node {ort_version} (CPU "
              "provider, all graph optimizations) on the same fp32 file and on nnaccel's exported "
