@@ -4,7 +4,8 @@
 # everything is already installed; runs `apt-get update` only when something is missing.
 #
 #   scripts/deps.sh           build, test and demo dependencies
-#   scripts/deps.sh --peers   also what bench/peers/compare.sh needs (PyTorch, torchvision, node, npm)
+#   scripts/deps.sh --peers   also what bench/peers/ and bench/quant/ need (PyTorch, torchvision,
+#                             node, npm; PIL and fonts to render OCR images)
 set -euo pipefail
 
 packages=(
@@ -25,7 +26,8 @@ for arg in "$@"; do
   esac
 done
 if [[ $peers == 1 ]]; then
-  packages+=(python3-torch python3-torchvision)
+  packages+=(python3-torch python3-torchvision python3-pil fonts-dejavu-core fonts-dejavu-extra
+             fonts-noto-cjk)
   # node and npm may come from elsewhere (e.g. NodeSource's nodejs, which bundles npm and
   # conflicts with Debian's npm package): ask for Debian's only when the command is absent.
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
