@@ -217,3 +217,72 @@ TEST(QuantizeQdq, OpTypesAndExcludeRestrictPlacement) {
 
 }  // namespace
 }  // namespace nnaccel
+
+namespace nnaccel {
+namespace {
+
+Node node(const char* op, const char* name, std::vector<std::string> in,
+          std::vector<std::string> out) {
+  Node n;
+  n.op_type = op;
+  n.name = name;
+  n.inputs = std::move(in);
+  n.outputs = std::move(out);
+  return n;
+}
+
+// Conv -> HardSwish written as y * HardSigmoid(y, 1/6, 1/2) (torch below opset 14) -> Conv: the
+// activation belongs to the first Conv's unit (no Q/DQ between the Conv and it), and the runtime
+// then runs that unit as one QConv with the HardSwish applied before requantizing.
+TEST(QuantizeQdq, AFusableActivationAfterAConvIsInsideItsUnit) {
+  Model m;
+  m.opsets[""] = kCanonicalOpset;
+  m.graph.inputs = {ValueInfo{"x", TypeInfo::of(DType::f32, {2, 4, 8, 8}), ""}};
+  m.graph.initializers["w1"] = testing::random_f32({8, 4, 3, 3}, 11, -0.5f, 0.5f);
+  m.graph.initializers["w2"] = testing::random_f32({6, 8, 1, 1}, 12, -0.5f, 0.5f);
+  Node c1 = node("Conv", "c1", {"x", "w1"}, {"y"});
+  c1.attrs = {Attribute::of_ints("pads", {1, 1, 1, 1})};
+  Node hs = node("HardSigmoid", "hs", {"y"}, {"s"});
+  hs.attrs = {Attribute::of_float("alpha", 1.0f / 6), Attribute::of_float("beta", 0.5f)};
+  Node mul = node("Mul", "mul", {"y", "s"}, {"h"});
+  Node c2 = node("Conv", "c2", {"h", "w2"}, {"out"});
+  m.graph.nodes = {c1, hs, mul, c2};
+  m.graph.outputs = {ValueInfo{"out", {}, ""}};
+
+  const QdqConfig config;
+  std::vector<std::string> acts = qdq_activations(m, config);
+  EXPECT_EQ(std::count(acts.begin(), acts.end(), "y"), 0);
+  EXPECT_EQ(std::count(acts.begin(), acts.end(), "h"), 1);
+  Calibrator cal(m, acts, ObserverConfig{});
+  const Tensor x = testing::random_f32({2, 4, 8, 8}, 13, -2, 2);
+  cal.observe({{"x", x}});
+  Model q = m;
+  quantize_to_qdq(q, cal.ranges(), config);
+  for (const Node& n : q.graph.nodes)
+    if (n.op_type == "QuantizeLinear") {
+      EXPECT_NE(n.inputs[0], "y_float") << "y is quantized";
+    }
+  EXPECT_NE(dq_pair(q.graph, "h"), nullptr);
+
+  Model fused = q;
+  optimize(fused, OptimizeOptions{});
+  int hard_swish_qconvs = 0;
+  for (const Node& n : fused.graph.nodes)
+    hard_swish_qconvs += n.op_type == "QConv" && n.attr_string("activation", "") == "HardSwish";
+  EXPECT_EQ(hard_swish_qconvs, 1);
+  // And the quantized model still computes the float one.
+  SessionOptions reference;
+  reference.fast = false;
+  const Tensor want = Session(m, reference).run({{"x", x}})[0];
+  const Tensor got = Session(q).run({{"x", x}})[0];
+  double err = 0, norm = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    const double d = got.data<float>()[i] - want.data<float>()[i];
+    err += d * d;
+    norm += static_cast<double>(want.data<float>()[i]) * want.data<float>()[i];
+  }
+  EXPECT_LT(std::sqrt(err / norm), 0.05);
+}
+
+}  // namespace
+}  // namespace nnaccel
