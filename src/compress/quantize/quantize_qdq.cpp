@@ -1,10 +1,10 @@
 #include "compress/quantize/quantize_qdq.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/check.hpp"
 #include "ir/graph_walk.hpp"
-#include "ir/passes/follow_activation.hpp"
 #include "ir/passes/passes.hpp"
 #include "ir/passes/pattern.hpp"
 #include "ir/verifier.hpp"
@@ -104,15 +104,6 @@ QdqPlan plan_qdq(const Graph& g, const QdqConfig& c) {
       if (!a.inputs[i].empty() && !v.scalar(a.inputs[i])) return out;
     return a.outputs[0];
   };
-  // A Conv/Gemm/MatMul unit takes whatever activation the runtime fuses into the op (the same
-  // matcher: HardSwish, HardSigmoid, Sigmoid, Gelu, ... in their decomposed forms too); its
-  // integer kernel applies it in real units before requantizing. Otherwise each would cost a
-  // Q/DQ round trip and a float pass.
-  const auto weighted_unit_output = [&](const std::string& out) {
-    std::vector<size_t> absorbed;
-    std::string after;
-    return passes_detail::follow_activation(v, out, absorbed, after) ? after : out;
-  };
   const auto unit_output = [&](const Node& n) { return unit_output_from(n.outputs[0]); };
   // A MatMul's bias: an Add alone reading its output, with a constant f32 [N] operand.
   const auto bias_add = [&](const Node& mm, std::pair<size_t, int>& found) {
@@ -143,7 +134,7 @@ QdqPlan plan_qdq(const Graph& g, const QdqConfig& c) {
         p.bias_add[k] = add;
         quantized.insert(unit_output_from(g.nodes[add.first].outputs[0]));
       } else {
-        quantized.insert(weighted_unit_output(n.outputs[0]));
+        quantized.insert(unit_output(n));
       }
     } else if (is_op(n, "Add") && n.inputs.size() == 2 && n.outputs.size() == 1 &&
                activation(n.inputs[0]) && activation(n.inputs[1]) && maybe_f32(v, n.outputs[0])) {
