@@ -156,7 +156,9 @@ int main(int argc, char** argv) {
                "calibration");
   cq->add_flag("--cle", quant.cle, "cross-layer equalization first");
   cq->add_flag("--bias-correction", quant.bias_correction, "correct the biases' mean error");
-  cq->add_option("--op-types", quant.op_types, "ops to quantize (default Conv,MatMul,Gemm)")
+  cq->add_option("--op-types", quant.op_types,
+                 "ops to quantize (default Conv,Gemm,MatMul,Add,MaxPool and the ops that only "
+                 "move data: Reshape,Flatten,Transpose,Squeeze,Unsqueeze,Identity,Concat)")
       ->delimiter(',');
   cq->add_option("--exclude", quant.exclude, "node names kept in float")->delimiter(',');
   cq->add_flag("--sensitivity", quant.sensitivity,
