@@ -95,9 +95,9 @@ plural = "s" if $threads > 1 else ""
 title = f"## Training (resnet-s, batch $batch, $threads thread{plural}, vs PyTorch 1.13)"
 section = f"""{title}
 
-CPU: {cpu}, {ncpu} vCPUs; {datetime.date.today()}, commit {commit}. **The machine was shared**
-(load average {"$load_before"} before, {"$load_after"} after: other builds and a long training
-run), so the figures are medians of alternating rounds and still noisy. OMP_WAIT_POLICY=$OMP_WAIT_POLICY
+CPU: {cpu}, {ncpu} vCPUs; {datetime.date.today()}, commit {commit}. Load average
+{"$load_before"} before, {"$load_after"} after (a shared machine: above ~0.5 other work ran
+beside the benchmark); figures are medians of alternating rounds. OMP_WAIT_POLICY=$OMP_WAIT_POLICY
 for both frameworks.
 
 Command: \`ROUNDS=$rounds STEPS=$steps THREADS=$threads bench/train/bench_train.sh\` (the same
@@ -115,17 +115,9 @@ bf16 over fp32 per epoch (ratio of the median step times; an epoch is 937 equal 
 nnaccel **{med[("fp32", "nnaccel")] / med[("bf16", "nnaccel")]:.2f}x**, PyTorch
 {med[("fp32", "torch")] / med[("bf16", "torch")]:.2f}x.
 """
-text = open(results).read()
-marker = "<!-- Below: figures from other commands, kept by bench_peers.py. -->"
-head, sep, tail = text.partition(marker)
-if not sep:
-    sys.exit(f"{results}: marker line not found")
-# Replace the section of the same title (up to the next "## " heading) or append it.
-pattern = re.compile("\n" + re.escape(title) + r".*?(?=\n## |\Z)", re.S)
-if pattern.search(tail):
-    tail = pattern.sub(lambda m: "\n" + section.rstrip("\n"), tail, count=1)
-else:
-    tail = tail.rstrip("\n") + "\n\n" + section.rstrip("\n")
-open(results, "w").write(head + sep + tail.rstrip("\n") + "\n")
+sys.path.insert(0, "$root/bench/quant")
+from results_section import write_section  # one writer of RESULTS.md sections below the marker
+heading, _, body = section.partition("\n\n")
+write_section(results, heading[len("## "):], body.split("\n"))
 print(section)
 EOF
