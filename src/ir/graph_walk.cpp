@@ -47,4 +47,16 @@ void collect_value_names(const Graph& g, std::set<std::string>& out) {
   }
 }
 
+FreshNames::FreshNames(const Graph& g) {
+  collect_value_names(g, used_);
+  for (const Node& n : g.nodes) used_.insert(n.name);
+}
+
+std::string FreshNames::fresh(const std::string& base) {
+  std::string name = base;
+  for (int i = 1; used_.count(name); ++i) name = base + "_" + std::to_string(i);
+  used_.insert(name);
+  return name;
+}
+
 }  // namespace nnaccel

@@ -18,4 +18,16 @@ void collect_subgraph_reads(const Node& n, std::set<std::string>& out);
 // and node inputs and outputs.
 void collect_value_names(const Graph& g, std::set<std::string>& out);
 
+// Names for values and nodes a rewrite adds: unique against every value and node name of the
+// graph (subgraphs included) and against each other.
+class FreshNames {
+ public:
+  explicit FreshNames(const Graph& g);
+  // `base`, or `base_1`, `base_2`, ... when taken.
+  std::string fresh(const std::string& base);
+
+ private:
+  std::set<std::string> used_;
+};
+
 }  // namespace nnaccel

@@ -7,36 +7,13 @@
 #include <set>
 
 #include "core/check.hpp"
+#include "ir/graph_walk.hpp"
 #include "ir/passes/passes.hpp"
 #include "ir/verifier.hpp"
 
 namespace nnaccel {
 
 namespace {
-
-class Names {
- public:
-  explicit Names(const Graph& g) {
-    for (const Node& n : g.nodes) {
-      names_.insert(n.name);
-      names_.insert(n.inputs.begin(), n.inputs.end());
-      names_.insert(n.outputs.begin(), n.outputs.end());
-    }
-    for (const auto& [name, t] : g.initializers) names_.insert(name);
-    for (const ValueInfo& v : g.inputs) names_.insert(v.name);
-    for (const ValueInfo& v : g.outputs) names_.insert(v.name);
-    for (const ValueInfo& v : g.value_info) names_.insert(v.name);
-  }
-  std::string fresh(const std::string& base) {
-    std::string name = base;
-    for (int i = 1; names_.count(name); ++i) name = base + "_" + std::to_string(i);
-    names_.insert(name);
-    return name;
-  }
-
- private:
-  std::set<std::string> names_;
-};
 
 Node make(const std::string& op, const std::string& name, std::vector<std::string> in,
           std::vector<std::string> out) {
@@ -165,7 +142,7 @@ Int8Weight quantize_weight_int8(const Tensor& w, int64_t axis) {
 
 std::vector<QuantizedLayer> quantize_dynamic(Model& model, const DynamicQuantConfig& config) {
   Graph& g = model.graph;
-  Names names(g);
+  FreshNames names(g);
   std::vector<QuantizedLayer> report;
   std::map<std::string, std::array<std::string, 3>> dynamic_inputs;  // x -> x_q, scale, zp
   std::vector<Node> rewritten;

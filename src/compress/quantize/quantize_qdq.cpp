@@ -194,27 +194,13 @@ Node make(const std::string& op, const std::string& name, std::vector<std::strin
   return n;
 }
 
-// Fresh value names, unique against the graph and each other.
-class Names {
- public:
-  explicit Names(const Graph& g) { collect_value_names(g, used_); }
-  std::string fresh(const std::string& base) {
-    std::string name = base;
-    for (int i = 1; used_.count(name); ++i) name = base + "_" + std::to_string(i);
-    used_.insert(name);
-    return name;
-  }
-
- private:
-  std::set<std::string> used_;
-};
 
 // The weight (and bias) of a quantized Conv/Gemm/MatMul: int8 initializers read through
 // DequantizeLinear nodes appended to `added`. Returns the report row's weight fields.
 // The bias is input `bias_index` of `bias_holder` (the node itself, or a MatMul's bias Add).
 QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const AffineQuant& xq,
-                                const QdqConfig& config, Names& names, std::vector<Node>& added,
-                                Node& bias_holder, int bias_index) {
+                                const QdqConfig& config, FreshNames& names,
+                                std::vector<Node>& added, Node& bias_holder, int bias_index) {
   const Tensor wf = g.initializers.at(n.inputs[static_cast<size_t>(w.input)]);
   const int64_t axis = config.per_channel ? w.channel_axis : -1;
   const int64_t channels = axis >= 0 ? wf.dim(static_cast<int>(axis)) : 1;
@@ -343,7 +329,7 @@ std::vector<QuantizedLayer> quantize_to_qdq(Model& model,
       it->second.max = std::max(it->second.max, r->second.max);
     }
   }
-  Names names(g);
+  FreshNames names(g);
   struct ClassQuant {
     AffineQuant q;
     std::string scale, zero_point;
