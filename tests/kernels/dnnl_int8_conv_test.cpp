@@ -105,6 +105,7 @@ void check_qconv(const QConvCase& c, uint32_t seed) {
 }
 
 TEST(DnnlInt8Conv, MatchesReferenceAcrossShapesAndQuantizations) {
+  NNACCEL_SKIP_WITHOUT_EXACT_INT8();
   const DType u8 = DType::u8, i8 = DType::i8, f32 = DType::f32;
   const auto same = conv_attrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 1);
   const auto strided = conv_attrs({2, 1}, {0, 1, 2, 0}, {1, 2}, 1);
@@ -202,6 +203,7 @@ TEST(DnnlInt8Conv, MatchesReferenceAcrossShapesAndQuantizations) {
 }
 
 TEST(DnnlInt8Conv, EveryMappedActivation) {
+  NNACCEL_SKIP_WITHOUT_EXACT_INT8();
   const std::vector<std::pair<std::string, std::vector<float>>> acts = {
       {"", {}},          {"Relu", {}},    {"Clip", {-0.3f, 0.8f}}, {"HardSigmoid", {0.3f, 0.6f}},
       {"HardSwish", {}}, {"Sigmoid", {}}, {"LeakyRelu", {0.2f}},   {"Gelu", {}},
@@ -222,6 +224,7 @@ TEST(DnnlInt8Conv, EveryMappedActivation) {
 }
 
 TEST(DnnlInt8Conv, QLinearConvAndConvIntegerOnTheFastPath) {
+  NNACCEL_SKIP_WITHOUT_EXACT_INT8();
   const Shape xs{1, 21, 9, 7}, ws{11, 21, 3, 3};
   const std::vector<Attribute> attrs = conv_attrs({2, 1}, {1, 1, 1, 1}, {1, 1}, 1);
   Tensor x = random_q(DType::u8, xs, 1), w = random_ints(DType::i8, ws, 2, -127, 127);
@@ -252,6 +255,7 @@ TEST(DnnlInt8Conv, QLinearConvAndConvIntegerOnTheFastPath) {
 }
 
 TEST(DnnlInt8Conv, DeclinesWhatItCannotComputeExactly) {
+  NNACCEL_SKIP_WITHOUT_EXACT_INT8();
   QConvCase c{.what = "base",
               .x = {1, 4, 5, 5},
               .w = {6, 4, 3, 3},
@@ -270,6 +274,18 @@ TEST(DnnlInt8Conv, DeclinesWhatItCannotComputeExactly) {
   Node ci = testing::make_node("ConvInteger", 2, 1, c.attrs);
   std::vector<Tensor> cin = {in[0], random_q(DType::u8, c.w, 5)};
   EXPECT_EQ(run_int8_dnnl(ci, cin, ys, DType::i32, {0}).kernel, nullptr);
+}
+
+TEST(DnnlInt8Conv, DeclinesWithoutVnni) {
+  if (dnnl_kernels::cpu_has_exact_int8()) GTEST_SKIP() << "this CPU has VNNI";
+  QConvCase c{.what = "base",
+              .x = {1, 4, 5, 5},
+              .w = {6, 4, 3, 3},
+              .attrs = conv_attrs({1, 1}, {1, 1, 1, 1}, {1, 1}, 1)};
+  const Shape ys = conv_out_shape(c);
+  Node n = qconv_node(c);
+  n.inputs.resize(9);
+  EXPECT_EQ(run_int8_dnnl(n, qconv_inputs(c, ys, 3), ys, DType::u8, {0}).kernel, nullptr);
 }
 
 }  // namespace

@@ -58,6 +58,7 @@ void check_qmatmul(const QMatMulCase& c, uint32_t seed) {
 }
 
 TEST(DnnlInt8MatMul, MatchesReferenceAcrossShapesAndQuantizations) {
+  NNACCEL_SKIP_WITHOUT_EXACT_INT8();
   const std::vector<QMatMulCase> cases = {
       {.what = "u8 ragged per-column bias", .a = {5, 37}, .N = 19},
       {.what = "s8 batched per-tensor Relu",
@@ -85,6 +86,7 @@ TEST(DnnlInt8MatMul, MatchesReferenceAcrossShapesAndQuantizations) {
 }
 
 TEST(DnnlInt8MatMul, EveryMappedActivation) {
+  NNACCEL_SKIP_WITHOUT_EXACT_INT8();
   const std::vector<std::pair<std::string, std::vector<float>>> acts = {
       {"", {}},          {"Relu", {}},    {"Clip", {-0.3f, 0.8f}}, {"HardSigmoid", {0.3f, 0.6f}},
       {"HardSwish", {}}, {"Sigmoid", {}}, {"LeakyRelu", {0.2f}},   {"Gelu", {}},
@@ -102,6 +104,7 @@ TEST(DnnlInt8MatMul, EveryMappedActivation) {
 }
 
 TEST(DnnlInt8MatMul, QLinearMatMulAndMatMulIntegerOnTheFastPath) {
+  NNACCEL_SKIP_WITHOUT_EXACT_INT8();
   Tensor a = random_q(DType::u8, {3, 2, 16}, 1), b = random_ints(DType::i8, {16, 9}, 2, -127, 127);
   std::vector<Tensor> in = {a,
                             Tensor::scalar_f32(0.03f),

@@ -6,8 +6,17 @@
 
 #include <random>
 
+#include "kernels/dnnl/dnnl_int8.hpp"
 #include "kernels/kernel.hpp"
 #include "ops/op_test_util.hpp"
+
+// The int8 kernels decline on a CPU (or an ONEDNN_MAX_CPU_ISA cap) without VNNI, where oneDNN's
+// u8 x s8 products can saturate; tests of their results skip there (DeclinesWithoutVnni checks
+// that they do decline).
+#define NNACCEL_SKIP_WITHOUT_EXACT_INT8()                                           \
+  if (!::nnaccel::dnnl_kernels::cpu_has_exact_int8())                               \
+  GTEST_SKIP() << "this CPU (or the oneDNN ISA cap) lacks AVX-512 VNNI: the int8 " \
+                  "kernels decline and the reference kernels run"
 
 namespace nnaccel::testing {
 
