@@ -23,9 +23,11 @@ struct Files {
   std::string model, data;
 };
 
+// A data folder per test: ctest runs the tests of this file in parallel processes.
 Files tiny_cnn_files() {
   const std::string src = std::string(NNACCEL_SOURCE_DIR) + "/models/";
-  const std::string dir = ::testing::TempDir() + "/model_comparison_data";
+  const std::string dir = ::testing::TempDir() + "/model_comparison_data_" +
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name();
   fs::remove_all(dir);
   fs::create_directories(dir);
   save_npy(load_npy(src + "tiny_cnn_input.npy"), dir + "/inputs.npy");
