@@ -65,6 +65,10 @@ struct KernelRequest {
   // Nodes of `graph` that read output i (not counting graph outputs).
   std::vector<const Node*> consumers(int output) const;
   bool is_graph_output(int output) const;
+  // Input i is there: within the node's inputs and not an omitted optional one.
+  bool has_input(int i) const {
+    return i >= 0 && static_cast<size_t>(i) < inputs.size() && inputs[static_cast<size_t>(i)];
+  }
 };
 
 class Kernel {

@@ -9,54 +9,6 @@
 namespace nnaccel::testing {
 namespace {
 
-struct Result {
-  Tensor y;
-  std::map<std::string, Tensor> grads;
-};
-
-// One node; loss = sum(y * r) with r fixed (so d y = r, random); parameters in `dtype`.
-Result run(const std::string& op, const std::vector<Tensor>& inputs,
-           const std::vector<Attribute>& attrs, DType dtype, bool bf16) {
-  Graph g;
-  Node n;
-  n.op_type = op;
-  n.name = "under_test";
-  n.attrs = attrs;
-  std::vector<std::string> params;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const std::string name = "in" + std::to_string(i);
-    n.inputs.push_back(name);
-    g.initializers[name] = cast_tensor(inputs[i], dtype);
-    params.push_back(name);
-  }
-  n.outputs = {"y"};
-  g.nodes.push_back(n);
-  Graph probe = g;
-  Autograd shapes(probe, {}, "y");
-  shapes.forward({});
-  g.initializers["r"] = cast_tensor(random_f64(shapes.value("y").shape(), 99), dtype);
-  Node mul;
-  mul.op_type = "Mul";
-  mul.name = "mul";
-  mul.inputs = {"y", "r"};
-  mul.outputs = {"yr"};
-  Node sum;
-  sum.op_type = "ReduceSum";
-  sum.name = "sum";
-  sum.inputs = {"yr"};
-  sum.outputs = {"loss"};
-  sum.attrs = {Attribute::of_int("keepdims", 0)};
-  g.nodes.push_back(mul);
-  g.nodes.push_back(sum);
-  Autograd ag(g, params, "loss");
-  ag.set_bf16_products(bf16);
-  ag.forward({});
-  Result r;
-  r.y = ag.value("y").clone();
-  r.grads = ag.backward();
-  return r;
-}
-
 // Largest |a - ref| relative to the largest |ref|.
 double relative_error(const Tensor& a, const Tensor& ref) {
   EXPECT_EQ(a.shape(), ref.shape());
@@ -72,9 +24,9 @@ double relative_error(const Tensor& a, const Tensor& ref) {
 // unlucky cancellations. f32 products are ~1e-7 off: more than 1e-5 means bf16 ran.
 void compare(const std::string& op, const std::vector<Tensor>& inputs,
              const std::vector<Attribute>& attrs) {
-  const Result ref = run(op, inputs, attrs, DType::f64, false);
-  const Result f32 = run(op, inputs, attrs, DType::f32, false);
-  const Result bf16 = run(op, inputs, attrs, DType::f32, true);
+  const NodeRun ref = run_node(op, inputs, attrs, DType::f64);
+  const NodeRun f32 = run_node(op, inputs, attrs, DType::f32);
+  const NodeRun bf16 = run_node(op, inputs, attrs, DType::f32, true);
   const std::string& impl = grad::last_dnnl_impl();
   ASSERT_GE(impl.size(), 5u);
   EXPECT_EQ(impl.substr(impl.size() - 5), " bf16") << op << ": " << impl;
@@ -126,10 +78,10 @@ TEST_F(AutogradBf16, GemmAndMatMulGradientsMatchReference) {
 // The scope is per Autograd: one in bf16 does not change another's f32 products.
 TEST_F(AutogradBf16, PrecisionIsPerAutograd) {
   const std::vector<Tensor> in = {random_f64({2, 3, 8, 8}, 17), random_f64({4, 3, 3, 3}, 18)};
-  const Result a = run("Conv", in, {}, DType::f32, false);
-  run("Conv", in, {}, DType::f32, true);
+  const NodeRun a = run_node("Conv", in, {}, DType::f32);
+  run_node("Conv", in, {}, DType::f32, true);
   EXPECT_FALSE(grad::bf16_products());
-  const Result b = run("Conv", in, {}, DType::f32, false);
+  const NodeRun b = run_node("Conv", in, {}, DType::f32);
   for (const auto& [name, g] : a.grads)
     for (int64_t i = 0; i < g.numel(); ++i)
       ASSERT_EQ(g.at_f64(i), b.grads.at(name).at_f64(i)) << name << " " << i;

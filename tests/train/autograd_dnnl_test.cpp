@@ -8,55 +8,6 @@
 namespace nnaccel::testing {
 namespace {
 
-struct Result {
-  Tensor y;
-  std::map<std::string, Tensor> grads;
-};
-
-// One node; loss = sum(y * r) with r fixed; everything in `dtype`.
-Result run(const std::string& op, const std::vector<Tensor>& inputs, std::vector<Attribute> attrs,
-           DType dtype) {
-  Graph g;
-  Node n;
-  n.op_type = op;
-  n.name = "under_test";
-  n.attrs = std::move(attrs);
-  std::vector<std::string> params;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const std::string name = inputs[i].defined() ? "in" + std::to_string(i) : "";
-    n.inputs.push_back(name);
-    if (inputs[i].defined()) {
-      g.initializers[name] = cast_tensor(inputs[i], dtype);
-      params.push_back(name);
-    }
-  }
-  n.outputs = {"y"};
-  g.nodes.push_back(n);
-  Graph probe = g;
-  Autograd shapes(probe, {}, "y");
-  shapes.forward({});
-  g.initializers["r"] = cast_tensor(random_f64(shapes.value("y").shape(), 99), dtype);
-  Node mul;
-  mul.op_type = "Mul";
-  mul.name = "mul";
-  mul.inputs = {"y", "r"};
-  mul.outputs = {"yr"};
-  Node sum;
-  sum.op_type = "ReduceSum";
-  sum.name = "sum";
-  sum.inputs = {"yr"};
-  sum.outputs = {"loss"};
-  sum.attrs = {Attribute::of_int("keepdims", 0)};
-  g.nodes.push_back(mul);
-  g.nodes.push_back(sum);
-  Autograd ag(g, params, "loss");
-  ag.forward({});
-  Result r;
-  r.y = ag.value("y").clone();
-  r.grads = ag.backward();
-  return r;
-}
-
 void expect_close(const Tensor& f32, const Tensor& f64, const std::string& what) {
   ASSERT_EQ(f32.shape(), f64.shape()) << what;
   ASSERT_EQ(f32.dtype(), DType::f32) << what;
@@ -69,8 +20,8 @@ void expect_close(const Tensor& f32, const Tensor& f64, const std::string& what)
 void compare(const std::string& op, const std::vector<Tensor>& inputs,
              const std::vector<Attribute>& attrs) {
   ASSERT_TRUE(grad::dnnl_enabled());
-  const Result ref = run(op, inputs, attrs, DType::f64);
-  const Result fast = run(op, inputs, attrs, DType::f32);
+  const NodeRun ref = run_node(op, inputs, attrs, DType::f64);
+  const NodeRun fast = run_node(op, inputs, attrs, DType::f32);
   expect_close(fast.y, ref.y, op + " output");
   for (const auto& [name, g] : ref.grads) expect_close(fast.grads.at(name), g, op + " d" + name);
 }
@@ -92,7 +43,7 @@ TEST(AutogradDnnl, ConvMatchesReference) {
   const std::vector<Tensor> downsample = {random_f64({2, 4, 6, 6}, 27),
                                           random_f64({8, 4, 1, 1}, 28)};
   compare("Conv", downsample, {attr_is("strides", {2, 2})});
-  const Result r = run("Conv", downsample, {attr_is("strides", {2, 2})}, DType::f32);
+  const NodeRun r = run_node("Conv", downsample, {attr_is("strides", {2, 2})}, DType::f32);
   for (int64_t c = 0; c < 2 * 4; ++c)
     for (int64_t w = 0; w < 6; ++w) EXPECT_EQ(r.grads.at("in0").at_f64(c * 36 + 5 * 6 + w), 0.0);
 }
@@ -177,9 +128,9 @@ TEST(AutogradDnnl, BatchNormMatchesReference) {
 
 TEST(AutogradDnnl, DisabledRunsTheReferenceWithTheSameResults) {
   const std::vector<Tensor> in = {random_f64({2, 3, 6, 6}, 22), random_f64({4, 3, 3, 3}, 23)};
-  const Result fast = run("Conv", in, {}, DType::f32);
+  const NodeRun fast = run_node("Conv", in, {}, DType::f32);
   grad::set_dnnl_enabled(false);
-  const Result ref = run("Conv", in, {}, DType::f32);
+  const NodeRun ref = run_node("Conv", in, {}, DType::f32);
   grad::set_dnnl_enabled(true);
   for (const auto& [name, g] : ref.grads)
     for (int64_t i = 0; i < g.numel(); ++i)

@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "core/cast.hpp"
 #include "nnaccel/error.hpp"
 #include "ops/op_test_util.hpp"
 #include "train/autograd/autograd.hpp"
@@ -127,6 +128,58 @@ inline std::map<size_t, Tensor> check_gradients(const std::string& op,
     }
   }
   return result;
+}
+
+// One node's output and the gradients of loss = sum(y * r) (r random, fixed) with respect to its
+// defined inputs, everything cast to `dtype`; `bf16_products` runs Conv/Gemm/MatMul in bf16
+// (Autograd::set_bf16_products). Used to compare the fast paths with the f64 reference.
+struct NodeRun {
+  Tensor y;
+  std::map<std::string, Tensor> grads;
+};
+
+inline NodeRun run_node(const std::string& op, const std::vector<Tensor>& inputs,
+                        std::vector<Attribute> attrs, DType dtype, bool bf16_products = false) {
+  Graph g;
+  Node n;
+  n.op_type = op;
+  n.name = "under_test";
+  n.attrs = std::move(attrs);
+  std::vector<std::string> params;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string name = inputs[i].defined() ? "in" + std::to_string(i) : "";
+    n.inputs.push_back(name);
+    if (inputs[i].defined()) {
+      g.initializers[name] = cast_tensor(inputs[i], dtype);
+      params.push_back(name);
+    }
+  }
+  n.outputs = {"y"};
+  g.nodes.push_back(n);
+  Graph probe = g;
+  Autograd shapes(probe, {}, "y");
+  shapes.forward({});
+  g.initializers["r"] = cast_tensor(random_f64(shapes.value("y").shape(), 99), dtype);
+  Node mul;
+  mul.op_type = "Mul";
+  mul.name = "mul";
+  mul.inputs = {"y", "r"};
+  mul.outputs = {"yr"};
+  Node sum;
+  sum.op_type = "ReduceSum";
+  sum.name = "sum";
+  sum.inputs = {"yr"};
+  sum.outputs = {"loss"};
+  sum.attrs = {Attribute::of_int("keepdims", 0)};
+  g.nodes.push_back(mul);
+  g.nodes.push_back(sum);
+  Autograd ag(g, params, "loss");
+  ag.set_bf16_products(bf16_products);
+  ag.forward({});
+  NodeRun r;
+  r.y = ag.value("y").clone();
+  r.grads = ag.backward();
+  return r;
 }
 
 // Central-difference check of every parameter of a whole graph (f64 initializers), up to

@@ -145,10 +145,7 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
   if (!cpu_has_exact_int8()) return nullptr;
   CreationThreads threads(r.options);
   const QConvInputs in = inputs_of(r.node);
-  auto given = [&](int i) {
-    return i >= 0 && static_cast<size_t>(i) < r.inputs.size() && r.inputs[static_cast<size_t>(i)];
-  };
-  if (!given(in.x) || !given(in.w) || r.outputs.size() != 1 || !r.outputs[0].known) return nullptr;
+  if (!r.has_input(in.x) || !r.has_input(in.w) || r.outputs.size() != 1 || !r.outputs[0].known) return nullptr;
   const ValueDesc& x = *r.inputs[static_cast<size_t>(in.x)];
   const ValueDesc& y = r.outputs[0];
   const dt x_type = dnnl_type(x.dtype), y_type = dnnl_type(y.dtype);
@@ -162,7 +159,7 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
     return nullptr;
   if (!absent_or_all_zero(r, in.w_zp)) return nullptr;
   for (int i = static_cast<int>(r.inputs.size()); i-- > 0;)
-    if (given(i) && i != in.x && i != in.z && r.constants[static_cast<size_t>(i)] == nullptr)
+    if (r.has_input(i) && i != in.x && i != in.z && r.constants[static_cast<size_t>(i)] == nullptr)
       return nullptr;  // scales, zero points and bias must be constants
   std::optional<quant::ConvGeometry> g = geometry(r.node, x.shape, w->shape());
   if (!g) return nullptr;
@@ -172,7 +169,7 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
 
   // Zero points, scales and the output stage.
   const bool integer_out = r.node.op_type == "ConvInteger";
-  std::optional<int32_t> x_zp = given(in.x_zp) ? constant_int(r, in.x_zp) : 0;
+  std::optional<int32_t> x_zp = r.has_input(in.x_zp) ? constant_int(r, in.x_zp) : 0;
   if (!x_zp) return nullptr;
   OutputStage stage;
   std::optional<int32_t> y_zp;
@@ -186,8 +183,8 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
     for (float v : *w_scale)
       if (!positive_finite(v)) return nullptr;
     std::optional<float> y_scale;
-    if (given(in.y_scale) != given(in.y_zp)) return nullptr;
-    if (given(in.y_scale)) {
+    if (r.has_input(in.y_scale) != r.has_input(in.y_zp)) return nullptr;
+    if (r.has_input(in.y_scale)) {
       y_scale = constant_float(r, in.y_scale);
       y_zp = constant_int(r, in.y_zp);
       if (!y_scale || !y_zp || !positive_finite(*y_scale)) return nullptr;
@@ -196,7 +193,7 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
       return nullptr;
     }
     std::optional<std::pair<float, int32_t>> z;
-    if (given(in.z)) {
+    if (r.has_input(in.z)) {
       const ValueDesc& zd = *r.inputs[static_cast<size_t>(in.z)];
       z_type = dnnl_type(zd.dtype);
       std::optional<float> zs = constant_float(r, in.z_scale);
@@ -209,7 +206,7 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
     if (!output_stage(activation_of(r.node), *x_scale, *w_scale, y_scale, z, z_type, stage))
       return nullptr;
   }
-  if (given(in.bias)) {
+  if (r.has_input(in.bias)) {
     const Tensor* b = r.constants[static_cast<size_t>(in.bias)];
     if (b->dtype() != DType::i32 || b->rank() != 1 || b->numel() != g->M) return nullptr;
   }
@@ -252,10 +249,10 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
     for (int64_t m = 0; m < g->M; ++m)
       bias.data<float>()[m] =
           stage.bias_shift[static_cast<size_t>(m)] +
-          (given(in.bias)
+          (r.has_input(in.bias)
                ? static_cast<float>(r.constants[static_cast<size_t>(in.bias)]->data<int32_t>()[m])
                : 0.0f);
-  } else if (given(in.bias)) {
+  } else if (r.has_input(in.bias)) {
     bias = r.constants[static_cast<size_t>(in.bias)]->clone();
   }
   const dnnl::memory::desc src_md = channels_last_desc(xd, x_type);
@@ -281,7 +278,7 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
       reorder_constant(*w, plain_desc(Shape(wd.begin(), wd.end()), dt::s8), p.pd.weights_desc());
   p.bias_input = in.bias;
   p.bias = bias;
-  if (given(in.z)) {
+  if (r.has_input(in.z)) {
     p.z_input = in.z;
     // The same value as x and z: writing y over z would overwrite the conv's input as it reads.
     p.z_aliasable =

@@ -84,10 +84,7 @@ std::unique_ptr<Kernel> make_dnnl_qmatmul(KernelRequest& r) {
   if (!cpu_has_exact_int8()) return nullptr;
   CreationThreads threads(r.options);
   const QMatMulInputs in = inputs_of(r.node);
-  auto given = [&](int i) {
-    return i >= 0 && static_cast<size_t>(i) < r.inputs.size() && r.inputs[static_cast<size_t>(i)];
-  };
-  if (!given(in.a) || !given(in.b) || r.outputs.size() != 1 || !r.outputs[0].known) return nullptr;
+  if (!r.has_input(in.a) || !r.has_input(in.b) || r.outputs.size() != 1 || !r.outputs[0].known) return nullptr;
   const ValueDesc& a = *r.inputs[static_cast<size_t>(in.a)];
   const ValueDesc& y = r.outputs[0];
   const dt a_type = dnnl_type(a.dtype), y_type = dnnl_type(y.dtype);
@@ -103,10 +100,10 @@ std::unique_ptr<Kernel> make_dnnl_qmatmul(KernelRequest& r) {
   if (rows <= 0 || y.shape != out_shape) return nullptr;
   if (!absent_or_all_zero(r, in.b_zp)) return nullptr;
   for (int i = static_cast<int>(r.inputs.size()); i-- > 0;)
-    if (given(i) && i != in.a && r.constants[static_cast<size_t>(i)] == nullptr) return nullptr;
+    if (r.has_input(i) && i != in.a && r.constants[static_cast<size_t>(i)] == nullptr) return nullptr;
 
   const bool integer_out = r.node.op_type == "MatMulInteger";
-  std::optional<int32_t> a_zp = given(in.a_zp) ? constant_int(r, in.a_zp) : 0;
+  std::optional<int32_t> a_zp = r.has_input(in.a_zp) ? constant_int(r, in.a_zp) : 0;
   if (!a_zp) return nullptr;
   OutputStage stage;
   std::optional<int32_t> y_zp;
@@ -119,8 +116,8 @@ std::unique_ptr<Kernel> make_dnnl_qmatmul(KernelRequest& r) {
     for (float v : *b_scale)
       if (!positive_finite(v)) return nullptr;
     std::optional<float> y_scale;
-    if (given(in.y_scale) != given(in.y_zp)) return nullptr;
-    if (given(in.y_scale)) {
+    if (r.has_input(in.y_scale) != r.has_input(in.y_zp)) return nullptr;
+    if (r.has_input(in.y_scale)) {
       y_scale = constant_float(r, in.y_scale);
       y_zp = constant_int(r, in.y_zp);
       if (!y_scale || !y_zp || !positive_finite(*y_scale)) return nullptr;
@@ -132,7 +129,7 @@ std::unique_ptr<Kernel> make_dnnl_qmatmul(KernelRequest& r) {
                       stage))
       return nullptr;
   }
-  if (given(in.bias)) {
+  if (r.has_input(in.bias)) {
     const Tensor* bias = r.constants[static_cast<size_t>(in.bias)];
     if (bias->dtype() != DType::i32 || bias->rank() != 1 || bias->numel() != N) return nullptr;
   }
@@ -146,7 +143,7 @@ std::unique_ptr<Kernel> make_dnnl_qmatmul(KernelRequest& r) {
   const dnnl::memory::desc w_any({K, N}, dt::s8, tag::any);
   const dnnl::memory::desc dst_md({rows, N}, y_type, tag::ab);
   const dnnl::memory::desc b_md =
-      given(in.bias) ? dnnl::memory::desc({1, N}, dt::s32, tag::ab) : dnnl::memory::desc();
+      r.has_input(in.bias) ? dnnl::memory::desc({1, N}, dt::s32, tag::ab) : dnnl::memory::desc();
   dnnl::matmul::primitive_desc pd;
   try {
     pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_any, b_md, dst_md), attr,
@@ -157,7 +154,7 @@ std::unique_ptr<Kernel> make_dnnl_qmatmul(KernelRequest& r) {
   if (is_reference_impl(pd)) return nullptr;
   Tensor weights = reorder_constant(*b, plain_desc({K, N}, dt::s8), pd.weights_desc());
   Tensor bias;
-  if (given(in.bias)) bias = r.constants[static_cast<size_t>(in.bias)]->clone();
+  if (r.has_input(in.bias)) bias = r.constants[static_cast<size_t>(in.bias)]->clone();
   return std::make_unique<QMatMulKernel>(
       pd, std::move(weights), std::move(bias), in.b, in.bias, *a_zp != 0 ? a_zp : std::nullopt,
       y_zp && *y_zp != 0 ? y_zp : std::nullopt, "dnnl qmatmul " + impl_name(pd));
