@@ -21,8 +21,13 @@ double estimate_work(const Node& node, const std::vector<const ValueDesc*>& inpu
     return i < inputs.size() && inputs[i] != nullptr && inputs[i]->known ? &inputs[i]->shape
                                                                          : nullptr;
   };
-  if (op == "Conv" || op == "FusedConv" || op == "ConvTranspose") {
-    const Shape* w = in_shape(1);
+  // The integer forms count like their float ones (QConv and QLinearConv take the weights as
+  // input 3; ConvInteger as input 1): counted as data movement they ran on one thread and lost
+  // half the speed at batch 1 (MobileNetV2's 14x14 and 7x7 layers).
+  const bool int_conv = op == "QConv" || op == "QLinearConv";
+  if (op == "Conv" || op == "FusedConv" || op == "ConvTranspose" || op == "ConvInteger" ||
+      int_conv) {
+    const Shape* w = in_shape(int_conv ? 3 : 1);
     const Shape* x = in_shape(0);
     if (w == nullptr || x == nullptr || w->size() < 2) return 0;
     double per_out = 1;  // multiply-adds per output element: C_in/group * kernel volume
@@ -31,7 +36,7 @@ double estimate_work(const Node& node, const std::vector<const ValueDesc*>& inpu
     return 2.0 * out * per_out;
   }
   if (op == "MatMul" || op == "FusedMatMul" || op == "Gemm" || op == "FusedGemm" ||
-      op == "MatMulInteger" || op == "QLinearMatMul") {
+      op == "MatMulInteger" || op == "QLinearMatMul" || op == "QMatMul") {
     const Shape* a = in_shape(0);
     if (a == nullptr || a->empty()) return 0;
     int64_t k = a->back();

@@ -290,6 +290,12 @@ std::unique_ptr<Kernel> make_dynamic_quantize(KernelRequest& r) {
                                                  shape_numel(x->physical_shape()));
 }
 
+// Elements per thread worth the fork for QAdd: it moves 3 bytes per element where a float
+// binary kernel moves 12, so a quarter of kParallelGrain is the same memory traffic. (With the
+// float grain the Fashion-MNIST CNN's [32, 16, 28, 28] residual Add ran on one thread: 0.075 ms,
+// 0.041 ms split, batch 32, 2 idle threads.)
+constexpr int64_t kQAddGrain = kParallelGrain / 4;
+
 // QAdd: a has the output's shape; b is elementwise (same shape and layout), one value, a
 // trailing vector repeated, or one value per run of `inner` (per channel).
 class QAddKernel : public Kernel {
@@ -314,18 +320,18 @@ class QAddKernel : public Kernel {
                 reinterpret_cast<int8_t*>(y) + at, n, p);
     };
     if (k_ == count_) {  // same shape
-      parallel_for(count_, kParallelGrain,
+      parallel_for(count_, kQAddGrain,
                    [&](int64_t begin, int64_t end) { span(begin, end - begin, begin, true); });
     } else if (k_ == 1) {
-      parallel_for(count_, kParallelGrain,
+      parallel_for(count_, kQAddGrain,
                    [&](int64_t begin, int64_t end) { span(begin, end - begin, 0, false); });
     } else if (inner_ == 1) {  // b repeats every k elements
-      parallel_for(count_ / k_, std::max<int64_t>(1, kParallelGrain / k_),
+      parallel_for(count_ / k_, std::max<int64_t>(1, kQAddGrain / k_),
                    [&](int64_t begin, int64_t end) {
                      for (int64_t row = begin; row < end; ++row) span(row * k_, k_, 0, true);
                    });
     } else {  // b[(i / inner) % k]
-      parallel_for(count_ / inner_, std::max<int64_t>(1, kParallelGrain / inner_),
+      parallel_for(count_ / inner_, std::max<int64_t>(1, kQAddGrain / inner_),
                    [&](int64_t begin, int64_t end) {
                      for (int64_t run = begin; run < end; ++run)
                        span(run * inner_, inner_, run % k_, false);
