@@ -247,6 +247,9 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
   out.block =
       y_type != dt::s32 && y_type != dt::f32 && readers_take_channels_last(r, 0) ? y.shape[1] : 0;
   std::optional<dnnl::memory::desc> src_given = int_desc(x, xd), dst_given = int_desc(out, yd);
+  // One input channel: plain and channels-last are the same bytes, and saying so spares the
+  // reorder (a first layer on grey images: Fashion-MNIST's conv1 took 2x fp32's time with it).
+  if (x.plain() && xd[1] == 1) src_given = channels_last_desc(xd, x_type);
   if (!src_given || !dst_given) return nullptr;
   dnnl::primitive_attr attr = base_attr();
   if (!integer_out) attr.set_output_scales(stage.scales.size() > 1 ? 1 << 1 : 0, stage.scales);
