@@ -168,6 +168,18 @@ TEST(BiasCorrection, ConvWithoutBiasGetsAnInt32One) {
     if (n.outputs[0] == last->inputs[2]) bias_dq = &n;
   ASSERT_NE(bias_dq, nullptr);
   EXPECT_EQ(bias_dq->op_type, "DequantizeLinear");
+  // Its scale is quantize_to_qdq's form: Mul of the input's and the weight's scale initializers.
+  const auto producer = [&](const std::string& value) -> const Node* {
+    for (const Node& n : corrected.graph.nodes)
+      if (n.outputs[0] == value) return &n;
+    return nullptr;
+  };
+  const Node* scale = producer(bias_dq->inputs[1]);
+  const Node* x_dq = producer(last->inputs[0]);
+  const Node* w_dq = producer(last->inputs[1]);
+  ASSERT_TRUE(scale != nullptr && x_dq != nullptr && w_dq != nullptr);
+  EXPECT_EQ(scale->op_type, "Mul");
+  EXPECT_EQ(scale->inputs, (std::vector<std::string>{x_dq->inputs[1], w_dq->inputs[1]}));
   const Tensor& bq = corrected.graph.initializers.at(bias_dq->inputs[0]);
   int nonzero = 0;
   for (int64_t c = 0; c < bq.numel(); ++c) nonzero += bq.data<int32_t>()[c] != 0;

@@ -97,6 +97,12 @@ const Node* producer(const Graph& g, const std::string& value) {
 
 bool is(const Node* n, const char* op) { return n != nullptr && n->op_type == op; }
 
+int count_ops(const Graph& g, const std::string& op) {
+  int n = 0;
+  for (const Node& node : g.nodes) n += node.op_type == op;
+  return n;
+}
+
 // The Q -> DQ pair that writes `value`: the DQ node (null when there is none).
 const Node* dq_pair(const Graph& g, const std::string& value) {
   const Node* dq = producer(g, value);
@@ -171,6 +177,84 @@ TEST(QuantizeQdq, ResnetPlacementQuantizesUnitsAndAdds) {
   const std::string path = ::testing::TempDir() + "/resnet_s_qdq.onnx";
   save_onnx(m, path);
   EXPECT_NO_THROW(onnx::checker::check_model(path));
+}
+
+// The file's size: Conv weights are symmetric int8 without a zero point (ONNX's default 0; the
+// Gemm keeps its zeros, which ONNX Runtime's QGemm fusion wants), and a bias's scale is no array
+// of its own but Mul(x_scale, w_scale) of the initializers the input's and weight's
+// DequantizeLinear read. fold_constants makes it the f32 product, the scale each int32 bias was
+// rounded at, and fuse_qdq fuses every unit.
+TEST(QuantizeQdq, NoConvWeightZeroPointsAndBiasScaleIsAProduct) {
+  std::vector<std::string> acts;
+  std::vector<QuantizedLayer> layers;
+  const Model m = calibrated_zoo_model("resnet-s", QdqConfig{}, acts, layers);
+  ClassifierSpec spec;
+  spec.arch = "resnet-s";
+  spec.seed = 3;
+  Model fp = build_classifier(spec);  // calibrated_zoo_model's float model
+  optimize(fp, OptimizeOptions{.fuse = false});
+  std::map<std::string, const Node*> float_nodes;
+  for (const Node& n : fp.graph.nodes) float_nodes[n.name] = &n;
+  Model folded = m;
+  fold_constants(folded);
+  EXPECT_EQ(count_ops(folded.graph, "Mul"), 0);
+  const Graph& g = m.graph;
+  int weighted = 0, biases = 0;
+  for (const Node& n : g.nodes) {
+    if (n.op_type != "Conv" && n.op_type != "Gemm") continue;
+    ++weighted;
+    const Node* x_dq = producer(g, n.inputs[0]);
+    const Node* w_dq = producer(g, n.inputs[1]);
+    ASSERT_TRUE(is(x_dq, "DequantizeLinear") && is(w_dq, "DequantizeLinear")) << n.name;
+    if (n.op_type == "Conv") {
+      EXPECT_EQ(w_dq->inputs.size(), 2u) << n.name;
+    } else {
+      ASSERT_EQ(w_dq->inputs.size(), 3u);
+      const Tensor& zp = g.initializers.at(w_dq->inputs[2]);
+      for (int64_t c = 0; c < zp.numel(); ++c) EXPECT_EQ(zp.data<int8_t>()[c], 0);
+    }
+    if (n.inputs.size() < 3 || n.inputs[2].empty()) continue;
+    ++biases;
+    const Node* b_dq = producer(g, n.inputs[2]);
+    ASSERT_TRUE(is(b_dq, "DequantizeLinear")) << n.name;
+    EXPECT_EQ(b_dq->inputs.size(), 2u) << n.name;
+    const Node* mul = producer(g, b_dq->inputs[1]);
+    ASSERT_TRUE(is(mul, "Mul")) << n.name;
+    EXPECT_EQ(mul->inputs, (std::vector<std::string>{x_dq->inputs[1], w_dq->inputs[1]}));
+    // Folded, the scale is x_scale * w_scale[c] in f32, and the int32 bias the float bias
+    // rounded at exactly that scale.
+    const float xs = g.initializers.at(x_dq->inputs[1]).data<float>()[0];
+    const Tensor& ws = g.initializers.at(w_dq->inputs[1]);
+    const Tensor& scale = folded.graph.initializers.at(b_dq->inputs[1]);
+    const Tensor& bq = g.initializers.at(b_dq->inputs[0]);
+    ASSERT_TRUE(float_nodes.count(n.name)) << n.name;
+    const Tensor& bf = fp.graph.initializers.at(float_nodes[n.name]->inputs[2]);
+    ASSERT_EQ(scale.numel(), ws.numel());
+    ASSERT_EQ(bq.numel(), ws.numel());
+    for (int64_t c = 0; c < ws.numel(); ++c) {
+      const float want = xs * ws.data<float>()[c];
+      EXPECT_EQ(scale.data<float>()[c], want) << n.name << " channel " << c;
+      EXPECT_EQ(bq.data<int32_t>()[c],
+                static_cast<int32_t>(std::nearbyint(double{bf.data<float>()[c]} / want)))
+          << n.name << " channel " << c;
+    }
+  }
+  EXPECT_EQ(weighted, 10);
+  EXPECT_EQ(biases, 10);
+  // The f32 arrays in the file: one weight scale per layer, nothing per channel besides.
+  int f32_arrays = 0, zero_points = 0;
+  for (const auto& [name, t] : g.initializers) {
+    f32_arrays += t.dtype() == DType::f32 && t.numel() > 1;
+    zero_points += t.dtype() == DType::i8 && t.numel() > 1 && t.rank() == 1;
+  }
+  EXPECT_EQ(f32_arrays, weighted);
+  EXPECT_EQ(zero_points, 1);  // the Gemm's
+  // Every unit still becomes an integer op.
+  Model fused = m;
+  optimize(fused);
+  EXPECT_EQ(count_ops(fused.graph, "QConv"), 9);
+  EXPECT_EQ(count_ops(fused.graph, "QMatMul"), 1);
+  EXPECT_EQ(count_ops(fused.graph, "Mul"), 0);
 }
 
 // Transparent ops share their input's qparams (the same scale/zero point initializers), and

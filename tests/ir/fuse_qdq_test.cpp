@@ -277,8 +277,10 @@ struct QdqBuilder {
     const std::string s = init("s", Tensor::scalar_f32(scale)), zn = init("z", z);
     return node("DequantizeLinear", {node("QuantizeLinear", {x, s, zn}), s, zn});
   }
-  // Per-channel int8 weight [M, ...] through DQ (axis 0), values in [-127, 127].
-  std::string weight(const Shape& shape, uint32_t seed, std::vector<float>& scales) {
+  // Per-channel int8 weight [M, ...] through DQ (axis 0), values in [-127, 127]; with a zero
+  // point of zeros, or none (ONNX's default 0).
+  std::string weight(const Shape& shape, uint32_t seed, std::vector<float>& scales,
+                     bool zero_point = true) {
     Tensor w(DType::i8, shape);
     Tensor q = random_f32(shape, seed, -127, 127);
     for (int64_t i = 0; i < w.numel(); ++i)
@@ -289,19 +291,29 @@ struct QdqBuilder {
       s.data<float>()[c] = 0.002f + 0.001f * static_cast<float>(c % 5);
       scales.push_back(s.data<float>()[c]);
     }
-    Tensor z(DType::i8, {shape[0]});
-    return node("DequantizeLinear", {init("w", w), init("ws", s), init("wz", z)},
-                {Attribute::of_int("axis", 0)});
+    std::vector<std::string> in = {init("w", w), init("ws", s)};
+    if (zero_point) in.push_back(init("wz", Tensor(DType::i8, {shape[0]})));
+    return node("DequantizeLinear", in, {Attribute::of_int("axis", 0)});
+  }
+  static Tensor bias_values(int64_t m, uint32_t seed) {
+    Tensor b(DType::i32, {m});
+    Tensor r = random_f32({m}, seed, -2000, 2000);
+    for (int64_t c = 0; c < m; ++c) b.data<int32_t>()[c] = static_cast<int32_t>(r.data<float>()[c]);
+    return b;
   }
   std::string bias(const std::vector<float>& w_scales, float x_scale, uint32_t seed) {
     const int64_t m = static_cast<int64_t>(w_scales.size());
-    Tensor b(DType::i32, {m}), s(DType::f32, {m});
-    Tensor r = random_f32({m}, seed, -2000, 2000);
-    for (int64_t c = 0; c < m; ++c) {
-      b.data<int32_t>()[c] = static_cast<int32_t>(r.data<float>()[c]);
-      s.data<float>()[c] = x_scale * w_scales[static_cast<size_t>(c)];
-    }
-    return node("DequantizeLinear", {init("b", b), init("bs", s)}, {Attribute::of_int("axis", 0)});
+    Tensor s(DType::f32, {m});
+    for (int64_t c = 0; c < m; ++c) s.data<float>()[c] = x_scale * w_scales[static_cast<size_t>(c)];
+    return node("DequantizeLinear", {init("b", bias_values(m, seed)), init("bs", s)},
+                {Attribute::of_int("axis", 0)});
+  }
+  // quantize_to_qdq's form: the scale is Mul(x_scale, w_scale) of the DQs `x` and `w` read.
+  std::string bias_of_product(const std::string& x, const std::string& w, int64_t m,
+                              uint32_t seed) {
+    const std::string scale = node("Mul", {producer(g, x)->inputs[1], producer(g, w)->inputs[1]});
+    return node("DequantizeLinear", {init("b", bias_values(m, seed)), scale},
+                {Attribute::of_int("axis", 0)});
   }
   void io(const std::vector<std::pair<std::string, Shape>>& inputs, const std::string& out) {
     for (const auto& [n, s] : inputs) g.inputs.push_back({n, TypeInfo::of(DType::f32, s), ""});
@@ -421,6 +433,47 @@ TEST(FuseQdq, UnitWithoutQuantizeGetsFloatOutput) {
   ASSERT_EQ(got.shape(), want.shape());
   for (int64_t i = 0; i < want.numel(); ++i)
     EXPECT_NEAR(got.at_f64(i), want.at_f64(i), 1e-5 * (1 + std::fabs(want.at_f64(i))));
+}
+
+// quantize_to_qdq's file form: a weight DQ without zero point and a bias whose scale is a Mul of
+// the two scale initializers. optimize folds the Mul and fuses the unit into the same QConv as
+// the form with stored zeros and a stored bias scale: the same results, bit for bit, on the
+// reference kernels and on the fast path.
+TEST(FuseQdq, AbsentWeightZeroPointAndMulBiasScaleFuseLikeStoredOnes) {
+  const std::map<std::string, Tensor> feeds = {{"x", random_f32({2, 3, 7, 7}, 7, -2, 3)}};
+  std::vector<Tensor> unfused, reference, fast;
+  for (const bool file_form : {false, true}) {
+    SCOPED_TRACE(file_form ? "file form" : "stored form");
+    QdqBuilder b;
+    std::vector<float> ws;
+    const float xs = 0.02f;
+    const std::string x = b.qdq("x", xs, 100);
+    const std::string w = b.weight({6, 3, 3, 3}, 5, ws, !file_form);
+    const std::string bias = file_form ? b.bias_of_product(x, w, 6, 6) : b.bias(ws, xs, 6);
+    const std::string conv = b.node("Conv", {x, w, bias}, conv_attrs());
+    b.io({{"x", {2, 3, 7, 7}}}, b.qdq(b.node("Relu", {conv}), 0.05f, 0));
+    EXPECT_EQ(count_ops(b.g, "Mul"), file_form ? 1 : 0);
+    Model fused = b.m;
+    optimize(fused);
+    EXPECT_EQ(count_ops(fused.graph, "QConv"), 1);
+    EXPECT_EQ(count_ops(fused.graph, "Mul"), 0);
+    EXPECT_EQ(count_ops(fused.graph, "Conv"), 0);
+    unfused.push_back(run(b.m, feeds, false));
+    reference.push_back(run(fused, feeds, false));
+    fast.push_back(run(fused, feeds, true));
+  }
+  for (const std::vector<Tensor>* outs : {&unfused, &reference, &fast}) {
+    ASSERT_EQ((*outs)[0].shape(), (*outs)[1].shape());
+    for (int64_t i = 0; i < (*outs)[0].numel(); ++i)
+      EXPECT_EQ((*outs)[0].at_f64(i), (*outs)[1].at_f64(i)) << i;
+  }
+  double spread = 0;
+  for (int64_t i = 1; i < fast[1].numel(); ++i)
+    spread += std::fabs(fast[1].at_f64(i) - fast[1].at_f64(0));
+  EXPECT_GT(spread, 0.0);
+  const LsbDiff d = lsb_diff(reference[1], unfused[1], 0.05f);
+  EXPECT_EQ(d.worse, 0);
+  EXPECT_LE(d.off_by_one, d.total / 20 + 1);
 }
 
 // Units the pass cannot prove equivalent stay as they are: a bias at the wrong scale, a

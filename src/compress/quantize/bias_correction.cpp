@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 
+#include "compress/quantize/qdq_bias_scale.hpp"
 #include "core/check.hpp"
 #include "ir/passes/passes.hpp"
 #include "ir/passes/pattern.hpp"
@@ -22,7 +23,7 @@ enum class BiasForm { int32, float32 };
 struct BiasSlot {
   BiasForm form = BiasForm::float32;
   std::string values;      // the int32 or f32 initializer
-  std::string scale;       // int32: the DequantizeLinear scale (numel 1 or channels)
+  Tensor scale;            // int32: the DequantizeLinear scale's value (numel 1 or channels)
   std::string zero_point;  // int32: optional
   double factor = 1.0;     // what the bias is multiplied by in the output (Gemm's beta)
 };
@@ -40,10 +41,11 @@ struct Target {
 std::string display_name(const Node& n) { return n.name.empty() ? n.outputs[0] : n.name; }
 
 // A DequantizeLinear output whose quantized input is a constant initializer: its node, or null.
+// Its scale is a constant, or a bias scale's Mul of two (qdq_bias_scale.hpp).
 const Node* dequantized_constant(const GraphView& view, const std::string& value) {
   const Node* dq = view.producer(value);
   if (dq == nullptr || !is_op(*dq, "DequantizeLinear") || dq->inputs.size() < 2) return nullptr;
-  if (view.constant(dq->inputs[0]) == nullptr || view.constant(dq->inputs[1]) == nullptr)
+  if (view.constant(dq->inputs[0]) == nullptr || !constant_or_product(view, dq->inputs[1]))
     return nullptr;
   if (dq->inputs.size() > 2 && !dq->inputs[2].empty() && view.constant(dq->inputs[2]) == nullptr)
     return nullptr;
@@ -76,7 +78,7 @@ std::optional<BiasSlot> existing_bias(const GraphView& view, const std::string& 
       why = "its float bias does not hold one value per output channel";
       return std::nullopt;
     }
-    return BiasSlot{BiasForm::float32, value, "", "", 1.0};
+    return BiasSlot{BiasForm::float32, value, Tensor{}, "", 1.0};
   }
   const Node* dq = dequantized_constant(view, value);
   if (dq == nullptr) {
@@ -84,7 +86,7 @@ std::optional<BiasSlot> existing_bias(const GraphView& view, const std::string& 
     return std::nullopt;
   }
   const Tensor* q = view.constant(dq->inputs[0]);
-  const Tensor* s = view.constant(dq->inputs[1]);
+  const std::optional<Tensor> s = constant_or_product(view, dq->inputs[1]);
   const bool has_zp = dq->inputs.size() > 2 && !dq->inputs[2].empty();
   if (q->dtype() != DType::i32 || q->numel() != channels || view.read_count(dq->inputs[0]) != 1 ||
       s->dtype() != DType::f32 || (s->numel() != 1 && s->numel() != channels) ||
@@ -92,7 +94,7 @@ std::optional<BiasSlot> existing_bias(const GraphView& view, const std::string& 
     why = "its dequantized bias is not int32 with one value per output channel";
     return std::nullopt;
   }
-  return BiasSlot{BiasForm::int32, dq->inputs[0], dq->inputs[1], has_zp ? dq->inputs[2] : "", 1.0};
+  return BiasSlot{BiasForm::int32, dq->inputs[0], *s, has_zp ? dq->inputs[2] : "", 1.0};
 }
 
 // Adds a zero int32 bias at scale x_scale * w_scale through DequantizeLinear as input `slot` of the
@@ -107,7 +109,7 @@ std::optional<BiasSlot> add_bias(Model& model, const std::string& output, size_t
   const Node* w = dequantized_constant(view, n.inputs[1]);
   if (x == nullptr || !is_op(*x, "DequantizeLinear") || x->inputs.size() < 2 ||
       view.constant(x->inputs[1]) == nullptr || view.constant(x->inputs[1])->numel() != 1 ||
-      w == nullptr) {
+      w == nullptr || view.constant(w->inputs[1]) == nullptr) {
     why =
         "it has no bias and its input is not dequantized with one constant "
         "scale";
@@ -120,28 +122,30 @@ std::optional<BiasSlot> add_bias(Model& model, const std::string& output, size_t
         "output channel";
     return std::nullopt;
   }
-  const double xs = view.constant(x->inputs[1])->at_f64(0);
-  Tensor scale(DType::f32, {channels});
-  for (int64_t c = 0; c < channels; ++c)
-    scale.data<float>()[c] = static_cast<float>(xs * ws.at_f64(ws.numel() == 1 ? 0 : c));
-  const std::string base = display_name(n) + "_bias";
-  const std::string values = passes_detail::unique_name(g, base + "_quantized");
+  const std::string layer_name = display_name(n);  // `n` moves when nodes are added
+  const std::string base = layer_name + "_bias";
+  FreshNames names(g);
+  const std::string values = names.fresh(base + "_quantized");
   g.initializers[values] = Tensor(DType::i32, {channels});
-  const std::string scale_name = passes_detail::unique_name(g, base + "_scale");
-  g.initializers[scale_name] = scale;
-  const std::string dequantized = passes_detail::unique_name(g, base + "_dequantized");
+  std::vector<Node> added;
+  const std::string scale = bias_scale_product(x->inputs[1], w->inputs[1], base, names, added);
+  const std::string dequantized = names.fresh(base + "_dequantized");
   Node dq;
   dq.op_type = "DequantizeLinear";
   dq.name = dequantized;
-  dq.inputs = {values, scale_name};
+  dq.inputs = {values, scale};
   dq.outputs = {dequantized};
-  dq.attrs.push_back(Attribute::of_int("axis", 0));
+  if (ws.numel() != 1) dq.attrs.push_back(Attribute::of_int("axis", 0));
+  added.push_back(dq);
   Node& layer = g.nodes[static_cast<size_t>(index)];
   if (layer.inputs.size() <= slot) layer.inputs.resize(slot + 1);
   layer.inputs[slot] = dequantized;
-  g.nodes.push_back(dq);
+  g.nodes.insert(g.nodes.end(), added.begin(), added.end());
   verify_graph(g);
-  return BiasSlot{BiasForm::int32, values, scale_name, "", 1.0};
+  std::optional<Tensor> scale_value = constant_or_product(GraphView(g), scale);
+  NNA_CHECK(scale_value.has_value(), "bias correction: the bias scale of {} does not evaluate",
+            layer_name);
+  return BiasSlot{BiasForm::int32, values, *scale_value, "", 1.0};
 }
 
 // The quantized layers of `q` matched with `f`'s nodes, in graph order; adds missing biases.
@@ -258,7 +262,7 @@ void apply(Model& model, const Target& t, const std::vector<double>& error) {
       out.data<float>()[c] =
           static_cast<float>(old.data<float>()[c] - error[static_cast<size_t>(c)] / t.bias.factor);
   } else {
-    const Tensor& scale = g.initializers.at(t.bias.scale);
+    const Tensor& scale = t.bias.scale;
     const Tensor* zp = t.bias.zero_point.empty() ? nullptr : &g.initializers.at(t.bias.zero_point);
     for (int64_t c = 0; c < t.channels; ++c) {
       const int64_t k = scale.numel() == 1 ? 0 : c;

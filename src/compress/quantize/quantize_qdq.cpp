@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "compress/quantize/qdq_bias_scale.hpp"
 #include "core/check.hpp"
 #include "ir/graph_walk.hpp"
 #include "ir/passes/passes.hpp"
@@ -194,13 +195,14 @@ Node make(const std::string& op, const std::string& name, std::vector<std::strin
   return n;
 }
 
-
 // The weight (and bias) of a quantized Conv/Gemm/MatMul: int8 initializers read through
-// DequantizeLinear nodes appended to `added`. Returns the report row's weight fields.
-// The bias is input `bias_index` of `bias_holder` (the node itself, or a MatMul's bias Add).
+// DequantizeLinear nodes appended to `added` (`x_scale`: the input's scale initializer). Returns
+// the report row's weight fields. The bias is input `bias_index` of `bias_holder` (the node itself,
+// or a MatMul's bias Add).
 QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const AffineQuant& xq,
-                                const QdqConfig& config, FreshNames& names,
-                                std::vector<Node>& added, Node& bias_holder, int bias_index) {
+                                const std::string& x_scale, const QdqConfig& config,
+                                FreshNames& names, std::vector<Node>& added, Node& bias_holder,
+                                int bias_index) {
   const Tensor wf = g.initializers.at(n.inputs[static_cast<size_t>(w.input)]);
   const int64_t axis = config.per_channel ? w.channel_axis : -1;
   const int64_t channels = axis >= 0 ? wf.dim(static_cast<int>(axis)) : 1;
@@ -241,27 +243,37 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
       }
   Tensor ws(DType::f32, axis >= 0 ? Shape{channels} : Shape{});
   Tensor wz(config.weight_type, axis >= 0 ? Shape{channels} : Shape{});
+  bool zero_points = false;  // any nonzero
   for (int64_t c = 0; c < channels; ++c) {
-    ws.data<float>()[c] = wq[static_cast<size_t>(c)].scale;
+    const AffineQuant& q = wq[static_cast<size_t>(c)];
+    ws.data<float>()[c] = q.scale;
+    zero_points = zero_points || q.zero_point != 0;
     if (config.weight_type == DType::i8)
-      wz.data<int8_t>()[c] = static_cast<int8_t>(wq[static_cast<size_t>(c)].zero_point);
+      wz.data<int8_t>()[c] = static_cast<int8_t>(q.zero_point);
     else
-      wz.data<uint8_t>()[c] = static_cast<uint8_t>(wq[static_cast<size_t>(c)].zero_point);
+      wz.data<uint8_t>()[c] = static_cast<uint8_t>(q.zero_point);
   }
   const std::string base = n.inputs[static_cast<size_t>(w.input)];
   const std::string wq_name = names.fresh(base + "_quantized"),
-                    ws_name = names.fresh(base + "_scale"),
-                    wz_name = names.fresh(base + "_zero_point"),
-                    wd = names.fresh(base + "_dequantized");
+                    ws_name = names.fresh(base + "_scale"), wd = names.fresh(base + "_dequantized");
   g.initializers[wq_name] = wi;
   g.initializers[ws_name] = ws;
-  g.initializers[wz_name] = wz;
-  Node dq = make("DequantizeLinear", wd, {wq_name, ws_name, wz_name}, {wd});
+  Node dq = make("DequantizeLinear", wd, {wq_name, ws_name}, {wd});
+  // A Conv's symmetric weights leave the zero point out (ONNX's default is 0 of x's type): the
+  // file carries no array of zeros. Gemm/MatMul weights keep theirs: ONNX Runtime 1.30 fuses a
+  // QDQ Gemm into QGemm only when its weight DequantizeLinear has one (measured; its Conv fusion
+  // takes the absent one).
+  if (zero_points || n.op_type != "Conv") {
+    const std::string wz_name = names.fresh(base + "_zero_point");
+    g.initializers[wz_name] = wz;
+    dq.inputs.push_back(wz_name);
+  }
   if (axis >= 0) dq.attrs.push_back(Attribute::of_int("axis", axis));
   added.push_back(dq);
   n.inputs[static_cast<size_t>(w.input)] = wd;
 
-  // Bias as int32 at scale x_scale * w_scale, as integer kernels accumulate it.
+  // Bias as int32 at scale x_scale * w_scale, as integer kernels accumulate it; that scale is a
+  // Mul of the two scale initializers (qdq_bias_scale.hpp), not an array of its own.
   if (bias_index >= 0 && bias_holder.inputs.size() > static_cast<size_t>(bias_index)) {
     const std::string bname = bias_holder.inputs[static_cast<size_t>(bias_index)];
     auto b = g.initializers.find(bname);
@@ -270,19 +282,18 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
         passes_detail::is_constant_initializer(g, bname)) {
       const int64_t nb = b->second.numel();
       Tensor bi(DType::i32, {nb});
-      Tensor bs(DType::f32, {nb});
       for (int64_t c = 0; c < nb; ++c) {
+        // The f32 product, as the Mul below computes it.
         const float s = xq.scale * wq[static_cast<size_t>(axis >= 0 ? c : 0)].scale;
-        bs.data<float>()[c] = s;
         const double v = std::nearbyint(static_cast<double>(b->second.data<float>()[c]) / s);
         bi.data<int32_t>()[c] = static_cast<int32_t>(std::clamp(v, -2147483648.0, 2147483647.0));
       }
-      const std::string bq = names.fresh(bname + "_quantized"), bsn = names.fresh(bname + "_scale"),
+      const std::string bq = names.fresh(bname + "_quantized"),
                         bd = names.fresh(bname + "_dequantized");
       g.initializers[bq] = bi;
-      g.initializers[bsn] = bs;
-      Node bdq = make("DequantizeLinear", bd, {bq, bsn}, {bd});
-      bdq.attrs.push_back(Attribute::of_int("axis", 0));
+      const std::string bs = bias_scale_product(x_scale, ws_name, bname, names, added);
+      Node bdq = make("DequantizeLinear", bd, {bq, bs}, {bd});
+      if (axis >= 0) bdq.attrs.push_back(Attribute::of_int("axis", 0));
       added.push_back(bdq);
       bias_holder.inputs[static_cast<size_t>(bias_index)] = bd;
     }
@@ -383,8 +394,9 @@ std::vector<QuantizedLayer> quantize_to_qdq(Model& model,
     auto add = p.bias_add.find(k);
     Node& bias_holder = add != p.bias_add.end() ? g.nodes[add->second.first] : n;
     const int bias_index = add != p.bias_add.end() ? add->second.second : slot.bias_input;
-    QuantizedLayer row = quantize_weights(g, n, slot, class_quant.at(root).q, config, names, added,
-                                          bias_holder, bias_index);
+    const ClassQuant& xq = class_quant.at(root);
+    QuantizedLayer row =
+        quantize_weights(g, n, slot, xq.q, xq.scale, config, names, added, bias_holder, bias_index);
     row.node = n.name;
     row.op_type = n.op_type;
     row.input = act;

@@ -10,7 +10,9 @@
 //     Concat) whose inputs are quantized get output qparams equal to their input's (Concat: all
 //     its inputs share the output's), so they can run on the integers unchanged;
 //   - weights are int8 (per output channel by default) read through DequantizeLinear, Conv and
-//     Gemm biases int32 at scale x_scale * w_scale.
+//     Gemm biases int32 at scale x_scale * w_scale. For size, a Conv's symmetric weights have no
+//     zero point (ONNX's default 0), and a bias's scale is a Mul of the two scale initializers
+//     (qdq_bias_scale.hpp), not an array of its own.
 // The result is a plain ONNX model any runtime can run; nnaccel's optimizer (fuse_qdq) turns
 // each DequantizeLinear -> op -> QuantizeLinear unit into an integer op.
 #include <map>
