@@ -88,6 +88,30 @@ TEST(DnnlConv, MatchesReferencePlainAndBlocked) {
   }
 }
 
+// 3x3 stride-1 convolutions of >= 64 channels take Winograd where oneDNN has it (AVX-512), the
+// others the direct kernel; both within the direct kernel's tolerance of the reference.
+TEST(DnnlConv, WinogradFor3x3StrideOneWithManyChannels) {
+  const ConvGeom wide = {{2, 64, 11, 9}, 80, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}};
+  const ConvGeom narrow = {{2, 32, 11, 9}, 80, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}};
+  const ConvGeom strided = {{2, 64, 11, 9}, 80, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}};
+  uint32_t seed = 40;
+  for (const auto& [g, wino] : {std::pair{wide, true}, {narrow, false}, {strided, false}}) {
+    Tensor x = random_f32(g.x, seed++), w = weights_for(g, seed++);
+    Tensor b = random_f32({g.out_channels}, seed++);
+    Tensor want = reference_conv(g, x, w, b);
+    DnnlRun r = run_dnnl({make_node("Conv", 3, 1, conv_attrs(g)),
+                          {x, w, b},
+                          {false, true, true},
+                          {channel_block(), 0, 0},
+                          true},
+                         want.shape());
+    ASSERT_NE(r.kernel, nullptr);
+    SCOPED_TRACE(r.kernel->name());
+    EXPECT_EQ(r.kernel->name().find("wino") != std::string::npos, wino && channel_block() == 16);
+    EXPECT_LT(relative_l2(r.plain, want), 1e-5);
+  }
+}
+
 TEST(DnnlConv, NoBiasAndRuntimeBias) {
   const ConvGeom g = geometries()[1];
   Tensor x = random_f32(g.x, 11), w = weights_for(g, 12), b = random_f32({g.out_channels}, 13);
