@@ -58,6 +58,9 @@ class InputAdapter {
   InputAdapter(const dnnl::memory::desc& given, const dnnl::memory::desc& wanted);
   // The memory to pass to the primitive for data at `ptr` (laid out as `given`).
   dnnl::memory& bind(const void* ptr);
+  // The memory bind() returns, for argument maps built once (dnnl::memory copies share the one
+  // object whose data handle bind() sets).
+  const dnnl::memory& target() const { return reorder_ != nullptr ? wanted_ : given_; }
   bool reorders() const { return reorder_ != nullptr; }
 
  private:

@@ -60,6 +60,11 @@ class ConvKernel : public Kernel {
       z_mem_ = dnnl::memory(p_.z_given, eng, nullptr);
       z_reorder_ = dnnl::reorder(z_mem_, dst_mem_);
     }
+    args_ = {{DNNL_ARG_SRC, src_.target()},
+             {DNNL_ARG_WEIGHTS, weights_mem_},
+             {DNNL_ARG_DST, dst_mem_},
+             {DNNL_ARG_SCRATCHPAD, scratch_mem_}};
+    if (p_.has_bias) args_[DNNL_ARG_BIAS] = bias_mem_;
   }
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
@@ -78,15 +83,10 @@ class ConvKernel : public Kernel {
         if (z.raw() != dst) std::memcpy(dst, z.raw(), p_.dst.get_size());
       }
     }
-    std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, src_.bind(inputs[0]->raw())},
-                                                  {DNNL_ARG_WEIGHTS, weights_mem_},
-                                                  {DNNL_ARG_DST, dst_mem_},
-                                                  {DNNL_ARG_SCRATCHPAD, scratch_mem_}};
-    if (p_.has_bias) {
-      if (!p_.bias.defined()) bias_mem_.set_data_handle(const_cast<void*>(inputs[2]->raw()));
-      args[DNNL_ARG_BIAS] = bias_mem_;
-    }
-    p_.prim.execute(s, args);
+    src_.bind(inputs[0]->raw());
+    if (p_.has_bias && !p_.bias.defined())
+      bias_mem_.set_data_handle(const_cast<void*>(inputs[2]->raw()));
+    p_.prim.execute(s, args_);
     if (own_dst) {
       out_mem_.set_data_handle(outputs[0].raw());
       out_reorder_.execute(s, dst_mem_, out_mem_);
@@ -116,6 +116,7 @@ class ConvKernel : public Kernel {
   dnnl::memory weights_mem_, bias_mem_, dst_mem_, scratch_mem_, z_mem_, out_mem_;
   dnnl::reorder z_reorder_, out_reorder_;
   Tensor scratch_, dst_buffer_;
+  std::unordered_map<int, dnnl::memory> args_;  // built once: run() only sets data handles
 };
 
 std::string layout_name(const ValueDesc& in, const ValueDesc& out) {

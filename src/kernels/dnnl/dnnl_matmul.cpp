@@ -47,24 +47,25 @@ class MatmulKernel : public Kernel {
     scratch_mem_ = dnnl::memory(pd.scratchpad_desc(), eng, scratch_.raw());
     bf16_ = pd.weights_desc().data_type() == dt::bf16;
     name_ = "dnnl " + p_.what + " " + impl_name(pd) + (bf16_ ? " bf16" : "");
+    args_ = {{DNNL_ARG_SRC, a_.target()},
+             {DNNL_ARG_DST, dst_mem_},
+             {DNNL_ARG_SCRATCHPAD, scratch_mem_},
+             {DNNL_ARG_WEIGHTS, p_.b.owned.defined() ? b_mem_ : b_.target()}};
+    if (p_.bias.input >= 0) args_[DNNL_ARG_BIAS] = bias_mem_;
+    if (p_.addend.input >= 0)
+      args_[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = addend_mem_;
   }
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
     auto ptr = [&](int i) { return const_cast<void*>(inputs[static_cast<size_t>(i)]->raw()); };
     dst_mem_.set_data_handle(outputs[0].raw());
-    std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, a_.bind(ptr(p_.a.input))},
-                                                  {DNNL_ARG_DST, dst_mem_},
-                                                  {DNNL_ARG_SCRATCHPAD, scratch_mem_}};
-    args[DNNL_ARG_WEIGHTS] = p_.b.owned.defined() ? b_mem_ : b_.bind(ptr(p_.b.input));
-    if (p_.bias.input >= 0) {
-      if (!p_.bias.owned.defined()) bias_mem_.set_data_handle(ptr(p_.bias.input));
-      args[DNNL_ARG_BIAS] = bias_mem_;
-    }
-    if (p_.addend.input >= 0) {
-      if (!p_.addend.owned.defined()) addend_mem_.set_data_handle(ptr(p_.addend.input));
-      args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = addend_mem_;
-    }
-    prim_.execute(cpu_stream(), args);
+    a_.bind(ptr(p_.a.input));
+    if (!p_.b.owned.defined()) b_.bind(ptr(p_.b.input));
+    if (p_.bias.input >= 0 && !p_.bias.owned.defined())
+      bias_mem_.set_data_handle(ptr(p_.bias.input));
+    if (p_.addend.input >= 0 && !p_.addend.owned.defined())
+      addend_mem_.set_data_handle(ptr(p_.addend.input));
+    prim_.execute(cpu_stream(), args_);
     cpu_stream().wait();
   }
 
@@ -90,6 +91,7 @@ class MatmulKernel : public Kernel {
   Tensor scratch_;
   std::string name_;
   bool bf16_ = false;
+  std::unordered_map<int, dnnl::memory> args_;  // built once: run() only sets data handles
 };
 
 bool plain_f32(const ValueDesc* v) {

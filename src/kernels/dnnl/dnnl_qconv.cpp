@@ -73,6 +73,13 @@ class QConvKernel : public Kernel {
     scratch_mem_ = dnnl::memory(p_.pd.scratchpad_desc(), eng, scratch_.raw());
     if (p_.has_src_zp) src_zp_ = ZeroPointMemory(p_.src_zp);
     if (p_.has_dst_zp) dst_zp_ = ZeroPointMemory(p_.dst_zp);
+    args_ = {{DNNL_ARG_SRC, src_.target()},
+             {DNNL_ARG_WEIGHTS, weights_mem_},
+             {DNNL_ARG_DST, dst_mem_},
+             {DNNL_ARG_SCRATCHPAD, scratch_mem_}};
+    if (p_.bias.defined()) args_[DNNL_ARG_BIAS] = bias_mem_;
+    if (p_.has_src_zp) args_[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = src_zp_.memory();
+    if (p_.has_dst_zp) args_[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = dst_zp_.memory();
   }
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
@@ -90,15 +97,8 @@ class QConvKernel : public Kernel {
         std::memcpy(dst, z.raw(), p_.z_target.get_size());
       }
     }
-    std::unordered_map<int, dnnl::memory> args = {
-        {DNNL_ARG_SRC, src_.bind(inputs[static_cast<size_t>(0)]->raw())},
-        {DNNL_ARG_WEIGHTS, weights_mem_},
-        {DNNL_ARG_DST, dst_mem_},
-        {DNNL_ARG_SCRATCHPAD, scratch_mem_}};
-    if (p_.bias.defined()) args[DNNL_ARG_BIAS] = bias_mem_;
-    if (p_.has_src_zp) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = src_zp_.memory();
-    if (p_.has_dst_zp) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = dst_zp_.memory();
-    prim_.execute(s, args);
+    src_.bind(inputs[0]->raw());
+    prim_.execute(s, args_);
     if (dst_buffer_.defined()) {
       out_mem_.set_data_handle(outputs[0].raw());
       out_reorder_.execute(s, dst_mem_, out_mem_);
@@ -127,6 +127,7 @@ class QConvKernel : public Kernel {
   dnnl::reorder out_reorder_, z_reorder_;
   Tensor scratch_, dst_buffer_;
   ZeroPointMemory src_zp_, dst_zp_;
+  std::unordered_map<int, dnnl::memory> args_;  // built once: run() only sets data handles
 };
 
 // Conv geometry by the reference's own rules; nothing when the attributes are invalid (the

@@ -47,19 +47,19 @@ class QMatMulKernel : public Kernel {
     scratch_mem_ = dnnl::memory(pd.scratchpad_desc(), eng, scratch_.raw());
     if (src_zp) src_zp_ = ZeroPointMemory(*src_zp);
     if (dst_zp) dst_zp_ = ZeroPointMemory(*dst_zp);
+    args_ = {{DNNL_ARG_SRC, src_mem_},
+             {DNNL_ARG_WEIGHTS, weights_mem_},
+             {DNNL_ARG_DST, dst_mem_},
+             {DNNL_ARG_SCRATCHPAD, scratch_mem_}};
+    if (bias_.defined()) args_[DNNL_ARG_BIAS] = bias_mem_;
+    if (src_zp_.memory()) args_[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = src_zp_.memory();
+    if (dst_zp_.memory()) args_[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = dst_zp_.memory();
   }
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
     src_mem_.set_data_handle(const_cast<void*>(inputs[0]->raw()));
     dst_mem_.set_data_handle(outputs[0].raw());
-    std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, src_mem_},
-                                                  {DNNL_ARG_WEIGHTS, weights_mem_},
-                                                  {DNNL_ARG_DST, dst_mem_},
-                                                  {DNNL_ARG_SCRATCHPAD, scratch_mem_}};
-    if (bias_.defined()) args[DNNL_ARG_BIAS] = bias_mem_;
-    if (src_zp_.memory()) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = src_zp_.memory();
-    if (dst_zp_.memory()) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = dst_zp_.memory();
-    prim_.execute(cpu_stream(), args);
+    prim_.execute(cpu_stream(), args_);
     cpu_stream().wait();
   }
 
@@ -76,6 +76,7 @@ class QMatMulKernel : public Kernel {
   std::string name_;
   dnnl::memory src_mem_, dst_mem_, weights_mem_, bias_mem_, scratch_mem_;
   ZeroPointMemory src_zp_, dst_zp_;
+  std::unordered_map<int, dnnl::memory> args_;  // built once: run() only sets data handles
 };
 
 }  // namespace
