@@ -117,6 +117,19 @@ Tensor quantized_output(const OpContext& ctx, const std::vector<int32_t>& acc,
     z_zp = zero_points(ctx, in.z_zero_point, zt.dtype(), 0, "z_zero_point")[0];
     z = to_int32(ctx, zt);
   }
+  double mid_scale = 0;
+  int32_t mid_zp = 0;
+  int64_t mid_lo = 0, mid_hi = 0;
+  if (has(in.mid_scale) || has(in.mid_zero_point)) {
+    if (!has(in.mid_scale) || !has(in.mid_zero_point))
+      ctx.fail("mid_scale and mid_zero_point must be given together");
+    if (z.empty()) ctx.fail("mid_scale needs z (the residual it is added to)");
+    mid_scale = scalar_scale(ctx, in.mid_scale, "mid_scale");
+    const DType mid_type = ctx.input(in.mid_zero_point).dtype();
+    check_u8_or_i8(ctx, mid_type, "mid_zero_point");
+    mid_zp = zero_points(ctx, in.mid_zero_point, mid_type, 0, "mid_zero_point")[0];
+    quant_range(ctx, mid_type, mid_lo, mid_hi);
+  }
   const FusedActivation act = fused_activation_of(ctx.node);
   double y_scale = 1;
   int32_t y_zp = 0;
@@ -132,6 +145,10 @@ Tensor quantized_output(const OpContext& ctx, const std::vector<int32_t>& acc,
   auto value = [&](size_t i) {
     const size_t c = static_cast<size_t>((static_cast<int64_t>(i) / inner) % channels);
     double v = acc_scale[acc_scale.size() == 1 ? 0 : c] * static_cast<double>(acc[i] + bias[c]);
+    if (mid_scale > 0) {
+      const int64_t q = round_saturate(std::nearbyint(v / mid_scale) + mid_zp, mid_lo, mid_hi);
+      v = mid_scale * static_cast<double>(q - mid_zp);
+    }
     if (!z.empty()) v += z_scale * static_cast<double>(z[i] - z_zp);
     return activate(act, v);
   };
@@ -219,9 +236,15 @@ void run_qconv(OpContext& ctx) {
   out.insert(out.end(), g.out.begin(), g.out.end());
   int64_t spatial = 1;
   for (int64_t o : g.out) spatial *= o;
-  ctx.outputs[0] = quant::quantized_output(
-      ctx, acc, out, g.M, spatial, products(x_scale, w_scale),
-      {.y_scale = 6, .y_zero_point = 7, .bias = 8, .z = 9, .z_scale = 10, .z_zero_point = 11});
+  ctx.outputs[0] = quant::quantized_output(ctx, acc, out, g.M, spatial, products(x_scale, w_scale),
+                                           {.y_scale = 6,
+                                            .y_zero_point = 7,
+                                            .bias = 8,
+                                            .z = 9,
+                                            .z_scale = 10,
+                                            .z_zero_point = 11,
+                                            .mid_scale = 12,
+                                            .mid_zero_point = 13});
 }
 
 // --- QMatMul ----------------------------------------------------------------------------------

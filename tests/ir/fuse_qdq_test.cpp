@@ -76,9 +76,18 @@ float output_scale(const Model& m) {
   return m.graph.initializers.at(dq->inputs[1]).data<float>()[0];
 }
 
+// QConvs that took a residual QAdd (fuse_qconv_residual): z and the mid grid given.
+int residual_qconvs(const Graph& g) {
+  int n = 0;
+  for (const Node& node : g.nodes)
+    n += node.op_type == "QConv" && node.inputs.size() == 14 && !node.inputs[9].empty() &&
+         !node.inputs[12].empty();
+  return n;
+}
+
 struct ZooCase {
   const char* arch;
-  int qconv, qmatmul, qadd;
+  int qconv, qmatmul, residual;
 };
 
 TEST(FuseQdq, ZooModelsFuseEveryUnitWithinOneLsb) {
@@ -91,14 +100,16 @@ TEST(FuseQdq, ZooModelsFuseEveryUnitWithinOneLsb) {
     const Graph& g = fused.graph;
     EXPECT_EQ(count_ops(g, "QConv"), c.qconv);
     EXPECT_EQ(count_ops(g, "QMatMul"), c.qmatmul);
-    EXPECT_EQ(count_ops(g, "QAdd"), c.qadd);
+    EXPECT_EQ(residual_qconvs(g), c.residual);
+    EXPECT_EQ(count_ops(g, "QAdd"), 0);  // every residual Add went into its conv
     EXPECT_EQ(count_ops(g, "Conv") + count_ops(g, "FusedConv") + count_ops(g, "Gemm") +
                   count_ops(g, "FusedGemm") + count_ops(g, "MatMul") + count_ops(g, "Add"),
               0);
     // Integer ops read integers: no DequantizeLinear feeds one, and the weights are int8.
     for (const Node& n : g.nodes) {
       if (n.op_type != "QConv" && n.op_type != "QMatMul" && n.op_type != "QAdd") continue;
-      for (int i : n.op_type == "QAdd" ? std::vector<int>{0, 3} : std::vector<int>{0}) {
+      for (int i : n.op_type == "QAdd" ? std::vector<int>{0, 3} : std::vector<int>{0, 9}) {
+        if (static_cast<size_t>(i) >= n.inputs.size()) continue;
         const Node* p = producer(g, n.inputs[static_cast<size_t>(i)]);
         EXPECT_TRUE(p == nullptr || p->op_type != "DequantizeLinear") << n.name;
       }
@@ -196,7 +207,8 @@ TEST(FuseQdq, Int8ActivationsFuseAndMatch) {
     Model fused = qdq;
     optimize(fused);
     EXPECT_EQ(count_ops(fused.graph, "QConv"), 9);
-    EXPECT_EQ(count_ops(fused.graph, "QAdd"), 3);
+    EXPECT_EQ(residual_qconvs(fused.graph), 3);
+    EXPECT_EQ(count_ops(fused.graph, "QAdd"), 0);
     EXPECT_EQ(count_ops(fused.graph, "QMatMul"), 1);
     const std::map<std::string, Tensor> feeds = {{"input", random_f32({2, 1, 28, 28}, 6, 0, 1)}};
     const LsbDiff d = lsb_diff(run(qdq, feeds, true), run(qdq, feeds, false), output_scale(qdq));
@@ -207,7 +219,7 @@ TEST(FuseQdq, Int8ActivationsFuseAndMatch) {
 
 // Placement restricted to Conv: Adds and the Gemm stay float in the QDQ model; the pass fuses
 // the convs, and the Adds whose inputs and output happen to be Q/DQ'd for the convs around them
-// (all but the last, which feeds the float pooling) are units too.
+// (all but the last, which feeds the float pooling) are units too, which go into their convs.
 TEST(FuseQdq, RestrictedOpTypesFuseOnlyTheConvs) {
   QdqConfig config;
   config.op_types = {"Conv"};
@@ -216,7 +228,8 @@ TEST(FuseQdq, RestrictedOpTypesFuseOnlyTheConvs) {
   Model fused = qdq;
   optimize(fused);
   EXPECT_EQ(count_ops(fused.graph, "QConv"), 9);
-  EXPECT_EQ(count_ops(fused.graph, "QAdd"), 2);
+  EXPECT_EQ(residual_qconvs(fused.graph), 2);
+  EXPECT_EQ(count_ops(fused.graph, "QAdd"), 0);
   EXPECT_EQ(count_ops(fused.graph, "QMatMul"), 0);
   const std::map<std::string, Tensor> feeds = {{"input", random_f32({2, 1, 28, 28}, 3, 0, 1)}};
   const Tensor want = run(qdq, feeds, false);
@@ -324,6 +337,70 @@ TEST(FuseQdq, ResidualFromDequantizeBecomesQConvZ) {
   const LsbDiff d = lsb_diff(run(fused, feeds, false), run(b.m, feeds, false), 0.05f);
   EXPECT_EQ(d.worse, 0);
   EXPECT_LE(d.off_by_one, d.total / 20 + 1);
+}
+
+// DQ(x) -> Conv [-> Relu] -> Q/DQ -> Add(DQ(r)) -> Relu -> Q/DQ, the residual of shape `r`.
+QdqBuilder conv_then_add(const Shape& r, bool conv_relu, bool conv_out_is_graph_output) {
+  QdqBuilder b;
+  std::vector<float> ws;
+  const float xs = 0.01f;
+  const std::string x = b.qdq("x", xs, 10), res = b.qdq("r", 0.02f, 128);
+  const std::string w = b.weight({8, 4, 3, 3}, 1, ws);
+  std::string conv = b.node("Conv", {x, w, b.bias(ws, xs, 2)}, conv_attrs());
+  if (conv_relu) conv = b.node("Relu", {conv});
+  const std::string mid = b.qdq(conv, 0.03f, 120);
+  const std::string out = b.qdq(b.node("Relu", {b.node("Add", {res, mid})}), 0.05f, 0);
+  b.io({{"x", {2, 4, 5, 6}}, {"r", r}}, out);
+  if (conv_out_is_graph_output) b.g.outputs.push_back({mid, TypeInfo{DType::f32, false, {}}, ""});
+  return b;
+}
+
+// fuse_qconv_residual: the QConv -> QAdd pair and the one QConv taking the Add as its residual on
+// the conv's own grid give identical results on the reference kernels (both compute in double).
+TEST(FuseQconvResidual, PairBecomesOneQConvWithTheSameResults) {
+  const QdqBuilder b = conv_then_add({2, 8, 5, 6}, false, false);
+  Model pair = b.m;
+  fuse_qdq(pair);
+  remove_dead_nodes(pair);
+  ASSERT_EQ(count_ops(pair.graph, "QConv"), 1);
+  ASSERT_EQ(count_ops(pair.graph, "QAdd"), 1);
+  Model one = pair;
+  EXPECT_EQ(fuse_qconv_residual(one), 1);
+  EXPECT_EQ(count_ops(one.graph, "QAdd"), 0);
+  EXPECT_EQ(residual_qconvs(one.graph), 1);
+  for (const Node& n : one.graph.nodes)
+    if (n.op_type == "QConv") {
+      EXPECT_EQ(n.attr_string("activation", ""), "Relu");
+    }
+  const std::map<std::string, Tensor> feeds = {{"x", random_f32({2, 4, 5, 6}, 3, -0.1f, 2.4f)},
+                                               {"r", random_f32({2, 8, 5, 6}, 4, -2.5f, 2.5f)}};
+  const Tensor want = run(pair, feeds, false), got = run(one, feeds, false);
+  ASSERT_EQ(got.shape(), want.shape());
+  int64_t nonzero = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    EXPECT_EQ(got.at_f64(i), want.at_f64(i)) << i;
+    nonzero += want.at_f64(i) != 0;
+  }
+  EXPECT_GT(nonzero, want.numel() / 4);  // the Relu did not zero everything
+  // The fast path (oneDNN's output stage) within 1 LSB of the QDQ model.
+  const LsbDiff d = lsb_diff(run(one, feeds, true), run(b.m, feeds, false), 0.05f);
+  EXPECT_EQ(d.worse, 0);
+  EXPECT_LE(d.off_by_one, d.total / 20 + 1);
+}
+
+// Pairs that must stay: the conv's rounded output also read elsewhere, an activation before the
+// Add (the fused activation runs after the sum), a residual that broadcasts.
+TEST(FuseQconvResidual, LeavesPairsItCannotFuse) {
+  for (const auto& [what, b] :
+       {std::pair{"conv output also a graph output", conv_then_add({2, 8, 5, 6}, false, true)},
+        std::pair{"Relu before the Add", conv_then_add({2, 8, 5, 6}, true, false)},
+        std::pair{"broadcast residual", conv_then_add({1, 8, 1, 1}, false, false)}}) {
+    SCOPED_TRACE(what);
+    Model m = b.m;
+    optimize(m);
+    EXPECT_EQ(count_ops(m.graph, "QAdd"), 1);
+    EXPECT_EQ(residual_qconvs(m.graph), 0);
+  }
 }
 
 // A Conv unit read by a float graph output (no Q after it) becomes QConv with a float output.

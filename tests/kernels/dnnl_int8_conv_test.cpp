@@ -22,7 +22,8 @@ struct QConvCase {
   Shape x = {}, w = {};
   std::vector<Attribute> attrs = {};
   bool per_channel = true, bias = true;
-  DType z_type = DType::undefined;  // defined: a residual of that type
+  DType z_type = DType::undefined;    // defined: a residual of that type
+  DType mid_type = DType::undefined;  // defined: the conv rounded to a grid of that type first
   std::string act = {};
   std::vector<float> params = {};
   bool x_channels_last = false, z_channels_last = false, reader = false;
@@ -60,6 +61,11 @@ std::vector<Tensor> qconv_inputs(const QConvCase& c, const Shape& y_shape, uint3
     in[9] = random_q(c.z_type, y_shape, seed + 5);
     in[10] = Tensor::scalar_f32(0.015f);
     in[11] = q_scalar(c.z_type, c.z_type == DType::u8 ? 125 : -3);
+    if (c.mid_type != DType::undefined) {
+      // Finer than y's grid, so some results saturate it and the clip is exercised.
+      in.push_back(Tensor::scalar_f32(0.010f * std::sqrt(fan_in) / 3.0f));
+      in.push_back(q_scalar(c.mid_type, c.mid_type == DType::u8 ? 140 : -9));
+    }
   } else {
     in.resize(9);
   }
@@ -67,7 +73,7 @@ std::vector<Tensor> qconv_inputs(const QConvCase& c, const Shape& y_shape, uint3
 }
 
 Node qconv_node(const QConvCase& c) {
-  Node n = testing::make_node("QConv", 12, 1, c.attrs);
+  Node n = testing::make_node("QConv", 14, 1, c.attrs);
   n.domain = "ai.nnaccel";
   n.attrs.push_back(Attribute::of_string("activation", c.act));
   n.attrs.push_back(Attribute::of_floats("activation_params", c.params));
@@ -126,6 +132,37 @@ TEST(DnnlInt8Conv, MatchesReferenceAcrossShapesAndQuantizations) {
        .bias = false,
        .act = "LeakyRelu",
        .params = {0.1f}},
+      {.what = "one plain input channel (the same bytes as channels-last)",
+       .x = {3, 1, 9, 8},
+       .w = {5, 1, 3, 3},
+       .attrs = same},
+      {.what = "residual on the conv's own u8 grid (a fused QDQ Add) Relu",
+       .x = {2, 16, 9, 9},
+       .w = {24, 16, 3, 3},
+       .attrs = same,
+       .z_type = u8,
+       .mid_type = u8,
+       .act = "Relu"},
+      {.what = "1x1 s8 residual on an s8 grid, channels-last in, residual and out",
+       .x_type = i8,
+       .y_type = i8,
+       .x = {1, 32, 7, 5},
+       .w = {40, 32, 1, 1},
+       .attrs = one_by_one,
+       .z_type = i8,
+       .mid_type = i8,
+       .x_channels_last = true,
+       .z_channels_last = true,
+       .reader = true},
+      {.what = "ragged residual on a u8 grid, per-tensor, Clip",
+       .x = {1, 5, 6, 11},
+       .w = {3, 5, 3, 3},
+       .attrs = wide_pads,
+       .per_channel = false,
+       .z_type = u8,
+       .mid_type = u8,
+       .act = "Clip",
+       .params = {0.0f, 6.0f}},
       {.what = "grouped u8->i8 residual u8 Relu",
        .y_type = i8,
        .x = {1, 6, 7, 8},

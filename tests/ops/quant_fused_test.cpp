@@ -128,6 +128,21 @@ TEST(QConv, HandComputedResidualThenRelu) {
   EXPECT_EQ(ints(out[0]), (std::vector<int64_t>{104, 105, 107, 108, 100, 100, 100, 100}));
 }
 
+// A QDQ model's Conv -> Q -> DQ -> Add: the conv's result is rounded to its own grid (scale 1,
+// zero point 3) before z is added. v ch0 1.5 2 3 3.5 -> 2 2 3 4 (half to even); ch1 -5 -> -2
+// saturates at 0, so -3. Then + 0.5: ch0 2.5 2.5 3.5 4.5 -> / 0.5 -> 105 105 107 109; ch1
+// -2.5 -> relu 0 -> 100.
+TEST(QConv, HandComputedResidualOnTheConvsOwnGrid) {
+  std::vector<Tensor> in = hand_conv_inputs();
+  in.push_back(make<uint8_t>(DType::u8, {1, 2, 2, 2}, {2, 2, 2, 2, 2, 2, 2, 2}));  // z
+  in.push_back(f32s(0.25f));
+  in.push_back(u8s(0));
+  in.push_back(f32s(1.0f));  // mid_scale
+  in.push_back(u8s(3));      // mid_zero_point
+  auto out = run_op(qnode("QConv", 14, {Attribute::of_string("activation", "Relu")}), in);
+  EXPECT_EQ(ints(out[0]), (std::vector<int64_t>{105, 105, 107, 109, 100, 100, 100, 100}));
+}
+
 TEST(QConv, FloatOutputWhenYScaleIsOmitted) {
   std::vector<Tensor> in = hand_conv_inputs();
   in[6] = Tensor();
@@ -296,6 +311,11 @@ TEST(QConv, BadInputsAndAttributesNameTheNode) {
   in.push_back(f32s(1.0f));
   in.push_back(u8s(0));
   expect_error(qnode("QConv", 12), in, "residual");
+  in = good;
+  in.resize(12);
+  in.push_back(f32s(1.0f));
+  in.push_back(u8s(0));
+  expect_error(qnode("QConv", 14), in, "mid_scale needs z");
 }
 
 // --- QMatMul --------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ void optimize(Model& m, const OptimizeOptions& options) {
     // After the conv fusions (their activations and residuals go into QConv) and before the
     // elementwise chains, which would otherwise take a quantized Add's Relu.
     fuse_qdq(m);
+    remove_dead_nodes(m);  // the DequantizeLinear nodes fuse_qdq left would count as readers
+    fuse_qconv_residual(m);
     fuse_elementwise_chain(m);
   }
   remove_dead_nodes(m);

@@ -75,6 +75,12 @@ void fuse_elementwise_chain(Model& m);
 // Returns the number of units fused.
 int fuse_qdq(Model& m);
 
+// QConv -> QAdd (the conv's quantized output read by the Add alone, no activation of its own,
+// the other operand of the output's shape) -> one QConv with that operand as its residual z and
+// the conv's output qparams as mid_scale / mid_zero_point, so the result is the pair's. Returns
+// the number of pairs fused.
+int fuse_qconv_residual(Model& m);
+
 struct OptimizeOptions {
   // false: standard ONNX only (the result can be exported and run anywhere); true: also the
   // ai.nnaccel fusions, for nnaccel's own runtime.

@@ -138,14 +138,31 @@ bool absent_or_all_zero(const KernelRequest& r, int input) {
 
 bool output_stage(const FusedActivation& act, double x_scale, const std::vector<float>& w_scale,
                   std::optional<float> y_scale, std::optional<std::pair<float, int32_t>> z,
-                  dt z_type, OutputStage& out) {
+                  dt z_type, OutputStage& out, std::optional<MidGrid> mid) {
   const bool fold =
       y_scale && (act.kind == ActivationKind::none || act.kind == ActivationKind::relu ||
                   act.kind == ActivationKind::leaky_relu ||
                   (act.kind == ActivationKind::clip && act.alpha <= act.beta));
   const double div = fold ? *y_scale : 1.0;
-  for (float w : w_scale) out.scales.push_back(static_cast<float>(x_scale * w / div));
-  if (z) {
+  if (mid) {
+    if (!fold || !z) return false;
+    const double ys = *y_scale, zs = z->first;
+    for (float w : w_scale) out.scales.push_back(static_cast<float>(x_scale * w / mid->scale));
+    out.ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_round, 0.0f, 0.0f);
+    // clip_v2, not clip: oneDNN 2.6 gave a later Clip activation this clip's bounds (two
+    // eltwise post-ops of one algorithm share parameters, as two linears do).
+    out.ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip_v2,
+                           static_cast<float>(mid->lo - mid->zero_point),
+                           static_cast<float>(mid->hi - mid->zero_point));
+    // The residual's zero point rides on the one linear post-op (oneDNN 2.6 loses a second).
+    out.ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear,
+                           static_cast<float>(mid->scale / ys),
+                           static_cast<float>(-zs * z->second / ys));
+    out.ops.append_sum(static_cast<float>(zs / ys), z_type);
+  } else {
+    for (float w : w_scale) out.scales.push_back(static_cast<float>(x_scale * w / div));
+  }
+  if (z && !mid) {
     out.ops.append_sum(static_cast<float>(z->first / div), z_type);
     // sum_scale * (z - zp) = sum_scale * z + output_scale * shift with shift = -z_scale * zp /
     // (x_scale * w_scale): oneDNN's gemm-based convs take no sum zero point, all take a bias.

@@ -71,14 +71,23 @@ inline bool positive_finite(float v) { return std::isfinite(v) && v > 0.0f; }
 // `z` is the residual's (scale, zero point) read as `z_type`; its zero point becomes a shift of
 // the bias (`bias_shift`, per channel, in accumulator units). False when the activation has no
 // oneDNN form.
+// With `mid` (QConv's mid_scale / mid_zero_point: the result rounded to its own grid before z is
+// added) the activation must commute with y_scale, and the stage is
+//   output_scale = x_scale * w_scale[m] / mid_scale, round, clip to [lo - zp, hi - zp],
+//   linear(mid_scale / y_scale, -z_scale * z_zp / y_scale), sum(z_scale / y_scale), activation.
 struct OutputStage {
   std::vector<float> scales;  // 1 or per channel
   dnnl::post_ops ops;
   std::vector<float> bias_shift;  // empty, or added to the bias (which becomes f32)
 };
+struct MidGrid {
+  float scale = 1;
+  int32_t zero_point = 0, lo = 0, hi = 255;
+};
 bool output_stage(const FusedActivation& act, double x_scale, const std::vector<float>& w_scale,
                   std::optional<float> y_scale, std::optional<std::pair<float, int32_t>> z,
-                  dnnl::memory::data_type z_type, OutputStage& out);
+                  dnnl::memory::data_type z_type, OutputStage& out,
+                  std::optional<MidGrid> mid = std::nullopt);
 
 // An int32 zero point passed at run time (DNNL_RUNTIME_S32_VAL), as a one-element memory.
 class ZeroPointMemory {
