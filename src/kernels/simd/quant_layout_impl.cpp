@@ -1,21 +1,15 @@
-// QuantizeLinear into, and DequantizeLinear out of, the channels-last integer
-// layout of the oneDNN int8 kernels (quant_api.hpp's ChannelsLastSpan), per
-// Highway target: the conversion and the transposition in one pass over memory,
-// instead of a reorder before or after.
-//   plain <-> channels-last: tiles of 16 channels x 16 pixels, each channel's
-//   row converted as a
-//     vector, the 16x16 bytes transposed in registers (four rounds of
-//     interleaves); 3 channels (images) with Highway's interleaved loads and
-//     stores instead.
-//   blocked <-> channels-last: a pixel's block of channels is contiguous on
-//   both sides.
-// The arithmetic is quant-inl.h's, so the results equal the plain kernels' bit
-// for bit.
+// QuantizeLinear into, and DequantizeLinear out of, the channels-last integer layout of the
+// oneDNN int8 kernels (quant_api.hpp's ChannelsLastSpan), per Highway target: the conversion and
+// the transposition in one pass over memory, instead of a reorder before or after.
+//   plain <-> channels-last: tiles of 16 channels x 16 pixels, each channel's row converted as a
+//     vector, the 16x16 bytes transposed in registers (four rounds of interleaves); 3 channels
+//     (images) with Highway's interleaved loads and stores instead.
+//   blocked <-> channels-last: a pixel's block of channels is contiguous on both sides.
+// The arithmetic is quant-inl.h's, so the results equal the plain kernels' bit for bit.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/quant_layout_impl.cpp"
 #include "kernels/simd/simd_targets.hpp"
-// Keep the blank line: clang-format must not move foreach_target above
-// simd_targets.
+// Keep the blank line: clang-format must not move foreach_target above simd_targets.
 
 #include <hwy/foreach_target.h>
 #include <hwy/highway.h>
@@ -29,50 +23,43 @@
 HWY_BEFORE_NAMESPACE();
 namespace nnaccel::simd::HWY_NAMESPACE {
 
-constexpr int64_t kTile = 16; // channels and pixels of a transposed tile
+constexpr int64_t kTile = 16;  // channels and pixels of a transposed tile
 
 // ---- 16x16 byte transpose ----
 
 #if HWY_TARGET == HWY_SCALAR
-void Transpose16(const uint8_t *in, uint8_t *out) {
+void Transpose16(const uint8_t* in, uint8_t* out) {
   for (int r = 0; r < kTile; ++r)
-    for (int c = 0; c < kTile; ++c)
-      out[c * kTile + r] = in[r * kTile + c];
+    for (int c = 0; c < kTile; ++c) out[c * kTile + r] = in[r * kTile + c];
 }
 #else
 using D8 = hn::Full128<uint8_t>;
 using V8 = hn::Vec<D8>;
 
-// One round: rows hold `unit`-sized elements, v[g * quarters + q] has group g's
-// channels for quarter q of the pixels. Interleaving groups 2g and 2g+1 doubles
-// the unit and the quarters.
+// One round: rows hold `unit`-sized elements, v[g * quarters + q] has group g's channels for
+// quarter q of the pixels. Interleaving groups 2g and 2g+1 doubles the unit and the quarters.
 template <class DU>
-HWY_INLINE void TransposeRound(DU du, const V8 *in, V8 *out, int groups,
-                               int quarters) {
+HWY_INLINE void TransposeRound(DU du, const V8* in, V8* out, int groups, int quarters) {
   const D8 d8;
   for (int g = 0; g < groups / 2; ++g)
     for (int q = 0; q < quarters; ++q) {
       const auto a = hn::BitCast(du, in[(2 * g) * quarters + q]);
       const auto b = hn::BitCast(du, in[(2 * g + 1) * quarters + q]);
-      out[g * 2 * quarters + 2 * q] =
-          hn::BitCast(d8, hn::InterleaveLower(du, a, b));
-      out[g * 2 * quarters + 2 * q + 1] =
-          hn::BitCast(d8, hn::InterleaveUpper(du, a, b));
+      out[g * 2 * quarters + 2 * q] = hn::BitCast(d8, hn::InterleaveLower(du, a, b));
+      out[g * 2 * quarters + 2 * q + 1] = hn::BitCast(d8, hn::InterleaveUpper(du, a, b));
     }
 }
 
 // in: 16 rows of 16 bytes; out[c * 16 + r] = in[r * 16 + c].
-HWY_INLINE void Transpose16(const uint8_t *in, uint8_t *out) {
+HWY_INLINE void Transpose16(const uint8_t* in, uint8_t* out) {
   const D8 d8;
   V8 a[kTile], b[kTile];
-  for (int r = 0; r < kTile; ++r)
-    a[r] = hn::Load(d8, in + r * kTile);
+  for (int r = 0; r < kTile; ++r) a[r] = hn::Load(d8, in + r * kTile);
   TransposeRound(d8, a, b, 16, 1);
   TransposeRound(hn::Full128<uint16_t>(), b, a, 8, 2);
   TransposeRound(hn::Full128<uint32_t>(), a, b, 4, 4);
   TransposeRound(hn::Full128<uint64_t>(), b, a, 2, 8);
-  for (int r = 0; r < kTile; ++r)
-    hn::Store(a[r], d8, out + r * kTile);
+  for (int r = 0; r < kTile; ++r) hn::Store(a[r], d8, out + r * kTile);
 }
 #endif
 
@@ -80,70 +67,61 @@ HWY_INLINE void Transpose16(const uint8_t *in, uint8_t *out) {
 
 // 16 floats -> 16 integers (bytes of T).
 template <typename T>
-HWY_INLINE void QuantizeRow16(const float *x, uint8_t *y, float scale,
-                              float zero_point) {
+HWY_INLINE void QuantizeRow16(const float* x, uint8_t* y, float scale, float zero_point) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
   const VF vs = hn::Set(df, scale), vz = hn::Set(df, zero_point);
   for (size_t j = 0; j < static_cast<size_t>(kTile); j += lanes)
-    StoreAsInt(QuantizeVec<T>(hn::LoadU(df, x + j), vs, vz),
-               reinterpret_cast<T *>(y) + j);
+    StoreAsInt(QuantizeVec<T>(hn::LoadU(df, x + j), vs, vz), reinterpret_cast<T*>(y) + j);
 }
 
 template <typename T>
-HWY_INLINE void DequantizeRow16(const uint8_t *x, float *y, float scale,
-                                float zero_point) {
+HWY_INLINE void DequantizeRow16(const uint8_t* x, float* y, float scale, float zero_point) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
   const VF vs = hn::Set(df, scale), vz = hn::Set(df, zero_point);
   for (size_t j = 0; j < static_cast<size_t>(kTile); j += lanes)
-    hn::StoreU(
-        DequantizeVec(LoadAsFloat(reinterpret_cast<const T *>(x) + j), vs, vz),
-        df, y + j);
+    hn::StoreU(DequantizeVec(LoadAsFloat(reinterpret_cast<const T*>(x) + j), vs, vz), df, y + j);
 }
 
 template <typename T>
-void QuantizeTiles(const float *x, T *y_typed, const ChannelsLastSpan &p) {
-  uint8_t *y = reinterpret_cast<uint8_t *>(y_typed);
+void QuantizeTiles(const float* x, T* y_typed, const ChannelsLastSpan& p) {
+  uint8_t* y = reinterpret_cast<uint8_t*>(y_typed);
   const int64_t C = p.channels, S = p.pixels;
   alignas(64) uint8_t tile[kTile * kTile] = {}, moved[kTile * kTile];
   alignas(64) float padded[kTile] = {};
-  // Fewer than 16 channels: a tile's pixels are 16 * C contiguous bytes,
-  // assembled here.
+  // Fewer than 16 channels: a tile's pixels are 16 * C contiguous bytes, assembled here.
   alignas(64) uint8_t packed[kTile * kTile + kTile];
   for (int64_t s = p.begin; s < p.end; s += kTile) {
     const int64_t np = std::min(kTile, p.end - s);
     for (int64_t c0 = 0; c0 < C; c0 += kTile) {
       const int64_t nc = std::min(kTile, C - c0);
       for (int64_t c = 0; c < nc; ++c) {
-        const float *row = x + (c0 + c) * S + s;
+        const float* row = x + (c0 + c) * S + s;
         if (np < kTile) {
           std::copy(row, row + np, padded);
           row = padded;
         }
-        QuantizeRow16<T>(row, tile + c * kTile, p.scale[c0 + c],
-                         p.zero_point[c0 + c]);
+        QuantizeRow16<T>(row, tile + c * kTile, p.scale[c0 + c], p.zero_point[c0 + c]);
       }
       Transpose16(tile, moved);
       if (nc == kTile) {
         for (int64_t q = 0; q < np; ++q)
           std::memcpy(y + (s + q) * C + c0, moved + q * kTile, kTile);
       } else if (C < kTile) {
-        for (int64_t q = 0; q < kTile; ++q)
-          std::memcpy(packed + q * C, moved + q * kTile, kTile);
+        for (int64_t q = 0; q < kTile; ++q) std::memcpy(packed + q * C, moved + q * kTile, kTile);
         std::memcpy(y + s * C, packed, static_cast<size_t>(np * C));
       } else {
         for (int64_t q = 0; q < np; ++q)
-          std::memcpy(y + (s + q) * C + c0, moved + q * kTile,
-                      static_cast<size_t>(nc));
+          std::memcpy(y + (s + q) * C + c0, moved + q * kTile, static_cast<size_t>(nc));
       }
     }
   }
 }
 
 template <typename T>
-void DequantizeTiles(const T *x_typed, float *y, const ChannelsLastSpan &p) {
-  const uint8_t *x = reinterpret_cast<const uint8_t *>(x_typed);
+void DequantizeTiles(const T* x_typed, float* y, const ChannelsLastSpan& p) {
+  const uint8_t* x = reinterpret_cast<const uint8_t*>(x_typed);
   const int64_t C = p.channels, S = p.pixels;
   alignas(64) uint8_t tile[kTile * kTile] = {}, moved[kTile * kTile];
   alignas(64) float padded[kTile];
@@ -153,26 +131,21 @@ void DequantizeTiles(const T *x_typed, float *y, const ChannelsLastSpan &p) {
     for (int64_t c0 = 0; c0 < C; c0 += kTile) {
       const int64_t nc = std::min(kTile, C - c0);
       if (nc == kTile) {
-        for (int64_t q = 0; q < np; ++q)
-          std::memcpy(tile + q * kTile, x + (s + q) * C + c0, kTile);
+        for (int64_t q = 0; q < np; ++q) std::memcpy(tile + q * kTile, x + (s + q) * C + c0, kTile);
       } else if (C < kTile) {
         std::memcpy(packed, x + s * C, static_cast<size_t>(np * C));
-        for (int64_t q = 0; q < kTile; ++q)
-          std::memcpy(tile + q * kTile, packed + q * C, kTile);
+        for (int64_t q = 0; q < kTile; ++q) std::memcpy(tile + q * kTile, packed + q * C, kTile);
       } else {
         for (int64_t q = 0; q < np; ++q)
-          std::memcpy(tile + q * kTile, x + (s + q) * C + c0,
-                      static_cast<size_t>(nc));
+          std::memcpy(tile + q * kTile, x + (s + q) * C + c0, static_cast<size_t>(nc));
       }
       Transpose16(tile, moved);
       for (int64_t c = 0; c < nc; ++c) {
-        float *row = y + (c0 + c) * S + s;
+        float* row = y + (c0 + c) * S + s;
         if (np == kTile) {
-          DequantizeRow16<T>(moved + c * kTile, row, p.scale[c0 + c],
-                             p.zero_point[c0 + c]);
+          DequantizeRow16<T>(moved + c * kTile, row, p.scale[c0 + c], p.zero_point[c0 + c]);
         } else {
-          DequantizeRow16<T>(moved + c * kTile, padded, p.scale[c0 + c],
-                             p.zero_point[c0 + c]);
+          DequantizeRow16<T>(moved + c * kTile, padded, p.scale[c0 + c], p.zero_point[c0 + c]);
           std::copy(padded, padded + np, row);
         }
       }
@@ -184,7 +157,7 @@ void DequantizeTiles(const T *x_typed, float *y, const ChannelsLastSpan &p) {
 
 #if HWY_TARGET != HWY_SCALAR
 template <typename T>
-void Quantize3(const float *x, T *y, const ChannelsLastSpan &p) {
+void Quantize3(const float* x, T* y, const ChannelsLastSpan& p) {
   const DF df;
   const DI di;
   const hn::Rebind<T, DF> dt;
@@ -195,28 +168,23 @@ void Quantize3(const float *x, T *y, const ChannelsLastSpan &p) {
     vs[c] = hn::Set(df, p.scale[c]);
     vz[c] = hn::Set(df, p.zero_point[c]);
   }
-  const auto q = [&](const float *at, int c) HWY_ATTR {
-    return hn::DemoteTo(
-        dt, hn::ConvertTo(di, QuantizeVec<T>(hn::LoadU(df, at), vs[c], vz[c])));
+  const auto q = [&](const float* at, int c) HWY_ATTR {
+    return hn::DemoteTo(dt, hn::ConvertTo(di, QuantizeVec<T>(hn::LoadU(df, at), vs[c], vz[c])));
   };
   int64_t s = p.begin;
-  for (; s + static_cast<int64_t>(lanes) <= p.end;
-       s += static_cast<int64_t>(lanes))
-    hn::StoreInterleaved3(q(x + s, 0), q(x + S + s, 1), q(x + 2 * S + s, 2), dt,
-                          y + 3 * s);
-  if (s == p.end)
-    return;
+  for (; s + static_cast<int64_t>(lanes) <= p.end; s += static_cast<int64_t>(lanes))
+    hn::StoreInterleaved3(q(x + s, 0), q(x + S + s, 1), q(x + 2 * S + s, 2), dt, y + 3 * s);
+  if (s == p.end) return;
   alignas(64) float xb[3][kMaxLanes] = {};
   alignas(64) T yb[3 * kMaxLanes];
   const int64_t rest = p.end - s;
-  for (int c = 0; c < 3; ++c)
-    std::copy(x + c * S + s, x + c * S + p.end, xb[c]);
+  for (int c = 0; c < 3; ++c) std::copy(x + c * S + s, x + c * S + p.end, xb[c]);
   hn::StoreInterleaved3(q(xb[0], 0), q(xb[1], 1), q(xb[2], 2), dt, yb);
   std::copy(yb, yb + 3 * rest, y + 3 * s);
 }
 
 template <typename T>
-void Dequantize3(const T *x, float *y, const ChannelsLastSpan &p) {
+void Dequantize3(const T* x, float* y, const ChannelsLastSpan& p) {
   const DF df;
   const DI di;
   const hn::Rebind<T, DF> dt;
@@ -229,18 +197,14 @@ void Dequantize3(const T *x, float *y, const ChannelsLastSpan &p) {
   }
   hn::Vec<decltype(dt)> v[3];
   const auto dq = [&](int c) HWY_ATTR {
-    return DequantizeVec(hn::ConvertTo(df, hn::PromoteTo(di, v[c])), vs[c],
-                         vz[c]);
+    return DequantizeVec(hn::ConvertTo(df, hn::PromoteTo(di, v[c])), vs[c], vz[c]);
   };
   int64_t s = p.begin;
-  for (; s + static_cast<int64_t>(lanes) <= p.end;
-       s += static_cast<int64_t>(lanes)) {
+  for (; s + static_cast<int64_t>(lanes) <= p.end; s += static_cast<int64_t>(lanes)) {
     hn::LoadInterleaved3(dt, x + 3 * s, v[0], v[1], v[2]);
-    for (int c = 0; c < 3; ++c)
-      hn::StoreU(dq(c), df, y + c * S + s);
+    for (int c = 0; c < 3; ++c) hn::StoreU(dq(c), df, y + c * S + s);
   }
-  if (s == p.end)
-    return;
+  if (s == p.end) return;
   alignas(64) T xb[3 * kMaxLanes] = {};
   alignas(64) float yb[kMaxLanes];
   const int64_t rest = p.end - s;
@@ -255,107 +219,105 @@ void Dequantize3(const T *x, float *y, const ChannelsLastSpan &p) {
 
 // ---- blocked <-> channels-last ----
 
-// Vectors of at most 8 floats divide both blocks (8 and 16).
+// Block by block, pixel by pixel: the blocked side is read or written in order, a block's scale and
+// zero point stay in registers. D's lanes divide the block (full vectors on AVX-512 for blocks of
+// 16, at most 8 lanes otherwise).
 using DB = hn::CappedTag<float, 8>;
 
-template <typename T>
-void QuantizeBlocks(const float *x, T *y, const ChannelsLastSpan &p) {
-  const DB db;
-  const int64_t lanes = static_cast<int64_t>(hn::Lanes(db));
-  const int64_t C = p.channels, S = p.pixels, b = p.block,
-                blocks = (C + b - 1) / b;
-  alignas(64) T rest[8];
-  for (int64_t s = p.begin; s < p.end; ++s)
-    for (int64_t cb = 0; cb < blocks; ++cb) {
-      const float *from = x + (cb * S + s) * b;
-      const int64_t c0 = cb * b;
-      T *to = y + s * C + c0;
-      for (int64_t j = 0; j < b && c0 + j < C; j += lanes) {
-        const auto v = QuantizeVec<T>(hn::LoadU(db, from + j),
-                                      hn::LoadU(db, p.scale + c0 + j),
-                                      hn::LoadU(db, p.zero_point + c0 + j));
-        if (c0 + j + lanes <= C) {
-          StoreAsInt(db, v, to + j);
-        } else {
-          StoreAsInt(db, v, rest);
-          std::copy(rest, rest + (C - c0 - j), to + j);
+template <class D, typename T>
+void QuantizeBlocks(D d, const float* x, T* y, const ChannelsLastSpan& p) {
+  using V = hn::Vec<D>;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t C = p.channels, S = p.pixels, b = p.block, blocks = (C + b - 1) / b;
+  alignas(64) T rest[kMaxLanes];
+  for (int64_t cb = 0; cb < blocks; ++cb) {
+    const int64_t c0 = cb * b;
+    for (int64_t j = 0; j < b && c0 + j < C; j += lanes) {
+      const V vs = hn::LoadU(d, p.scale + c0 + j), vz = hn::LoadU(d, p.zero_point + c0 + j);
+      const float* from = x + (cb * S + p.begin) * b + j;
+      T* to = y + p.begin * C + c0 + j;
+      if (c0 + j + lanes <= C) {
+        for (int64_t s = p.begin; s < p.end; ++s, from += b, to += C)
+          StoreAsInt(d, QuantizeVec<T>(hn::LoadU(d, from), vs, vz), to);
+      } else {
+        const int64_t n = C - c0 - j;
+        for (int64_t s = p.begin; s < p.end; ++s, from += b, to += C) {
+          StoreAsInt(d, QuantizeVec<T>(hn::LoadU(d, from), vs, vz), rest);
+          std::copy(rest, rest + n, to);
         }
       }
     }
+  }
 }
 
-template <typename T>
-void DequantizeBlocks(const T *x, float *y, const ChannelsLastSpan &p) {
-  const DB db;
-  const int64_t lanes = static_cast<int64_t>(hn::Lanes(db));
-  const int64_t C = p.channels, S = p.pixels, b = p.block,
-                blocks = (C + b - 1) / b;
-  alignas(64) T rest[8] = {};
-  for (int64_t s = p.begin; s < p.end; ++s)
-    for (int64_t cb = 0; cb < blocks; ++cb) {
-      const int64_t c0 = cb * b;
-      const T *from = x + s * C + c0;
-      float *to = y + (cb * S + s) * b;
-      for (int64_t j = 0; j < b; j += lanes) {
-        hn::Vec<DB> v;
-        if (c0 + j + lanes <= C) {
-          v = LoadAsFloat(db, from + j);
-        } else {
-          // Padding channels read 0 and dequantize to (0 - 0) * 1 = 0.
-          const int64_t n = std::max<int64_t>(0, C - c0 - j);
-          std::fill(rest, rest + 8, T{0});
-          std::copy(from + j, from + j + n, rest);
-          v = LoadAsFloat(db, rest);
+template <class D, typename T>
+void DequantizeBlocks(D d, const T* x, float* y, const ChannelsLastSpan& p) {
+  using V = hn::Vec<D>;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t C = p.channels, S = p.pixels, b = p.block, blocks = (C + b - 1) / b;
+  alignas(64) T rest[kMaxLanes] = {};
+  for (int64_t cb = 0; cb < blocks; ++cb) {
+    const int64_t c0 = cb * b;
+    for (int64_t j = 0; j < b; j += lanes) {
+      const V vs = hn::LoadU(d, p.scale + c0 + j), vz = hn::LoadU(d, p.zero_point + c0 + j);
+      const T* from = x + p.begin * C + c0 + j;
+      float* to = y + (cb * S + p.begin) * b + j;
+      if (c0 + j + lanes <= C) {
+        for (int64_t s = p.begin; s < p.end; ++s, from += C, to += b)
+          hn::StoreU(DequantizeVec(LoadAsFloat(d, from), vs, vz), d, to);
+      } else {
+        // Padding channels read 0 and dequantize to (0 - 0) * 1 = 0.
+        const int64_t n = std::max<int64_t>(0, C - c0 - j);
+        for (int64_t s = p.begin; s < p.end; ++s, from += C, to += b) {
+          std::copy(from, from + n, rest);
+          hn::StoreU(DequantizeVec(LoadAsFloat(d, rest), vs, vz), d, to);
         }
-        hn::StoreU(DequantizeVec(v, hn::LoadU(db, p.scale + c0 + j),
-                                 hn::LoadU(db, p.zero_point + c0 + j)),
-                   db, to + j);
       }
     }
+  }
 }
 
 // ---- entry points ----
 
 template <typename T>
-void QuantizeToChannelsLast(const float *x, T *y, const ChannelsLastSpan &p) {
-  if (p.block > 0)
-    return QuantizeBlocks(x, y, p);
+void QuantizeToChannelsLast(const float* x, T* y, const ChannelsLastSpan& p) {
+  if (p.block > 0) {
+    if (p.block % static_cast<int64_t>(hn::Lanes(DF())) == 0) return QuantizeBlocks(DF(), x, y, p);
+    return QuantizeBlocks(DB(), x, y, p);
+  }
 #if HWY_TARGET != HWY_SCALAR
-  if (p.channels == 3)
-    return Quantize3(x, y, p);
+  if (p.channels == 3) return Quantize3(x, y, p);
 #endif
   QuantizeTiles(x, y, p);
 }
 
 template <typename T>
-void DequantizeChannelsLast(const T *x, float *y, const ChannelsLastSpan &p) {
-  if (p.block > 0)
-    return DequantizeBlocks(x, y, p);
+void DequantizeChannelsLast(const T* x, float* y, const ChannelsLastSpan& p) {
+  if (p.block > 0) {
+    if (p.block % static_cast<int64_t>(hn::Lanes(DF())) == 0)
+      return DequantizeBlocks(DF(), x, y, p);
+    return DequantizeBlocks(DB(), x, y, p);
+  }
 #if HWY_TARGET != HWY_SCALAR
-  if (p.channels == 3)
-    return Dequantize3(x, y, p);
+  if (p.channels == 3) return Dequantize3(x, y, p);
 #endif
   DequantizeTiles(x, y, p);
 }
 
-void QuantizeToChannelsLastU8(const float *x, uint8_t *y,
-                              const ChannelsLastSpan &p) {
+void QuantizeToChannelsLastU8(const float* x, uint8_t* y, const ChannelsLastSpan& p) {
   QuantizeToChannelsLast(x, y, p);
 }
-void QuantizeToChannelsLastI8(const float *x, int8_t *y,
-                              const ChannelsLastSpan &p) {
+void QuantizeToChannelsLastI8(const float* x, int8_t* y, const ChannelsLastSpan& p) {
   QuantizeToChannelsLast(x, y, p);
 }
-void DequantizeChannelsLastU8(const uint8_t *x, float *y,
-                              const ChannelsLastSpan &p) {
+void DequantizeChannelsLastU8(const uint8_t* x, float* y, const ChannelsLastSpan& p) {
   DequantizeChannelsLast(x, y, p);
 }
-void DequantizeChannelsLastI8(const int8_t *x, float *y,
-                              const ChannelsLastSpan &p) {
+void DequantizeChannelsLastI8(const int8_t* x, float* y, const ChannelsLastSpan& p) {
   DequantizeChannelsLast(x, y, p);
 }
 
-} // namespace nnaccel::simd::HWY_NAMESPACE
+}  // namespace nnaccel::simd::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
@@ -366,22 +328,18 @@ HWY_EXPORT(QuantizeToChannelsLastI8);
 HWY_EXPORT(DequantizeChannelsLastU8);
 HWY_EXPORT(DequantizeChannelsLastI8);
 
-void quantize_to_channels_last_u8(const float *x, uint8_t *y,
-                                  const ChannelsLastSpan &s) {
+void quantize_to_channels_last_u8(const float* x, uint8_t* y, const ChannelsLastSpan& s) {
   HWY_DYNAMIC_DISPATCH(QuantizeToChannelsLastU8)(x, y, s);
 }
-void quantize_to_channels_last_i8(const float *x, int8_t *y,
-                                  const ChannelsLastSpan &s) {
+void quantize_to_channels_last_i8(const float* x, int8_t* y, const ChannelsLastSpan& s) {
   HWY_DYNAMIC_DISPATCH(QuantizeToChannelsLastI8)(x, y, s);
 }
-void dequantize_channels_last_u8(const uint8_t *x, float *y,
-                                 const ChannelsLastSpan &s) {
+void dequantize_channels_last_u8(const uint8_t* x, float* y, const ChannelsLastSpan& s) {
   HWY_DYNAMIC_DISPATCH(DequantizeChannelsLastU8)(x, y, s);
 }
-void dequantize_channels_last_i8(const int8_t *x, float *y,
-                                 const ChannelsLastSpan &s) {
+void dequantize_channels_last_i8(const int8_t* x, float* y, const ChannelsLastSpan& s) {
   HWY_DYNAMIC_DISPATCH(DequantizeChannelsLastI8)(x, y, s);
 }
 
-} // namespace nnaccel::simd
+}  // namespace nnaccel::simd
 #endif
