@@ -242,7 +242,6 @@ void QuantizeBlocks(D d, const float* x, T* y, const ChannelsLastSpan& p) {
   using V = hn::Vec<D>;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
   const int64_t C = p.channels, S = p.pixels, b = p.block, blocks = (C + b - 1) / b;
-  alignas(64) T rest[kMaxLanes];
   for (int64_t cb = 0; cb < blocks; ++cb) {
     const int64_t c0 = cb * b;
     for (int64_t j = 0; j < b && c0 + j < C; j += lanes) {
@@ -252,11 +251,13 @@ void QuantizeBlocks(D d, const float* x, T* y, const ChannelsLastSpan& p) {
       if (c0 + j + lanes <= C) {
         for (int64_t s = p.begin; s < p.end; ++s, from += b, to += C)
           StoreAsInt(d, QuantizeVec<T>(hn::LoadU(d, from), vs, vz), to);
-      } else {
-        const int64_t n = C - c0 - j;
+      } else {  // the last block's channels: a masked store
+        const hn::RebindToSigned<D> di;
+        const hn::Rebind<T, D> dt;
+        const auto first = hn::FirstN(dt, static_cast<size_t>(C - c0 - j));
         for (int64_t s = p.begin; s < p.end; ++s, from += b, to += C) {
-          StoreAsInt(d, QuantizeVec<T>(hn::LoadU(d, from), vs, vz), rest);
-          std::copy(rest, rest + n, to);
+          const V q = QuantizeVec<T>(hn::LoadU(d, from), vs, vz);
+          hn::BlendedStore(hn::DemoteTo(dt, hn::ConvertTo(di, q)), first, dt, to);
         }
       }
     }
@@ -279,9 +280,16 @@ void DequantizeBlocks(D d, const T* x, float* y, const ChannelsLastSpan& p) {
         for (int64_t s = p.begin; s < p.end; ++s, from += C, to += b)
           hn::StoreU(DequantizeVec(LoadAsFloat(d, from), vs, vz), d, to);
       } else {
-        // Padding channels read 0 and dequantize to (0 - 0) * 1 = 0.
+        // Padding channels read 0 and dequantize to (0 - 0) * 1 = 0. A full vector is read
+        // (the next pixel's channels, masked off) while it stays within the image.
         const int64_t n = std::max<int64_t>(0, C - c0 - j);
-        for (int64_t s = p.begin; s < p.end; ++s, from += C, to += b) {
+        const auto first = hn::FirstN(d, static_cast<size_t>(n));
+        const int64_t room = S * C - (c0 + j + lanes);  // last start of a full read
+        const int64_t safe_end = room < 0 ? p.begin : std::min(p.end, room / C + 1);
+        int64_t s = p.begin;
+        for (; s < safe_end; ++s, from += C, to += b)
+          hn::StoreU(DequantizeVec(hn::IfThenElseZero(first, LoadAsFloat(d, from)), vs, vz), d, to);
+        for (; s < p.end; ++s, from += C, to += b) {
           std::copy(from, from + n, rest);
           hn::StoreU(DequantizeVec(LoadAsFloat(d, rest), vs, vz), d, to);
         }
