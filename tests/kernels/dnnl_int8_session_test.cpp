@@ -1,6 +1,7 @@
 // The int8 kernels end to end in a Session's compiled plan: consecutive QConvs and an int8
-// MaxPool keep their values channels-last with conversions only at the edges (inside the first
-// and last conv, no Reorder steps), and the result matches the reference interpreter.
+// MaxPool keep their values channels-last with conversions only at the edges (inside the
+// QuantizeLinear and DequantizeLinear, no Reorder steps), and the result matches the reference
+// interpreter.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -113,11 +114,14 @@ TEST(DnnlInt8Session, ConvChainStaysChannelsLastAndMatchesReference) {
   // One Reorder: the pooled float value (20 channels-last floats) before the Flatten view.
   EXPECT_EQ(reorders, 1);
   EXPECT_EQ(fast.profile().size(), 13u);
-  EXPECT_NE(kernel_of["a1"].find("plain->nhwc"), std::string::npos) << kernel_of["a1"];
+  // The edges' conversions are in the QuantizeLinear and DequantizeLinear (quant_layout.hpp).
+  EXPECT_NE(kernel_of["q0"].find("plain->nhwc"), std::string::npos) << kernel_of["q0"];
+  EXPECT_NE(kernel_of["y"].find("nhwc->plain"), std::string::npos) << kernel_of["y"];
+  EXPECT_NE(kernel_of["a1"].find("nhwc->nhwc"), std::string::npos) << kernel_of["a1"];
   EXPECT_NE(kernel_of["p1"].find("int8 nhwc"), std::string::npos) << kernel_of["p1"];
   EXPECT_NE(kernel_of["a2"].find("nhwc->nhwc"), std::string::npos) << kernel_of["a2"];
   EXPECT_NE(kernel_of["a2b"].find("nhwc->nhwc"), std::string::npos) << kernel_of["a2b"];
-  EXPECT_NE(kernel_of["a3"].find("nhwc->plain"), std::string::npos) << kernel_of["a3"];
+  EXPECT_NE(kernel_of["a3"].find("nhwc->nhwc"), std::string::npos) << kernel_of["a3"];
   EXPECT_NE(kernel_of["a4"].find("QAdd"), std::string::npos) << kernel_of["a4"];
   EXPECT_NE(kernel_of["gap"].find("dnnl pool jit"), std::string::npos) << kernel_of["gap"];
   EXPECT_NE(kernel_of["gap"].find("blocked"), std::string::npos) << kernel_of["gap"];

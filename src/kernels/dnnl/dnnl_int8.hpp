@@ -33,8 +33,9 @@ inline std::optional<dnnl::memory::desc> int_desc(const ValueDesc& v) {
 }
 
 // True when output `output` (u8/i8, rank 3 to 5) is not a graph output and every reader is an
-// int8 kernel reading it as an activation (QConv x or z, QLinearConv x, MaxPool, QAdd), so the
-// producer may write it channels-last. MaxPool and QAdd pass the layout on; a reader that does
+// int8 kernel reading it as an activation (QConv x or z, QLinearConv x, MaxPool, QAdd) or a
+// DequantizeLinear (the simd one converts while it dequantizes), so the producer may write it
+// channels-last. MaxPool and QAdd pass the layout on; a reader that does
 // not take it gets it converted by the compiler (float values too: dnnl_common's blocked_desc
 // describes block == C).
 bool readers_take_channels_last(const KernelRequest& request, int output);

@@ -26,6 +26,22 @@ void dequantize_i8_each(const int8_t* x, float* y, int64_t n, const float* scale
 void dequantize_i32_each(const int32_t* x, float* y, int64_t n, const float* scale,
                          const float* zero_point);
 
+// Channels-last conversions of one image: x and y point at image n's data, `pixels` is the
+// product of its spatial dims and the span covers pixels [begin, end). The integer side is
+// channels-last, [pixels, channels]; the float side is plain, [channels, pixels], when block is
+// 0, else channel-blocked, [ceil(channels / block), pixels, block] (block 8 or 16). scale and
+// zero_point hold one value per channel, padded with 1 and 0 to a whole block when blocked;
+// dequantizing to blocks writes 0 in the padding channels. Arithmetic as the spans above.
+struct ChannelsLastSpan {
+  int64_t channels = 1, pixels = 1, block = 0, begin = 0, end = 0;
+  const float* scale = nullptr;
+  const float* zero_point = nullptr;
+};
+void quantize_to_channels_last_u8(const float* x, uint8_t* y, const ChannelsLastSpan& s);
+void quantize_to_channels_last_i8(const float* x, int8_t* y, const ChannelsLastSpan& s);
+void dequantize_channels_last_u8(const uint8_t* x, float* y, const ChannelsLastSpan& s);
+void dequantize_channels_last_i8(const int8_t* x, float* y, const ChannelsLastSpan& s);
+
 // Smallest and largest value of x[0, n) (NaN ignored there) and whether a NaN was seen.
 void min_max(const float* x, int64_t n, float& lo, float& hi, bool& nan);
 

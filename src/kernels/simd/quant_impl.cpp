@@ -16,51 +16,13 @@
 #include <limits>
 #include <type_traits>
 
+#include "kernels/simd/quant-inl.h"
 #include "kernels/simd/quant_api.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace nnaccel::simd::HWY_NAMESPACE {
-namespace hn = hwy::HWY_NAMESPACE;
-
-using DF = hn::ScalableTag<float>;
-using DI = hn::RebindToSigned<DF>;
-using VF = hn::Vec<DF>;
-constexpr size_t kMaxLanes = HWY_MAX_BYTES / sizeof(float);
-
-template <typename T>
-HWY_INLINE VF LoadAsFloat(const T* p) {
-  const DF df;
-  const DI di;
-  if constexpr (std::is_same_v<T, int32_t>) {
-    return hn::ConvertTo(df, hn::LoadU(di, p));
-  } else {
-    const hn::Rebind<T, DF> dt;
-    return hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(dt, p)));
-  }
-}
-
-// r holds integers within T's range.
-template <typename T>
-HWY_INLINE void StoreAsInt(VF r, T* p) {
-  const DI di;
-  const hn::Rebind<T, DF> dt;
-  hn::StoreU(hn::DemoteTo(dt, hn::ConvertTo(di, r)), dt, p);
-}
-
-template <typename T>
-HWY_INLINE VF Saturate(VF r) {
-  const DF df;
-  r = hn::IfThenZeroElse(hn::IsNaN(r), r);  // as round_saturate: NaN -> 0
-  r = hn::Max(r, hn::Set(df, static_cast<float>(std::numeric_limits<T>::min())));
-  return hn::Min(r, hn::Set(df, static_cast<float>(std::numeric_limits<T>::max())));
-}
 
 // ---- QuantizeLinear ----
-
-template <typename T>
-HWY_INLINE VF QuantizeVec(VF x, VF s, VF z) {
-  return Saturate<T>(hn::Add(hn::Round(hn::Div(x, s)), z));
-}
 
 template <typename T, bool kEach>
 void QuantizeSpan(const float* x, T* y, int64_t count, const float* s, const float* z) {

@@ -1,9 +1,10 @@
 // Fast kernels for QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear and ai.nnaccel QAdd
 // (vector code in quant_impl.cpp), bit-exact with the reference kernels except QAdd, which
 // computes in float what the reference computes in double (within 1 LSB, INT8_CONTRACT.md).
-// Per-tensor forms are layout-agnostic: a channel-blocked input gives an output blocked the same
-// way, whose padding channels are then set to 0 (kernel.hpp; a quantized 0 is the zero point,
-// not 0). Per-axis forms take plain layouts.
+// Converting to or from the channels-last integer layout is quant_layout.cpp's, tried first.
+// Otherwise per-tensor forms are layout-agnostic: a channel-blocked input gives an output blocked
+// the same way, whose padding channels are then set to 0 (kernel.hpp; a quantized 0 is the zero
+// point, not 0). Per-axis forms take plain layouts.
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -11,6 +12,7 @@
 #include "core/check.hpp"
 #include "core/parallel.hpp"
 #include "kernels/simd/quant_api.hpp"
+#include "kernels/simd/quant_layout.hpp"
 #include "kernels/simd/simd_common.hpp"
 #include "kernels/simd/simd_registration.hpp"
 #include "ops/fused_activation.hpp"
@@ -182,6 +184,7 @@ std::unique_ptr<Kernel> make_quantize(KernelRequest& r) {
   const DType out = zp != nullptr ? zp->dtype : DType::u8;
   if (!is_quantized(out) || (zp != nullptr && (!zp->plain() || !zp->known)) || !scale->plain())
     return nullptr;
+  if (auto k = make_quantize_channels_last(r, out)) return k;
   AxisSplit split;
   if (!axis_split(r, *x, *scale, zp, split)) return nullptr;
   r.outputs[0].dtype = out;
@@ -200,6 +203,7 @@ std::unique_ptr<Kernel> make_dequantize(KernelRequest& r) {
       scale->dtype != DType::f32 || !scale->known || !scale->plain())
     return nullptr;
   if (!is_quantized(x->dtype) && x->dtype != DType::i32) return nullptr;
+  if (auto k = make_dequantize_channels_last(r)) return k;
   if (zp != nullptr && (zp->dtype != x->dtype || !zp->plain() || !zp->known)) return nullptr;
   if (x->dtype == DType::i32 && zp != nullptr) {
     // The reference requires a zero point of 0 for int32: only a constant one is known here.
