@@ -88,14 +88,18 @@ TEST(DnnlConv, MatchesReferencePlainAndBlocked) {
   }
 }
 
-// 3x3 stride-1 convolutions of >= 64 channels take Winograd where oneDNN has it (AVX-512), the
-// others the direct kernel; both within the direct kernel's tolerance of the reference.
+// 3x3 stride-1 convolutions of >= 64 channels whose input and output outweigh the weights take
+// Winograd where oneDNN has it (AVX-512), the others the direct kernel; both within the direct
+// kernel's tolerance of the reference.
 TEST(DnnlConv, WinogradFor3x3StrideOneWithManyChannels) {
-  const ConvGeom wide = {{2, 64, 11, 9}, 80, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}};
+  const ConvGeom wide = {{4, 64, 13, 11}, 80, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}};
   const ConvGeom narrow = {{2, 32, 11, 9}, 80, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}};
   const ConvGeom strided = {{2, 64, 11, 9}, 80, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}};
+  // 64 * 80 * 9 weights, 2 * (64 + 80) * 4 * 4 values in and out.
+  const ConvGeom weight_bound = {{2, 64, 4, 4}, 80, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}};
   uint32_t seed = 40;
-  for (const auto& [g, wino] : {std::pair{wide, true}, {narrow, false}, {strided, false}}) {
+  for (const auto& [g, wino] :
+       {std::pair{wide, true}, {narrow, false}, {strided, false}, {weight_bound, false}}) {
     Tensor x = random_f32(g.x, seed++), w = weights_for(g, seed++);
     Tensor b = random_f32({g.out_channels}, seed++);
     Tensor want = reference_conv(g, x, w, b);
