@@ -19,19 +19,6 @@ const std::vector<Shape> kShapes = {{1, 1, 5, 7},  {2, 3, 9, 11}, {1, 3, 37, 41}
                                     {2, 17, 5, 3}, {1, 16, 4, 4}, {2, 33, 7, 9},  {1, 4, 2, 3, 5},
                                     {2, 6, 13},    {3, 20, 1, 1}, {1, 2, 19},     {1, 48, 3, 6}};
 
-// Floats around the grid and beyond it (saturation), exact ties (round half to even), NaN, inf.
-Tensor quantize_input(const Shape& shape, uint32_t seed, float scale) {
-  Tensor x = random_f32(shape, seed, -200 * scale, 200 * scale);
-  std::mt19937 rng(seed);
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    const uint32_t pick = rng() % 16;
-    if (pick == 0) x.data<float>()[i] = (static_cast<float>(rng() % 300) - 150.5f) * scale;
-    if (pick == 1 && i % 97 == 5) x.data<float>()[i] = std::numeric_limits<float>::quiet_NaN();
-    if (pick == 2 && i % 89 == 3) x.data<float>()[i] = (i % 2 ? 1 : -1) * INFINITY;
-  }
-  return x;
-}
-
 // Scale and zero point: one, or one per channel (distinct values).
 std::pair<Tensor, Tensor> params(DType t, int64_t channels, bool per_channel, uint32_t seed) {
   const Shape shape = per_channel ? Shape{channels} : Shape{};

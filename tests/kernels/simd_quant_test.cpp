@@ -24,20 +24,6 @@ Tensor random_ints(DType t, const Shape& shape, uint32_t seed) {
   return x;
 }
 
-// Floats over a range wider than the grid (saturation), with exact ties of `scale` (x / scale
-// = k + 0.5: round half to even), NaN and infinities sprinkled in.
-Tensor quantize_input(const Shape& shape, uint32_t seed, float scale) {
-  Tensor x = random_f32(shape, seed, -200 * scale, 200 * scale);
-  std::mt19937 rng(seed);
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    const uint32_t pick = rng() % 16;
-    if (pick == 0) x.data<float>()[i] = (static_cast<float>(rng() % 300) - 150.5f) * scale;
-    if (pick == 1 && i % 97 == 5) x.data<float>()[i] = std::numeric_limits<float>::quiet_NaN();
-    if (pick == 2 && i % 89 == 3) x.data<float>()[i] = (i % 2 ? 1 : -1) * INFINITY;
-  }
-  return x;
-}
-
 Tensor scalar_of(DType t, int v) {
   Tensor z(t, {});
   if (t == DType::u8) z.data<uint8_t>()[0] = static_cast<uint8_t>(v);

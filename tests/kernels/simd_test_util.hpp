@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
+#include <random>
 
 #include "kernels/kernel.hpp"
 #include "kernels/simd/isa_cap.hpp"
@@ -81,5 +83,19 @@ inline Tensor random_nonzero(const Shape& shape, uint32_t seed, float lo, float 
 }
 
 inline bool simd_on() { return simd::simd_enabled(); }
+
+// Floats over a range wider than the grid (saturation), with exact ties of `scale` (x / scale
+// = k + 0.5: round half to even), NaN and infinities sprinkled in: QuantizeLinear test inputs.
+inline Tensor quantize_input(const Shape& shape, uint32_t seed, float scale) {
+  Tensor x = random_f32(shape, seed, -200 * scale, 200 * scale);
+  std::mt19937 rng(seed);
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const uint32_t pick = rng() % 16;
+    if (pick == 0) x.data<float>()[i] = (static_cast<float>(rng() % 300) - 150.5f) * scale;
+    if (pick == 1 && i % 97 == 5) x.data<float>()[i] = std::numeric_limits<float>::quiet_NaN();
+    if (pick == 2 && i % 89 == 3) x.data<float>()[i] = (i % 2 ? 1 : -1) * INFINITY;
+  }
+  return x;
+}
 
 }  // namespace nnaccel::testing
