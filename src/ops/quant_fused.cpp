@@ -11,6 +11,7 @@
 namespace nnaccel {
 
 void register_quant_fused_add_ops(OpRegistry& r);
+void register_quant_fused_lookup_ops(OpRegistry& r);
 
 namespace quant {
 
@@ -286,6 +287,7 @@ void register_quant_fused_ops(OpRegistry& r) {
   r.add({"QConv", "ai.nnaccel", infer_qconv, run_qconv});
   r.add({"QMatMul", "ai.nnaccel", infer_qmatmul, run_qmatmul});
   register_quant_fused_add_ops(r);
+  register_quant_fused_lookup_ops(r);
 }
 
 }  // namespace nnaccel

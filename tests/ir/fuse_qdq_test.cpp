@@ -415,6 +415,58 @@ TEST(FuseQconvResidual, LeavesPairsItCannotFuse) {
   }
 }
 
+// Q/DQ(x) -> Paddle's HardSwish, x * clip(x + 3, 0, 6) / 6, with `scale` in place of the 6 of
+// the Div (a tensor of that shape) -> Q/DQ. `leak` makes the Clip's output a graph output too.
+QdqBuilder hardswish_region(const Shape& div_shape, bool leak) {
+  QdqBuilder b;
+  const std::string x = b.qdq("x", 0.05f, 120);
+  const std::string clip =
+      b.node("Clip", {b.node("Add", {x, b.init("three", Tensor::scalar_f32(3))}),
+                      b.init("lo", Tensor::scalar_f32(0)), b.init("hi", Tensor::scalar_f32(6))});
+  Tensor six(DType::f32, div_shape);
+  for (int64_t i = 0; i < six.numel(); ++i) six.data<float>()[i] = 6.0f;
+  const std::string y = b.node("Div", {b.node("Mul", {x, clip}), b.init("six", six)});
+  b.io({{"x", {2, 3, 5, 7}}}, b.qdq(y, 0.03f, 10));
+  if (leak) b.g.outputs.push_back({clip, TypeInfo{DType::f32, false, {}}, ""});
+  return b;
+}
+
+// The region between a DequantizeLinear and a QuantizeLinear becomes one QLookup whose table the
+// reference kernels computed: the same bytes as the QDQ graph on the reference kernels, and on
+// the fast path (the simd lookup).
+TEST(FuseQuantizedLookup, HardSwishRegionBecomesATableWithTheSameResults) {
+  const QdqBuilder b = hardswish_region({}, false);
+  Model fused = b.m;
+  optimize(fused);
+  EXPECT_EQ(count_ops(fused.graph, "QLookup"), 1);
+  for (const char* op : {"Add", "Clip", "Mul", "Div", "ElementwiseChain"})
+    EXPECT_EQ(count_ops(fused.graph, op), 0) << op;
+  // Every u8 code appears: x over the grid's whole range and beyond.
+  const std::map<std::string, Tensor> feeds = {{"x", random_f32({2, 3, 5, 7}, 8, -7.0f, 7.0f)}};
+  const Tensor want = run(b.m, feeds, false);
+  for (bool fast : {false, true}) {
+    const Tensor got = run(fused, feeds, fast);
+    ASSERT_EQ(got.shape(), want.shape());
+    for (int64_t i = 0; i < want.numel(); ++i) EXPECT_EQ(got.at_f64(i), want.at_f64(i)) << i;
+  }
+  double spread = 0;
+  for (int64_t i = 1; i < want.numel(); ++i) spread += std::fabs(want.at_f64(i) - want.at_f64(0));
+  EXPECT_GT(spread, 0.0);
+}
+
+// Regions that must stay: a per-channel constant (not one function for every element), an
+// intermediate value read outside the region.
+TEST(FuseQuantizedLookup, LeavesRegionsThatAreNotOneFunctionOfTheValue) {
+  for (const auto& [what, b] :
+       {std::pair{"per-channel divisor", hardswish_region({3, 1, 1}, false)},
+        std::pair{"clip read outside", hardswish_region({}, true)}}) {
+    SCOPED_TRACE(what);
+    Model m = b.m;
+    optimize(m);
+    EXPECT_EQ(count_ops(m.graph, "QLookup"), 0);
+  }
+}
+
 // A Conv unit read by a float graph output (no Q after it) becomes QConv with a float output.
 TEST(FuseQdq, UnitWithoutQuantizeGetsFloatOutput) {
   QdqBuilder b;

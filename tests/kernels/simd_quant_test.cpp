@@ -343,5 +343,35 @@ TEST(SimdQuant, QAddBlockedSameShapeAndDeclinedBroadcast) {
   EXPECT_EQ(make_fast_kernel("simd", node, gen, {{3, 4}}, constant).kernel, nullptr);
 }
 
+// QLookup against the reference on random codes of ragged lengths (the 64-byte VBMI steps and
+// the scalar tail), u8 and i8 in and out, plain and channels-last (kept, byte order unchanged).
+TEST(SimdQuant, QLookupMatchesTheReferenceExactly) {
+  Node node = make_node("QLookup", 2, 1);
+  node.domain = "ai.nnaccel";
+  for (DType in : {DType::u8, DType::i8}) {
+    for (DType out : {DType::u8, DType::i8}) {
+      const Tensor table = random_ints(out, {256}, 3);
+      for (int64_t n : kSizes) {
+        const Tensor x = random_ints(in, {n}, static_cast<uint32_t>(n));
+        const Tensor want = run_op(node, {x, table})[0];
+        std::vector<ValueDesc> outs;
+        auto k = make_simd_kernel(node, {x, table}, {{n}}, outs, {false, true});
+        ASSERT_NE(k, nullptr);
+        const Tensor got = run_kernel(*k, {x, table}, outs)[0];
+        ASSERT_EQ(got.dtype(), out);
+        EXPECT_EQ(std::memcmp(got.raw(), want.raw(), static_cast<size_t>(n)), 0) << n;
+      }
+    }
+  }
+  const Tensor x = random_ints(DType::u8, {2, 5, 3, 7}, 9),
+               table = random_ints(DType::u8, {256}, 4);
+  std::vector<ValueDesc> outs;
+  auto k = make_simd_kernel(node, {x, table}, {{2, 5, 3, 7}}, outs, {false, true}, {5, 0});
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(outs[0].block, 5);  // channels-last in, channels-last out
+  EXPECT_EQ(make_simd_kernel(node, {x, table}, {{2, 5, 3, 7}}, outs, {false, true}, {4, 0}),
+            nullptr);  // blocks with padding channels: the table would map the padding
+}
+
 }  // namespace
 }  // namespace nnaccel::testing

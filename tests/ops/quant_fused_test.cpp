@@ -500,6 +500,24 @@ TEST(QAdd, MatchesTheQdqUnitOnRandomData) {
 
 // --- shape functions ------------------------------------------------------------------------
 
+// y = table[x - min(x's type)]: u8 codes index directly, i8 codes from -128.
+TEST(QLookup, MapsEachCodeThroughTheTable) {
+  Tensor table(DType::i8, {256});
+  for (int i = 0; i < 256; ++i) table.data<int8_t>()[i] = static_cast<int8_t>(127 - i);
+  auto u8 =
+      run_op(qnode("QLookup", 2), {make<uint8_t>(DType::u8, {2, 2}, {0, 1, 128, 255}), table});
+  ASSERT_EQ(u8[0].dtype(), DType::i8);
+  EXPECT_EQ(ints(u8[0]), (std::vector<int64_t>{127, 126, -1, -128}));
+  auto i8 = run_op(qnode("QLookup", 2), {make<int8_t>(DType::i8, {3}, {-128, 0, 127}), table});
+  EXPECT_EQ(ints(i8[0]), (std::vector<int64_t>{127, -1, -128}));
+  try {
+    run_op(qnode("QLookup", 2), {u8s(3), make<int8_t>(DType::i8, {2}, {1, 2})});
+    ADD_FAILURE() << "no error for a 2-entry table";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[256]"), std::string::npos) << e.what();
+  }
+}
+
 TEST(QuantFusedShapes, OutputTypesFollowTheZeroPointOrFloat) {
   const OpRegistry& reg = OpRegistry::instance();
   TypeInfo x = TypeInfo::of(DType::u8, {2, 6, 9, 9}), w = TypeInfo::of(DType::i8, {4, 3, 3, 3});

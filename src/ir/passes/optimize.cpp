@@ -22,6 +22,7 @@ void optimize(Model& m, const OptimizeOptions& options) {
     fuse_qdq(m);
     remove_dead_nodes(m);  // the DequantizeLinear nodes fuse_qdq left would count as readers
     fuse_qconv_residual(m);
+    fuse_quantized_lookup(m);  // before the elementwise chains take its float ops
     fuse_elementwise_chain(m);
   }
   remove_dead_nodes(m);

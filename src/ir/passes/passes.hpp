@@ -81,6 +81,12 @@ int fuse_qdq(Model& m);
 // the number of pairs fused.
 int fuse_qconv_residual(Model& m);
 
+// DequantizeLinear (per tensor) -> elementwise float ops of that one value and scalar constants
+// -> QuantizeLinear (per tensor) -> ai.nnaccel QLookup with the region's 256 results as its table,
+// computed by the reference kernels. Intermediate values must be read inside the region only.
+// Returns the number of regions replaced.
+int fuse_quantized_lookup(Model& m);
+
 struct OptimizeOptions {
   // false: standard ONNX only (the result can be exported and run anywhere); true: also the
   // ai.nnaccel fusions, for nnaccel's own runtime.

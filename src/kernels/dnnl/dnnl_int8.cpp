@@ -55,6 +55,8 @@ bool reads_as_activation(const Node& reader, const std::string& value) {
     if (onnx && reader.op_type == "QLinearConv" && i == 0) continue;
     // The simd QAdd takes two same-shaped inputs in any one layout and keeps it.
     if (nnaccel && reader.op_type == "QAdd" && (i == 0 || i == 3)) continue;
+    // The simd QLookup maps bytes in place, whatever their order.
+    if (nnaccel && reader.op_type == "QLookup" && i == 0) continue;
     // The simd DequantizeLinear converts channels-last while it dequantizes (quant_layout.hpp).
     if (onnx && reader.op_type == "DequantizeLinear" && i == 0) continue;
     if (onnx && reader.op_type == "MaxPool" && i == 0 &&

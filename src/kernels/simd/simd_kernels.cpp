@@ -9,6 +9,7 @@ void register_simd_kernels(KernelRegistry& r) {
   simd::register_recurrent_kernels(r);
   simd::register_split_kernel(r);
   simd::register_quant_kernels(r);
+  simd::register_quant_lookup_kernel(r);
 }
 
 }  // namespace nnaccel

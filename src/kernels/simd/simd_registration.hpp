@@ -10,5 +10,6 @@ void register_row_kernels(KernelRegistry& reg);          // row_kernels.cpp
 void register_recurrent_kernels(KernelRegistry& reg);    // recurrent_kernels.cpp
 void register_split_kernel(KernelRegistry& reg);         // split_kernel.cpp
 void register_quant_kernels(KernelRegistry& reg);        // quant_kernels.cpp
+void register_quant_lookup_kernel(KernelRegistry& reg);  // quant_lookup_kernel.cpp
 
 }  // namespace nnaccel::simd
