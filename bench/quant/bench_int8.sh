@@ -9,7 +9,10 @@
 #
 #   bench/quant/bench_int8.sh [--nnaccel PATH] [--threads T] [--rounds R] [--max-seconds S]
 #                             [--fashion MODEL] [--only resnet18,mobilenet_v2,fashion]
-#                             [--out FILE] [--no-results] [-- QUANTIZE_ARGS...]
+#                             [--ocr] [--out FILE] [--no-results] [-- QUANTIZE_ARGS...]
+#
+# --ocr: also PP-OCRv4 det/rec and v2 cls at batch 1, on the int8 files bench/quant/ocr_quant.sh
+# made (run it first).
 #
 # Setup as bench/peers/compare.sh (the network once, then bench/peers/.cache/; scripts/deps.sh
 # --peers). Work files go to bench/quant/.cache/. About 10 minutes on 2 busy cores with 3 rounds.
@@ -28,10 +31,11 @@ while [[ $# -gt 0 ]]; do
     --nnaccel) nnaccel=$(realpath "$2"); shift 2 ;;
     --fashion) args+=("$1" "$(realpath "$2")"); shift 2 ;;
     --threads|--rounds|--max-seconds|--only) args+=("$1" "$2"); shift 2 ;;
+    --ocr) args+=("$1"); shift ;;
     --out) results=$(realpath -m "$2"); shift 2 ;;
     --no-results) results=""; shift ;;
     --) break ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench_int8.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
