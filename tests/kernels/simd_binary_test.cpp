@@ -234,6 +234,15 @@ TEST(SimdChain, BlockedKeepsPaddingZero) {
   const Node bad = chain_node({"Add"}, {}, 1);
   EXPECT_EQ(make_simd_kernel(bad, {x, scalar}, {shape}, outs, {false, true}, {8, 0}), nullptr);
   EXPECT_EQ(make_simd_kernel(good, {x, o, scalar}, {shape}, outs, {}, {8, 8, 0}), nullptr);
+  // No padding channels (16 = 2 blocks of 8): x + 2.5 is fine.
+  const Shape whole = {2, 16, 3, 5};
+  const Tensor xw = random_nonzero(whole, 3, -3, 3);
+  auto kw = make_simd_kernel(bad, {xw, scalar}, {whole}, outs, {false, true}, {8, 0});
+  ASSERT_NE(kw, nullptr);
+  ASSERT_EQ(outs[0].block, 8);
+  const Tensor yw = run_kernel(*kw, {to_blocked(xw, 8), scalar}, outs)[0];
+  expect_close(from_blocked(yw, whole, 8), chain_reference(bad, {xw, scalar}), 1e-6f, 0,
+               "blocked chain without padding");
 }
 
 // x * sigmoid(x) as a chain reads X as an operand after the first step wrote y: y must not

@@ -301,10 +301,12 @@ namespace {
 
 // Whether a conv writes its output channel-blocked depends on its readers: an ElementwiseChain
 // that maps 0 to 0 (padding channels stay zero) with scalar-constant operands or the value
-// itself takes it; one that does not (x + 3) does not; a per-channel Mul operand is fine.
+// itself takes it; one that does not (x + 3) does not, unless there are no padding channels (C
+// a multiple of the block); a per-channel Mul operand is fine.
 TEST(CompiledPlan, BlockedOutputsOnlyTowardReadersThatKeepPaddingZero) {
   if (dnnl_kernels::channel_block() == 0) GTEST_SKIP() << "no blocked layouts on this ISA";
-  auto reader_takes = [](Node reader, std::map<std::string, Tensor> inits) {
+  int64_t channels = 24;  // padding channels with blocks of 8 and 16
+  auto reader_takes = [&channels](Node reader, std::map<std::string, Tensor> inits) {
     Graph g;
     g.initializers = std::move(inits);
     Node conv;
@@ -315,10 +317,10 @@ TEST(CompiledPlan, BlockedOutputsOnlyTowardReadersThatKeepPaddingZero) {
     g.nodes = {conv, reader};
     g.outputs = {ValueInfo{reader.outputs[0], {}, ""}};
     std::map<std::string, TypeInfo> types = {
-        {"y", TypeInfo::of(DType::f32, {1, 32, 4, 4})},
-        {"gate", TypeInfo::of(DType::f32, {1, 32, 1, 1})},
-        {"other", TypeInfo::of(DType::f32, {1, 32, 4, 1})}};
-    std::vector<ValueDesc> outs = {ValueDesc{DType::f32, {1, 32, 4, 4}, true, 0}};
+        {"y", TypeInfo::of(DType::f32, {1, channels, 4, 4})},
+        {"gate", TypeInfo::of(DType::f32, {1, channels, 1, 1})},
+        {"other", TypeInfo::of(DType::f32, {1, channels, 4, 1})}};
+    std::vector<ValueDesc> outs = {ValueDesc{DType::f32, {1, channels, 4, 4}, true, 0}};
     CompileOptions options;
     KernelRequest req{g.nodes[0], g, {}, {}, outs, options};
     req.value_types = &types;
@@ -354,6 +356,9 @@ TEST(CompiledPlan, BlockedOutputsOnlyTowardReadersThatKeepPaddingZero) {
   EXPECT_FALSE(reader_takes(chain({"y"}, {"Sigmoid"}), {}));                 // 0.5 at 0
   EXPECT_TRUE(reader_takes(mul("y", "gate"), {}));                           // per channel
   EXPECT_FALSE(reader_takes(mul("y", "other"), {}));                         // per row: no
+  channels = 32;  // no padding channels: any chain of scalars
+  EXPECT_TRUE(reader_takes(chain({"y", "three"}, {"Add"}), three));
+  EXPECT_TRUE(reader_takes(chain({"y"}, {"Sigmoid"}), {}));
 }
 
 }  // namespace

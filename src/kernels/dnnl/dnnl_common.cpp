@@ -170,7 +170,8 @@ bool reader_takes_blocked(const KernelRequest& request, const Node& reader,
   const bool onnx = reader.domain.empty() || reader.domain == "ai.onnx";
   if (reader.domain == "ai.nnaccel" && op == "ElementwiseChain") {
     // The chain's input, other operands scalar constants or the input itself, and 0 mapped to 0
-    // (the padding channels stay zero): HardSwish and friends as exporters write them.
+    // (the padding channels stay zero): HardSwish and friends as exporters write them. Without
+    // padding channels (C a multiple of the block) any such chain: Paddle's scalar affines.
     if (reader.inputs.empty() || reader.inputs[0] != value) return false;
     std::vector<float> operand(reader.inputs.size(), 0.0f);
     for (size_t i = 1; i < reader.inputs.size(); ++i) {
@@ -188,7 +189,7 @@ bool reader_takes_blocked(const KernelRequest& request, const Node& reader,
     } catch (const Error&) {
       return false;
     }
-    return x == 0.0f;
+    return x == 0.0f || shape[1] % channel_block() == 0;
   }
   if (reader.domain == "ai.nnaccel" && op == "FusedConv") {
     // X and Z only: the weights and bias are never activations.

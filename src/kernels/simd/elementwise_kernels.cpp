@@ -166,7 +166,8 @@ std::unique_ptr<Kernel> make_elementwise(KernelRequest& r, const std::string& wh
     float v = 0.0f;
     for (const EwStep& s : steps)
       v = eval_scalar(s, v, s.operand >= 0 ? zero_values[static_cast<size_t>(s.operand)] : 0.0f);
-    if (v != 0.0f) return nullptr;  // also NaN
+    // Padding channels must stay 0 (also NaN); without any (C a multiple of the block) any f.
+    if (v != 0.0f && x->shape[1] % x->block != 0) return nullptr;
     r.outputs[0].block = x->block;
   }
   const size_t program_steps = steps.size();
