@@ -61,10 +61,10 @@ std::optional<Region> region_into(const GraphView& v, size_t qi) {
   r.q = qi;
   std::string source;
   std::set<size_t> nodes;
-  std::vector<std::string> todo = {q.inputs[0]};
-  while (!todo.empty()) {
-    const std::string name = todo.back();
-    todo.pop_back();
+  std::vector<std::string> pending = {q.inputs[0]};
+  while (!pending.empty()) {
+    const std::string name = pending.back();
+    pending.pop_back();
     if (name == source) continue;
     const int p = v.producer_index(name);
     if (p < 0) return std::nullopt;  // a graph input or an initializer in a non-scalar place
@@ -87,7 +87,7 @@ std::optional<Region> region_into(const GraphView& v, size_t qi) {
         if (c->numel() != 1 || c->dtype() != DType::f32) return std::nullopt;
         continue;
       }
-      todo.push_back(in);
+      pending.push_back(in);
     }
   }
   if (source.empty() || nodes.empty()) return std::nullopt;

@@ -53,7 +53,7 @@ bool has_vbmi() {
 
 class QLookupKernel : public Kernel {
  public:
-  QLookupKernel(const Tensor& table, int offset, int64_t count) : offset_(offset), count_(count) {
+  QLookupKernel(const Tensor& table, uint8_t shift, int64_t count) : shift_(shift), count_(count) {
     const uint8_t* t = static_cast<const uint8_t*>(table.raw());
     std::copy(t, t + 256, table_);
   }
@@ -61,8 +61,7 @@ class QLookupKernel : public Kernel {
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
     const uint8_t* x = static_cast<const uint8_t*>(inputs[0]->raw());
     uint8_t* y = static_cast<uint8_t*>(outputs[0].raw());
-    // The shift moves i8's -128..127 to 0..255 (u8: 0).
-    const uint8_t shift = static_cast<uint8_t>(offset_);
+    const uint8_t shift = shift_;
     const bool vbmi = has_vbmi();
     parallel_for(count_, kParallelGrain / 4, [&](int64_t begin, int64_t end) {
 #if defined(__x86_64__)
@@ -78,7 +77,7 @@ class QLookupKernel : public Kernel {
 
  private:
   alignas(64) uint8_t table_[256];
-  int offset_;
+  uint8_t shift_;  // moves i8's -128..127 to 0..255 (u8: 0)
   int64_t count_;
 };
 
@@ -95,8 +94,8 @@ std::unique_ptr<Kernel> make_qlookup(KernelRequest& r) {
   if (!x->plain() && !(x->shape.size() >= 3 && x->block == x->shape[1])) return nullptr;
   r.outputs[0].dtype = table->dtype();
   r.outputs[0].block = x->block;
-  return std::make_unique<QLookupKernel>(*table, x->dtype == DType::i8 ? 128 : 0,
-                                         shape_numel(x->shape));
+  return std::make_unique<QLookupKernel>(
+      *table, static_cast<uint8_t>(x->dtype == DType::i8 ? 128 : 0), shape_numel(x->shape));
 }
 
 }  // namespace
