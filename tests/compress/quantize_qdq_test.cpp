@@ -257,6 +257,55 @@ TEST(QuantizeQdq, NoConvWeightZeroPointsAndBiasScaleIsAProduct) {
   EXPECT_EQ(count_ops(fused.graph, "Mul"), 0);
 }
 
+// A dead channel (weights of 1e-30, as trained networks have: PP-OCRv4 rec holds channel scales
+// down to 1e-42) keeps its bias: the weight grid widens until the bias fits int32 at scale
+// x_scale * w_scale, where before it clamped and dequantized to ~0.
+TEST(QuantizeQdq, DeadChannelKeepsItsBias) {
+  ClassifierSpec spec;
+  spec.arch = "resnet-s";
+  spec.seed = 3;
+  Model m = build_classifier(spec);
+  optimize(m, OptimizeOptions{.fuse = false});
+  Node* conv = nullptr;
+  for (Node& n : m.graph.nodes)
+    if (n.op_type == "Conv" && n.inputs.size() > 2 && !n.inputs[2].empty()) {
+      conv = &n;
+      break;
+    }
+  ASSERT_NE(conv, nullptr);
+  const std::string conv_name = conv->name;
+  Tensor& w = m.graph.initializers.at(conv->inputs[1]);
+  Tensor& b = m.graph.initializers.at(conv->inputs[2]);
+  const int64_t per_channel = w.numel() / w.dim(0);
+  for (int64_t i = 0; i < per_channel; ++i) w.data<float>()[i] = i % 2 ? 1e-30f : -1e-30f;
+  b.data<float>()[0] = 0.5f;
+  const QdqConfig config;
+  Calibrator cal(m, qdq_activations(m, config), ObserverConfig{});
+  cal.observe({{"input", testing::random_f32({4, 1, 28, 28}, 1, 0, 1)}});
+  quantize_to_qdq(m, cal.ranges(), config);
+  const Graph& g = m.graph;
+  const Node* q = nullptr;
+  for (const Node& n : g.nodes)
+    if (n.name == conv_name) q = &n;
+  ASSERT_NE(q, nullptr);
+  Model folded = m;
+  fold_constants(folded);
+  const Node* b_dq = producer(g, q->inputs[2]);
+  ASSERT_TRUE(is(b_dq, "DequantizeLinear"));
+  const int32_t bq = g.initializers.at(b_dq->inputs[0]).data<int32_t>()[0];
+  const float bs = folded.graph.initializers.at(b_dq->inputs[1]).data<float>()[0];
+  EXPECT_LE(std::abs(bq), 1 << 30);
+  EXPECT_NEAR(static_cast<float>(bq) * bs, 0.5f, 1e-6f);
+  // The dead channel's weights still dequantize to (almost) nothing; the other channels keep
+  // their own grids.
+  const Node* w_dq = producer(g, q->inputs[1]);
+  const Tensor& ws = g.initializers.at(w_dq->inputs[1]);
+  const Tensor& wq = g.initializers.at(w_dq->inputs[0]);
+  for (int64_t i = 0; i < per_channel; ++i) EXPECT_EQ(wq.data<int8_t>()[i], 0);
+  EXPECT_LT(ws.data<float>()[0], 1e-6f);
+  EXPECT_GT(ws.data<float>()[1], 1e-4f);
+}
+
 // Transparent ops share their input's qparams (the same scale/zero point initializers), and
 // their outputs need no range of their own.
 TEST(QuantizeQdq, MaxPoolAndFlattenShareTheirInputsQparams) {

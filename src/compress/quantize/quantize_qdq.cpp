@@ -225,6 +225,32 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
     wq[static_cast<size_t>(c)] =
         choose_qparams({lo, hi}, config.weight_type, config.weight_symmetric);
   }
+  // The bias, when it is one this function quantizes (a constant f32 vector, one per channel).
+  const Tensor* bias = nullptr;
+  std::string bname;
+  if (bias_index >= 0 && bias_holder.inputs.size() > static_cast<size_t>(bias_index)) {
+    bname = bias_holder.inputs[static_cast<size_t>(bias_index)];
+    auto b = g.initializers.find(bname);
+    if (b != g.initializers.end() && b->second.dtype() == DType::f32 && b->second.rank() == 1 &&
+        b->second.numel() == (axis >= 0 ? channels : b->second.numel()) &&
+        passes_detail::is_constant_initializer(g, bname))
+      bias = &b->second;
+  }
+  // A channel whose weights are all but zero (a dead channel of a trained network: scales of
+  // 1e-17 down to denormal 1e-42 in PP-OCRv4) would put its bias at scale x_scale * w_scale out of
+  // int32's reach, and the clamped bias dequantizes to ~0: the channel's constant output is lost.
+  // Its weight grid widens until the bias fits in 2^30 steps (headroom for the accumulation); its
+  // weights round to what they were within their old grid's noise.
+  if (bias != nullptr)
+    for (int64_t c = 0; c < bias->numel(); ++c) {
+      AffineQuant& q = wq[static_cast<size_t>(axis >= 0 ? c : 0)];
+      const double need = std::fabs(bias->data<float>()[c]) / (xq.scale * 1073741824.0);
+      if (!(q.scale < need)) continue;
+      const double grow = need / q.scale * (1.0 + 1e-6);
+      const float lo = static_cast<float>(dequantize_value(q.qmin, q) * grow),
+                  hi = static_cast<float>(dequantize_value(q.qmax, q) * grow);
+      q = choose_qparams({lo, hi}, config.weight_type, config.weight_symmetric);
+    }
   Tensor wi(config.weight_type, wf.shape());
   double signal = 0, noise = 0;
   for (int64_t o = 0; o < outer; ++o)
@@ -259,11 +285,12 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
   g.initializers[wq_name] = wi;
   g.initializers[ws_name] = ws;
   Node dq = make("DequantizeLinear", wd, {wq_name, ws_name}, {wd});
-  // A Conv's symmetric weights leave the zero point out (ONNX's default is 0 of x's type): the
-  // file carries no array of zeros. Gemm/MatMul weights keep theirs: ONNX Runtime 1.30 fuses a
-  // QDQ Gemm into QGemm only when its weight DequantizeLinear has one (measured; its Conv fusion
-  // takes the absent one).
-  if (zero_points || n.op_type != "Conv") {
+  // Symmetric Conv and MatMul weights leave the zero point out (ONNX's default is 0 of x's type):
+  // the file carries no array of zeros. Gemm weights keep theirs: ONNX Runtime 1.30 fuses a QDQ
+  // Gemm into QGemm only when its weight DequantizeLinear has one (measured; its Conv and MatMul
+  // fusions take the absent one: PP-OCRv4 rec's nine MatMuls become MatMulIntegerToFloat either
+  // way).
+  if (zero_points || n.op_type == "Gemm") {
     const std::string wz_name = names.fresh(base + "_zero_point");
     g.initializers[wz_name] = wz;
     dq.inputs.push_back(wz_name);
@@ -274,29 +301,23 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
 
   // Bias as int32 at scale x_scale * w_scale, as integer kernels accumulate it; that scale is a
   // Mul of the two scale initializers (qdq_bias_scale.hpp), not an array of its own.
-  if (bias_index >= 0 && bias_holder.inputs.size() > static_cast<size_t>(bias_index)) {
-    const std::string bname = bias_holder.inputs[static_cast<size_t>(bias_index)];
-    auto b = g.initializers.find(bname);
-    if (b != g.initializers.end() && b->second.dtype() == DType::f32 && b->second.rank() == 1 &&
-        b->second.numel() == (axis >= 0 ? channels : b->second.numel()) &&
-        passes_detail::is_constant_initializer(g, bname)) {
-      const int64_t nb = b->second.numel();
-      Tensor bi(DType::i32, {nb});
-      for (int64_t c = 0; c < nb; ++c) {
-        // The f32 product, as the Mul below computes it.
-        const float s = xq.scale * wq[static_cast<size_t>(axis >= 0 ? c : 0)].scale;
-        const double v = std::nearbyint(static_cast<double>(b->second.data<float>()[c]) / s);
-        bi.data<int32_t>()[c] = static_cast<int32_t>(std::clamp(v, -2147483648.0, 2147483647.0));
-      }
-      const std::string bq = names.fresh(bname + "_quantized"),
-                        bd = names.fresh(bname + "_dequantized");
-      g.initializers[bq] = bi;
-      const std::string bs = bias_scale_product(x_scale, ws_name, bname, names, added);
-      Node bdq = make("DequantizeLinear", bd, {bq, bs}, {bd});
-      if (axis >= 0) bdq.attrs.push_back(Attribute::of_int("axis", 0));
-      added.push_back(bdq);
-      bias_holder.inputs[static_cast<size_t>(bias_index)] = bd;
+  if (bias != nullptr) {
+    const int64_t nb = bias->numel();
+    Tensor bi(DType::i32, {nb});
+    for (int64_t c = 0; c < nb; ++c) {
+      // The f32 product, as the Mul below computes it.
+      const float s = xq.scale * wq[static_cast<size_t>(axis >= 0 ? c : 0)].scale;
+      const double v = std::nearbyint(static_cast<double>(bias->data<float>()[c]) / s);
+      bi.data<int32_t>()[c] = static_cast<int32_t>(std::clamp(v, -2147483648.0, 2147483647.0));
     }
+    const std::string bq = names.fresh(bname + "_quantized"),
+                      bd = names.fresh(bname + "_dequantized");
+    g.initializers[bq] = bi;
+    const std::string bs = bias_scale_product(x_scale, ws_name, bname, names, added);
+    Node bdq = make("DequantizeLinear", bd, {bq, bs}, {bd});
+    if (axis >= 0) bdq.attrs.push_back(Attribute::of_int("axis", 0));
+    added.push_back(bdq);
+    bias_holder.inputs[static_cast<size_t>(bias_index)] = bd;
   }
 
   QuantizedLayer row;
