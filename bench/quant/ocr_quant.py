@@ -61,6 +61,17 @@ def run_outputs(nnaccel, model, inputs, out_dir, log):
     return next(iter(json.loads(out).values()))
 
 
+# The quantize arguments of each model when none are given after `--` (the trials behind them are
+# in RESULTS.md's "PaddleOCR rec calibration trials"): mse calibration for all; the recogniser's
+# weights rounded by GPTQ, and the three layers `--sensitivity` ranks worst (its stem and first
+# depthwise convs, whose inputs are the image and a +-13 range that 8 bits resolve worst) in float.
+DEFAULT_ARGS = {
+    "rec": ["--method", "mse", "--gptq", "--exclude", "p2o.Conv.0", "p2o.Conv.1", "p2o.Conv.4"],
+    "cls": ["--method", "mse"],
+    "det": ["--method", "mse"],
+}
+
+
 def quantize_and_score(args, kind):
     file_name, _ = MODELS[kind]
     model = os.path.join(args.peers_cache, "pkg", "ocr-models", "assets", file_name)
@@ -75,7 +86,8 @@ def quantize_and_score(args, kind):
 
     print(f"{kind}: nnaccel quantize", flush=True)
     cmd = [args.nnaccel, "quantize", model, "--calib", os.path.join(data, "calib"), "--out", int8]
-    code, qout, qerr = run(cmd + args.quantize_args, log)
+    row["quantize_args"] = args.quantize_args or DEFAULT_ARGS[kind]
+    code, qout, qerr = run(cmd + row["quantize_args"], log)
     if code != 0:
         row["error"] = f"quantize: {last_line(qerr, code)}"
         return row
@@ -151,7 +163,8 @@ def section(args, rows, nnaccel_commit):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"- Command: `{args.command}`",
              f"- Date: {now}; nnaccel {nnaccel_commit}; quantize arguments: "
-             f"`{' '.join(args.quantize_args) or '(defaults)'}`",
+             + "; ".join(f"{TITLES[r['kind']]} `{' '.join(r['quantize_args']) or '(defaults)'}`"
+                         for r in rows),
              "- Images rendered by `bench/quant/render_ocr.py` (DejaVu and Noto CJK SC fonts; "
              "English, numbers, simplified Chinese), preprocessed as PaddleOCR does; calibration "
              "and held-out sets are disjoint (other seeds); the figures are on the held-out set, "
@@ -198,9 +211,7 @@ def main():
     p.add_argument("--results", default="")
     p.add_argument("--command", default="bench/quant/ocr_quant.sh")
     args = p.parse_args(argv)
-    # mse calibration: on the rec model it kept the most argmax agreement of minmax, percentile,
-    # mse and entropy (the trials are listed in the RESULTS.md section).
-    args.quantize_args = quantize_args or ["--method", "mse"]
+    args.quantize_args = quantize_args  # empty: DEFAULT_ARGS
     kinds = [k for k in args.only.split(",") if k]
     for k in kinds:
         if k not in MODELS:

@@ -7,7 +7,7 @@
 # "Int8: PaddleOCR accuracy" section of bench/RESULTS.md (below bench_peers.py's marker).
 #
 #   bench/quant/ocr_quant.sh [--nnaccel PATH] [--only rec,cls,det] [--out FILE] [--no-results]
-#                            [-- QUANTIZE_ARGS...]     default: -- --method mse
+#                            [-- QUANTIZE_ARGS...]     default: ocr_quant.py DEFAULT_ARGS
 #
 # The models come from bench/peers/ (fetched once into bench/peers/.cache/, which needs the network
 # the first time); images, int8 models and outputs go to bench/quant/.cache/ (gitignored). Needs

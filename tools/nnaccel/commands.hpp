@@ -94,7 +94,7 @@ struct QuantizeOptions {
   std::string method = "minmax";
   double percentile = -1;  // -1: not given
   bool dynamic = false;
-  bool cle = false, bias_correction = false;
+  bool cle = false, bias_correction = false, gptq = false;
   std::vector<std::string> op_types;  // comma-separated lists
   std::vector<std::string> exclude;
   bool sensitivity = false;

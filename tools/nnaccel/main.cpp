@@ -156,6 +156,8 @@ int main(int argc, char** argv) {
                "calibration");
   cq->add_flag("--cle", quant.cle, "cross-layer equalization first");
   cq->add_flag("--bias-correction", quant.bias_correction, "correct the biases' mean error");
+  cq->add_flag("--gptq", quant.gptq,
+               "round weights by GPTQ (least output error on the calibration inputs)");
   cq->add_option("--op-types", quant.op_types,
                  "ops to quantize (default Conv,Gemm,MatMul,Add,MaxPool and the ops that only "
                  "move data: Reshape,Flatten,Transpose,Squeeze,Unsqueeze,Identity,Concat)")

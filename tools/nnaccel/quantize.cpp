@@ -69,6 +69,7 @@ nnaccel::QuantizeOptions parse(const QuantizeOptions& o) {
   q.dynamic = o.dynamic;
   q.cross_layer_equalization = o.cle;
   q.bias_correction = o.bias_correction;
+  q.gptq = o.gptq;
   q.sensitivity = o.sensitivity;
   q.state_file = o.calib_state;
   q.threads = o.threads;
@@ -109,6 +110,9 @@ void print_report(const QuantizeOptions& o, const nnaccel::QuantizeOptions& q,
     fmt::print("cross-layer equalization: {} layer pairs rescaled, {} channels' bias absorbed\n",
                r.cle_pairs, r.high_bias_channels);
   if (o.bias_correction) fmt::print("bias correction: {} layers corrected\n", r.bias_corrected);
+  if (o.gptq)
+    fmt::print("GPTQ: {} of {} layers' weights rounded (the rest to nearest)\n", r.gptq_layers,
+               r.layers.size());
   fmt::print("\n{:<28} {:<7} {:<22} {:<20} {:<21} {:>9} {:>9}\n", "node", "op", "input range",
              "input scale / zp", "weight scales", "w SQNR", "out SQNR");
   for (const QuantizedLayer& l : r.layers) {

@@ -54,36 +54,50 @@ std::vector<double> ChannelStats::mean() const {
   return m;
 }
 
-std::vector<ChannelStats> measure_channels(const Model& model,
-                                           const std::vector<ChannelValue>& values,
-                                           const ForEachBatch& batches,
-                                           const SessionOptions& options, int64_t* batch_count) {
+int64_t for_each_value_batch(const Model& model, const std::vector<std::string>& values,
+                             const ForEachBatch& batches, const SessionOptions& options,
+                             const std::function<void(const std::vector<Tensor>&)>& each) {
   Model m = model;
   m.graph.outputs.clear();
-  for (const ChannelValue& v : values) {
+  for (const std::string& v : values) {
     bool listed = false;
-    for (const ValueInfo& o : m.graph.outputs) listed |= o.name == v.name;
-    if (!listed) m.graph.outputs.push_back(ValueInfo{v.name, {}, ""});
+    for (const ValueInfo& o : m.graph.outputs) listed |= o.name == v;
+    if (!listed) m.graph.outputs.push_back(ValueInfo{v, {}, ""});
   }
   remove_dead_nodes(m);
   Session session(std::move(m), options);
   std::vector<size_t> index;
-  for (const ChannelValue& v : values) {
+  for (const std::string& v : values) {
     const std::vector<ValueInfo>& outs = session.outputs();
     size_t k = 0;
-    while (k < outs.size() && outs[k].name != v.name) ++k;
-    NNA_CHECK(k < outs.size(), "the model does not compute '{}'", v.name);
+    while (k < outs.size() && outs[k].name != v) ++k;
+    NNA_CHECK(k < outs.size(), "the model does not compute '{}'", v);
     index.push_back(k);
   }
-  std::vector<ChannelStats> stats(values.size());
   int64_t n = 0;
+  std::vector<Tensor> picked(values.size());
   batches([&](const std::map<std::string, Tensor>& feeds) {
     std::vector<Tensor> outs = session.run(feeds);
-    for (size_t k = 0; k < values.size(); ++k)
-      stats[k].add(outs[index[k]], values[k].axis, values[k].name);
+    for (size_t k = 0; k < values.size(); ++k) picked[k] = outs[index[k]];
+    each(picked);
     ++n;
   });
   if (n == 0) fail("no calibration batches");
+  return n;
+}
+
+std::vector<ChannelStats> measure_channels(const Model& model,
+                                           const std::vector<ChannelValue>& values,
+                                           const ForEachBatch& batches,
+                                           const SessionOptions& options, int64_t* batch_count) {
+  std::vector<std::string> names;
+  for (const ChannelValue& v : values) names.push_back(v.name);
+  std::vector<ChannelStats> stats(values.size());
+  const int64_t n =
+      for_each_value_batch(model, names, batches, options, [&](const std::vector<Tensor>& outs) {
+        for (size_t k = 0; k < values.size(); ++k)
+          stats[k].add(outs[k], values[k].axis, values[k].name);
+      });
   if (batch_count) *batch_count = n;
   return stats;
 }

@@ -35,6 +35,13 @@ struct ChannelValue {
   int axis = 1;
 };
 
+// Runs `model`, pruned to what computes `values`, on every batch and hands `each` the values in
+// the order named; returns the number of batches. Throws Error naming a value the model does not
+// compute, and when there are no batches.
+int64_t for_each_value_batch(const Model& model, const std::vector<std::string>& values,
+                             const ForEachBatch& batches, const SessionOptions& options,
+                             const std::function<void(const std::vector<Tensor>&)>& each);
+
 // Runs `model`, pruned to what computes `values`, on every batch; returns the statistics of each
 // value and sets *batch_count. Throws Error when there are no batches.
 std::vector<ChannelStats> measure_channels(const Model& model,

@@ -10,6 +10,7 @@
 #include "compress/quantize/bias_correction.hpp"
 #include "compress/quantize/calibrator.hpp"
 #include "compress/quantize/cross_layer_equalization.hpp"
+#include "compress/quantize/gptq.hpp"
 #include "compress/quantize/high_bias_absorption.hpp"
 #include "compress/quantize/quantize_dynamic.hpp"
 #include "core/atomic_file.hpp"
@@ -229,7 +230,17 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
   r.calibration_samples = data.samples_read();
   const std::map<std::string, QuantRange> ranges = cal.ranges();
   r.model = m;
-  r.layers = quantize_to_qdq(r.model, ranges, o.qdq);
+  std::map<std::string, WeightHessian> hessians;
+  QdqConfig qdq = o.qdq;
+  if (o.gptq) {
+    std::set<std::string> layers;
+    for (const Node& n : m.graph.nodes)
+      if (qdq.op_types.count(n.op_type) && !qdq.exclude.count(n.name)) layers.insert(n.name);
+    hessians = collect_weight_hessians(m, layers, calibration_batches, so);
+    qdq.hessians = &hessians;
+  }
+  r.layers = quantize_to_qdq(r.model, ranges, qdq);
+  for (const QuantizedLayer& l : r.layers) r.gptq_layers += l.gptq;
 
   if (o.bias_correction) {
     BiasCorrectionOptions bo;

@@ -25,6 +25,7 @@ struct QuantizeOptions {
   bool dynamic = false;
   bool cross_layer_equalization = false;
   bool bias_correction = false;
+  bool gptq = false;  // weights rounded by GPTQ (gptq.hpp) where it can
   bool sensitivity = false;
   std::string state_file;  // calibration state, saved after every batch; resumed when present
   int threads = 0;
@@ -42,6 +43,7 @@ struct QuantizeResult {
   size_t cle_pairs = 0;            // layer pairs cross-layer equalization rescaled
   int64_t high_bias_channels = 0;  // channels whose bias moved into the next layer (with --cle)
   size_t bias_corrected = 0;       // layers whose bias was corrected
+  size_t gptq_layers = 0;          // layers whose weights GPTQ rounded
   std::vector<LayerSensitivity> sensitivity;
   std::string sensitivity_metric;  // "accuracy" or "output SQNR dB"
   std::string sensitivity_data;    // where accuracy was measured

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "compress/quantize/gptq.hpp"
 #include "compress/quantize/qdq_bias_scale.hpp"
 #include "core/check.hpp"
 #include "ir/graph_walk.hpp"
@@ -195,6 +196,18 @@ Node make(const std::string& op, const std::string& name, std::vector<std::strin
   return n;
 }
 
+// A Conv/Gemm/MatMul weight as rows of output channels over their inputs (gptq.hpp's view).
+WeightRows weight_rows(const Node& n, const Tensor& w) {
+  WeightRows r;
+  r.data = w.data<float>();
+  const bool rows_first = n.op_type == "Conv" || (n.op_type == "Gemm" && n.attr_int("transB", 0));
+  r.rows = rows_first ? w.dim(0) : w.dim(1);
+  r.cols = w.numel() / r.rows;
+  r.row_stride = rows_first ? r.cols : 1;
+  r.col_stride = rows_first ? 1 : r.rows;
+  return r;
+}
+
 // The weight (and bias) of a quantized Conv/Gemm/MatMul: int8 initializers read through
 // DequantizeLinear nodes appended to `added` (`x_scale`: the input's scale initializer). Returns
 // the report row's weight fields. The bias is input `bias_index` of `bias_holder` (the node itself,
@@ -251,6 +264,17 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
                   hi = static_cast<float>(dequantize_value(q.qmax, q) * grow);
       q = choose_qparams({lo, hi}, config.weight_type, config.weight_symmetric);
     }
+  // GPTQ's integers where the layer has statistics (gptq.hpp), else rounding to nearest.
+  const WeightHessian* hessian = nullptr;
+  if (config.hessians != nullptr) {
+    auto it = config.hessians->find(n.name);
+    if (it != config.hessians->end()) hessian = &it->second;
+  }
+  std::vector<int32_t> gptq_ints;
+  if (hessian != nullptr) {
+    gptq_ints.resize(static_cast<size_t>(wf.numel()));
+    gptq_round(weight_rows(n, wf), *hessian, wq, gptq_ints.data());
+  }
   Tensor wi(config.weight_type, wf.shape());
   double signal = 0, noise = 0;
   for (int64_t o = 0; o < outer; ++o)
@@ -258,7 +282,8 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
       for (int64_t i = 0; i < inner; ++i) {
         const int64_t k = (o * channels + c) * inner + i;
         const AffineQuant& q = wq[static_cast<size_t>(c)];
-        const int32_t v = quantize_value(wp[k], q);
+        const int32_t v =
+            hessian != nullptr ? gptq_ints[static_cast<size_t>(k)] : quantize_value(wp[k], q);
         if (config.weight_type == DType::i8)
           wi.data<int8_t>()[k] = static_cast<int8_t>(v);
         else
@@ -328,6 +353,7 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
     row.weight_scale_min = std::min(row.weight_scale_min, q.scale);
     row.weight_scale_max = std::max(row.weight_scale_max, q.scale);
   }
+  row.gptq = hessian != nullptr;
   row.weight_sqnr_db = noise > 0 ? 10.0 * std::log10(signal / noise) : INFINITY;
   return row;
 }

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "compress/quantize/gptq.hpp"
 #include "compress/quantize/qparams.hpp"
 #include "nnaccel/graph.hpp"
 
@@ -37,6 +38,9 @@ struct QdqConfig {
   DType weight_type = DType::i8;
   bool weight_symmetric = true;
   bool per_channel = true;
+  // Node name -> its input statistics: those layers' weights are rounded by GPTQ (gptq.hpp) on
+  // the same grids; the others to nearest. Not owned.
+  const std::map<std::string, WeightHessian>* hessians = nullptr;
 };
 
 // One row of the per-layer table (the quantized ops with weights).
@@ -48,6 +52,7 @@ struct QuantizedLayer {
   float weight_min = 0, weight_max = 0;
   float weight_scale_min = 0, weight_scale_max = 0;  // over channels
   double weight_sqnr_db = 0;                         // 10 log10(sum w^2 / sum (w - dq(q(w)))^2)
+  bool gptq = false;                                 // weights rounded by GPTQ
 };
 
 // The activations quantize_to_qdq needs calibrated ranges for, in graph order: the inputs and
