@@ -135,6 +135,29 @@ TEST(CalibrationObserver, MseFindsANearOptimalClipAndEntropyClipsOutliers) {
   }
 }
 
+// A HardSwish-like output (a small negative side, a long positive tail): on an asymmetric u8 grid
+// the levels over [0, T] are nearly all 256, not half, so KL calibration clips less than for a
+// symmetric grid, and its range quantizes the data with less error than the symmetric-levels
+// threshold would (measured: max 10.8 against 5.4, error 0.05x).
+TEST(CalibrationObserver, EntropyCountsTheLevelsOfAnAsymmetricGrid) {
+  std::vector<float> v = normal(100000, 21);
+  for (float& x : v) x = x > 0 ? x * x : std::max(-0.1f, x * 0.1f);
+  auto calibrate = [&](bool symmetric) {
+    ObserverConfig c;
+    c.method = CalibrationMethod::entropy;
+    c.qtype = DType::u8;
+    c.symmetric = symmetric;
+    CalibrationObserver o(c);
+    for (size_t i = 0; i < v.size(); i += 10000) o.observe(v.data() + i, 10000);
+    return o.range();
+  };
+  const QuantRange asym = calibrate(false), sym = calibrate(true);
+  EXPECT_GE(asym.min, -0.1f);
+  EXPECT_GT(asym.max, 1.3f * sym.max);
+  EXPECT_LT(quant_mse(v, asym, DType::u8, false),
+            0.5 * quant_mse(v, {asym.min, sym.max}, DType::u8, false));
+}
+
 TEST(CalibrationObserver, ResumingFromSavedStateGivesTheSameRange) {
   for (CalibrationMethod m : {CalibrationMethod::moving_average, CalibrationMethod::percentile,
                               CalibrationMethod::mse, CalibrationMethod::entropy}) {

@@ -171,66 +171,74 @@ QuantRange CalibrationObserver::mse_range() const {
 }
 
 // KL divergence calibration on the histogram of |x| (Migacz, "8-bit inference with TensorRT",
-// 2017): for each candidate threshold, the reference distribution P is the histogram clipped
-// there (outliers added to the last bin), Q is P squeezed onto the quantized levels and spread
-// back over the bins that were non-empty; the threshold with the least KL(P || Q) wins.
+// 2017): for each candidate threshold T, the reference distribution P is the histogram clipped
+// there (outliers added to the last bin), Q is P squeezed onto the quantized levels that cover
+// [0, T] and spread back over the bins that were non-empty; the T with the least KL(P || Q) wins.
+// The levels over [0, T] are those of the grid the range will get: half of a symmetric grid, and
+// for an asymmetric one its share of [max(-T, min), T] (all 256 u8 levels when nothing is below 0:
+// a HardSwish output whose negative side is 3% of T gets 248, where TensorRT's symmetric 128 would
+// count twice the rounding noise there is and clip too much).
 QuantRange CalibrationObserver::entropy_range() const {
   const size_t half = hist_.size() / 2;
   std::vector<double> mag(half);
   for (size_t j = 0; j < half; ++j) mag[j] = hist_[half + j] + hist_[half - 1 - j];
   int32_t qmin, qmax;
   quant_grid(config_.qtype, config_.symmetric, qmin, qmax);
-  const bool one_sided = min_ >= 0.0 && !config_.symmetric;
-  const size_t levels = one_sided ? static_cast<size_t>(qmax - qmin + 1)
-                                  : static_cast<size_t>(qmax - qmin + 1) / 2;
+  const double steps = qmax - qmin;
   const double width = half_width_ / static_cast<double>(half);
+  auto levels_for = [&](double t) {
+    if (config_.symmetric) return static_cast<size_t>(steps / 2) + 1;
+    const double below = std::min(t, std::max(0.0, -min_));
+    return static_cast<size_t>(std::lround(steps * t / (t + below))) + 1;
+  };
   size_t last = half;
   while (last > 0 && mag[last - 1] == 0) --last;
   double threshold = static_cast<double>(last) * width;
-  if (last > levels) {
-    double best = std::numeric_limits<double>::infinity();
-    std::vector<double> p, q;
-    double outliers = 0;
-    for (size_t j = levels; j < half; ++j) outliers += mag[j];
-    for (size_t i = levels; i <= last; ++i) {
-      if (i > levels) outliers -= mag[i - 1];
-      p.assign(mag.begin(), mag.begin() + static_cast<std::ptrdiff_t>(i));
-      p[i - 1] += outliers;
-      q.assign(i, 0.0);
-      for (size_t k = 0; k < levels; ++k) {
-        const size_t begin = k * i / levels, end = (k + 1) * i / levels;
-        double sum = 0;
-        size_t nonzero = 0;
-        for (size_t j = begin; j < end; ++j) {
-          sum += mag[j];
-          nonzero += mag[j] > 0;
-        }
-        for (size_t j = begin; j < end; ++j)
-          if (mag[j] > 0) q[j] = sum / static_cast<double>(nonzero);
+  double best = std::numeric_limits<double>::infinity();
+  std::vector<double> p, q;
+  double outliers = 0;  // mass at and above bin i
+  for (size_t j = 0; j < half; ++j) outliers += mag[j];
+  for (size_t i = 1; i <= last; ++i) {
+    outliers -= mag[i - 1];
+    const size_t levels = levels_for(static_cast<double>(i) * width);
+    if (i < levels) continue;  // finer than the histogram: nothing to measure
+    p.assign(mag.begin(), mag.begin() + static_cast<std::ptrdiff_t>(i));
+    p[i - 1] += outliers;
+    q.assign(i, 0.0);
+    for (size_t k = 0; k < levels; ++k) {
+      const size_t begin = k * i / levels, end = (k + 1) * i / levels;
+      double sum = 0;
+      size_t nonzero = 0;
+      for (size_t j = begin; j < end; ++j) {
+        sum += mag[j];
+        nonzero += mag[j] > 0;
       }
-      double psum = 0, qsum = 0;
-      for (size_t j = 0; j < i; ++j) {
-        psum += p[j];
-        qsum += q[j];
-      }
-      if (psum == 0 || qsum == 0) continue;
-      double kl = 0;
-      for (size_t j = 0; j < i; ++j) {
-        if (p[j] == 0) continue;
-        const double pj = p[j] / psum;
-        // P mass where Q has none (the clipped outliers in the last bin) is smoothed to a
-        // small probability, as the reference calibrators do; otherwise a handful of outliers
-        // would outweigh the resolution lost over the whole distribution.
-        const double qj = q[j] > 0 ? q[j] / qsum : 1e-4;
-        kl += pj * std::log(pj / qj);
-      }
-      if (kl < best) {
-        best = kl;
-        threshold = static_cast<double>(i) * width;
-      }
+      for (size_t j = begin; j < end; ++j)
+        if (mag[j] > 0) q[j] = sum / static_cast<double>(nonzero);
+    }
+    double psum = 0, qsum = 0;
+    for (size_t j = 0; j < i; ++j) {
+      psum += p[j];
+      qsum += q[j];
+    }
+    if (psum == 0 || qsum == 0) continue;
+    double kl = 0;
+    for (size_t j = 0; j < i; ++j) {
+      if (p[j] == 0) continue;
+      const double pj = p[j] / psum;
+      // P mass where Q has none (the clipped outliers in the last bin) is smoothed to a small
+      // probability, as the reference calibrators do; otherwise a handful of outliers would
+      // outweigh the resolution lost over the whole distribution.
+      const double qj = q[j] > 0 ? q[j] / qsum : 1e-4;
+      kl += pj * std::log(pj / qj);
+    }
+    if (kl < best) {
+      best = kl;
+      threshold = static_cast<double>(i) * width;
     }
   }
-  if (one_sided) return {static_cast<float>(min_), static_cast<float>(std::min(threshold, max_))};
+  if (min_ >= 0.0 && !config_.symmetric)
+    return {static_cast<float>(min_), static_cast<float>(std::min(threshold, max_))};
   return {static_cast<float>(std::max(-threshold, min_)),
           static_cast<float>(std::min(threshold, max_))};
 }
