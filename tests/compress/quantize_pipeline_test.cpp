@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "ir/passes_test_util.hpp"
 #include "nnaccel/error.hpp"
 #include "nnaccel/npy.hpp"
 #include "nnaccel/onnx_io.hpp"
@@ -126,6 +127,62 @@ TEST(QuantizePipeline, EqualizationAndBiasCorrectionRunOnTheCalibrationData) {
   for (const QuantizedLayer& l : r.layers) EXPECT_GT(r.output_sqnr_db.at(l.node), 25.0) << l.node;
   o.dynamic = true;  // bias correction needs a QDQ model
   EXPECT_THROW(quantize_model(t.model, o), Error);
+}
+
+// Two MatMuls reading one weight through Identity nodes (as PyTorch exports copied layers): the
+// quantized file holds one int8 copy of it, static and dynamic, not one per reader.
+TEST(QuantizePipeline, LayersSharingAWeightShareItsIntegers) {
+  testing::GraphBuilder b;
+  b.input("x", {4, 16});
+  b.init("w", testing::random_tensor({16, 16}, 7));
+  b.node("Identity", {"w"}, {"wa"});
+  b.node("Identity", {"w"}, {"wb"});
+  b.node("MatMul", {"x", "wa"}, {"h"});
+  b.node("Relu", {"h"}, {"r"});
+  b.node("MatMul", {"r", "wb"}, {"y"});
+  b.output("y");
+  const std::string dir = fresh_dir("shared");
+  for (int k = 0; k < 2; ++k)
+    save_npy(testing::random_tensor({4, 16}, 20 + k), dir + "/batch" + std::to_string(k) + ".npy");
+  for (bool dynamic : {true, false}) {
+    QuantizeOptions o;
+    o.dynamic = dynamic;
+    if (!dynamic) o.calib = {dir};
+    const QuantizeResult r = quantize_model(b.m, o);
+    EXPECT_EQ(r.layers.size(), 2u);
+    int int8_weights = 0;
+    for (const auto& [name, t] : r.model.graph.initializers)
+      int8_weights += t.dtype() == DType::i8 && t.rank() == 2;
+    EXPECT_EQ(int8_weights, 1) << (dynamic ? "dynamic" : "static");
+  }
+}
+
+// --gptq rounds every layer of the CNN by GPTQ: other integers than rounding to nearest, and each
+// layer's output still close to float's.
+TEST(QuantizePipeline, GptqRoundsEveryLayer) {
+  Fixture t = tiny_cnn();
+  const std::string dir = fresh_dir("gptq");
+  for (int k = 0; k < 4; ++k) write_batch(t.images, k, dir);
+  QuantizeOptions o;
+  o.calib = {dir};
+  const QuantizeResult nearest = quantize_model(t.model, o);
+  o.gptq = true;
+  const QuantizeResult r = quantize_model(t.model, o);
+  ASSERT_EQ(r.layers.size(), 3u);
+  EXPECT_EQ(r.gptq_layers, 3u);
+  size_t changed = 0, total = 0;
+  for (const auto& [name, q] : r.model.graph.initializers) {
+    if (q.dtype() != DType::i8 || q.rank() < 2) continue;
+    const Tensor& n = nearest.model.graph.initializers.at(name);
+    for (int64_t i = 0; i < q.numel(); ++i) changed += q.data<int8_t>()[i] != n.data<int8_t>()[i];
+    total += static_cast<size_t>(q.numel());
+  }
+  EXPECT_GT(changed, 0u);
+  EXPECT_LT(changed, total / 2);
+  for (const QuantizedLayer& l : r.layers) {
+    EXPECT_TRUE(l.gptq) << l.node;
+    EXPECT_GT(r.output_sqnr_db.at(l.node), 25.0) << l.node;
+  }
 }
 
 }  // namespace

@@ -331,6 +331,34 @@ TEST(PassRemoveIdentity, KeepsIdentityReadFromASubgraph) {
   expect_close(s1.run({{"x", x}, {"cond", cond}})[0], s0.run({{"x", x}, {"cond", cond}})[0]);
 }
 
+TEST(PassShareIdenticalInitializers, MergesEqualBytesKeepsInputsAndDifferentOnes) {
+  GraphBuilder b;
+  b.input("x", {2, 4});
+  b.output("y");
+  const Tensor w = random_tensor({4, 4}, 3);
+  b.init("w_a", w);
+  b.init("w_b", w.clone());                 // equal: merged into w_a
+  b.init("w_c", random_tensor({4, 4}, 4));  // different bytes: kept
+  b.init("w_d", w.reshaped({2, 8}));        // same bytes, another shape: kept
+  b.init("w_e", w.clone());                 // equal, but a graph input: kept
+  b.m.graph.inputs.push_back(ValueInfo{"w_e", TypeInfo::of(DType::f32, {4, 4}), ""});
+  b.node("MatMul", {"x", "w_a"}, {"m1"});
+  b.node("MatMul", {"m1", "w_b"}, {"m2"});
+  b.node("MatMul", {"m2", "w_c"}, {"m3"});
+  b.node("MatMul", {"m3", "w_e"}, {"m4"});
+  b.node("Reshape", {"w_d", "s"}, {"r"});
+  b.init("s", Tensor::from_i64({2}, {4, 4}));
+  b.node("MatMul", {"m4", "r"}, {"y"});
+  Model opt = b.m;
+  EXPECT_EQ(share_identical_initializers(opt), 1u);
+  EXPECT_EQ(opt.graph.initializers.count("w_b"), 0u);
+  for (const char* kept : {"w_a", "w_c", "w_d", "w_e", "s"})
+    EXPECT_EQ(opt.graph.initializers.count(kept), 1u) << kept;
+  EXPECT_EQ(opt.graph.nodes[1].inputs[1], "w_a");
+  expect_same_outputs(b.m, opt);
+  EXPECT_EQ(share_identical_initializers(opt), 0u);
+}
+
 TEST(PassOptimize, ConstantWeightsThenBatchnormThenDeadNodes) {
   GraphBuilder b = conv_bn({2, 3, 6, 5}, {4, 3, 3, 3}, true, 1, 40);
   // The weights come through a Constant -> Identity chain: folding exposes them to the BN fold.

@@ -196,6 +196,8 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
     r.layers = quantize_dynamic(r.model, dc);
     NNA_CHECK(!r.layers.empty(), "nothing to quantize: no {} node with a constant float weight{}",
               fmt::join(o.qdq.op_types, "/"), o.qdq.exclude.empty() ? "" : " outside --exclude");
+    // Layers that shared a float weight share its integers again (one copy in the file).
+    share_identical_initializers(r.model);
     if (std::optional<DataBatch> b = one_batch())
       r.output_sqnr_db = layer_output_sqnr(m, r.model, r.layers, b->feeds, so);
     return r;
@@ -247,6 +249,8 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
     bo.session = so;
     r.bias_corrected = correct_bias(r.model, m, calibration_batches, bo).layers.size();
   }
+
+  share_identical_initializers(r.model);
 
   if (std::optional<DataBatch> b = one_batch())
     r.output_sqnr_db = layer_output_sqnr(m, r.model, r.layers, b->feeds, so);

@@ -25,6 +25,12 @@ void pin_legacy_initializers(Model& m);
 // weights stay integers for fuse_qdq and the integer kernels).
 void fold_constants(Model& m, int64_t max_elements = int64_t{1} << 24);
 
+// Initializers with the same type, shape and bytes become one (the first by name); readers are
+// renamed. Graph inputs, graph outputs and what subgraphs read keep their own. Returns how many
+// were dropped. A model whose layers shared a weight through Identity nodes (as PyTorch exports
+// copied layers) gets one quantized copy again, not one per reader.
+size_t share_identical_initializers(Model& m);
+
 // Removes nodes whose outputs reach no graph output (recursively inside live subgraphs) and
 // initializers nothing reads (an initializer that is also a graph input is kept).
 void remove_dead_nodes(Model& m);
