@@ -7,6 +7,8 @@
 
 #include "compress/quant_model_test_util.hpp"
 #include "ir/passes_test_util.hpp"
+#include "kernels/dnnl/dnnl_int8.hpp"
+#include "kernels/simd/isa_cap.hpp"
 
 namespace nnaccel {
 namespace {
@@ -70,6 +72,31 @@ TEST(QuantizeDynamic, MatMulAndGemmFollowTheFloatModel) {
   testing::Batches batches = testing::random_batches(f, 3, 7);
   EXPECT_GT(testing::output_sqnr_db(f, q, batches), 30.0);
   EXPECT_LT(testing::relative_l2(f, q, batches[0]), 0.03);
+}
+
+// The dynamic forms run on the integer kernels (their activation zero point is only known at run
+// time), and give the reference interpreter's outputs.
+TEST(QuantizeDynamic, RunsOnTheIntegerKernels) {
+  if (!dnnl_kernels::cpu_has_exact_int8()) GTEST_SKIP() << "no exact int8 kernels on this CPU";
+  for (Model f : {mlp(), cnn()}) {
+    Model q = f;
+    quantize_dynamic(q, {});
+    const auto feeds = random_feeds(q, 11);
+    Session fast(q, SessionOptions{.profile = true}), ref(q, SessionOptions{.fast = false});
+    const std::vector<Tensor> got = fast.run(feeds), want = ref.run(feeds);
+    testing::expect_close(got[0], want[0], 1e-5, 1e-6);
+    int integer = 0, on_dnnl = 0, casts_fast = 0;
+    for (const NodeTiming& t : fast.profile()) {
+      if (t.op_type == "MatMulInteger" || t.op_type == "ConvInteger") {
+        ++integer;
+        on_dnnl += t.kernel.rfind("dnnl q", 0) == 0;
+      }
+      casts_fast += t.op_type == "Cast" && t.kernel != "reference";
+    }
+    EXPECT_GT(integer, 0);
+    EXPECT_EQ(on_dnnl, integer);
+    EXPECT_EQ(casts_fast, simd::simd_enabled() ? integer : 0);
+  }
 }
 
 TEST(QuantizeDynamic, ConvFollowsTheFloatModelPerChannelAndPerTensor) {

@@ -295,6 +295,21 @@ TEST(DnnlInt8Conv, QLinearConvAndConvIntegerOnTheFastPath) {
   ASSERT_EQ(crun.plain.shape(), acc.shape());
   for (int64_t i = 0; i < acc.numel(); ++i)
     ASSERT_EQ(crun.plain.data<int32_t>()[i], acc.data<int32_t>()[i]) << i;
+
+  // A run-time x zero point (dynamic quantization's), read on every run of one kernel.
+  testing::Int8Run rt = run_int8_dnnl(ci, cin, acc.shape(), DType::i32, {0, 2});
+  ASSERT_NE(rt.kernel, nullptr);
+  ASSERT_TRUE(rt.out.plain());
+  EXPECT_NE(rt.kernel->name().find("run-time x zero point"), std::string::npos);
+  for (int zp : {77, 0, 255}) {
+    const Tensor z = q_scalar(DType::u8, zp);
+    const Tensor want_rt = testing::run_op(ci, {x, w, z})[0];
+    const std::vector<const Tensor*> ins = {&x, &w, &z};
+    std::vector<Tensor> outs = {Tensor(DType::i32, acc.shape())};
+    rt.kernel->run(ins, outs);
+    for (int64_t i = 0; i < want_rt.numel(); ++i)
+      ASSERT_EQ(outs[0].data<int32_t>()[i], want_rt.data<int32_t>()[i]) << "zp " << zp << " " << i;
+  }
 }
 
 TEST(DnnlInt8Conv, DeclinesWhatItCannotComputeExactly) {

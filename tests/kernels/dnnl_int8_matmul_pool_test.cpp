@@ -128,6 +128,24 @@ TEST(DnnlInt8MatMul, QLinearMatMulAndMatMulIntegerOnTheFastPath) {
   for (int64_t i = 0; i < acc.numel(); ++i)
     ASSERT_EQ(mrun.plain.data<int32_t>()[i], acc.data<int32_t>()[i]) << i;
 
+  // A run-time A zero point (DynamicQuantizeLinear's), read on every run: two runs of one kernel
+  // with different zero points, ragged sizes, each exact.
+  Tensor ra = random_q(DType::u8, {5, 37}, 7), rb = random_ints(DType::i8, {37, 13}, 8, -127, 127);
+  testing::Int8Run rt =
+      run_int8_dnnl(mi, {ra, rb, q_scalar(DType::u8, 3)}, {5, 13}, DType::i32, {0, 2});
+  ASSERT_NE(rt.kernel, nullptr);
+  EXPECT_NE(rt.kernel->name().find("run-time A zero point"), std::string::npos);
+  for (int zp : {3, 0, 250}) {
+    const Tensor z = q_scalar(DType::u8, zp);
+    const Tensor want_rt = testing::run_op(mi, {ra, rb, z})[0];
+    Tensor out(DType::i32, {5, 13});
+    const std::vector<const Tensor*> ins = {&ra, &rb, &z};
+    std::vector<Tensor> outs = {out};
+    rt.kernel->run(ins, outs);
+    for (int64_t i = 0; i < want_rt.numel(); ++i)
+      ASSERT_EQ(outs[0].data<int32_t>()[i], want_rt.data<int32_t>()[i]) << "zp " << zp << " " << i;
+  }
+
   // Declined: B zero points other than 0, u8 B, a run-time B, per-row a_scale.
   std::vector<Tensor> bzp = in;
   bzp[5] = random_ints(DType::i8, {9}, 5, 1, 2);

@@ -1,6 +1,7 @@
-// The simd QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear and QAdd kernels against the
-// reference kernels on random data, ragged sizes, per tensor and per axis, plain and blocked:
-// bit-exact except QAdd (float vs the reference's double: off-by-ones counted, none by 2).
+// The simd QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, QAdd and Cast (integers to
+// float) kernels against the reference kernels on random data, ragged sizes, per tensor and per
+// axis, plain and blocked: bit-exact except QAdd (float vs the reference's double: off-by-ones
+// counted, none by 2).
 #include <cstring>
 #include <limits>
 #include <random>
@@ -145,6 +146,29 @@ TEST(SimdQuant, DequantizeLinearPerTensorIsExact) {
       if (!got.empty()) expect_bytes_equal(got[0], run_op(dq2, {x, scale})[0], what + " no zp");
     }
   }
+}
+
+TEST(SimdQuant, CastOfIntegersToFloatIsExact) {
+  // i32 values past 2^24 round: the conversion must round as the reference's does.
+  for (DType t : {DType::u8, DType::i8, DType::i32}) {
+    for (int64_t n : kSizes) {
+      Tensor x = random_ints(t, {n}, static_cast<uint32_t>(n) + 5);
+      if (t == DType::i32)
+        for (int64_t i = 0; i < n; i += 3) x.data<int32_t>()[i] *= 701;
+      Node cast = make_node("Cast", 1, 1);
+      cast.attrs.push_back(Attribute::of_int("to", 1));
+      std::vector<Tensor> got = run_simd(cast, {x}, {{n}});
+      if (!got.empty())
+        expect_bytes_equal(got[0], run_op(cast, {x})[0],
+                           std::string(dtype_name(t)) + " n=" + std::to_string(n));
+    }
+  }
+  // Declined: float to int (the reference's saturation rules are its own).
+  Node to_int = make_node("Cast", 1, 1);
+  to_int.attrs.push_back(Attribute::of_int("to", 6));
+  FastKernel fk =
+      make_fast_kernel("simd", to_int, {random_f32({9}, 1)}, {{9}}, {false}, DType::f32);
+  EXPECT_EQ(fk.kernel, nullptr);
 }
 
 // Blocked [N, ceil(C/b), H, W, b] <-> plain [N, C, H, W] for any element size.

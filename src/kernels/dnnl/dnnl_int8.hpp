@@ -95,6 +95,8 @@ class ZeroPointMemory {
   ZeroPointMemory() = default;
   explicit ZeroPointMemory(int32_t value);
   const dnnl::memory& memory() const { return mem_; }
+  // A run-time zero point (DynamicQuantizeLinear's): the value the next execution reads.
+  void set(int32_t value) { value_.data<int32_t>()[0] = value; }
 
  private:
   Tensor value_;

@@ -47,6 +47,7 @@ class QConvKernel : public Kernel {
     dnnl::memory::desc z_given, z_target;  // z as given, and the primitive's dst read as z's type
     bool has_src_zp = false, has_dst_zp = false;
     int32_t src_zp = 0, dst_zp = 0;
+    int src_zp_input = -1;  // ConvInteger's run-time x zero point (DynamicQuantizeLinear's), or -1
     std::string name;
   };
 
@@ -96,6 +97,11 @@ class QConvKernel : public Kernel {
       } else if (z.raw() != dst) {
         std::memcpy(dst, z.raw(), p_.z_target.get_size());
       }
+    }
+    if (p_.src_zp_input >= 0) {
+      const Tensor& zp = *inputs[static_cast<size_t>(p_.src_zp_input)];
+      src_zp_.set(zp.dtype() == DType::u8 ? int32_t{zp.data<uint8_t>()[0]}
+                                          : int32_t{zp.data<int8_t>()[0]});
     }
     src_.bind(inputs[0]->raw());
     prim_.execute(s, args_);
@@ -160,8 +166,16 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
   if (w == nullptr || w->dtype() != DType::i8 || static_cast<size_t>(w->rank()) != rank)
     return nullptr;
   if (!absent_or_all_zero(r, in.w_zp)) return nullptr;
+  // ConvInteger's x zero point computed at run time (dynamic quantization): a scalar of x's type.
+  const bool runtime_x_zp = r.node.op_type == "ConvInteger" && r.has_input(in.x_zp) &&
+                            r.constants[static_cast<size_t>(in.x_zp)] == nullptr;
+  if (runtime_x_zp) {
+    const ValueDesc& zp = *r.inputs[static_cast<size_t>(in.x_zp)];
+    if (!zp.known || zp.dtype != x.dtype || shape_numel(zp.shape) != 1) return nullptr;
+  }
   for (int i = static_cast<int>(r.inputs.size()); i-- > 0;)
-    if (r.has_input(i) && i != in.x && i != in.z && r.constants[static_cast<size_t>(i)] == nullptr)
+    if (r.has_input(i) && i != in.x && i != in.z && !(runtime_x_zp && i == in.x_zp) &&
+        r.constants[static_cast<size_t>(i)] == nullptr)
       return nullptr;  // scales, zero points and bias must be constants
   std::optional<quant::ConvGeometry> g = geometry(r.node, x.shape, w->shape());
   if (!g) return nullptr;
@@ -171,7 +185,9 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
 
   // Zero points, scales and the output stage.
   const bool integer_out = r.node.op_type == "ConvInteger";
-  std::optional<int32_t> x_zp = r.has_input(in.x_zp) ? constant_int(r, in.x_zp) : 0;
+  std::optional<int32_t> x_zp = runtime_x_zp           ? 1
+                                : r.has_input(in.x_zp) ? constant_int(r, in.x_zp)
+                                                       : 0;  // 1: any nonzero
   if (!x_zp) return nullptr;
   OutputStage stage;
   std::optional<int32_t> y_zp;
@@ -314,6 +330,7 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
   }
   p.has_src_zp = src_zp;
   p.src_zp = *x_zp;
+  p.src_zp_input = runtime_x_zp ? in.x_zp : -1;
   p.has_dst_zp = y_zp && *y_zp != 0;
   p.dst_zp = y_zp.value_or(0);
   auto layout = [](const ValueDesc& v) {
@@ -322,7 +339,8 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
                                  : "blocked" + std::to_string(v.block);
   };
   p.name = "dnnl qconv " + impl_name(p.pd) + " " + layout(x) + "->" + layout(out) +
-           (p.dst_given != p.pd.dst_desc() ? " (via reorder)" : "");
+           (p.dst_given != p.pd.dst_desc() ? " (via reorder)" : "") +
+           (runtime_x_zp ? " (run-time x zero point)" : "");
   r.outputs[0].block = out.block;
   return std::make_unique<QConvKernel>(std::move(p));
 }

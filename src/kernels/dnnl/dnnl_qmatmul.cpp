@@ -1,8 +1,10 @@
 // ai.nnaccel QMatMul, QLinearMatMul and MatMulInteger on oneDNN's int8 matmul: A [..., M, K]
 // (u8/s8, rows flattened to [rows, K]) times a constant s8 B [K, N] packed once into the
 // primitive's format; bias, activation and requantization as output scales, post-ops and zero
-// points (the output stage of dnnl_int8.hpp). Per-row A scales or zero points, B zero points
-// other than 0 and run-time qparams are left to the reference.
+// points (the output stage of dnnl_int8.hpp). MatMulInteger's A zero point may be a run-time
+// scalar (DynamicQuantizeLinear's output in dynamically quantized models): it is read on each run.
+// Per-row A scales or zero points, B zero points other than 0 and other run-time qparams are left
+// to the reference.
 #include "kernels/dnnl/dnnl_factories.hpp"
 #include "kernels/dnnl/dnnl_int8.hpp"
 
@@ -31,12 +33,13 @@ class QMatMulKernel : public Kernel {
  public:
   QMatMulKernel(const dnnl::matmul::primitive_desc& pd, Tensor weights, Tensor bias,
                 int weights_input, int bias_input, std::optional<int32_t> src_zp,
-                std::optional<int32_t> dst_zp, std::string name)
+                std::optional<int32_t> dst_zp, int src_zp_input, std::string name)
       : prim_(pd),
         weights_(std::move(weights)),
         bias_(std::move(bias)),
         weights_input_(weights_input),
         bias_input_(bias_input),
+        src_zp_input_(src_zp_input),
         name_(std::move(name)) {
     auto& eng = cpu_engine();
     src_mem_ = dnnl::memory(pd.src_desc(), eng, nullptr);
@@ -59,6 +62,11 @@ class QMatMulKernel : public Kernel {
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
     src_mem_.set_data_handle(const_cast<void*>(inputs[0]->raw()));
     dst_mem_.set_data_handle(outputs[0].raw());
+    if (src_zp_input_ >= 0) {
+      const Tensor& zp = *inputs[static_cast<size_t>(src_zp_input_)];
+      src_zp_.set(zp.dtype() == DType::u8 ? int32_t{zp.data<uint8_t>()[0]}
+                                          : int32_t{zp.data<int8_t>()[0]});
+    }
     prim_.execute(cpu_stream(), args_);
     cpu_stream().wait();
   }
@@ -73,6 +81,7 @@ class QMatMulKernel : public Kernel {
   dnnl::matmul prim_;
   Tensor weights_, bias_, scratch_;
   int weights_input_, bias_input_;
+  int src_zp_input_;  // the input holding a run-time A zero point, or -1
   std::string name_;
   dnnl::memory src_mem_, dst_mem_, weights_mem_, bias_mem_, scratch_mem_;
   ZeroPointMemory src_zp_, dst_zp_;
@@ -100,11 +109,22 @@ std::unique_ptr<Kernel> make_dnnl_qmatmul(KernelRequest& r) {
   out_shape.push_back(N);
   if (rows <= 0 || y.shape != out_shape) return nullptr;
   if (!absent_or_all_zero(r, in.b_zp)) return nullptr;
-  for (int i = static_cast<int>(r.inputs.size()); i-- > 0;)
-    if (r.has_input(i) && i != in.a && r.constants[static_cast<size_t>(i)] == nullptr) return nullptr;
-
   const bool integer_out = r.node.op_type == "MatMulInteger";
-  std::optional<int32_t> a_zp = r.has_input(in.a_zp) ? constant_int(r, in.a_zp) : 0;
+  // MatMulInteger's A zero point computed at run time: a scalar of A's type.
+  const bool runtime_a_zp =
+      integer_out && r.has_input(in.a_zp) && r.constants[static_cast<size_t>(in.a_zp)] == nullptr;
+  if (runtime_a_zp) {
+    const ValueDesc& zp = *r.inputs[static_cast<size_t>(in.a_zp)];
+    if (!zp.known || zp.dtype != a.dtype || shape_numel(zp.shape) != 1) return nullptr;
+  }
+  for (int i = static_cast<int>(r.inputs.size()); i-- > 0;)
+    if (r.has_input(i) && i != in.a && !(runtime_a_zp && i == in.a_zp) &&
+        r.constants[static_cast<size_t>(i)] == nullptr)
+      return nullptr;
+
+  std::optional<int32_t> a_zp = runtime_a_zp           ? 1
+                                : r.has_input(in.a_zp) ? constant_int(r, in.a_zp)
+                                                       : 0;  // 1: any nonzero
   if (!a_zp) return nullptr;
   OutputStage stage;
   std::optional<int32_t> y_zp;
@@ -158,7 +178,9 @@ std::unique_ptr<Kernel> make_dnnl_qmatmul(KernelRequest& r) {
   if (r.has_input(in.bias)) bias = r.constants[static_cast<size_t>(in.bias)]->clone();
   return std::make_unique<QMatMulKernel>(
       pd, std::move(weights), std::move(bias), in.b, in.bias, *a_zp != 0 ? a_zp : std::nullopt,
-      y_zp && *y_zp != 0 ? y_zp : std::nullopt, "dnnl qmatmul " + impl_name(pd));
+      y_zp && *y_zp != 0 ? y_zp : std::nullopt, runtime_a_zp ? in.a_zp : -1,
+      std::string("dnnl qmatmul ") + impl_name(pd) +
+          (runtime_a_zp ? " (run-time A zero point)" : ""));
 }
 
 }  // namespace nnaccel::dnnl_kernels

@@ -1,6 +1,7 @@
-// Fast kernels for QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear and ai.nnaccel QAdd
-// (vector code in quant_impl.cpp), bit-exact with the reference kernels except QAdd, which
-// computes in float what the reference computes in double (within 1 LSB, INT8_CONTRACT.md).
+// Fast kernels for QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, ai.nnaccel QAdd and
+// Cast of integers to float (vector code in quant_impl.cpp), bit-exact with the reference kernels
+// except QAdd, which computes in float what the reference computes in double (within 1 LSB,
+// INT8_CONTRACT.md).
 // Converting to or from the channels-last integer layout is quant_layout.cpp's, tried first.
 // Otherwise per-tensor forms are layout-agnostic: a channel-blocked input gives an output blocked
 // the same way, whose padding channels are then set to 0 (kernel.hpp; a quantized 0 is the zero
@@ -223,6 +224,48 @@ std::unique_ptr<Kernel> make_dequantize(KernelRequest& r) {
                                         r.node.describe());
 }
 
+// Cast of u8 / i8 / i32 to f32 (a dynamically quantized layer's MatMulInteger output is cast
+// before its scales are applied): the dequantize spans with scale 1 and zero point 0, which
+// compute (float(x) - 0) * 1 = float(x), the reference's conversion exactly. Layout-agnostic: a
+// blocked input's padding (0) converts to 0.
+class CastToFloatKernel : public Kernel {
+ public:
+  CastToFloatKernel(DType from, int64_t count) : from_(from), count_(count) {}
+
+  void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
+    const Tensor& x = *inputs[0];
+    float* y = outputs[0].data<float>();
+    parallel_for(count_, kParallelGrain, [&](int64_t begin, int64_t end) {
+      const int64_t n = end - begin;
+      if (from_ == DType::u8)
+        dequantize_u8(x.data<uint8_t>() + begin, y + begin, n, 1.0f, 0.0f);
+      else if (from_ == DType::i8)
+        dequantize_i8(x.data<int8_t>() + begin, y + begin, n, 1.0f, 0.0f);
+      else
+        dequantize_i32(x.data<int32_t>() + begin, y + begin, n, 1.0f, 0.0f);
+    });
+  }
+
+  std::string name() const override {
+    return kernel_name(std::string("Cast ") + dtype_name(from_) + " -> float32");
+  }
+
+ private:
+  DType from_;
+  int64_t count_;
+};
+
+std::unique_ptr<Kernel> make_cast_to_float(KernelRequest& r) {
+  if (!simd_enabled() || r.inputs.size() != 1 || r.outputs.size() != 1) return nullptr;
+  const ValueDesc* x = r.inputs[0];
+  if (x == nullptr || !x->known || shape_numel(x->shape) == 0) return nullptr;
+  if (!is_quantized(x->dtype) && x->dtype != DType::i32) return nullptr;
+  if (r.node.attr_int("to", 0) != 1) return nullptr;  // TensorProto FLOAT
+  r.outputs[0].dtype = DType::f32;
+  r.outputs[0].block = x->block;
+  return std::make_unique<CastToFloatKernel>(x->dtype, shape_numel(x->physical_shape()));
+}
+
 // DynamicQuantizeLinear: the range (with 0) in chunks over threads, then the u8 quantization,
 // each step the reference's float arithmetic.
 class DynamicQuantizeKernel : public Kernel {
@@ -434,6 +477,7 @@ void register_quant_kernels(KernelRegistry& reg) {
   reg.add({"", "QuantizeLinear", "simd", make_quantize});
   reg.add({"", "DequantizeLinear", "simd", make_dequantize});
   reg.add({"", "DynamicQuantizeLinear", "simd", make_dynamic_quantize});
+  reg.add({"", "Cast", "simd", make_cast_to_float});
   reg.add({"ai.nnaccel", "QAdd", "simd", make_qadd});
 }
 
