@@ -7,7 +7,8 @@
                 [--ocr] [-- QUANTIZE_ARGS...]
 
 Models: ResNet-18 and MobileNetV2 (bench/peers/peer_models.py: seeded random weights, dynamic
-batch) and the Fashion-MNIST CNN (--fashion; default models/fashion_mnist_cnn.onnx when present,
+batch), the 4-layer TransformerEncoder of the same file (--only transformer: [B, 128, 256] N(0, 1)
+inputs; with `-- --dynamic` the dynamic int8 form) and the Fashion-MNIST CNN (--fashion; default models/fashion_mnist_cnn.onnx when present,
 else models/tiny_cnn.onnx). Each is quantized by `nnaccel quantize MODEL --calib DIR --out
 WORK/models/NAME_int8.onnx QUANTIZE_ARGS`; calibration: the torchvision models on seeded N(0, 1)
 images (the inputs bench_peers.sh times them on: the weights are random, there is no data set),
@@ -96,7 +97,9 @@ def prepare(args):
     """{name: {"model", "input", "calib", "heldout", "bench": {batch: .npy}, "labels"?}}."""
     models = {"resnet18": os.path.join(args.peers_cache, "models", "resnet18.onnx"),
               "mobilenet_v2": os.path.join(args.peers_cache, "models", "mobilenet_v2.onnx"),
-              "fashion": args.fashion}
+              "fashion": args.fashion,
+              "transformer": os.path.join(args.peers_cache, "models",
+                                          "transformer_encoder.onnx")}
     out = {}
     for index, (name, path) in enumerate(models.items()):
         if name not in args.only:
@@ -118,7 +121,7 @@ def prepare(args):
                 np.save(entry["bench"][b], test[:b])
         else:
             rng = np.random.default_rng(3000 + index)
-            shape = (3, 224, 224)
+            shape = (128, 256) if name == "transformer" else (3, 224, 224)
             write_batches(entry["calib"], rng.standard_normal((32,) + shape, np.float32), 8)
             np.save(os.path.join(entry["heldout"], "inputs.npy"),
                     rng.standard_normal((32,) + shape, np.float32))

@@ -8,7 +8,7 @@
 # Writes the "Int8: latency and size" section of bench/RESULTS.md (below bench_peers.py's marker).
 #
 #   bench/quant/bench_int8.sh [--nnaccel PATH] [--threads T] [--rounds R] [--max-seconds S]
-#                             [--fashion MODEL] [--only resnet18,mobilenet_v2,fashion]
+#                             [--fashion MODEL] [--only resnet18,mobilenet_v2,fashion,transformer]
 #                             [--ocr] [--out FILE] [--no-results] [-- QUANTIZE_ARGS...]
 #
 # --ocr: also PP-OCRv4 det/rec and v2 cls at batch 1, on the int8 files bench/quant/ocr_quant.sh

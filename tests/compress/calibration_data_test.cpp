@@ -154,5 +154,23 @@ TEST(CalibrationData, AnInputsNpyFolderIsCutIntoScaledImageBatchesWithLabels) {
   EXPECT_EQ(b->labels.data<int64_t>()[1], 5 % 3);
 }
 
+// A sequence model's input [batch, L, D] takes an inputs.npy of [N, L, D] as it is (the loader's
+// image channel of 1 is not inserted), values unscaled.
+TEST(CalibrationData, AnInputsNpyFolderFeedsASequenceModelItsOwnRank) {
+  const std::string dir = fresh_dir("sequence");
+  const Tensor seq = random_tensor({5, 3, 8}, 9);
+  save_npy(seq, dir + "/inputs.npy");
+  CalibrationDataOptions o;
+  o.batch_size = 4;
+  o.shuffle = false;
+  CalibrationData data({dir}, {input("src", {Dim{-1, "batch"}, Dim{3, ""}, Dim{8, ""}})}, o);
+  auto a = data.next();
+  auto b = data.next();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->feeds.at("src").shape(), (Shape{4, 3, 8}));
+  EXPECT_EQ(b->feeds.at("src").shape(), (Shape{1, 3, 8}));
+  EXPECT_EQ(b->feeds.at("src").data<float>()[5], seq.data<float>()[4 * 24 + 5]);
+}
+
 }  // namespace
 }  // namespace nnaccel

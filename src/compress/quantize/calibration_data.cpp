@@ -116,6 +116,11 @@ struct CalibrationData::Impl {
     const int64_t rows = fixed_batch > 0 ? b->inputs.dim(0) : remaining(b->inputs.dim(0));
     out.samples = rows;
     Tensor x = rows < b->inputs.dim(0) ? first_rows(b->inputs, rows) : b->inputs;
+    // The loader gives images [B, C, H, W] (a channel of 1 for [N, H, W] data); a model reading
+    // [B, L, D] (a sequence) takes the data's own rank.
+    const TypeInfo& want = inputs[0].type;
+    if (want.has_shape && want.dims.size() == 3 && x.rank() == 4 && x.dim(1) == 1)
+      x = x.reshaped({x.dim(0), x.dim(2), x.dim(3)});
     check_feed(inputs[0], x, fmt::format("data '{}' batch {}", description, batches_read + 1));
     out.feeds[inputs[0].name] = x;
     if (b->labels.defined())
