@@ -95,6 +95,14 @@ void print_report(const QuantizeOptions& o, const nnaccel::QuantizeOptions& q,
   if (o.dynamic) {
     fmt::print("dynamic int8: {} -> {} ({} weights, u8 activations quantized at run time)\n",
                o.model, o.out, q.qdq.per_channel ? "per-channel" : "per-tensor");
+    size_t convs = 0;
+    for (const QuantizedLayer& l : r.layers) convs += l.op_type == "Conv";
+    if (convs > 0)
+      fmt::print(
+          "note: {} Conv layers quantized dynamically; each pays a range pass, a quantize pass and a "
+          "float rescale per run, which can make it slower than fp32 (bench/RESULTS.md: 1.6x on "
+          "the Fashion-MNIST CNN); static quantization (--calib) keeps convs integer end to end\n",
+          convs);
   } else {
     fmt::print("static int8 QDQ: {} -> {} ({}, {} weights, {}{} activations)\n", o.model, o.out,
                calibration_method_name(q.observer.method),
