@@ -18,10 +18,12 @@
 // factory decides the layout of its outputs by setting `request.outputs[i].block`; inputs arrive
 // in whatever layout their producer chose.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "nnaccel/graph.hpp"
@@ -49,6 +51,23 @@ struct CompileOptions {
   bool profile = false;                   // time steps (and the nodes of If/Loop bodies)
 };
 
+// Packed copies of constants, shared by the kernels of one plan: readers of one weight that pack it
+// into the same format (layers sharing a weight, as PyTorch's copied TransformerEncoder layers do)
+// hold one copy instead of one each.
+class PackedConstants {
+ public:
+  // The packed form of `source` in format `format` (any bytes that identify it), made by `pack`
+  // the first time it is asked for.
+  Tensor get(const Tensor& source, const std::string& format, const std::function<Tensor()>& pack);
+  // Bytes handed out again to a further reader: kernels count their packed bytes each, so a
+  // plan's packed bytes are their sum minus this.
+  uint64_t shared_bytes() const { return shared_bytes_; }
+
+ private:
+  std::map<std::tuple<const void*, size_t, std::string>, Tensor> packed_;
+  uint64_t shared_bytes_ = 0;
+};
+
 struct KernelRequest {
   const Node& node;
   const Graph& graph;                    // for looking at consumers (layout decisions)
@@ -61,6 +80,8 @@ struct KernelRequest {
   // Types of the graph's values for these input shapes (shape inference), when the compiler
   // gives them: layout decisions look at the shapes of the values a reader combines.
   const std::map<std::string, TypeInfo>* value_types = nullptr;
+  // Where factories share packed constants (null: each packs its own).
+  PackedConstants* packed = nullptr;
 
   // Nodes of `graph` that read output i (not counting graph outputs).
   std::vector<const Node*> consumers(int output) const;

@@ -40,6 +40,19 @@ Shape ValueDesc::physical_shape() const {
   return p;
 }
 
+Tensor PackedConstants::get(const Tensor& source, const std::string& format,
+                            const std::function<Tensor()>& pack) {
+  const auto key = std::make_tuple(source.raw(), source.nbytes(), format);
+  auto it = packed_.find(key);
+  if (it != packed_.end()) {
+    shared_bytes_ += it->second.nbytes();
+    return it->second;  // the same storage
+  }
+  Tensor t = pack();
+  packed_.emplace(key, t);
+  return t;
+}
+
 std::vector<const Node*> KernelRequest::consumers(int output) const {
   std::vector<const Node*> out;
   const std::string& name = node.outputs.at(static_cast<size_t>(output));

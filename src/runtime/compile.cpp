@@ -148,6 +148,7 @@ class PlanBuilder {
     if (entries.empty()) return nullptr;
     KernelRequest req{node, g_, {}, {}, out_descs, options};
     req.value_types = &shapes_.types;
+    req.packed = &packed_;
     for (int s : in_slots) {
       if (s < 0) {
         req.inputs.push_back(nullptr);
@@ -379,6 +380,7 @@ class PlanBuilder {
         if (step.inputs[k] >= 0 && !step.kernel->owns_constant(static_cast<int>(k)))
           needed[static_cast<size_t>(step.inputs[k])] = true;
     }
+    p.stats_.packed_bytes -= packed_.shared_bytes();  // counted by each of their readers
     for (int s : p.output_slots_) needed[static_cast<size_t>(s)] = true;
     for (size_t s = 0; s < p.slots_.size(); ++s) {
       ValueSlot& slot = p.slots_[s];
@@ -425,6 +427,7 @@ class PlanBuilder {
   std::map<std::string, int> by_name_;
   std::map<int, int> plain_copy_;
   std::unique_ptr<Plan> plan_;
+  PackedConstants packed_;  // packed weights shared by the plan's kernels
 };
 
 std::unique_ptr<Plan> compile_plan(std::shared_ptr<const Model> model,

@@ -472,3 +472,45 @@ TEST(WorkEstimate, IntegerConvAndMatMulCountMultiplyAddsLikeTheFloatOnes) {
 
 }  // namespace
 }  // namespace nnaccel
+
+namespace nnaccel {
+namespace {
+
+// Readers of one weight that pack it alike hold one packed copy: two MatMuls reading one
+// initializer count its packed bytes once, against two for the same bytes under two names, and
+// compute what the reference does.
+TEST(CompiledPlan, ReadersOfOneWeightShareItsPackedCopy) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-0.2f, 0.2f);
+  Tensor w(DType::f32, {96, 96});
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = u(rng);
+  auto model = [&](bool shared) {
+    Model m;
+    m.opsets[""] = 17;
+    m.graph.inputs.push_back(ValueInfo{"x", TypeInfo::of(DType::f32, {8, 96}), ""});
+    m.graph.outputs.push_back(ValueInfo{"y", {}, ""});
+    m.graph.initializers["w"] = w;
+    if (!shared) m.graph.initializers["w2"] = w.clone();
+    Node a, r, b;
+    a.op_type = "MatMul", a.name = "a", a.inputs = {"x", "w"}, a.outputs = {"h"};
+    r.op_type = "Relu", r.name = "r", r.inputs = {"h"}, r.outputs = {"hr"};
+    b.op_type = "MatMul", b.name = "b", b.inputs = {"hr", shared ? "w" : "w2"}, b.outputs = {"y"};
+    m.graph.nodes = {a, r, b};
+    return m;
+  };
+  Tensor x(DType::f32, {8, 96});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = u(rng);
+  Session shared(model(true)), apart(model(false));
+  Session ref(model(true), SessionOptions{.fast = false});
+  const Tensor want = ref.run({{"x", x}})[0];
+  for (Session* s : {&shared, &apart}) {
+    const Tensor got = s->run({{"x", x}})[0];
+    for (int64_t i = 0; i < want.numel(); ++i)
+      ASSERT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-4f) << i;
+  }
+  ASSERT_GE(apart.weight_bytes(), 2 * w.nbytes());
+  EXPECT_EQ(apart.weight_bytes() - shared.weight_bytes(), apart.weight_bytes() / 2);
+}
+
+}  // namespace
+}  // namespace nnaccel

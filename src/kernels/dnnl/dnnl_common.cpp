@@ -264,14 +264,21 @@ dnnl::memory& InputAdapter::bind(const void* ptr) {
   return given_;
 }
 
-Tensor reorder_constant(const Tensor& t, const dnnl::memory::desc& given,
+Tensor reorder_constant(const KernelRequest& r, const Tensor& t, const dnnl::memory::desc& given,
                         const dnnl::memory::desc& wanted) {
-  Tensor out = buffer_for(wanted);
-  dnnl::memory src(given, cpu_engine(), const_cast<void*>(t.raw()));
-  dnnl::memory dst(wanted, cpu_engine(), out.raw());
-  dnnl::reorder(src, dst).execute(cpu_stream(), src, dst);
-  cpu_stream().wait();
-  return out;
+  auto pack = [&] {
+    Tensor out = buffer_for(wanted);
+    dnnl::memory src(given, cpu_engine(), const_cast<void*>(t.raw()));
+    dnnl::memory dst(wanted, cpu_engine(), out.raw());
+    dnnl::reorder(src, dst).execute(cpu_stream(), src, dst);
+    cpu_stream().wait();
+    return out;
+  };
+  if (r.packed == nullptr) return pack();
+  // The two descriptors' bytes name the format (oneDNN zero-fills them before setting fields).
+  std::string format(reinterpret_cast<const char*>(&given.data), sizeof(given.data));
+  format.append(reinterpret_cast<const char*>(&wanted.data), sizeof(wanted.data));
+  return r.packed->get(t, format, pack);
 }
 
 CreationThreads::CreationThreads(const CompileOptions& options) : saved_(thread_count()) {

@@ -69,8 +69,9 @@ class InputAdapter {
   std::unique_ptr<dnnl::reorder> reorder_;
 };
 
-// Reorders a constant into the descriptor the primitive chose, into a tensor the kernel owns.
-Tensor reorder_constant(const Tensor& t, const dnnl::memory::desc& given,
+// Reorders a constant into the descriptor the primitive chose, into a tensor the kernel owns,
+// shared with the plan's other readers of `t` that want the same (r.packed).
+Tensor reorder_constant(const KernelRequest& r, const Tensor& t, const dnnl::memory::desc& given,
                         const dnnl::memory::desc& wanted);
 
 // Sets the thread count of the runs while a factory creates primitives: oneDNN fixes a

@@ -231,7 +231,7 @@ std::unique_ptr<Kernel> build(KernelRequest& r, const Common& c, const char* wha
   p.dst_given = desc_of(out);
   p.scratch = pd.scratchpad_desc();
   p.weights_md = pd.weights_desc();
-  p.weights = reorder_constant(*c.w, w_given, p.weights_md);
+  p.weights = reorder_constant(r, *c.w, w_given, p.weights_md);
   p.has_bias = c.has_bias;
   if (c.has_bias && r.constants.size() > 2 && r.constants[2] != nullptr)
     p.bias = r.constants[2]->clone();

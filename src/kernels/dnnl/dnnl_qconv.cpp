@@ -315,7 +315,7 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
   p.dst_given = *dst_given;
   p.weights_input = in.w;
   p.weights =
-      reorder_constant(*w, plain_desc(Shape(wd.begin(), wd.end()), dt::s8), p.pd.weights_desc());
+      reorder_constant(r, *w, plain_desc(Shape(wd.begin(), wd.end()), dt::s8), p.pd.weights_desc());
   p.bias_input = in.bias;
   p.bias = bias;
   if (r.has_input(in.z)) {

@@ -173,7 +173,7 @@ std::unique_ptr<Kernel> make_dnnl_qmatmul(KernelRequest& r) {
     return nullptr;
   }
   if (is_reference_impl(pd)) return nullptr;
-  Tensor weights = reorder_constant(*b, plain_desc({K, N}, dt::s8), pd.weights_desc());
+  Tensor weights = reorder_constant(r, *b, plain_desc({K, N}, dt::s8), pd.weights_desc());
   Tensor bias;
   if (r.has_input(in.bias)) bias = r.constants[static_cast<size_t>(in.bias)]->clone();
   return std::make_unique<QMatMulKernel>(
