@@ -1,9 +1,12 @@
 #include "kernels/dnnl/dnnl_common.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
+#include <set>
 
 #include "core/parallel.hpp"
+#include "ir/graph_walk.hpp"
 #include "nnaccel/error.hpp"
 #include "ops/elementwise_chain.hpp"
 
@@ -75,7 +78,8 @@ dnnl::memory::desc blocked_desc(const Shape& shape, int64_t block, dt type) {
 }
 
 dnnl::memory::desc desc_of(const ValueDesc& v) {
-  return v.plain() ? plain_desc(v.shape, dt::f32) : blocked_desc(v.shape, v.block, dt::f32);
+  const dt type = v.dtype == DType::bf16 ? dt::bf16 : dt::f32;
+  return v.plain() ? plain_desc(v.shape, type) : blocked_desc(v.shape, v.block, type);
 }
 
 bool append_activation(dnnl::post_ops& ops, const FusedActivation& a) {
@@ -230,6 +234,72 @@ bool consumers_take_blocked(const KernelRequest& request, int output) {
     if (registry.find(r->domain, r->op_type).empty() ||
         !reader_takes_blocked(request, *r, name, out.shape))
       return false;
+  return true;
+}
+
+namespace {
+
+std::vector<const Node*> readers_of(const Graph& g, const std::string& name) {
+  std::vector<const Node*> out;
+  for (const Node& n : g.nodes)
+    if (std::find(n.inputs.begin(), n.inputs.end(), name) != n.inputs.end()) out.push_back(&n);
+  return out;
+}
+
+bool read_by_subgraph_or_output(const Graph& g, const std::string& name) {
+  for (const ValueInfo& v : g.outputs)
+    if (v.name == name) return true;
+  for (const Node& n : g.nodes) {
+    if (!has_subgraph(n)) continue;
+    std::set<std::string> reads;
+    collect_subgraph_reads(n, reads);
+    if (reads.count(name)) return true;
+  }
+  return false;
+}
+
+// Whether `r` may read `name` (rank `rank`) in bf16: a convolution the dnnl kernel runs reading
+// it as input or residual, or (one level) a MaxPool whose readers all are.
+bool reads_bf16(const Graph& g, const Node& r, const std::string& name, size_t rank, bool pool_ok) {
+  const bool onnx = r.domain.empty() || r.domain == "ai.onnx";
+  if (pool_ok && onnx && r.op_type == "MaxPool") {
+    if (r.inputs.size() != 1 || (r.outputs.size() > 1 && !r.outputs[1].empty())) return false;
+    const std::string& out = r.outputs[0];
+    if (read_by_subgraph_or_output(g, out)) return false;
+    const std::vector<const Node*> next = readers_of(g, out);
+    if (next.empty()) return false;
+    for (const Node* n : next)
+      if (!reads_bf16(g, *n, out, rank, false)) return false;
+    return true;
+  }
+  const bool fused = r.domain == "ai.nnaccel" && r.op_type == "FusedConv";
+  if (!fused && !(onnx && r.op_type == "Conv")) return false;
+  for (size_t i = 0; i < r.inputs.size(); ++i)
+    if (r.inputs[i] == name && i != 0 && !(fused && i == 3)) return false;
+  // What the conv factory needs besides the input: a constant f32 weight of the input's rank
+  // and an activation oneDNN has; otherwise the reference, which reads f32 only, would run it.
+  if (r.inputs.size() < 2) return false;
+  auto w = g.initializers.find(r.inputs[1]);
+  if (w == g.initializers.end() || w->second.dtype() != DType::f32 ||
+      w->second.rank() != static_cast<int>(rank))
+    return false;
+  dnnl::post_ops ops;
+  return append_activation(ops, activation_of(r));
+}
+
+}  // namespace
+
+bool consumers_take_bf16(const KernelRequest& request, int output) {
+  if (request.options.precision != Precision::bf16 || !cpu_has_bf16()) return false;
+  const ValueDesc& out = request.outputs.at(static_cast<size_t>(output));
+  if (out.shape.size() < 3 || out.shape.size() > 5) return false;
+  const std::string& name = request.node.outputs.at(static_cast<size_t>(output));
+  const Graph& g = request.graph;
+  if (name.empty() || read_by_subgraph_or_output(g, name)) return false;
+  const std::vector<const Node*> readers = readers_of(g, name);
+  if (readers.empty()) return false;
+  for (const Node* r : readers)
+    if (!reads_bf16(g, *r, name, out.shape.size(), true)) return false;
   return true;
 }
 

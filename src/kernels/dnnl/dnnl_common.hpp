@@ -31,7 +31,7 @@ dnnl::memory::desc plain_desc(const Shape& shape, dnnl::memory::data_type dt);
 // nCw{b}c / nChw{b}c / nCdhw{b}c for the logical `shape` (rank 3 to 5, b = 8 or 16; b = C is
 // channels-last, kernel.hpp).
 dnnl::memory::desc blocked_desc(const Shape& shape, int64_t block, dnnl::memory::data_type dt);
-// The descriptor of a value as nnaccel lays it out (f32 only).
+// The descriptor of a value as nnaccel lays it out (f32, or bf16 between bf16 convolutions).
 dnnl::memory::desc desc_of(const ValueDesc& v);
 
 // Appends the activation as eltwise post-ops; false when oneDNN has no equivalent.
@@ -42,6 +42,12 @@ FusedActivation activation_of(const Node& node);
 // True when every reader of output `output` takes a channel-blocked value and the value is
 // not a graph output, so the producer may write it blocked.
 bool consumers_take_blocked(const KernelRequest& request, int output);
+
+// True when the plan computes convolutions in bf16 and every reader of output `output` is a
+// convolution the dnnl kernel runs reading it as its input or residual (or a MaxPool whose readers
+// all are), not a graph output nor read inside a subgraph: the producer may then write it in bf16,
+// which halves its bytes and spares each reader its f32 -> bf16 conversion.
+bool consumers_take_bf16(const KernelRequest& request, int output);
 
 // Bytes of a descriptor rounded up to whole floats, as a Tensor to own.
 Tensor buffer_for(const dnnl::memory::desc& md);

@@ -121,7 +121,8 @@ class ConvKernel : public Kernel {
 
 std::string layout_name(const ValueDesc& in, const ValueDesc& out) {
   auto one = [](const ValueDesc& v) {
-    return v.plain() ? std::string("plain") : "blocked" + std::to_string(v.block);
+    return (v.plain() ? std::string("plain") : "blocked" + std::to_string(v.block)) +
+           (v.dtype == DType::bf16 ? " bf16" : "");
   };
   return one(in) + "->" + one(out);
 }
@@ -141,7 +142,10 @@ std::optional<Common> check_common(KernelRequest& r, bool allow_z) {
   Common c;
   if (r.inputs.size() < 2 || r.inputs[0] == nullptr || r.inputs[1] == nullptr) return {};
   c.x = r.inputs[0];
-  if (c.x->dtype != DType::f32 || !c.x->known || r.outputs.size() != 1) return {};
+  c.bf16 = r.options.precision == Precision::bf16 && cpu_has_bf16();
+  // bf16 values come only from a bf16 convolution writing for bf16 readers (consumers_take_bf16).
+  auto takes = [&](DType t) { return t == DType::f32 || (c.bf16 && t == DType::bf16); };
+  if (!takes(c.x->dtype) || !c.x->known || r.outputs.size() != 1) return {};
   if (r.outputs[0].dtype != DType::f32 || !r.outputs[0].known) return {};
   const size_t rank = c.x->shape.size();
   if (rank < 3 || rank > 5 || r.outputs[0].shape.size() != rank) return {};
@@ -152,13 +156,12 @@ std::optional<Common> check_common(KernelRequest& r, bool allow_z) {
   c.has_bias = r.inputs.size() > 2 && r.inputs[2] != nullptr;
   if (c.has_bias && (r.inputs[2]->dtype != DType::f32 || !r.inputs[2]->plain())) return {};
   if (r.inputs.size() > 3 && r.inputs[3] != nullptr) {
-    if (!allow_z || r.inputs[3]->dtype != DType::f32 || r.inputs[3]->shape != r.outputs[0].shape)
+    if (!allow_z || !takes(r.inputs[3]->dtype) || r.inputs[3]->shape != r.outputs[0].shape)
       return {};
     c.z_input = 3;
   }
   if (r.inputs.size() > 4) return {};
   c.act = activation_of(r.node);
-  c.bf16 = r.options.precision == Precision::bf16 && cpu_has_bf16();
   return c;
 }
 
@@ -168,6 +171,7 @@ std::unique_ptr<Kernel> build(KernelRequest& r, const Common& c, const char* wha
                               const MakePd& make_pd) {
   std::vector<int64_t> blocks;
   if (consumers_take_blocked(r, 0)) blocks.push_back(channel_block());
+  const DType out_type = c.bf16 && consumers_take_bf16(r, 0) ? DType::bf16 : DType::f32;
   blocks.push_back(0);
   // Candidates, best first: the input as it comes, then reordered to the primitive's choice
   // (oneDNN has only reference kernels for some blocked-in/plain-out pairs); a plain output
@@ -195,6 +199,7 @@ std::unique_ptr<Kernel> build(KernelRequest& r, const Common& c, const char* wha
   for (const Candidate& cand : candidates) {
     ValueDesc out = r.outputs[0];
     out.block = cand.block;
+    out.dtype = out_type;
     dnnl::post_ops ops;
     if (c.z_input >= 0) ops.append_sum(1.0f);
     if (!append_activation(ops, c.act)) return nullptr;
@@ -204,7 +209,9 @@ std::unique_ptr<Kernel> build(KernelRequest& r, const Common& c, const char* wha
     dnnl::memory::desc src_md =
         cand.src_any ? dnnl::memory::desc(dims_of(c.x->shape), in_type, tag::any) : desc_of(*c.x);
     dnnl::memory::desc dst_md =
-        cand.dst_any ? dnnl::memory::desc(dims_of(out.shape), dt::f32, tag::any) : desc_of(out);
+        cand.dst_any ? dnnl::memory::desc(dims_of(out.shape),
+                                          out_type == DType::bf16 ? dt::bf16 : dt::f32, tag::any)
+                     : desc_of(out);
     auto made = make_pd(src_md, dst_md, in_type, attr);
     if (!made) continue;
     int sc = score(std::get<0>(*made));
@@ -223,6 +230,7 @@ std::unique_ptr<Kernel> build(KernelRequest& r, const Common& c, const char* wha
   auto& [pd, prim, w_given] = *best;
   ValueDesc out = r.outputs[0];
   out.block = best_c.block;
+  out.dtype = out_type;
   ConvKernel::Parts p;
   p.prim = prim;
   p.src_given = desc_of(*c.x);
@@ -240,6 +248,7 @@ std::unique_ptr<Kernel> build(KernelRequest& r, const Common& c, const char* wha
   p.name = std::string("dnnl ") + what + " " + impl_name(pd) + (c.bf16 ? " bf16 " : " ") +
            layout_name(*c.x, out) + (p.dst != p.dst_given ? " (via reorder)" : "");
   r.outputs[0].block = best_c.block;
+  r.outputs[0].dtype = out_type;
   return std::make_unique<ConvKernel>(std::move(p));
 }
 

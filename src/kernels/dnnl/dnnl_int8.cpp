@@ -14,6 +14,8 @@ dt dnnl_type(DType t) {
       return dt::s32;
     case DType::f32:
       return dt::f32;
+    case DType::bf16:
+      return dt::bf16;
     default:
       return dt::undef;
   }

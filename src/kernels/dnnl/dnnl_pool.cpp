@@ -1,7 +1,8 @@
 // MaxPool, AveragePool and the global pools on oneDNN, plain or channel-blocked. A blocked
 // input gives a blocked output (pooling keeps channels apart, so the layout carries through).
 // MaxPool also takes u8/i8 (int8-transparent in a quantized model: the integers are
-// pooled unchanged), plain, blocked or channels-last (dnnl_int8.hpp).
+// pooled unchanged), plain, blocked or channels-last (dnnl_int8.hpp), and bf16 between bf16
+// convolutions (dnnl_common.hpp, consumers_take_bf16).
 #include <algorithm>
 
 #include "kernels/dnnl/dnnl_common.hpp"
@@ -56,10 +57,13 @@ std::unique_ptr<Kernel> make_dnnl_pool(KernelRequest& r) {
   const bool is_max = op == "MaxPool" || op == "GlobalMaxPool";
   const bool int8 = x.dtype == DType::u8 || x.dtype == DType::i8;
   // ONNX's GlobalMaxPool is float-only (its reference rejects integers).
-  if ((x.dtype != DType::f32 && !(int8 && op == "MaxPool")) || !x.known || rank < 3 || rank > 5)
+  // bf16 between bf16 convolutions (consumers_take_bf16): MaxPool keeps it.
+  const bool bf16 = x.dtype == DType::bf16 && op == "MaxPool";
+  if ((x.dtype != DType::f32 && !(int8 && op == "MaxPool") && !bf16) || !x.known || rank < 3 ||
+      rank > 5)
     return nullptr;
   const ValueDesc& y = r.outputs[0];
-  if (y.dtype != x.dtype || !y.known || y.shape.size() != rank) return nullptr;
+  if ((y.dtype != x.dtype && !bf16) || !y.known || y.shape.size() != rank) return nullptr;
   for (int64_t d : x.shape)
     if (d <= 0) return nullptr;
   // A blocked graph output would have to be converted back: let the compiler offer plain.
@@ -102,6 +106,7 @@ std::unique_ptr<Kernel> make_dnnl_pool(KernelRequest& r) {
   }
   ValueDesc out = y;
   out.block = x.block;
+  out.dtype = x.dtype;
   const dnnl::algorithm alg = is_max              ? dnnl::algorithm::pooling_max
                               : count_include_pad ? dnnl::algorithm::pooling_avg_include_padding
                                                   : dnnl::algorithm::pooling_avg_exclude_padding;
@@ -113,11 +118,15 @@ std::unique_ptr<Kernel> make_dnnl_pool(KernelRequest& r) {
     dnnl::pooling_v2_forward::primitive_desc pd(d, base_attr(), cpu_engine());
     if (is_reference_impl(pd) && !x.plain()) return nullptr;
     r.outputs[0].block = x.block;
+    r.outputs[0].dtype = x.dtype;
     const std::string layout = x.plain()                     ? " plain"
                                : int8 && is_channels_last(x) ? " nhwc"
                                                              : " blocked";
-    return std::make_unique<PoolKernel>(
-        pd, "dnnl pool " + impl_name(pd) + (int8 ? " int8" : "") + layout);
+    return std::make_unique<PoolKernel>(pd, "dnnl pool " + impl_name(pd) +
+                                                (int8   ? " int8"
+                                                 : bf16 ? " bf16"
+                                                        : "") +
+                                                layout);
   } catch (const dnnl::error&) {
     return nullptr;
   }
