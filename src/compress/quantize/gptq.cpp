@@ -6,6 +6,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "core/check.hpp"
+#include "core/parallel.hpp"
 #include "ir/passes/passes.hpp"
 
 namespace nnaccel {
@@ -141,7 +142,7 @@ double dot(const double* a, const double* b, int64_t n) {
 }
 
 // In place: the lower Cholesky factor of the SPD matrix a (d x d, row-major; the upper triangle is
-// left as it was); false when a pivot is not positive.
+// left as it was); false when a pivot is not positive. The rows below each pivot in parallel.
 bool cholesky_lower(std::vector<double>& a, int64_t d) {
   for (int64_t j = 0; j < d; ++j) {
     double* rj = a.data() + j * d;
@@ -149,10 +150,12 @@ bool cholesky_lower(std::vector<double>& a, int64_t d) {
     if (!(s > 0)) return false;
     const double djj = std::sqrt(s);
     rj[j] = djj;
-    for (int64_t i = j + 1; i < d; ++i) {
-      double* ri = a.data() + i * d;
-      ri[j] = (ri[j] - dot(ri, rj, j)) / djj;
-    }
+    parallel_for(d - j - 1, std::max<int64_t>(1, 16384 / (j + 1)), [&](int64_t b, int64_t e) {
+      for (int64_t i = j + 1 + b; i < j + 1 + e; ++i) {
+        double* ri = a.data() + i * d;
+        ri[j] = (ri[j] - dot(ri, rj, j)) / djj;
+      }
+    });
   }
   return true;
 }
@@ -165,23 +168,28 @@ bool inverse_upper_factor(const std::vector<double>& h, int64_t d, std::vector<d
     for (int64_t j = 0; j < d; ++j)
       l[static_cast<size_t>(i * d + j)] = h[static_cast<size_t>((d - 1 - i) * d + (d - 1 - j))];
   if (!cholesky_lower(l, d)) return false;
-  // X = L^-1 row by row: X[i] = (e_i - sum_{k<i} L[i][k] X[k]) / L[i][i] (X[k] is zero past k).
-  std::vector<double> x(static_cast<size_t>(d * d), 0.0);
-  for (int64_t i = 0; i < d; ++i) {
-    double* xi = x.data() + i * d;
-    const double* li = l.data() + i * d;
-    for (int64_t k = 0; k < i; ++k) {
-      const double f = li[k];
-      const double* xk = x.data() + k * d;
-      for (int64_t j = 0; j <= k; ++j) xi[j] -= f * xk[j];
+  // Column c of X = L^-1 by forward substitution, kept as row c of xt (contiguous for the dot
+  // products): X[c][c] = 1 / L[c][c], X[i][c] = -(sum_{c<=k<i} L[i][k] X[k][c]) / L[i][i].
+  // Columns are independent; column c costs ~(d - c)^2, so each task takes c and d - 1 - c.
+  std::vector<double> xt(static_cast<size_t>(d * d), 0.0);
+  auto column = [&](int64_t c) {
+    double* x = xt.data() + c * d;
+    x[c] = 1.0 / l[static_cast<size_t>(c * d + c)];
+    for (int64_t i = c + 1; i < d; ++i) {
+      const double* li = l.data() + i * d;
+      x[i] = -dot(li + c, x + c, i - c) / li[i];
     }
-    xi[i] += 1.0;
-    for (int64_t j = 0; j <= i; ++j) xi[j] /= li[i];
-  }
+  };
+  parallel_for((d + 1) / 2, 1, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      column(p);
+      if (d - 1 - p != p) column(d - 1 - p);
+    }
+  });
   u.assign(static_cast<size_t>(d * d), 0.0);
   for (int64_t i = 0; i < d; ++i)
     for (int64_t j = i; j < d; ++j)
-      u[static_cast<size_t>(i * d + j)] = x[static_cast<size_t>((d - 1 - i) * d + (d - 1 - j))];
+      u[static_cast<size_t>(i * d + j)] = xt[static_cast<size_t>((d - 1 - j) * d + (d - 1 - i))];
   return true;
 }
 
@@ -314,12 +322,14 @@ void gptq_round(const WeightRows& w, const WeightHessian& h, const std::vector<A
             factored ? (wi[r] - dequantize_value(v, g)) / u[static_cast<size_t>(i * d + i)] : 0;
       }
       if (!factored || dead[static_cast<size_t>(col)]) continue;
-      for (int64_t k = i + 1; k < d; ++k) {
-        const double uik = u[static_cast<size_t>(i * d + k)];
-        if (uik == 0) continue;
-        double* wk = work.data() + k * per_group;
-        for (int64_t r = 0; r < per_group; ++r) wk[r] -= err[static_cast<size_t>(r)] * uik;
-      }
+      parallel_for(d - i - 1, std::max<int64_t>(1, 16384 / per_group), [&](int64_t b, int64_t e) {
+        for (int64_t k = i + 1 + b; k < i + 1 + e; ++k) {
+          const double uik = u[static_cast<size_t>(i * d + k)];
+          if (uik == 0) continue;
+          double* wk = work.data() + k * per_group;
+          for (int64_t r = 0; r < per_group; ++r) wk[r] -= err[static_cast<size_t>(r)] * uik;
+        }
+      });
     }
   }
 }
