@@ -68,6 +68,9 @@ class PackedConstants {
   uint64_t shared_bytes_ = 0;
 };
 
+// Nodes of `graph` that read `value` as an input (not counting graph outputs or subgraph reads).
+std::vector<const Node*> readers_of(const Graph& graph, const std::string& value);
+
 struct KernelRequest {
   const Node& node;
   const Graph& graph;                    // for looking at consumers (layout decisions)

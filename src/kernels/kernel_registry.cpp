@@ -53,17 +53,20 @@ Tensor PackedConstants::get(const Tensor& source, const std::string& format,
   return t;
 }
 
-std::vector<const Node*> KernelRequest::consumers(int output) const {
+std::vector<const Node*> readers_of(const Graph& graph, const std::string& value) {
   std::vector<const Node*> out;
-  const std::string& name = node.outputs.at(static_cast<size_t>(output));
-  if (name.empty()) return out;
+  if (value.empty()) return out;
   for (const Node& n : graph.nodes)
     for (const std::string& in : n.inputs)
-      if (in == name) {
+      if (in == value) {
         out.push_back(&n);
         break;
       }
   return out;
+}
+
+std::vector<const Node*> KernelRequest::consumers(int output) const {
+  return readers_of(graph, node.outputs.at(static_cast<size_t>(output)));
 }
 
 bool KernelRequest::is_graph_output(int output) const {

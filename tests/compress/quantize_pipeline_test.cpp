@@ -41,6 +41,13 @@ std::string fresh_dir(const std::string& name) {
   return dir;
 }
 
+// A fresh folder holding the CNN's 8 images as 4 batch files.
+std::string calibration_folder(const Fixture& t, const std::string& name) {
+  const std::string dir = fresh_dir(name);
+  for (int k = 0; k < 4; ++k) write_batch(t.images, k, dir);
+  return dir;
+}
+
 TEST(QuantizePipeline, ResumedCalibrationEqualsOneRunStraightThrough) {
   Fixture t = tiny_cnn();
   const std::string dir = fresh_dir("resume");
@@ -113,10 +120,8 @@ TEST(QuantizePipeline, DynamicNeedsNoDataAndStaticDoes) {
 
 TEST(QuantizePipeline, EqualizationAndBiasCorrectionRunOnTheCalibrationData) {
   Fixture t = tiny_cnn();
-  const std::string dir = fresh_dir("cle");
-  for (int k = 0; k < 4; ++k) write_batch(t.images, k, dir);
   QuantizeOptions o;
-  o.calib = {dir};
+  o.calib = {calibration_folder(t, "cle")};
   o.qdq.per_channel = false;
   o.cross_layer_equalization = true;
   o.bias_correction = true;
@@ -161,10 +166,8 @@ TEST(QuantizePipeline, LayersSharingAWeightShareItsIntegers) {
 // layer's output still close to float's.
 TEST(QuantizePipeline, GptqRoundsEveryLayer) {
   Fixture t = tiny_cnn();
-  const std::string dir = fresh_dir("gptq");
-  for (int k = 0; k < 4; ++k) write_batch(t.images, k, dir);
   QuantizeOptions o;
-  o.calib = {dir};
+  o.calib = {calibration_folder(t, "gptq")};
   const QuantizeResult nearest = quantize_model(t.model, o);
   o.gptq = true;
   const QuantizeResult r = quantize_model(t.model, o);

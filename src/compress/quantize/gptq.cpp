@@ -8,6 +8,7 @@
 #include "core/check.hpp"
 #include "core/parallel.hpp"
 #include "ir/passes/passes.hpp"
+#include "ops/nn_common.hpp"
 
 namespace nnaccel {
 
@@ -28,16 +29,15 @@ const Tensor* constant_f32(const Graph& g, const std::string& name, int rank) {
 
 // What a layer's H is built from.
 struct HessianLayer {
-  std::string node, input;
+  const Node* node = nullptr;
   bool conv = false;
   int64_t groups = 1, dim = 0;
-  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0, pb = 0, pr = 0;
+  int64_t kh = 1, kw = 1;  // a Conv's kernel
 };
 
 HessianLayer hessian_layer(const Graph& g, const Node& n) {
   HessianLayer l;
-  l.node = n.name;
-  l.input = n.inputs[0];
+  l.node = &n;
   const Tensor& w = g.initializers.at(n.inputs[1]);
   if (n.op_type == "Conv") {
     l.conv = true;
@@ -45,17 +45,6 @@ HessianLayer hessian_layer(const Graph& g, const Node& n) {
     l.kh = w.dim(2);
     l.kw = w.dim(3);
     l.dim = w.dim(1) * l.kh * l.kw;
-    const std::vector<int64_t> s = n.attr_ints("strides", {1, 1}),
-                               d = n.attr_ints("dilations", {1, 1}),
-                               p = n.attr_ints("pads", {0, 0, 0, 0});
-    l.sh = s[0];
-    l.sw = s[1];
-    l.dh = d[0];
-    l.dw = d[1];
-    l.pt = p[0];
-    l.pl = p[1];
-    l.pb = p[2];
-    l.pr = p[3];
   } else {
     const bool trans_b = n.op_type == "Gemm" && n.attr_int("transB", 0) != 0;
     l.dim = trans_b ? w.dim(1) : w.dim(0);
@@ -73,7 +62,7 @@ void add_gram(const float* rows, int64_t count, int64_t dim, std::vector<float>&
 
 // Adds one batch of a layer's input to its H.
 void accumulate(const HessianLayer& l, const Tensor& x, WeightHessian& h) {
-  NNA_CHECK(x.dtype() == DType::f32, "GPTQ: the input of '{}' is {}, not float32", l.node,
+  NNA_CHECK(x.dtype() == DType::f32, "GPTQ: the input of '{}' is {}, not float32", l.node->name,
             dtype_name(x.dtype()));
   const int64_t d = l.dim;
   std::vector<float> hf(static_cast<size_t>(d * d), 0.0f);
@@ -84,22 +73,23 @@ void accumulate(const HessianLayer& l, const Tensor& x, WeightHessian& h) {
   };
   if (!l.conv) {
     NNA_CHECK(x.rank() >= 1 && x.dim(x.rank() - 1) == d,
-              "GPTQ: the input of '{}' has shape {}, not [..., {}]", l.node, shape_str(x.shape()),
-              d);
+              "GPTQ: the input of '{}' has shape {}, not [..., {}]", l.node->name,
+              shape_str(x.shape()), d);
     const int64_t rows = x.numel() / d;
     add_gram(x.data<float>(), rows, d, hf);
     flush(0);
     h.count += rows;
     return;
   }
-  NNA_CHECK(x.rank() == 4, "GPTQ: the input of Conv '{}' has shape {}, not 4-D", l.node,
+  NNA_CHECK(x.rank() == 4, "GPTQ: the input of Conv '{}' has shape {}, not 4-D", l.node->name,
             shape_str(x.shape()));
   const int64_t n = x.dim(0), c = x.dim(1), ih = x.dim(2), iw = x.dim(3);
   const int64_t cg = c / l.groups;
   NNA_CHECK(cg * l.kh * l.kw == d, "GPTQ: Conv '{}' reads {} channels, its weight {} per group",
-            l.node, c, d / (l.kh * l.kw));
-  const int64_t oh = (ih + l.pt + l.pb - l.dh * (l.kh - 1) - 1) / l.sh + 1;
-  const int64_t ow = (iw + l.pl + l.pr - l.dw * (l.kw - 1) - 1) / l.sw + 1;
+            l.node->name, c, d / (l.kh * l.kw));
+  // Output size, strides, dilations and pads (auto_pad included) as the Conv computes them.
+  const nn::Window win = nn::resolve_window(*l.node, {ih, iw}, {l.kh, l.kw}, false);
+  const int64_t oh = win.out[0], ow = win.out[1];
   if (oh <= 0 || ow <= 0) return;
   const float* xp = x.data<float>();
   std::vector<float> patches(static_cast<size_t>(kPatchRows * d));
@@ -112,9 +102,9 @@ void accumulate(const HessianLayer& l, const Tensor& x, WeightHessian& h) {
           for (int64_t ci = 0; ci < cg; ++ci) {
             const float* plane = xp + ((b * c) + gi * cg + ci) * ih * iw;
             for (int64_t ky = 0; ky < l.kh; ++ky) {
-              const int64_t y = oy * l.sh - l.pt + ky * l.dh;
+              const int64_t y = oy * win.strides[0] - win.pads_begin[0] + ky * win.dilations[0];
               for (int64_t kx = 0; kx < l.kw; ++kx) {
-                const int64_t xx = ox * l.sw - l.pl + kx * l.dw;
+                const int64_t xx = ox * win.strides[1] - win.pads_begin[1] + kx * win.dilations[1];
                 *p++ = y >= 0 && y < ih && xx >= 0 && xx < iw ? plane[y * iw + xx] : 0.0f;
               }
             }
@@ -203,13 +193,7 @@ bool gptq_supports(const Graph& g, const Node& n) {
   if (n.inputs.size() < 2 || g.initializers.count(n.inputs[0])) return false;
   if (n.op_type == "Conv") {
     const Tensor* w = constant_f32(g, n.inputs[1], 4);
-    if (w == nullptr) return false;
-    const std::string pad = n.attr_string("auto_pad", "NOTSET");
-    if (pad != "NOTSET" && pad != "VALID") return false;
-    if (n.attr_ints("strides", {1, 1}).size() != 2 || n.attr_ints("dilations", {1, 1}).size() != 2 ||
-        n.attr_ints("pads", {0, 0, 0, 0}).size() != 4)
-      return false;
-    return w->dim(1) * w->dim(2) * w->dim(3) <= kMaxDim;
+    return w != nullptr && w->dim(1) * w->dim(2) * w->dim(3) <= kMaxDim;
   }
   if (n.op_type == "MatMul" || (n.op_type == "Gemm" && n.attr_int("transA", 0) == 0)) {
     const Tensor* w = constant_f32(g, n.inputs[1], 2);
@@ -245,14 +229,15 @@ std::map<std::string, WeightHessian> collect_weight_hessians(const Model& model,
     std::vector<std::string> inputs;
     for (size_t k = next; k < end; ++k) {
       const HessianLayer& l = layers[k];
-      WeightHessian& h = out[l.node];
+      WeightHessian& h = out[l.node->name];
       h.groups = l.groups;
       h.dim = l.dim;
       h.h.assign(static_cast<size_t>(l.groups * l.dim * l.dim), 0.0);
-      inputs.push_back(l.input);
+      inputs.push_back(l.node->inputs[0]);
     }
     for_each_value_batch(model, inputs, batches, options, [&](const std::vector<Tensor>& xs) {
-      for (size_t k = next; k < end; ++k) accumulate(layers[k], xs[k - next], out[layers[k].node]);
+      for (size_t k = next; k < end; ++k)
+        accumulate(layers[k], xs[k - next], out[layers[k].node->name]);
     });
     next = end;
   }

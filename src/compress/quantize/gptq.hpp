@@ -39,8 +39,8 @@ struct WeightHessian {
   int64_t count = 0;      // input vectors summed (per group)
 };
 
-// Whether GPTQ can round node `n` (a Conv with a 4-D constant weight and explicit pads, a MatMul
-// with a constant 2-D B, a Gemm with transA 0), and the input vector length per group.
+// Whether GPTQ can round node `n`: a Conv with a 4-D constant weight, a MatMul with a constant
+// 2-D B or a Gemm (transA 0), with at most 4608 inputs per output channel and group.
 bool gptq_supports(const Graph& g, const Node& n);
 
 // H of each node named in `nodes` that gptq_supports, keyed by node name, from runs of `model`

@@ -1,6 +1,5 @@
 #include "kernels/dnnl/dnnl_common.hpp"
 
-#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <set>
@@ -239,13 +238,6 @@ bool consumers_take_blocked(const KernelRequest& request, int output) {
 
 namespace {
 
-std::vector<const Node*> readers_of(const Graph& g, const std::string& name) {
-  std::vector<const Node*> out;
-  for (const Node& n : g.nodes)
-    if (std::find(n.inputs.begin(), n.inputs.end(), name) != n.inputs.end()) out.push_back(&n);
-  return out;
-}
-
 bool read_by_subgraph_or_output(const Graph& g, const std::string& name) {
   for (const ValueInfo& v : g.outputs)
     if (v.name == name) return true;
@@ -296,7 +288,7 @@ bool consumers_take_bf16(const KernelRequest& request, int output) {
   const std::string& name = request.node.outputs.at(static_cast<size_t>(output));
   const Graph& g = request.graph;
   if (name.empty() || read_by_subgraph_or_output(g, name)) return false;
-  const std::vector<const Node*> readers = readers_of(g, name);
+  const std::vector<const Node*> readers = request.consumers(output);
   if (readers.empty()) return false;
   for (const Node* r : readers)
     if (!reads_bf16(g, *r, name, out.shape.size(), true)) return false;

@@ -140,6 +140,12 @@ bool absent_or_all_zero(const KernelRequest& r, int input) {
   return true;
 }
 
+bool runtime_scalar_zero_point(const KernelRequest& r, int input, DType type) {
+  if (!r.has_input(input) || r.constants[static_cast<size_t>(input)] != nullptr) return false;
+  const ValueDesc& zp = *r.inputs[static_cast<size_t>(input)];
+  return zp.known && zp.dtype == type && shape_numel(zp.shape) == 1;
+}
+
 bool output_stage(const FusedActivation& act, double x_scale, const std::vector<float>& w_scale,
                   std::optional<float> y_scale, std::optional<std::pair<float, int32_t>> z,
                   dt z_type, OutputStage& out, std::optional<MidGrid> mid) {
@@ -201,6 +207,12 @@ bool output_stage(const FusedActivation& act, double x_scale, const std::vector<
 ZeroPointMemory::ZeroPointMemory(int32_t value) : value_(DType::i32, {1}) {
   value_.data<int32_t>()[0] = value;
   mem_ = dnnl::memory({{1}, dt::s32, dnnl::memory::format_tag::x}, cpu_engine(), value_.raw());
+}
+
+void ZeroPointMemory::set(const Tensor& zero_point) {
+  value_.data<int32_t>()[0] = zero_point.dtype() == DType::u8
+                                  ? int32_t{zero_point.data<uint8_t>()[0]}
+                                  : int32_t{zero_point.data<int8_t>()[0]};
 }
 
 }  // namespace nnaccel::dnnl_kernels

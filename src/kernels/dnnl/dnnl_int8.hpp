@@ -52,6 +52,9 @@ std::optional<float> constant_float(const KernelRequest& r, int input);
 std::optional<std::vector<float>> constant_floats(const KernelRequest& r, int input, int64_t n);
 // True when input `input` is absent or a constant whose every element is 0.
 bool absent_or_all_zero(const KernelRequest& r, int input);
+// True when input `input` is a zero point computed at run time (DynamicQuantizeLinear's output in
+// dynamically quantized models): present, not a constant, a known scalar of type `type`.
+bool runtime_scalar_zero_point(const KernelRequest& r, int input, DType type);
 
 inline bool positive_finite(float v) { return std::isfinite(v) && v > 0.0f; }
 
@@ -95,8 +98,9 @@ class ZeroPointMemory {
   ZeroPointMemory() = default;
   explicit ZeroPointMemory(int32_t value);
   const dnnl::memory& memory() const { return mem_; }
-  // A run-time zero point (DynamicQuantizeLinear's): the value the next execution reads.
-  void set(int32_t value) { value_.data<int32_t>()[0] = value; }
+  // A run-time zero point (a u8 or i8 scalar, DynamicQuantizeLinear's): the value the next
+  // execution reads.
+  void set(const Tensor& zero_point);
 
  private:
   Tensor value_;

@@ -98,11 +98,7 @@ class QConvKernel : public Kernel {
         std::memcpy(dst, z.raw(), p_.z_target.get_size());
       }
     }
-    if (p_.src_zp_input >= 0) {
-      const Tensor& zp = *inputs[static_cast<size_t>(p_.src_zp_input)];
-      src_zp_.set(zp.dtype() == DType::u8 ? int32_t{zp.data<uint8_t>()[0]}
-                                          : int32_t{zp.data<int8_t>()[0]});
-    }
+    if (p_.src_zp_input >= 0) src_zp_.set(*inputs[static_cast<size_t>(p_.src_zp_input)]);
     src_.bind(inputs[0]->raw());
     prim_.execute(s, args_);
     if (dst_buffer_.defined()) {
@@ -166,13 +162,8 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
   if (w == nullptr || w->dtype() != DType::i8 || static_cast<size_t>(w->rank()) != rank)
     return nullptr;
   if (!absent_or_all_zero(r, in.w_zp)) return nullptr;
-  // ConvInteger's x zero point computed at run time (dynamic quantization): a scalar of x's type.
-  const bool runtime_x_zp = r.node.op_type == "ConvInteger" && r.has_input(in.x_zp) &&
-                            r.constants[static_cast<size_t>(in.x_zp)] == nullptr;
-  if (runtime_x_zp) {
-    const ValueDesc& zp = *r.inputs[static_cast<size_t>(in.x_zp)];
-    if (!zp.known || zp.dtype != x.dtype || shape_numel(zp.shape) != 1) return nullptr;
-  }
+  const bool runtime_x_zp =
+      r.node.op_type == "ConvInteger" && runtime_scalar_zero_point(r, in.x_zp, x.dtype);
   for (int i = static_cast<int>(r.inputs.size()); i-- > 0;)
     if (r.has_input(i) && i != in.x && i != in.z && !(runtime_x_zp && i == in.x_zp) &&
         r.constants[static_cast<size_t>(i)] == nullptr)

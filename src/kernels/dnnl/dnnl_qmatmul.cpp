@@ -62,11 +62,7 @@ class QMatMulKernel : public Kernel {
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
     src_mem_.set_data_handle(const_cast<void*>(inputs[0]->raw()));
     dst_mem_.set_data_handle(outputs[0].raw());
-    if (src_zp_input_ >= 0) {
-      const Tensor& zp = *inputs[static_cast<size_t>(src_zp_input_)];
-      src_zp_.set(zp.dtype() == DType::u8 ? int32_t{zp.data<uint8_t>()[0]}
-                                          : int32_t{zp.data<int8_t>()[0]});
-    }
+    if (src_zp_input_ >= 0) src_zp_.set(*inputs[static_cast<size_t>(src_zp_input_)]);
     prim_.execute(cpu_stream(), args_);
     cpu_stream().wait();
   }
@@ -110,13 +106,7 @@ std::unique_ptr<Kernel> make_dnnl_qmatmul(KernelRequest& r) {
   if (rows <= 0 || y.shape != out_shape) return nullptr;
   if (!absent_or_all_zero(r, in.b_zp)) return nullptr;
   const bool integer_out = r.node.op_type == "MatMulInteger";
-  // MatMulInteger's A zero point computed at run time: a scalar of A's type.
-  const bool runtime_a_zp =
-      integer_out && r.has_input(in.a_zp) && r.constants[static_cast<size_t>(in.a_zp)] == nullptr;
-  if (runtime_a_zp) {
-    const ValueDesc& zp = *r.inputs[static_cast<size_t>(in.a_zp)];
-    if (!zp.known || zp.dtype != a.dtype || shape_numel(zp.shape) != 1) return nullptr;
-  }
+  const bool runtime_a_zp = integer_out && runtime_scalar_zero_point(r, in.a_zp, a.dtype);
   for (int i = static_cast<int>(r.inputs.size()); i-- > 0;)
     if (r.has_input(i) && i != in.a && !(runtime_a_zp && i == in.a_zp) &&
         r.constants[static_cast<size_t>(i)] == nullptr)
