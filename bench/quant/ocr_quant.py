@@ -64,11 +64,13 @@ def run_outputs(nnaccel, model, inputs, out_dir, log):
 # The quantize arguments of each model when none are given after `--` (the trials behind them are
 # in RESULTS.md's "PaddleOCR rec calibration trials"): mse calibration for all; the recogniser's
 # weights rounded by GPTQ, and the three layers `--sensitivity` ranks worst (its stem and first
-# depthwise convs, whose inputs are the image and a +-13 range that 8 bits resolve worst) in float.
+# depthwise convs, whose inputs are the image and a +-13 range that 8 bits resolve worst) in float;
+# and the size target as a weight budget (the layers that lose least take one scale).
 DEFAULT_ARGS = {
-    "rec": ["--method", "mse", "--gptq", "--exclude", "p2o.Conv.0", "p2o.Conv.1", "p2o.Conv.4"],
-    "cls": ["--method", "mse"],
-    "det": ["--method", "mse"],
+    "rec": ["--method", "mse", "--gptq", "--exclude", "p2o.Conv.0", "p2o.Conv.1", "p2o.Conv.4",
+            "--weight-budget", "0.26"],
+    "cls": ["--method", "mse", "--weight-budget", "0.26"],
+    "det": ["--method", "mse", "--weight-budget", "0.26"],
 }
 
 

@@ -132,7 +132,8 @@ expect "quantize out folder missing" "" "$nnaccel" quantize "$tiny" --calib fash
 expect "quantize nothing to quantize" "$work/out_q" "$nnaccel" quantize "$work/relu.onnx" --dynamic --op-types MatMul --out "$qo"
 for flags in "--calib-size 0" "--calib-size -5" "--scheme int4" "--activations u16" "--method median" \
     "--percentile 20 --method percentile" "--percentile 99" "--op-types Relu" "--threads -1" \
-    "--per-channel --per-tensor" "--calib-size many"; do
+    "--per-channel --per-tensor" "--calib-size many" "--weight-budget 1.5" "--weight-budget 0" \
+    "--weight-budget nan" "--weight-budget 0.3 --per-tensor" "--weight-budget 0.3 --dynamic"; do
   # shellcheck disable=SC2086  # the flags are meant to split
   expect "quantize $flags" "$work/out_q" "$nnaccel" quantize "$tiny" --calib fashion-mnist $flags --out "$qo"
   if ! grep -q -- "${flags%% *}" "$work/stderr"; then

@@ -188,5 +188,56 @@ TEST(QuantizePipeline, GptqRoundsEveryLayer) {
   }
 }
 
+// --weight-budget: the CNN's weights fit a budget just under what per-channel scales take by
+// moving the cheapest layers to one scale; a budget they already fit changes nothing; one no
+// granularity reaches moves every layer and says it was not met.
+TEST(QuantizePipeline, WeightBudgetMovesTheCheapestLayersToOneScale) {
+  Fixture t = tiny_cnn();
+  QuantizeOptions o;
+  o.calib = {calibration_folder(t, "budget")};
+  const QuantizeResult per_channel = quantize_model(t.model, o);
+  const double fp32 = static_cast<double>(initializer_bytes(t.model));
+  const uint64_t have = initializer_bytes(per_channel.model);
+  ASSERT_GT(have, 20u);
+  for (const QuantizedLayer& l : per_channel.layers) EXPECT_GT(l.weight_scales, 1) << l.node;
+
+  o.weight_budget = static_cast<double>(have - 20) / fp32;
+  QuantizeResult r = quantize_model(t.model, o);
+  EXPECT_TRUE(r.budget_met);
+  EXPECT_LE(initializer_bytes(r.model), r.weight_budget_bytes);
+  ASSERT_FALSE(r.budget_per_tensor.empty());
+  EXPECT_LT(r.budget_per_tensor.size(), r.layers.size());  // 20 bytes: not every layer
+  for (const QuantizedLayer& l : r.layers) {
+    EXPECT_EQ(l.weight_scales == 1, r.budget_per_tensor.count(l.node) == 1) << l.node;
+    EXPECT_GT(r.output_sqnr_db.at(l.node), 20.0) << l.node;
+  }
+  // The layer moved first is the one whose single scale adds least noise per byte.
+  const QuantizedLayer* cheapest = nullptr;
+  double best = 1e300;
+  for (const QuantizedLayer& l : per_channel.layers) {
+    const double c =
+        (l.rtn_noise_per_tensor - l.rtn_noise) / static_cast<double>(l.per_tensor_saving);
+    if (c < best) best = c, cheapest = &l;
+  }
+  ASSERT_NE(cheapest, nullptr);
+  EXPECT_EQ(r.budget_per_tensor.count(cheapest->node), 1u);
+
+  o.weight_budget = 1.0;
+  r = quantize_model(t.model, o);
+  EXPECT_TRUE(r.budget_met && r.budget_per_tensor.empty());
+  EXPECT_TRUE(serialize_onnx(r.model) == serialize_onnx(per_channel.model));
+
+  o.weight_budget = 0.1;  // int8 weights alone take 0.25
+  r = quantize_model(t.model, o);
+  EXPECT_FALSE(r.budget_met);
+  EXPECT_EQ(r.budget_per_tensor.size(), r.layers.size());
+
+  o.weight_budget = 1.5;
+  EXPECT_THROW(quantize_model(t.model, o), Error);
+  o.weight_budget = 0.3;
+  o.dynamic = true;
+  EXPECT_THROW(quantize_model(t.model, o), Error);
+}
+
 }  // namespace
 }  // namespace nnaccel

@@ -95,6 +95,7 @@ struct QuantizeOptions {
   double percentile = -1;  // -1: not given
   bool dynamic = false;
   bool cle = false, bias_correction = false, gptq = false;
+  double weight_budget = -1;          // -1: not given
   std::vector<std::string> op_types;  // comma-separated lists
   std::vector<std::string> exclude;
   bool sensitivity = false;

@@ -158,6 +158,9 @@ int main(int argc, char** argv) {
   cq->add_flag("--bias-correction", quant.bias_correction, "correct the biases' mean error");
   cq->add_flag("--gptq", quant.gptq,
                "round weights by GPTQ (least output error on the calibration inputs)");
+  cq->add_option("--weight-budget", quant.weight_budget,
+                 "weights at most this fraction of fp32's bytes (e.g. 0.26): the layers that lose "
+                 "least by it take one scale per tensor until they fit");
   cq->add_option("--op-types", quant.op_types,
                  "ops to quantize (default Conv,Gemm,MatMul,Add,MaxPool and the ops that only "
                  "move data: Reshape,Flatten,Transpose,Squeeze,Unsqueeze,Identity,Concat)")

@@ -70,6 +70,13 @@ nnaccel::QuantizeOptions parse(const QuantizeOptions& o) {
   q.cross_layer_equalization = o.cle;
   q.bias_correction = o.bias_correction;
   q.gptq = o.gptq;
+  NNA_CHECK(!(o.weight_budget != -1 && o.per_tensor),
+            "--weight-budget chooses per-tensor layers itself; drop --per-tensor");
+  // The library reads 0 as no budget (and checks the rest); given here it is a budget.
+  NNA_CHECK(o.weight_budget != 0,
+            "--weight-budget: 0 is not a fraction of the float weights in "
+            "(0, 1]");
+  q.weight_budget = o.weight_budget == -1 ? 0 : o.weight_budget;
   q.sensitivity = o.sensitivity;
   q.state_file = o.calib_state;
   q.threads = o.threads;
@@ -121,17 +128,22 @@ void print_report(const QuantizeOptions& o, const nnaccel::QuantizeOptions& q,
   if (o.gptq)
     fmt::print("GPTQ: {} of {} layers' weights rounded (the rest to nearest)\n", r.gptq_layers,
                r.layers.size());
+  if (q.weight_budget > 0)
+    fmt::print("weight budget {:.4g} of fp32 ({}): {} layers' weights per tensor{}\n",
+               q.weight_budget, bytes_text(r.weight_budget_bytes), r.budget_per_tensor.size(),
+               r.budget_met ? "" : "; still over: the scales were not the only excess");
   fmt::print("\n{:<28} {:<7} {:<22} {:<20} {:<21} {:>9} {:>9}\n", "node", "op", "input range",
              "input scale / zp", "weight scales", "w SQNR", "out SQNR");
   for (const QuantizedLayer& l : r.layers) {
     auto it = r.output_sqnr_db.find(l.node);
-    fmt::print("{:<28} {:<7} {:<22} {:<20} {:<21} {:>9} {:>9}\n", l.node, l.op_type,
-               range_text(l, o.dynamic),
-               o.dynamic
-                   ? "dynamic"
-                   : fmt::format("{:.4g} / {}", l.input_quant.scale, l.input_quant.zero_point),
-               fmt::format("{:.3g}..{:.3g}", l.weight_scale_min, l.weight_scale_max),
-               db(l.weight_sqnr_db), it == r.output_sqnr_db.end() ? "-" : db(it->second));
+    fmt::print(
+        "{:<28} {:<7} {:<22} {:<20} {:<21} {:>9} {:>9}\n", l.node, l.op_type,
+        range_text(l, o.dynamic),
+        o.dynamic ? "dynamic"
+                  : fmt::format("{:.4g} / {}", l.input_quant.scale, l.input_quant.zero_point),
+        l.weight_scales > 1 ? fmt::format("{:.3g}..{:.3g}", l.weight_scale_min, l.weight_scale_max)
+                            : fmt::format("{:.3g} (one)", l.weight_scale_min),
+        db(l.weight_sqnr_db), it == r.output_sqnr_db.end() ? "-" : db(it->second));
   }
   fmt::print("(SQNR in dB; out SQNR: the layer's output against float on one batch)\n\n");
   const uint64_t q_weights = initializer_bytes(r.model);

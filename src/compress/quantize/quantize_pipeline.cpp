@@ -13,6 +13,7 @@
 #include "compress/quantize/gptq.hpp"
 #include "compress/quantize/high_bias_absorption.hpp"
 #include "compress/quantize/quantize_dynamic.hpp"
+#include "compress/quantize/weight_budget.hpp"
 #include "core/atomic_file.hpp"
 #include "core/check.hpp"
 #include "ir/passes/passes.hpp"
@@ -154,6 +155,11 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
             "input) unless --dynamic");
   NNA_CHECK(!(o.dynamic && !o.state_file.empty()),
             "--calib-state: dynamic quantization does not calibrate");
+  NNA_CHECK(!(o.dynamic && o.weight_budget > 0),
+            "--weight-budget: needs static quantization (a QDQ model), not --dynamic");
+  NNA_CHECK(o.weight_budget == 0 || (o.weight_budget > 0 && o.weight_budget <= 1),
+            "--weight-budget: {} is not a fraction of the float weights in (0, 1]",
+            o.weight_budget);
   NNA_CHECK(!(o.dynamic && o.sensitivity),
             "--sensitivity: needs static quantization (calibrated ranges), not --dynamic");
   SessionOptions so;
@@ -242,6 +248,20 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
     qdq.hessians = &hessians;
   }
   r.layers = quantize_to_qdq(r.model, ranges, qdq);
+  if (o.weight_budget > 0) {
+    r.weight_budget_bytes = static_cast<uint64_t>(
+        o.weight_budget * static_cast<double>(initializer_bytes(float_model)));
+    Model measured = r.model;  // as it will be saved: shared weights counted once
+    share_identical_initializers(measured);
+    const uint64_t have = initializer_bytes(measured);
+    if (have > r.weight_budget_bytes) {
+      const GranularityChoice c = per_tensor_layers_for(r.layers, have - r.weight_budget_bytes);
+      r.budget_per_tensor = c.per_tensor;
+      qdq.per_tensor.insert(c.per_tensor.begin(), c.per_tensor.end());
+      r.model = m;
+      r.layers = quantize_to_qdq(r.model, ranges, qdq);
+    }
+  }
   for (const QuantizedLayer& l : r.layers) r.gptq_layers += l.gptq;
 
   if (o.bias_correction) {
@@ -251,6 +271,7 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
   }
 
   share_identical_initializers(r.model);
+  if (o.weight_budget > 0) r.budget_met = initializer_bytes(r.model) <= r.weight_budget_bytes;
 
   if (std::optional<DataBatch> b = one_batch())
     r.output_sqnr_db = layer_output_sqnr(m, r.model, r.layers, b->feeds, so);

@@ -5,6 +5,7 @@
 // layer's output against float on one batch and, optionally, each layer's sensitivity.
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct QuantizeOptions {
   bool cross_layer_equalization = false;
   bool bias_correction = false;
   bool gptq = false;  // weights rounded by GPTQ (gptq.hpp) where it can
+  // > 0: the quantized weights take at most this fraction of the float model's initializer bytes;
+  // per-channel layers go per tensor, least costly first, until they do (weight_budget.hpp).
+  double weight_budget = 0;
   bool sensitivity = false;
   std::string state_file;  // calibration state, saved after every batch; resumed when present
   int threads = 0;
@@ -44,6 +48,10 @@ struct QuantizeResult {
   int64_t high_bias_channels = 0;  // channels whose bias moved into the next layer (with --cle)
   size_t bias_corrected = 0;       // layers whose bias was corrected
   size_t gptq_layers = 0;          // layers whose weights GPTQ rounded
+  // With a weight budget: its bytes, the layers it moved to one scale, whether that sufficed.
+  uint64_t weight_budget_bytes = 0;
+  std::set<std::string> budget_per_tensor;
+  bool budget_met = true;
   std::vector<LayerSensitivity> sensitivity;
   std::string sensitivity_metric;  // "accuracy" or "output SQNR dB"
   std::string sensitivity_data;    // where accuracy was measured

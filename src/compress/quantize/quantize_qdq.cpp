@@ -217,7 +217,7 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
                                 FreshNames& names, std::vector<Node>& added, Node& bias_holder,
                                 int bias_index) {
   const Tensor wf = g.initializers.at(n.inputs[static_cast<size_t>(w.input)]);
-  const int64_t axis = config.per_channel ? w.channel_axis : -1;
+  const int64_t axis = config.per_channel && !config.per_tensor.count(n.name) ? w.channel_axis : -1;
   const int64_t channels = axis >= 0 ? wf.dim(static_cast<int>(axis)) : 1;
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < wf.rank(); ++d) {
@@ -315,7 +315,7 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
   // Gemm into QGemm only when its weight DequantizeLinear has one (measured; its Conv and MatMul
   // fusions take the absent one: PP-OCRv4 rec's nine MatMuls become MatMulIntegerToFloat either
   // way).
-  if (zero_points || n.op_type == "Gemm") {
+  if (zero_points || n.op_type == "Gemm") {  // per_tensor_saving below counts it
     const std::string wz_name = names.fresh(base + "_zero_point");
     g.initializers[wz_name] = wz;
     dq.inputs.push_back(wz_name);
@@ -355,6 +355,27 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
   }
   row.gptq = hessian != nullptr;
   row.weight_sqnr_db = noise > 0 ? 10.0 * std::log10(signal / noise) : INFINITY;
+  row.weight_scales = channels;
+  if (signal > 0) {
+    const AffineQuant one =
+        choose_qparams({std::min(row.weight_min, 0.0f), std::max(row.weight_max, 0.0f)},
+                       config.weight_type, config.weight_symmetric);
+    double own = 0, single = 0;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t c = 0; c < channels; ++c)
+        for (int64_t i = 0; i < inner; ++i) {
+          const float v = wp[(o * channels + c) * inner + i];
+          const AffineQuant& q = wq[static_cast<size_t>(c)];
+          const double a = v - dequantize_value(quantize_value(v, q), q),
+                       b = v - dequantize_value(quantize_value(v, one), one);
+          own += a * a;
+          single += b * b;
+        }
+    row.rtn_noise = own / signal;
+    row.rtn_noise_per_tensor = single / signal;
+  }
+  const bool has_zero_point = zero_points || n.op_type == "Gemm";
+  row.per_tensor_saving = static_cast<uint64_t>(channels - 1) * (has_zero_point ? 5 : 4);
   return row;
 }
 

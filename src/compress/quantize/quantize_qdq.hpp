@@ -38,6 +38,7 @@ struct QdqConfig {
   DType weight_type = DType::i8;
   bool weight_symmetric = true;
   bool per_channel = true;
+  std::set<std::string> per_tensor;  // node names whose weights take one scale even so
   // Node name -> its input statistics: those layers' weights are rounded by GPTQ (gptq.hpp) on
   // the same grids; the others to nearest. Not owned.
   const std::map<std::string, WeightHessian>* hessians = nullptr;
@@ -53,6 +54,12 @@ struct QuantizedLayer {
   float weight_scale_min = 0, weight_scale_max = 0;  // over channels
   double weight_sqnr_db = 0;                         // 10 log10(sum w^2 / sum (w - dq(q(w)))^2)
   bool gptq = false;                                 // weights rounded by GPTQ
+  int64_t weight_scales = 1;                         // one per output channel, or one
+  // What one scale for the whole weight would cost and save (weight_budget.hpp): the relative
+  // weight noise, sum (w - dq(q(w)))^2 / sum w^2, of round-to-nearest on this layer's grids and
+  // on one per-tensor grid, and the bytes of scales (and zero points) it would drop.
+  double rtn_noise = 0, rtn_noise_per_tensor = 0;
+  uint64_t per_tensor_saving = 0;
 };
 
 // The activations quantize_to_qdq needs calibrated ranges for, in graph order: the inputs and
