@@ -334,4 +334,28 @@ void infer_conv_output(InferContext& ctx, int x_index, int w_index, DType out_dt
   ctx.outputs[0] = t;
 }
 
+std::optional<Tensor> centered_s8(const Tensor& w, const Tensor* zero_point, int axis) {
+  if ((w.dtype() != DType::i8 && w.dtype() != DType::u8) || axis < 0 || axis >= w.rank())
+    return std::nullopt;
+  const Tensor* zp = zero_point;
+  const int64_t channels = w.dim(axis);
+  if (zp != nullptr && (zp->dtype() != w.dtype() ||
+                        (zp->numel() != 1 && !(zp->rank() == 1 && zp->numel() == channels))))
+    return std::nullopt;
+  bool zero = true;
+  for (int64_t k = 0; zp != nullptr && k < zp->numel(); ++k) zero = zero && zp->at_i64(k) == 0;
+  if (w.dtype() == DType::i8 && zero) return w;
+  int64_t inner = 1;
+  for (int d = axis + 1; d < w.rank(); ++d) inner *= w.dim(d);
+  Tensor out(DType::i8, w.shape());
+  int8_t* o = out.data<int8_t>();
+  for (int64_t k = 0; k < w.numel(); ++k) {
+    const int64_t c = zp == nullptr || zp->numel() == 1 ? 0 : (k / inner) % channels;
+    const int64_t v = w.at_i64(k) - (zp == nullptr ? 0 : zp->at_i64(c));
+    if (v < -128 || v > 127) return std::nullopt;
+    o[k] = static_cast<int8_t>(v);
+  }
+  return out;
+}
+
 }  // namespace nnaccel::quant

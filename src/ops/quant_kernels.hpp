@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "ops/op_registry.hpp"
@@ -78,5 +79,12 @@ std::vector<int32_t> conv_int32(const ConvGeometry& g, const std::vector<int32_t
 
 // Shape function shared by ConvInteger and QLinearConv: x and w are the given input indices.
 void infer_conv_output(InferContext& ctx, int x_index, int w_index, DType out_dtype);
+
+// An int8 weight with its zero point subtracted, as s8: w - zero_point, where `zero_point` is
+// null (0), one value, or one per index of `axis` in w, of w's type (u8 or i8). Nothing when a
+// difference falls outside s8, the types are not int8, or the shapes do not match. The products
+// (x - x_zp) * (w - w_zp) are unchanged, so the integer kernels (oneDNN's take s8 weights only)
+// can run u8 weights with zero point 128 and narrow-ranged weights with any zero point.
+std::optional<Tensor> centered_s8(const Tensor& w, const Tensor* zero_point, int axis);
 
 }  // namespace nnaccel::quant

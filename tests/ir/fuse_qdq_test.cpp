@@ -528,6 +528,50 @@ TEST(FuseQdq, AbsentWeightZeroPointAndMulBiasScaleFuseLikeStoredOnes) {
   EXPECT_LE(d.off_by_one, d.total / 20 + 1);
 }
 
+// u8 weights (as other tools write them) fuse when w - zero point fits s8: the pass folds the zero
+// point into new s8 weights and the QConv matches the unfused graph; a zero point that leaves a
+// difference outside s8 keeps the float Conv.
+TEST(FuseQdq, U8WeightsWithZeroPointFoldIntoS8) {
+  const std::map<std::string, Tensor> feeds = {{"x", random_f32({2, 3, 7, 7}, 8, -2, 3)}};
+  for (const int zp : {128, 100}) {
+    SCOPED_TRACE(zp);
+    QdqBuilder b;
+    std::vector<float> ws;
+    const float xs = 0.02f;
+    const std::string x = b.qdq("x", xs, 100);
+    const std::string w = b.weight({6, 3, 3, 3}, 5, ws);
+    // The same integers as u8 around zero point `zp`; with zp 100 one weight is 255, 155 steps
+    // above its zero point.
+    const Node* dq = producer(b.g, w);
+    Tensor& wi = b.g.initializers.at(dq->inputs[0]);
+    Tensor wu(DType::u8, wi.shape());
+    for (int64_t i = 0; i < wi.numel(); ++i)
+      wu.data<uint8_t>()[i] = static_cast<uint8_t>(wi.data<int8_t>()[i] + zp);
+    if (zp == 100) wu.data<uint8_t>()[0] = 255;
+    wi = wu;
+    Tensor z(DType::u8, {6});
+    for (int64_t c = 0; c < 6; ++c) z.data<uint8_t>()[c] = static_cast<uint8_t>(zp);
+    b.g.initializers.at(dq->inputs[2]) = z;
+    const std::string conv = b.node("Conv", {x, w, b.bias(ws, xs, 6)}, conv_attrs());
+    b.io({{"x", {2, 3, 7, 7}}}, b.qdq(b.node("Relu", {conv}), 0.05f, 0));
+    Model fused = b.m;
+    optimize(fused);
+    EXPECT_EQ(count_ops(fused.graph, "QConv"), zp == 128 ? 1 : 0);
+    EXPECT_EQ(count_ops(fused.graph, "Conv") + count_ops(fused.graph, "FusedConv"),
+              zp == 128 ? 0 : 1);
+    for (const Node& n : fused.graph.nodes)
+      if (n.op_type == "QConv") {
+        EXPECT_EQ(fused.graph.initializers.at(n.inputs[3]).dtype(), DType::i8);
+      }
+    const Tensor want = run(b.m, feeds, false);
+    for (const bool fast : {false, true}) {
+      const LsbDiff d = lsb_diff(run(fused, feeds, fast), want, 0.05f);
+      EXPECT_EQ(d.worse, 0) << fast;
+      EXPECT_LE(d.off_by_one, d.total / 20 + 1) << fast;
+    }
+  }
+}
+
 // Units the pass cannot prove equivalent stay as they are: a bias at the wrong scale, a
 // transparent op whose Q has other qparams than its DQ.
 TEST(FuseQdq, NonEquivalentUnitsStay) {

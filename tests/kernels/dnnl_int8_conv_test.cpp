@@ -323,15 +323,67 @@ TEST(DnnlInt8Conv, DeclinesWhatItCannotComputeExactly) {
   n.inputs.resize(9);
   std::vector<Tensor> in = qconv_inputs(c, ys, 3);
   ASSERT_NE(run_int8_dnnl(n, in, ys, DType::u8, {0}).kernel, nullptr);
+  // A weight zero point that pushes a weight out of s8 when subtracted (-127 - 3).
   std::vector<Tensor> wzp = in;
-  wzp[5] = random_ints(DType::i8, {6}, 9, 1, 3);  // weight zero points other than 0
+  wzp[3] = wzp[3].clone();
+  wzp[3].data<int8_t>()[0] = -127;
+  wzp[5] = Tensor(DType::i8, {6});
+  for (int64_t c = 0; c < 6; ++c) wzp[5].data<int8_t>()[c] = 3;
   EXPECT_EQ(run_int8_dnnl(n, wzp, ys, DType::u8, {0}).kernel, nullptr);
   EXPECT_EQ(run_int8_dnnl(n, in, ys, DType::u8, {0, 1}).kernel, nullptr);  // run-time x_scale
   EXPECT_EQ(run_int8_dnnl(n, in, ys, DType::u8, {0, 3}).kernel, nullptr);  // run-time weights
-  // ConvInteger with u8 weights (oneDNN wants s8).
+  // ConvInteger with u8 weights and no zero point: 128..255 do not fit s8 (oneDNN's type).
   Node ci = testing::make_node("ConvInteger", 2, 1, c.attrs);
   std::vector<Tensor> cin = {in[0], random_q(DType::u8, c.w, 5)};
+  cin[1].data<uint8_t>()[0] = 255;
   EXPECT_EQ(run_int8_dnnl(ci, cin, ys, DType::i32, {0}).kernel, nullptr);
+}
+
+// Weight zero points other than 0 fold into s8 weights where w - zero point fits s8: u8 weights
+// with zero point 128 (as some tools write them), and s8 weights of a narrow range with
+// per-channel zero points. QLinearConv within 1 LSB of the reference, ConvInteger exact.
+TEST(DnnlInt8Conv, WeightZeroPointsFoldIntoS8Weights) {
+  NNACCEL_SKIP_WITHOUT_EXACT_INT8();
+  const Shape xs{2, 13, 8, 7}, ws{10, 13, 3, 3};
+  const std::vector<Attribute> attrs = conv_attrs({1, 2}, {1, 0, 1, 1}, {1, 1}, 1);
+  const Tensor x = random_q(DType::u8, xs, 11);
+  struct Weights {
+    std::string what;
+    Tensor w, zp;
+  };
+  Tensor per_channel_zp = random_ints(DType::i8, {10}, 12, -27, 27);
+  const std::vector<Weights> cases = {
+      {"u8, zero point 128", random_q(DType::u8, ws, 13), q_scalar(DType::u8, 128)},
+      {"s8 in [-100, 100], per-channel zero points", random_ints(DType::i8, ws, 14, -100, 100),
+       per_channel_zp}};
+  for (const Weights& k : cases) {
+    SCOPED_TRACE(k.what);
+    std::vector<Tensor> in = {x,
+                              Tensor::scalar_f32(0.03f),
+                              q_scalar(DType::u8, 120),
+                              k.w,
+                              testing::random_f32({10}, 15, 0.001f, 0.003f),
+                              k.zp,
+                              Tensor::scalar_f32(0.07f),
+                              q_scalar(DType::u8, 128),
+                              random_ints(DType::i32, {10}, 16, -2000, 2000)};
+    Node ql = testing::make_node("QLinearConv", 9, 1, attrs);
+    const Tensor want = testing::run_op(ql, in)[0];
+    testing::Int8Run run = run_int8_dnnl(ql, in, want.shape(), DType::u8, {0});
+    ASSERT_NE(run.kernel, nullptr) << "declined";
+    EXPECT_EQ(run.kernel->name().find("ref"), std::string::npos) << run.kernel->name();
+    EXPECT_LT(testing::saturated_share(want), 0.2) << "badly scaled";
+    expect_within_one_lsb(run.plain, want, 0.01, run.kernel->name());
+
+    Node ci = testing::make_node("ConvInteger", 4, 1, attrs);
+    std::vector<Tensor> cin = {x, k.w, q_scalar(DType::u8, 77), k.zp};
+    const Tensor acc = testing::run_op(ci, cin)[0];
+    testing::Int8Run crun = run_int8_dnnl(ci, cin, acc.shape(), DType::i32, {0});
+    ASSERT_NE(crun.kernel, nullptr);
+    ASSERT_EQ(crun.plain.shape(), acc.shape());
+    for (int64_t i = 0; i < acc.numel(); ++i)
+      ASSERT_EQ(crun.plain.data<int32_t>()[i], acc.data<int32_t>()[i]) << i;
+  }
 }
 
 TEST(DnnlInt8Conv, DeclinesWithoutVnni) {

@@ -146,12 +146,33 @@ TEST(DnnlInt8MatMul, QLinearMatMulAndMatMulIntegerOnTheFastPath) {
       ASSERT_EQ(outs[0].data<int32_t>()[i], want_rt.data<int32_t>()[i]) << "zp " << zp << " " << i;
   }
 
-  // Declined: B zero points other than 0, u8 B, a run-time B, per-row a_scale.
-  std::vector<Tensor> bzp = in;
-  bzp[5] = random_ints(DType::i8, {9}, 5, 1, 2);
+  // B zero points fold into s8 B where B - zero point fits s8: u8 B with zero point 128, exact.
+  const Tensor ub = random_q(DType::u8, {16, 9}, 6);
+  std::vector<Tensor> ubin = {a, ub, q_scalar(DType::u8, 99), q_scalar(DType::u8, 128)};
+  const Tensor uacc = testing::run_op(testing::make_node("MatMulInteger", 4, 1), ubin)[0];
+  testing::Int8Run urun =
+      run_int8_dnnl(testing::make_node("MatMulInteger", 4, 1), ubin, uacc.shape(), DType::i32, {0});
+  ASSERT_NE(urun.kernel, nullptr);
+  for (int64_t i = 0; i < uacc.numel(); ++i)
+    ASSERT_EQ(urun.plain.data<int32_t>()[i], uacc.data<int32_t>()[i]) << i;
+  std::vector<Tensor> bzp = in;  // per-column zero points, B narrow enough
+  bzp[3] = random_ints(DType::i8, {16, 9}, 9, -90, 90);
+  bzp[5] = random_ints(DType::i8, {9}, 5, -30, 30);
+  const Tensor want_zp = testing::run_op(ql, bzp)[0];
+  testing::Int8Run zrun = run_int8_dnnl(ql, bzp, want_zp.shape(), DType::u8, {0});
+  ASSERT_NE(zrun.kernel, nullptr);
+  expect_within_one_lsb(zrun.plain, want_zp, 0.01, zrun.kernel->name());
+
+  // Declined: a zero point pushing B out of s8, u8 B without one, a run-time B, per-row a_scale.
+  bzp = in;
+  bzp[3] = bzp[3].clone();
+  bzp[3].data<int8_t>()[0] = -127;
+  bzp[5] = Tensor(DType::i8, {9});
+  for (int64_t c = 0; c < 9; ++c) bzp[5].data<int8_t>()[c] = 2;
   EXPECT_EQ(run_int8_dnnl(ql, bzp, want.shape(), DType::u8, {0}).kernel, nullptr);
-  std::vector<Tensor> ub = {a, random_q(DType::u8, {16, 9}, 6), q_scalar(DType::u8, 99)};
-  EXPECT_EQ(run_int8_dnnl(mi, ub, acc.shape(), DType::i32, {0}).kernel, nullptr);
+  std::vector<Tensor> ub0 = {a, ub.clone(), q_scalar(DType::u8, 99)};
+  ub0[1].data<uint8_t>()[0] = 200;
+  EXPECT_EQ(run_int8_dnnl(mi, ub0, acc.shape(), DType::i32, {0}).kernel, nullptr);
   EXPECT_EQ(run_int8_dnnl(ql, in, want.shape(), DType::u8, {0, 3}).kernel, nullptr);
   std::vector<Tensor> rows = in;
   rows[1] = Tensor::from_f32({2}, {0.03f, 0.02f});

@@ -17,6 +17,7 @@
 #include "ir/passes/pattern.hpp"
 #include "ops/fused_activation.hpp"
 #include "ops/op_registry.hpp"
+#include "ops/quant_kernels.hpp"
 
 namespace nnaccel {
 
@@ -176,8 +177,10 @@ class Matcher {
     return f;
   }
 
-  // A constant weight read through DequantizeLinear: i8 values, scale and zero point per tensor
-  // or along `channel_axis` (which must be the output channels).
+  // A constant weight read through DequantizeLinear: int8 values, scale and zero point per tensor
+  // or along `channel_axis` (which must be the output channels). A zero point other than 0 (u8
+  // weights, or asymmetric s8) is folded into new s8 values where w - zero point fits s8
+  // (quant::centered_s8), so the fused op always gets s8 weights; other weights stay float.
   struct Weight {
     std::string value, scale, zero_point;
     const Tensor* w = nullptr;
@@ -190,7 +193,7 @@ class Matcher {
     Weight w;
     w.w = v_.constant(dq->inputs[0]);
     const Tensor* s = v_.constant(dq->inputs[1]);
-    if (w.w == nullptr || w.w->dtype() != DType::i8 || s == nullptr || s->dtype() != DType::f32 ||
+    if (w.w == nullptr || !is_int8(w.w->dtype()) || s == nullptr || s->dtype() != DType::f32 ||
         s->rank() > 1)
       return std::nullopt;
     const bool per_channel = s->rank() == 1 && s->numel() > 1;
@@ -204,9 +207,25 @@ class Matcher {
     w.value = dq->inputs[0];
     w.scale = dq->inputs[1];
     w.scales.assign(s->data<float>(), s->data<float>() + s->numel());
+    const Tensor* z = nullptr;
     if (dq->inputs.size() > 2 && !dq->inputs[2].empty()) {
-      const Tensor* z = v_.constant(dq->inputs[2]);
-      if (z == nullptr || z->dtype() != DType::i8 || z->shape() != s->shape()) return std::nullopt;
+      z = v_.constant(dq->inputs[2]);
+      if (z == nullptr || z->dtype() != w.w->dtype() || z->shape() != s->shape())
+        return std::nullopt;
+    }
+    std::optional<Tensor> centered =
+        quant::centered_s8(*w.w, z, per_channel ? static_cast<int>(channel_axis) : 0);
+    if (!centered) return std::nullopt;
+    if (centered->raw() != w.w->raw()) {
+      auto [it, fresh_one] = centered_.try_emplace(w.value);  // once per weight
+      if (fresh_one) {
+        it->second = fresh(w.value + "_s8");
+        new_initializers_[it->second] = *centered;
+      }
+      w.value = it->second;
+      w.w = &new_initializers_.at(it->second);
+      w.zero_point = zeros(DType::i8, s->shape());
+    } else if (z != nullptr) {
       w.zero_point = dq->inputs[2];
     } else {
       w.zero_point = zeros(DType::i8, s->shape());
@@ -425,7 +444,7 @@ class Matcher {
   Graph& g_;
   std::string reason_;
   std::map<std::string, Tensor> new_initializers_;
-  std::map<std::string, std::string> zeros_, transposed_;
+  std::map<std::string, std::string> zeros_, transposed_, centered_;
 };
 
 // The weights and biases of the float ops left (units not fused): a DequantizeLinear of constants

@@ -1,5 +1,7 @@
 #include "kernels/dnnl/dnnl_int8.hpp"
 
+#include "ops/quant_kernels.hpp"
+
 namespace nnaccel::dnnl_kernels {
 
 using dt = dnnl::memory::data_type;
@@ -130,14 +132,14 @@ std::optional<std::vector<float>> constant_floats(const KernelRequest& r, int in
   return std::vector<float>(t->data<float>(), t->data<float>() + t->numel());
 }
 
-bool absent_or_all_zero(const KernelRequest& r, int input) {
-  const size_t i = static_cast<size_t>(input);
-  if (i >= r.inputs.size() || r.inputs[i] == nullptr) return true;
-  const Tensor* t = constant_at(r, input);
-  if (t == nullptr) return false;
-  for (int64_t k = 0; k < t->numel(); ++k)
-    if (t->at_i64(k) != 0) return false;
-  return true;
+std::optional<Tensor> centered_s8_weights(const KernelRequest& r, const Tensor& w, int zp_input,
+                                          int axis) {
+  const Tensor* zp = nullptr;
+  if (r.has_input(zp_input)) {
+    zp = constant_at(r, zp_input);
+    if (zp == nullptr) return std::nullopt;
+  }
+  return quant::centered_s8(w, zp, axis);
 }
 
 bool runtime_scalar_zero_point(const KernelRequest& r, int input, DType type) {

@@ -50,8 +50,13 @@ std::optional<int32_t> constant_int(const KernelRequest& r, int input);
 std::optional<float> constant_float(const KernelRequest& r, int input);
 // The values of a constant float input of 1 or n elements (rank 0 or 1), else nothing.
 std::optional<std::vector<float>> constant_floats(const KernelRequest& r, int input, int64_t n);
-// True when input `input` is absent or a constant whose every element is 0.
-bool absent_or_all_zero(const KernelRequest& r, int input);
+// The constant weight `w` of an integer conv or matmul as the s8 operand oneDNN multiplies, with
+// its zero point (input `zp_input`: absent, a scalar, or one per index of `axis`) folded in:
+// w - zp, when every difference fits in s8. s8 weights without zero points come back as they
+// are; u8 weights with zero point 128, and any weights that span at most 256 steps around their
+// zero point, come back shifted, exactly. Nothing otherwise (the reference runs the op).
+std::optional<Tensor> centered_s8_weights(const KernelRequest& r, const Tensor& w, int zp_input,
+                                          int axis);
 // True when input `input` is a zero point computed at run time (DynamicQuantizeLinear's output in
 // dynamically quantized models): present, not a constant, a known scalar of type `type`.
 bool runtime_scalar_zero_point(const KernelRequest& r, int input, DType type);

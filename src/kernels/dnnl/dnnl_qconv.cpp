@@ -1,8 +1,9 @@
 // ai.nnaccel QConv, QLinearConv and ConvInteger on oneDNN's int8 convolution (INT8_CONTRACT.md).
 //
 // The output stage maps onto output scales and post-ops as dnnl_int8.hpp says.
-// Weights must be s8 with zero point 0 and constant, like the scales and zero points; other
-// cases are left to the reference. Activations are channels-last (dnnl_int8.hpp).
+// Weights must be constant, like the scales and zero points, and fit s8 once their zero point is
+// subtracted (centered_s8_weights); other cases are left to the reference. Activations are
+// channels-last (dnnl_int8.hpp).
 #include <cmath>
 #include <cstring>
 
@@ -158,10 +159,11 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
   if (rank < 3 || rank > 5 || y.shape.size() != rank) return nullptr;
   for (int64_t d : x.shape)
     if (d <= 0) return nullptr;
-  const Tensor* w = r.constants[static_cast<size_t>(in.w)];
-  if (w == nullptr || w->dtype() != DType::i8 || static_cast<size_t>(w->rank()) != rank)
-    return nullptr;
-  if (!absent_or_all_zero(r, in.w_zp)) return nullptr;
+  const Tensor* w_given = r.constants[static_cast<size_t>(in.w)];
+  if (w_given == nullptr || static_cast<size_t>(w_given->rank()) != rank) return nullptr;
+  const std::optional<Tensor> w_s8 = centered_s8_weights(r, *w_given, in.w_zp, 0);
+  if (!w_s8) return nullptr;
+  const Tensor* w = &*w_s8;
   const bool runtime_x_zp =
       r.node.op_type == "ConvInteger" && runtime_scalar_zero_point(r, in.x_zp, x.dtype);
   for (int i = static_cast<int>(r.inputs.size()); i-- > 0;)

@@ -3,8 +3,8 @@
 // primitive's format; bias, activation and requantization as output scales, post-ops and zero
 // points (the output stage of dnnl_int8.hpp). MatMulInteger's A zero point may be a run-time
 // scalar (DynamicQuantizeLinear's output in dynamically quantized models): it is read on each run.
-// Per-row A scales or zero points, B zero points other than 0 and other run-time qparams are left
-// to the reference.
+// B's zero point is folded into B when the differences fit s8 (centered_s8_weights). Per-row A
+// scales or zero points, other B and other run-time qparams are left to the reference.
 #include "kernels/dnnl/dnnl_factories.hpp"
 #include "kernels/dnnl/dnnl_int8.hpp"
 
@@ -96,15 +96,17 @@ std::unique_ptr<Kernel> make_dnnl_qmatmul(KernelRequest& r) {
   const dt a_type = dnnl_type(a.dtype), y_type = dnnl_type(y.dtype);
   if (!a.known || !a.plain() || (a_type != dt::u8 && a_type != dt::s8) || a.shape.size() < 2)
     return nullptr;
-  const Tensor* b = r.constants[static_cast<size_t>(in.b)];
-  if (b == nullptr || b->dtype() != DType::i8 || b->rank() != 2) return nullptr;
+  const Tensor* b_given = r.constants[static_cast<size_t>(in.b)];
+  if (b_given == nullptr || b_given->rank() != 2) return nullptr;
+  const std::optional<Tensor> b_s8 = centered_s8_weights(r, *b_given, in.b_zp, 1);
+  if (!b_s8) return nullptr;
+  const Tensor* b = &*b_s8;
   const int64_t K = a.shape.back(), N = b->dim(1);
   if (b->dim(0) != K || K <= 0 || N <= 0) return nullptr;
   const int64_t rows = shape_numel(a.shape) / K;
   Shape out_shape(a.shape.begin(), a.shape.end() - 1);
   out_shape.push_back(N);
   if (rows <= 0 || y.shape != out_shape) return nullptr;
-  if (!absent_or_all_zero(r, in.b_zp)) return nullptr;
   const bool integer_out = r.node.op_type == "MatMulInteger";
   const bool runtime_a_zp = integer_out && runtime_scalar_zero_point(r, in.a_zp, a.dtype);
   for (int i = static_cast<int>(r.inputs.size()); i-- > 0;)
