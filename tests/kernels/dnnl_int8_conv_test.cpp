@@ -266,36 +266,48 @@ TEST(DnnlInt8Conv, EveryMappedActivation) {
     }
 }
 
-TEST(DnnlInt8Conv, QLinearConvAndConvIntegerOnTheFastPath) {
-  NNACCEL_SKIP_WITHOUT_EXACT_INT8();
-  const Shape xs{1, 21, 9, 7}, ws{11, 21, 3, 3};
-  const std::vector<Attribute> attrs = conv_attrs({2, 1}, {1, 1, 1, 1}, {1, 1}, 1);
-  Tensor x = random_q(DType::u8, xs, 1), w = random_ints(DType::i8, ws, 2, -127, 127);
+// QLinearConv of x and w (weight scales per channel, zero point `w_zp`) on the fast path within
+// 1 LSB of the reference; ConvInteger of the same integers exact (int32, no rounding).
+void check_qlinear_and_integer(const Tensor& x, const Tensor& w, const Tensor& w_zp,
+                               const std::vector<Attribute>& attrs, float y_scale, uint32_t seed) {
+  const int64_t m = w.dim(0);
   std::vector<Tensor> in = {x,
                             Tensor::scalar_f32(0.03f),
                             q_scalar(DType::u8, 120),
                             w,
-                            testing::random_f32({11}, 3, 0.001f, 0.003f),
-                            Tensor(DType::i8, {11}),
-                            Tensor::scalar_f32(0.08f),
+                            testing::random_f32({m}, seed, 0.001f, 0.003f),
+                            w_zp,
+                            Tensor::scalar_f32(y_scale),
                             q_scalar(DType::u8, 128),
-                            random_ints(DType::i32, {11}, 4, -2000, 2000)};
+                            random_ints(DType::i32, {m}, seed + 1, -2000, 2000)};
   Node ql = testing::make_node("QLinearConv", 9, 1, attrs);
   const Tensor want = testing::run_op(ql, in)[0];
   testing::Int8Run run = run_int8_dnnl(ql, in, want.shape(), DType::u8, {0});
-  ASSERT_NE(run.kernel, nullptr);
+  ASSERT_NE(run.kernel, nullptr) << "declined";
+  EXPECT_EQ(run.kernel->name().find("ref"), std::string::npos) << run.kernel->name();
+  EXPECT_LT(testing::saturated_share(want), 0.2) << "badly scaled";
   expect_within_one_lsb(run.plain, want, 0.01, run.kernel->name());
 
-  // ConvInteger is exact: int32 accumulators, no rounding.
-  Node ci = testing::make_node("ConvInteger", 3, 1, attrs);
-  std::vector<Tensor> cin = {x, w, q_scalar(DType::u8, 77)};
+  Node ci = testing::make_node("ConvInteger", 4, 1, attrs);
+  std::vector<Tensor> cin = {x, w, q_scalar(DType::u8, 77), w_zp};
   const Tensor acc = testing::run_op(ci, cin)[0];
   testing::Int8Run crun = run_int8_dnnl(ci, cin, acc.shape(), DType::i32, {0});
   ASSERT_NE(crun.kernel, nullptr);
   ASSERT_EQ(crun.plain.shape(), acc.shape());
   for (int64_t i = 0; i < acc.numel(); ++i)
     ASSERT_EQ(crun.plain.data<int32_t>()[i], acc.data<int32_t>()[i]) << i;
+}
 
+TEST(DnnlInt8Conv, QLinearConvAndConvIntegerOnTheFastPath) {
+  NNACCEL_SKIP_WITHOUT_EXACT_INT8();
+  const Shape xs{1, 21, 9, 7}, ws{11, 21, 3, 3};
+  const std::vector<Attribute> attrs = conv_attrs({2, 1}, {1, 1, 1, 1}, {1, 1}, 1);
+  Tensor x = random_q(DType::u8, xs, 1), w = random_ints(DType::i8, ws, 2, -127, 127);
+  check_qlinear_and_integer(x, w, Tensor(DType::i8, {11}), attrs, 0.08f, 3);
+
+  Node ci = testing::make_node("ConvInteger", 3, 1, attrs);
+  std::vector<Tensor> cin = {x, w, q_scalar(DType::u8, 77)};
+  const Tensor acc = testing::run_op(ci, cin)[0];
   // A run-time x zero point (dynamic quantization's), read on every run of one kernel.
   testing::Int8Run rt = run_int8_dnnl(ci, cin, acc.shape(), DType::i32, {0, 2});
   ASSERT_NE(rt.kernel, nullptr);
@@ -358,31 +370,7 @@ TEST(DnnlInt8Conv, WeightZeroPointsFoldIntoS8Weights) {
        per_channel_zp}};
   for (const Weights& k : cases) {
     SCOPED_TRACE(k.what);
-    std::vector<Tensor> in = {x,
-                              Tensor::scalar_f32(0.03f),
-                              q_scalar(DType::u8, 120),
-                              k.w,
-                              testing::random_f32({10}, 15, 0.001f, 0.003f),
-                              k.zp,
-                              Tensor::scalar_f32(0.07f),
-                              q_scalar(DType::u8, 128),
-                              random_ints(DType::i32, {10}, 16, -2000, 2000)};
-    Node ql = testing::make_node("QLinearConv", 9, 1, attrs);
-    const Tensor want = testing::run_op(ql, in)[0];
-    testing::Int8Run run = run_int8_dnnl(ql, in, want.shape(), DType::u8, {0});
-    ASSERT_NE(run.kernel, nullptr) << "declined";
-    EXPECT_EQ(run.kernel->name().find("ref"), std::string::npos) << run.kernel->name();
-    EXPECT_LT(testing::saturated_share(want), 0.2) << "badly scaled";
-    expect_within_one_lsb(run.plain, want, 0.01, run.kernel->name());
-
-    Node ci = testing::make_node("ConvInteger", 4, 1, attrs);
-    std::vector<Tensor> cin = {x, k.w, q_scalar(DType::u8, 77), k.zp};
-    const Tensor acc = testing::run_op(ci, cin)[0];
-    testing::Int8Run crun = run_int8_dnnl(ci, cin, acc.shape(), DType::i32, {0});
-    ASSERT_NE(crun.kernel, nullptr);
-    ASSERT_EQ(crun.plain.shape(), acc.shape());
-    for (int64_t i = 0; i < acc.numel(); ++i)
-      ASSERT_EQ(crun.plain.data<int32_t>()[i], acc.data<int32_t>()[i]) << i;
+    check_qlinear_and_integer(x, k.w, k.zp, attrs, 0.07f, 15);
   }
 }
 
