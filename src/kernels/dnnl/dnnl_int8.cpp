@@ -132,6 +132,30 @@ std::optional<std::vector<float>> constant_floats(const KernelRequest& r, int in
   return std::vector<float>(t->data<float>(), t->data<float>() + t->numel());
 }
 
+std::optional<ProductScales> product_scales(const KernelRequest& r, int x_scale, int w_scale,
+                                            int64_t channels, int y_scale, int y_zp,
+                                            dnnl::memory::data_type y_type) {
+  using dt = dnnl::memory::data_type;
+  ProductScales p;
+  const std::optional<float> xs = constant_float(r, x_scale);
+  std::optional<std::vector<float>> ws = constant_floats(r, w_scale, channels);
+  if (!xs || !ws || !positive_finite(*xs)) return std::nullopt;
+  for (float v : *ws)
+    if (!positive_finite(v)) return std::nullopt;
+  p.x_scale = *xs;
+  p.w_scale = std::move(*ws);
+  if (r.has_input(y_scale) != r.has_input(y_zp)) return std::nullopt;
+  if (r.has_input(y_scale)) {
+    p.y_scale = constant_float(r, y_scale);
+    p.y_zero_point = constant_int(r, y_zp);
+    if (!p.y_scale || !p.y_zero_point || !positive_finite(*p.y_scale)) return std::nullopt;
+    if (y_type != dt::u8 && y_type != dt::s8) return std::nullopt;
+  } else if (y_type != dt::f32) {
+    return std::nullopt;
+  }
+  return p;
+}
+
 std::optional<Tensor> centered_s8_weights(const KernelRequest& r, const Tensor& w, int zp_input,
                                           int axis) {
   const Tensor* zp = nullptr;

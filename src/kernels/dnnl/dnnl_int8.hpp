@@ -63,6 +63,21 @@ bool runtime_scalar_zero_point(const KernelRequest& r, int input, DType type);
 
 inline bool positive_finite(float v) { return std::isfinite(v) && v > 0.0f; }
 
+// The scales of an integer conv's or matmul's output from its constant inputs: the activation's
+// scale (input `x_scale`), the weight's (`w_scale`: one, or one per each of `channels`), and y's
+// scale and zero point (`y_scale`, `y_zp`: both, for a u8/s8 y, or neither, for float y).
+// Nothing when one is missing, not a constant, a scale is not positive and finite, or y's type
+// does not match.
+struct ProductScales {
+  float x_scale = 1;
+  std::vector<float> w_scale;
+  std::optional<float> y_scale;
+  std::optional<int32_t> y_zero_point;
+};
+std::optional<ProductScales> product_scales(const KernelRequest& r, int x_scale, int w_scale,
+                                            int64_t channels, int y_scale, int y_zp,
+                                            dnnl::memory::data_type y_type);
+
 // The contract's output stage (INT8_CONTRACT.md) as oneDNN 2.6 output scales and post-ops. Its
 // int8 convolution and matmul compute per output element (m: output channel / column)
 //   dst = post_ops(output_scale[m] * (acc + bias[m])) + dst_zero_point

@@ -188,21 +188,11 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
   if (integer_out) {
     if (y_type != dt::s32) return nullptr;
   } else {
-    std::optional<float> x_scale = constant_float(r, in.x_scale);
-    std::optional<std::vector<float>> w_scale = constant_floats(r, in.w_scale, g->M);
-    if (!x_scale || !w_scale || !positive_finite(*x_scale)) return nullptr;
-    for (float v : *w_scale)
-      if (!positive_finite(v)) return nullptr;
-    std::optional<float> y_scale;
-    if (r.has_input(in.y_scale) != r.has_input(in.y_zp)) return nullptr;
-    if (r.has_input(in.y_scale)) {
-      y_scale = constant_float(r, in.y_scale);
-      y_zp = constant_int(r, in.y_zp);
-      if (!y_scale || !y_zp || !positive_finite(*y_scale)) return nullptr;
-      if (y_type != dt::u8 && y_type != dt::s8) return nullptr;
-    } else if (y_type != dt::f32) {
-      return nullptr;
-    }
+    const std::optional<ProductScales> ps =
+        product_scales(r, in.x_scale, in.w_scale, g->M, in.y_scale, in.y_zp, y_type);
+    if (!ps) return nullptr;
+    const std::optional<float> y_scale = ps->y_scale;
+    y_zp = ps->y_zero_point;
     std::optional<std::pair<float, int32_t>> z;
     if (r.has_input(in.z)) {
       const ValueDesc& zd = *r.inputs[static_cast<size_t>(in.z)];
@@ -224,7 +214,8 @@ std::unique_ptr<Kernel> make_dnnl_qconv(KernelRequest& r) {
         return nullptr;
       mid = MidGrid{*ms, *mz, mt == DType::u8 ? 0 : -128, mt == DType::u8 ? 255 : 127};
     }
-    if (!output_stage(activation_of(r.node), *x_scale, *w_scale, y_scale, z, z_type, stage, mid))
+    if (!output_stage(activation_of(r.node), ps->x_scale, ps->w_scale, y_scale, z, z_type, stage,
+                      mid))
       return nullptr;
   }
   if (r.has_input(in.bias)) {

@@ -123,23 +123,12 @@ std::unique_ptr<Kernel> make_dnnl_qmatmul(KernelRequest& r) {
   if (integer_out) {
     if (y_type != dt::s32) return nullptr;
   } else {
-    std::optional<float> a_scale = constant_float(r, in.a_scale);
-    std::optional<std::vector<float>> b_scale = constant_floats(r, in.b_scale, N);
-    if (!a_scale || !b_scale || !positive_finite(*a_scale)) return nullptr;
-    for (float v : *b_scale)
-      if (!positive_finite(v)) return nullptr;
-    std::optional<float> y_scale;
-    if (r.has_input(in.y_scale) != r.has_input(in.y_zp)) return nullptr;
-    if (r.has_input(in.y_scale)) {
-      y_scale = constant_float(r, in.y_scale);
-      y_zp = constant_int(r, in.y_zp);
-      if (!y_scale || !y_zp || !positive_finite(*y_scale)) return nullptr;
-      if (y_type != dt::u8 && y_type != dt::s8) return nullptr;
-    } else if (y_type != dt::f32) {
-      return nullptr;
-    }
-    if (!output_stage(activation_of(r.node), *a_scale, *b_scale, y_scale, std::nullopt, dt::undef,
-                      stage))
+    const std::optional<ProductScales> ps =
+        product_scales(r, in.a_scale, in.b_scale, N, in.y_scale, in.y_zp, y_type);
+    if (!ps) return nullptr;
+    y_zp = ps->y_zero_point;
+    if (!output_stage(activation_of(r.node), ps->x_scale, ps->w_scale, ps->y_scale, std::nullopt,
+                      dt::undef, stage))
       return nullptr;
   }
   if (r.has_input(in.bias)) {
