@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nnaccel/tensor.hpp"
@@ -93,6 +94,16 @@ struct Node {
   void erase_attr(const std::string& name);
   // "Conv 'conv1'" for messages.
   std::string describe() const;
+  // A node of the default domain without attributes.
+  static Node of(std::string op_type, std::string name, std::vector<std::string> inputs,
+                 std::vector<std::string> outputs) {
+    Node n;
+    n.op_type = std::move(op_type);
+    n.name = std::move(name);
+    n.inputs = std::move(inputs);
+    n.outputs = std::move(outputs);
+    return n;
+  }
 };
 
 struct Graph {

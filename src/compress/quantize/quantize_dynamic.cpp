@@ -15,16 +15,6 @@ namespace nnaccel {
 
 namespace {
 
-Node make(const std::string& op, const std::string& name, std::vector<std::string> in,
-          std::vector<std::string> out) {
-  Node n;
-  n.op_type = op;
-  n.name = name;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
-
 Tensor transpose_2d(const Tensor& w) {
   const int64_t rows = w.dim(0), cols = w.dim(1);
   Tensor t(DType::f32, {cols, rows});
@@ -157,8 +147,8 @@ std::vector<QuantizedLayer> quantize_dynamic(Model& model, const DynamicQuantCon
     if (!dynamic_inputs.count(x)) {
       const std::array<std::string, 3> q = {
           names.fresh(x + "_quantized"), names.fresh(x + "_scale"), names.fresh(x + "_zero_point")};
-      rewritten.push_back(make("DynamicQuantizeLinear", names.fresh(x + "_DynamicQuantize"), {x},
-                               {q[0], q[1], q[2]}));
+      rewritten.push_back(Node::of("DynamicQuantizeLinear", names.fresh(x + "_DynamicQuantize"),
+                                   {x}, {q[0], q[1], q[2]}));
       dynamic_inputs[x] = q;
     }
     const std::array<std::string, 3>& xq = dynamic_inputs[x];
@@ -170,12 +160,12 @@ std::vector<QuantizedLayer> quantize_dynamic(Model& model, const DynamicQuantCon
     g.initializers[wzp] = Tensor(DType::i8, {});  // symmetric: 0 for every channel
     const bool conv = n.op_type == "Conv";
     const std::string acc = names.fresh(base + "_int32");
-    Node integer = make(conv ? "ConvInteger" : "MatMulInteger", names.fresh(base + "_integer"),
-                        {xq[0], wname, xq[2], wzp}, {acc});
+    Node integer = Node::of(conv ? "ConvInteger" : "MatMulInteger", names.fresh(base + "_integer"),
+                            {xq[0], wname, xq[2], wzp}, {acc});
     if (conv) integer.attrs = n.attrs;  // auto_pad, dilations, group, kernel_shape, pads, strides
     rewritten.push_back(integer);
     const std::string accf = names.fresh(base + "_int32_float");
-    Node cast = make("Cast", names.fresh(base + "_cast"), {acc}, {accf});
+    Node cast = Node::of("Cast", names.fresh(base + "_cast"), {acc}, {accf});
     cast.attrs.push_back(Attribute::of_int("to", static_cast<int64_t>(DType::f32)));
     rewritten.push_back(cast);
     // The weight scales (times Gemm's alpha), shaped to broadcast against the output.
@@ -189,10 +179,11 @@ std::vector<QuantizedLayer> quantize_dynamic(Model& model, const DynamicQuantCon
     const std::string wsname = names.fresh(n.inputs[1] + "_scale");
     g.initializers[wsname] = ws;
     const std::string scale = names.fresh(base + "_output_scale");
-    rewritten.push_back(make("Mul", names.fresh(base + "_scale_mul"), {xq[1], wsname}, {scale}));
+    rewritten.push_back(
+        Node::of("Mul", names.fresh(base + "_scale_mul"), {xq[1], wsname}, {scale}));
     const bool bias = p.bias.defined() || !p.bias_value.empty();
     const std::string scaled = bias ? names.fresh(base + "_scaled") : n.outputs[0];
-    rewritten.push_back(make("Mul", names.fresh(base + "_rescale"), {accf, scale}, {scaled}));
+    rewritten.push_back(Node::of("Mul", names.fresh(base + "_rescale"), {accf, scale}, {scaled}));
     if (bias) {
       std::string b = p.bias_value;
       if (b.empty()) {
@@ -200,7 +191,7 @@ std::vector<QuantizedLayer> quantize_dynamic(Model& model, const DynamicQuantCon
         g.initializers[b] = p.bias;
       }
       rewritten.push_back(
-          make("Add", names.fresh(base + "_bias_add"), {scaled, b}, {n.outputs[0]}));
+          Node::of("Add", names.fresh(base + "_bias_add"), {scaled, b}, {n.outputs[0]}));
     }
 
     QuantizedLayer row;

@@ -186,16 +186,6 @@ Tensor scalar_of(DType t, int32_t v) {
   return s;
 }
 
-Node make(const std::string& op, const std::string& name, std::vector<std::string> in,
-          std::vector<std::string> out) {
-  Node n;
-  n.op_type = op;
-  n.name = name;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
-
 // A Conv/Gemm/MatMul weight as rows of output channels over their inputs (gptq.hpp's view).
 WeightRows weight_rows(const Node& n, const Tensor& w) {
   WeightRows r;
@@ -309,7 +299,7 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
                     ws_name = names.fresh(base + "_scale"), wd = names.fresh(base + "_dequantized");
   g.initializers[wq_name] = wi;
   g.initializers[ws_name] = ws;
-  Node dq = make("DequantizeLinear", wd, {wq_name, ws_name}, {wd});
+  Node dq = Node::of("DequantizeLinear", wd, {wq_name, ws_name}, {wd});
   // Symmetric Conv and MatMul weights leave the zero point out (ONNX's default is 0 of x's type):
   // the file carries no array of zeros. Gemm weights keep theirs: ONNX Runtime 1.30 fuses a QDQ
   // Gemm into QGemm only when its weight DequantizeLinear has one (measured; its Conv and MatMul
@@ -339,7 +329,7 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
                       bd = names.fresh(bname + "_dequantized");
     g.initializers[bq] = bi;
     const std::string bs = bias_scale_product(x_scale, ws_name, bname, names, added);
-    Node bdq = make("DequantizeLinear", bd, {bq, bs}, {bd});
+    Node bdq = Node::of("DequantizeLinear", bd, {bq, bs}, {bd});
     if (axis >= 0) bdq.attrs.push_back(Attribute::of_int("axis", 0));
     added.push_back(bdq);
     bias_holder.inputs[static_cast<size_t>(bias_index)] = bd;
@@ -440,16 +430,16 @@ std::vector<QuantizedLayer> quantize_to_qdq(Model& model,
       const std::string pre = names.fresh(v + "_float");
       for (std::string& o : g.nodes[at->second].outputs)
         if (o == v) o = pre;
-      added.push_back(make("QuantizeLinear", qv, {pre, cq.scale, cq.zero_point}, {qv}));
+      added.push_back(Node::of("QuantizeLinear", qv, {pre, cq.scale, cq.zero_point}, {qv}));
       added.push_back(
-          make("DequantizeLinear", v + "_dequantize", {qv, cq.scale, cq.zero_point}, {v}));
+          Node::of("DequantizeLinear", v + "_dequantize", {qv, cq.scale, cq.zero_point}, {v}));
     } else {
       const std::string dv = names.fresh(v + "_dequantized");
       for (Node& n : g.nodes)
         for (std::string& in : n.inputs)
           if (in == v) in = dv;
-      added.push_back(make("QuantizeLinear", qv, {v, cq.scale, cq.zero_point}, {qv}));
-      added.push_back(make("DequantizeLinear", dv, {qv, cq.scale, cq.zero_point}, {dv}));
+      added.push_back(Node::of("QuantizeLinear", qv, {v, cq.scale, cq.zero_point}, {qv}));
+      added.push_back(Node::of("DequantizeLinear", dv, {qv, cq.scale, cq.zero_point}, {dv}));
     }
   }
 
