@@ -1,5 +1,6 @@
 // The weight budget's choice of per-tensor layers: least added noise per byte saved first, only as
-// many as the excess needs, and all of them (not enough) when they cannot cover it.
+// many as the excess needs, all of them (not enough) when they cannot cover it, and layers sharing
+// a weight together.
 #include "compress/quantize/weight_budget.hpp"
 
 #include <gtest/gtest.h>
@@ -39,6 +40,27 @@ TEST(WeightBudget, CheapestPerByteFirstAndOnlyAsManyAsNeeded) {
   EXPECT_EQ(c.per_tensor, (std::set<std::string>{"dw", "head", "pw"}));
   EXPECT_EQ(c.saving, 640u);
   EXPECT_FALSE(c.enough);
+}
+
+// Layers reading copies of one weight share its scales in the file: they move together, the
+// bytes counted once and the noise summed.
+TEST(WeightBudget, LayersSharingAWeightMoveTogether) {
+  std::vector<QuantizedLayer> layers = {
+      row("a", 101, 1e-5, 1e-4),  // a and b: noise 2 * 9e-5 for their shared 400 bytes
+      row("b", 101, 1e-5, 1e-4),
+      row("c", 101, 1e-5, 1.5e-4),  // 1.4e-4 for its 400 bytes: cheaper per byte
+  };
+  layers[0].weight = layers[1].weight = "[100, 4] 1f";
+  layers[2].weight = "[100, 4] 2e";
+  GranularityChoice c = per_tensor_layers_for(layers, 100);
+  EXPECT_EQ(c.per_tensor, (std::set<std::string>{"c"}));
+  EXPECT_EQ(c.saving, 400u);
+  c = per_tensor_layers_for(layers, 500);
+  EXPECT_EQ(c.per_tensor, (std::set<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(c.saving, 800u);  // a and b save their shared 400 bytes once
+  EXPECT_TRUE(c.enough);
+  c = per_tensor_layers_for(layers, 100, {"c"});  // c already moved
+  EXPECT_EQ(c.per_tensor, (std::set<std::string>{"a", "b"}));
 }
 
 }  // namespace

@@ -251,13 +251,20 @@ QuantizeResult quantize_model(const Model& float_model, const QuantizeOptions& o
   if (o.weight_budget > 0) {
     r.weight_budget_bytes = static_cast<uint64_t>(
         o.weight_budget * static_cast<double>(initializer_bytes(float_model)));
-    Model measured = r.model;  // as it will be saved: shared weights counted once
-    share_identical_initializers(measured);
-    const uint64_t have = initializer_bytes(measured);
-    if (have > r.weight_budget_bytes) {
-      const GranularityChoice c = per_tensor_layers_for(r.layers, have - r.weight_budget_bytes);
-      r.budget_per_tensor = c.per_tensor;
-      qdq.per_tensor.insert(c.per_tensor.begin(), c.per_tensor.end());
+    // The per-channel report ranks the layers; each round measures the weights as they will be
+    // saved (shared weights counted once) and moves more layers while they are over the budget.
+    const std::vector<QuantizedLayer> per_channel = r.layers;
+    for (int round = 0; round < 8; ++round) {
+      Model measured = r.model;
+      share_identical_initializers(measured);
+      const uint64_t have = initializer_bytes(measured);
+      if (have <= r.weight_budget_bytes) break;
+      const GranularityChoice c =
+          per_tensor_layers_for(per_channel, have - r.weight_budget_bytes, r.budget_per_tensor);
+      if (c.per_tensor.empty()) break;
+      r.budget_per_tensor.insert(c.per_tensor.begin(), c.per_tensor.end());
+      qdq.per_tensor = o.qdq.per_tensor;
+      qdq.per_tensor.insert(r.budget_per_tensor.begin(), r.budget_per_tensor.end());
       r.model = m;
       r.layers = quantize_to_qdq(r.model, ranges, qdq);
     }

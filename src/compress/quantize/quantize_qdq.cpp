@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <string_view>
 
 #include "compress/quantize/gptq.hpp"
 #include "compress/quantize/qdq_bias_scale.hpp"
@@ -345,6 +347,10 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
   }
   row.gptq = hessian != nullptr;
   row.weight_sqnr_db = noise > 0 ? 10.0 * std::log10(signal / noise) : INFINITY;
+  row.weight =
+      fmt::format("{} {:x}", shape_str(wf.shape()),
+                  std::hash<std::string_view>{}(std::string_view(
+                      static_cast<const char*>(wf.raw()), static_cast<size_t>(wf.nbytes()))));
   row.weight_scales = channels;
   if (signal > 0) {
     const AffineQuant one =

@@ -48,6 +48,9 @@ struct QdqConfig {
 struct QuantizedLayer {
   std::string node, op_type;
   std::string input;  // the activation quantized
+  // The float weight's shape and a hash of its bytes: layers reading copies of one weight (which
+  // the file stores once) have equal ones.
+  std::string weight;
   QuantRange input_range;
   AffineQuant input_quant;
   float weight_min = 0, weight_max = 0;

@@ -21,11 +21,15 @@ struct GranularityChoice {
   bool enough = false;               // saving >= what was asked
 };
 
-// The per-channel layers of `layers` (quantize_to_qdq's report) whose weights should take one
-// scale so that the file's weights shrink by at least `excess` bytes: greedily those adding the
-// least relative weight noise (rtn_noise_per_tensor - rtn_noise) per byte saved. The noise of a
-// layer's weights is, for inputs without a preferred direction, the relative noise it adds to the
-// layer's output. When every layer together saves too little, all of them (enough = false).
-GranularityChoice per_tensor_layers_for(const std::vector<QuantizedLayer>& layers, uint64_t excess);
+// The per-channel layers of `layers` (quantize_to_qdq's report), other than those in `taken`,
+// whose weights should take one scale so that the file's weights shrink by at least `excess` bytes:
+// greedily those adding the least relative weight noise (rtn_noise_per_tensor - rtn_noise) per
+// byte saved. The noise of a layer's weights is, for inputs without a preferred direction, the
+// relative noise it adds to the layer's output. Layers reading copies of one weight (equal
+// QuantizedLayer::weight) share its scales in the file: they move together, their bytes counted
+// once and their noise summed. When every layer together saves too little, all of them (enough =
+// false). The caller measures the file again after moving them (other sharing, zero points).
+GranularityChoice per_tensor_layers_for(const std::vector<QuantizedLayer>& layers, uint64_t excess,
+                                        const std::set<std::string>& taken = {});
 
 }  // namespace nnaccel
