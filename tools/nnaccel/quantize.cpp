@@ -129,8 +129,9 @@ void print_report(const QuantizeOptions& o, const nnaccel::QuantizeOptions& q,
     fmt::print("GPTQ: {} of {} layers' weights rounded (the rest to nearest)\n", r.gptq_layers,
                r.layers.size());
   if (q.weight_budget > 0)
-    fmt::print("weight budget {:.4g} of fp32 ({}): {} layers' weights per tensor{}\n",
+    fmt::print("weight budget {:.4g} of fp32 ({}): {} layer{} weights per tensor{}\n",
                q.weight_budget, bytes_text(r.weight_budget_bytes), r.budget_per_tensor.size(),
+               r.budget_per_tensor.size() == 1 ? "'s" : "s'",
                r.budget_met ? "" : "; still over: the scales were not the only excess");
   fmt::print("\n{:<28} {:<7} {:<22} {:<20} {:<21} {:>9} {:>9}\n", "node", "op", "input range",
              "input scale / zp", "weight scales", "w SQNR", "out SQNR");
