@@ -15,7 +15,7 @@ GranularityChoice per_tensor_layers_for(const std::vector<QuantizedLayer>& layer
     uint64_t saving = 0;
   };
   std::vector<Group> groups;
-  std::map<std::string, size_t> group_of;  // weight name -> index in groups
+  std::map<std::string, size_t> group_of;  // QuantizedLayer::weight -> index in groups
   for (const QuantizedLayer& l : layers) {
     if (l.weight_scales <= 1 || l.per_tensor_saving == 0 || taken.count(l.node)) continue;
     auto [it, fresh] =
