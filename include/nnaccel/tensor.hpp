@@ -49,6 +49,8 @@ class Tensor {
   int rank() const { return static_cast<int>(shape_.size()); }
   int64_t numel() const { return numel_; }
   size_t nbytes() const;
+  // A hash of the element bytes: equal tensors hash alike (for finding copies of one weight).
+  size_t bytes_hash() const;
 
   void* raw() { return data_; }
   const void* raw() const { return data_; }

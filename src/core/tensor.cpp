@@ -5,7 +5,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <string_view>
 
 #include "core/check.hpp"
 #include "core/checked_math.hpp"
@@ -72,6 +74,10 @@ Tensor Tensor::view(DType dtype, Shape shape, std::shared_ptr<void> owner, void*
 }
 
 size_t Tensor::nbytes() const { return dtype_storage_bytes(dtype_, numel_); }
+
+size_t Tensor::bytes_hash() const {
+  return std::hash<std::string_view>{}(std::string_view(static_cast<const char*>(data_), nbytes()));
+}
 
 Tensor Tensor::scalar_f32(float v) {
   Tensor t(DType::f32, {});

@@ -10,6 +10,7 @@
 #include "nnaccel/npy.hpp"
 #include "nnaccel/onnx_io.hpp"
 #include "nnaccel/session.hpp"
+#include "nnaccel/train.hpp"
 #include "runtime/builtin_kernels.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/work_estimate.hpp"
@@ -473,12 +474,6 @@ TEST(WorkEstimate, IntegerConvAndMatMulCountMultiplyAddsLikeTheFloatOnes) {
   EXPECT_DOUBLE_EQ(estimate_work(qmm, {&a, &scalar, &scalar, &b}, out), 2.0 * 32 * 1000 * 1280);
 }
 
-}  // namespace
-}  // namespace nnaccel
-
-namespace nnaccel {
-namespace {
-
 // Readers of one weight that pack it alike hold one packed copy: two MatMuls reading one
 // initializer count its packed bytes once, against two for the same bytes under two names, and
 // compute what the reference does.
@@ -494,11 +489,9 @@ TEST(CompiledPlan, ReadersOfOneWeightShareItsPackedCopy) {
     m.graph.outputs.push_back(ValueInfo{"y", {}, ""});
     m.graph.initializers["w"] = w;
     if (!shared) m.graph.initializers["w2"] = w.clone();
-    Node a, r, b;
-    a.op_type = "MatMul", a.name = "a", a.inputs = {"x", "w"}, a.outputs = {"h"};
-    r.op_type = "Relu", r.name = "r", r.inputs = {"h"}, r.outputs = {"hr"};
-    b.op_type = "MatMul", b.name = "b", b.inputs = {"hr", shared ? "w" : "w2"}, b.outputs = {"y"};
-    m.graph.nodes = {a, r, b};
+    m.graph.nodes = {Node::of("MatMul", "a", {"x", "w"}, {"h"}),
+                     Node::of("Relu", "r", {"h"}, {"hr"}),
+                     Node::of("MatMul", "b", {"hr", shared ? "w" : "w2"}, {"y"})};
     return m;
   };
   Tensor x(DType::f32, {8, 96});
@@ -515,14 +508,6 @@ TEST(CompiledPlan, ReadersOfOneWeightShareItsPackedCopy) {
   EXPECT_EQ(apart.weight_bytes() - shared.weight_bytes(), apart.weight_bytes() / 2);
 }
 
-}  // namespace
-}  // namespace nnaccel
-
-#include "nnaccel/train.hpp"
-
-namespace nnaccel {
-namespace {
-
 // Where bf16 values may flow: out of a bf16 conv toward readers that are all convs reading them
 // as input or residual, directly or through a MaxPool; never toward other readers, graph
 // outputs, or in an fp32 plan.
@@ -530,19 +515,10 @@ TEST(CompiledPlan, Bf16ValuesOnlyBetweenConvolutions) {
   if (!dnnl_kernels::cpu_has_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
   Tensor w = Tensor(DType::f32, {8, 8, 3, 3});
   auto conv = [](const std::string& name, std::vector<std::string> in, const std::string& out) {
-    Node n;
-    n.op_type = "Conv";
-    n.name = name;
-    n.inputs = std::move(in);
-    n.outputs = {out};
-    return n;
+    return Node::of("Conv", name, std::move(in), {out});
   };
   auto op = [](const std::string& type, const std::string& in, const std::string& out) {
-    Node n;
-    n.op_type = type;
-    n.name = type;
-    n.inputs = {in};
-    n.outputs = {out};
+    Node n = Node::of(type, type, {in}, {out});
     if (type == "MaxPool") n.attrs.push_back(Attribute::of_ints("kernel_shape", {2, 2}));
     return n;
   };

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
-#include <string_view>
 
 #include "compress/quantize/gptq.hpp"
 #include "compress/quantize/qdq_bias_scale.hpp"
@@ -219,6 +217,7 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
   if (axis < 0) inner = wf.numel();
   const float* wp = wf.data<float>();
   std::vector<AffineQuant> wq(static_cast<size_t>(channels));
+  float all_lo = 0, all_hi = 0;  // over the whole weight, with 0
   for (int64_t c = 0; c < channels; ++c) {
     float lo = 0, hi = 0;
     for (int64_t o = 0; o < outer; ++o)
@@ -229,6 +228,8 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
       }
     wq[static_cast<size_t>(c)] =
         choose_qparams({lo, hi}, config.weight_type, config.weight_symmetric);
+    all_lo = std::min(all_lo, lo);
+    all_hi = std::max(all_hi, hi);
   }
   // The bias, when it is one this function quantizes (a constant f32 vector, one per channel).
   const Tensor* bias = nullptr;
@@ -267,15 +268,21 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
     gptq_ints.resize(static_cast<size_t>(wf.numel()));
     gptq_round(weight_rows(n, wf), *hessian, wq, gptq_ints.data());
   }
+  // Besides the integers written: for a per-channel layer, the round-to-nearest noise on its grids
+  // and on one grid for the whole weight, what moving it to one scale costs (weight_budget.hpp).
+  const bool cost = channels > 1;
+  const AffineQuant one =
+      cost ? choose_qparams({all_lo, all_hi}, config.weight_type, config.weight_symmetric)
+           : AffineQuant{};
   Tensor wi(config.weight_type, wf.shape());
-  double signal = 0, noise = 0;
+  double signal = 0, noise = 0, rtn = 0, single = 0;
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t c = 0; c < channels; ++c)
       for (int64_t i = 0; i < inner; ++i) {
         const int64_t k = (o * channels + c) * inner + i;
         const AffineQuant& q = wq[static_cast<size_t>(c)];
-        const int32_t v =
-            hessian != nullptr ? gptq_ints[static_cast<size_t>(k)] : quantize_value(wp[k], q);
+        const int32_t nearest = quantize_value(wp[k], q);
+        const int32_t v = hessian != nullptr ? gptq_ints[static_cast<size_t>(k)] : nearest;
         if (config.weight_type == DType::i8)
           wi.data<int8_t>()[k] = static_cast<int8_t>(v);
         else
@@ -283,6 +290,12 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
         const double d = wp[k] - dequantize_value(v, q);
         signal += static_cast<double>(wp[k]) * wp[k];
         noise += d * d;
+        if (cost) {
+          const double a = wp[k] - dequantize_value(nearest, q),
+                       b = wp[k] - dequantize_value(quantize_value(wp[k], one), one);
+          rtn += a * a;
+          single += b * b;
+        }
       }
   Tensor ws(DType::f32, axis >= 0 ? Shape{channels} : Shape{});
   Tensor wz(config.weight_type, axis >= 0 ? Shape{channels} : Shape{});
@@ -347,27 +360,10 @@ QuantizedLayer quantize_weights(Graph& g, Node& n, const WeightSlot& w, const Af
   }
   row.gptq = hessian != nullptr;
   row.weight_sqnr_db = noise > 0 ? 10.0 * std::log10(signal / noise) : INFINITY;
-  row.weight =
-      fmt::format("{} {:x}", shape_str(wf.shape()),
-                  std::hash<std::string_view>{}(std::string_view(
-                      static_cast<const char*>(wf.raw()), static_cast<size_t>(wf.nbytes()))));
+  row.weight = fmt::format("{} {:x}", shape_str(wf.shape()), wf.bytes_hash());
   row.weight_scales = channels;
-  if (signal > 0) {
-    const AffineQuant one =
-        choose_qparams({std::min(row.weight_min, 0.0f), std::max(row.weight_max, 0.0f)},
-                       config.weight_type, config.weight_symmetric);
-    double own = 0, single = 0;
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t c = 0; c < channels; ++c)
-        for (int64_t i = 0; i < inner; ++i) {
-          const float v = wp[(o * channels + c) * inner + i];
-          const AffineQuant& q = wq[static_cast<size_t>(c)];
-          const double a = v - dequantize_value(quantize_value(v, q), q),
-                       b = v - dequantize_value(quantize_value(v, one), one);
-          own += a * a;
-          single += b * b;
-        }
-    row.rtn_noise = own / signal;
+  if (cost && signal > 0) {
+    row.rtn_noise = rtn / signal;
     row.rtn_noise_per_tensor = single / signal;
   }
   const bool has_zero_point = zero_points || n.op_type == "Gemm";

@@ -60,7 +60,8 @@ struct QuantizedLayer {
   int64_t weight_scales = 1;                         // one per output channel, or one
   // What one scale for the whole weight would cost and save (weight_budget.hpp): the relative
   // weight noise, sum (w - dq(q(w)))^2 / sum w^2, of round-to-nearest on this layer's grids and
-  // on one per-tensor grid, and the bytes of scales (and zero points) it would drop.
+  // on one per-tensor grid, and the bytes of scales (and zero points) it would drop. Per-channel
+  // layers only (0 for a layer with one scale).
   double rtn_noise = 0, rtn_noise_per_tensor = 0;
   uint64_t per_tensor_saving = 0;
 };

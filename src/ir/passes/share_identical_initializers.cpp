@@ -1,7 +1,5 @@
 #include <cstring>
-#include <functional>
 #include <set>
-#include <string_view>
 #include <unordered_map>
 
 #include "ir/graph_walk.hpp"
@@ -22,9 +20,7 @@ size_t share_identical_initializers(Model& m) {
   std::map<std::string, std::string> rename;
   for (const auto& [name, t] : g.initializers) {
     if (pinned.count(name) || t.nbytes() == 0) continue;
-    const size_t h = std::hash<std::string_view>{}(
-        std::string_view(static_cast<const char*>(t.raw()), t.nbytes()));
-    std::vector<std::string>& same_hash = seen[h];
+    std::vector<std::string>& same_hash = seen[t.bytes_hash()];
     bool found = false;
     for (const std::string& kept : same_hash) {
       const Tensor& k = g.initializers.at(kept);

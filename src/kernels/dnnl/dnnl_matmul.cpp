@@ -117,7 +117,6 @@ std::unique_ptr<Kernel> finish(KernelRequest& r, MatmulParts p, const Tensor* b_
     dnnl::matmul::primitive_desc pd(d, p.attr, cpu_engine());
     if (is_reference_impl(pd)) return nullptr;
     if (b_const != nullptr) p.b.owned = reorder_constant(r, *b_const, p.b.given, pd.weights_desc());
-    (void)r;
     return std::make_unique<MatmulKernel>(std::move(p), pd);
   } catch (const dnnl::error&) {
     return nullptr;

@@ -61,13 +61,12 @@ class QLookupKernel : public Kernel {
   void run(std::span<const Tensor* const> inputs, std::span<Tensor> outputs) override {
     const uint8_t* x = static_cast<const uint8_t*>(inputs[0]->raw());
     uint8_t* y = static_cast<uint8_t*>(outputs[0].raw());
-    const uint8_t shift = shift_;
     const bool vbmi = has_vbmi();
     parallel_for(count_, kParallelGrain / 4, [&](int64_t begin, int64_t end) {
 #if defined(__x86_64__)
-      if (vbmi) return lookup_vbmi(x + begin, y + begin, end - begin, table_, shift);
+      if (vbmi) return lookup_vbmi(x + begin, y + begin, end - begin, table_, shift_);
 #endif
-      lookup_scalar(x + begin, y + begin, end - begin, table_, shift);
+      lookup_scalar(x + begin, y + begin, end - begin, table_, shift_);
     });
   }
 
