@@ -177,6 +177,10 @@ struct TrainerOptions {
   // bf16 runs in bf16 whatever the CPU: on one without native bf16 (cpu_has_bf16() false)
   // oneDNN emulates it slowly, so callers check first (the CLI falls back to fp32).
   TrainPrecision precision = TrainPrecision::fp32;
+  // Activations between convolutions, BatchNorms, ReLUs and Adds kept channel-blocked (in bf16
+  // under bf16 precision) when oneDNN runs here; false keeps every value plain NCHW f32 (slower;
+  // for comparisons).
+  bool blocked_activations = true;
   ScheduleConfig schedule;   // total_steps 0: epochs * batches per epoch
   double clip_norm = 0.0;    // > 0: clip gradients to this global norm
   uint64_t seed = 0;         // data order, augmentation, dropout

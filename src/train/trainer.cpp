@@ -14,9 +14,12 @@
 
 #include "core/check.hpp"
 #include "core/parallel.hpp"
+#include "kernels/dnnl/dnnl_common.hpp"
 #include "nnaccel/onnx_io.hpp"
 #include "nnaccel/train.hpp"
 #include "train/autograd/autograd.hpp"
+#include "train/autograd/dnnl_ops.hpp"
+#include "train/block_activations.hpp"
 #include "train/checkpoint.hpp"
 #include "train/data/data_loader.hpp"
 #include "train/progress.hpp"
@@ -37,6 +40,12 @@ uint64_t mix(uint64_t x) {
 
 // The index of the first element that is NaN or infinite, or -1.
 int64_t first_non_finite(const Tensor& t) {
+  if (t.dtype() == DType::bf16) {
+    const auto* d = static_cast<const uint16_t*>(t.raw());
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if ((d[i] & 0x7f80) == 0x7f80) return i;  // exponent all ones: infinite or NaN
+    return -1;
+  }
   if (t.dtype() != DType::f32) return -1;
   const float* d = t.data<float>();
   for (int64_t i = 0; i < t.numel(); ++i)
@@ -139,6 +148,9 @@ struct Trainer::Impl {
                 p, dtype_name(t.dtype()));
       params[p] = t;
     }
+    if (options.blocked_activations && grad::dnnl_enabled() && dnnl_kernels::channel_block() > 0)
+      block_activations(tg, dnnl_kernels::channel_block(),
+                        options.precision == TrainPrecision::bf16 ? DType::bf16 : DType::f32);
     autograd = std::make_unique<Autograd>(tg.graph, tg.params, tg.loss);
     autograd->set_bf16_products(options.precision == TrainPrecision::bf16);
   }

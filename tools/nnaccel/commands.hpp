@@ -62,6 +62,7 @@ struct TrainOptions {
   bool nesterov = false;
   double clip_norm = 0;
   std::string precision = "fp32";
+  std::string layout = "blocked";  // blocked or plain: activations between convolutions
   uint64_t seed = 0;
   int threads = 0;
   int64_t crop_padding = 0;

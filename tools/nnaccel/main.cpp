@@ -114,6 +114,9 @@ int main(int argc, char** argv) {
   ct->add_option("--clip-norm", train.clip_norm, "clip gradients to this global L2 norm");
   ct->add_option("--precision", train.precision,
                  "fp32 (default) or bf16: mixed precision (bf16 conv/matmul, f32 weights)");
+  ct->add_option("--layout", train.layout,
+                 "blocked (default): activations between convolutions stay channel-blocked (bf16 "
+                 "under --precision bf16); plain: NCHW f32 everywhere (slower, for comparison)");
   ct->add_option("--seed", train.seed, "data order, augmentation, dropout and init (default 0)");
   ct->add_option("--threads", train.threads, "default: every core this process may use");
   ct->add_option("--crop-padding", train.crop_padding, "augment: random crop after padding");

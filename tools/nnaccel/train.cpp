@@ -60,6 +60,9 @@ int run_train(const TrainOptions& o) {
   t.optimizer.nesterov = o.nesterov;
   const bool sgd = t.optimizer.kind == OptimizerKind::sgd;
   t.precision = precision;
+  NNA_CHECK(o.layout == "blocked" || o.layout == "plain", "--layout: '{}' is not blocked or plain",
+            o.layout);
+  t.blocked_activations = o.layout == "blocked";
   t.optimizer.weight_decay = static_cast<float>(
       o.weight_decay >= 0 ? o.weight_decay
                           : (t.optimizer.kind == OptimizerKind::adam ? 0.0 : 5e-4));

@@ -26,13 +26,20 @@ const GradRegistry& GradRegistry::instance() {
   return registry;
 }
 
-void GradRegistry::add(const std::string& domain, const std::string& op, GradFn fn) {
-  rules_[{domain == "ai.onnx" ? "" : domain, op}] = fn;
+void GradRegistry::add(const std::string& domain, const std::string& op, GradFn fn,
+                       TrainingForwardFn forward) {
+  rules_[{domain == "ai.onnx" ? "" : domain, op}] = {fn, forward};
 }
 
 GradFn GradRegistry::find(const std::string& domain, const std::string& op) const {
   auto it = rules_.find({domain == "ai.onnx" ? "" : domain, op});
-  return it == rules_.end() ? nullptr : it->second;
+  return it == rules_.end() ? nullptr : it->second.first;
+}
+
+TrainingForwardFn GradRegistry::find_forward(const std::string& domain,
+                                             const std::string& op) const {
+  auto it = rules_.find({domain == "ai.onnx" ? "" : domain, op});
+  return it == rules_.end() ? nullptr : it->second.second;
 }
 
 namespace {
@@ -56,7 +63,8 @@ struct Autograd::Impl {
   const Graph* graph = nullptr;
   std::vector<std::string> params;
   std::string loss;
-  std::vector<const OpSchema*> schemas;
+  std::vector<const OpSchema*> schemas;     // per node; null for training-only ops
+  std::vector<TrainingForwardFn> forwards;  // per node; set for training-only ops
   std::vector<GradFn> rules;             // per node; null for nodes off the param -> loss paths
   std::vector<std::vector<bool>> wants;  // per node and input: the input depends on a param
   std::map<std::string, Tensor> values;
@@ -92,13 +100,16 @@ Autograd::Autograd(const Graph& graph, std::vector<std::string> params, std::str
   };
 
   const OpRegistry& ops = OpRegistry::instance();
+  const GradRegistry& grads = GradRegistry::instance();
   bool loss_found = false;
   for (const ValueInfo& v : graph.inputs)
     if (v.name == m.loss) loss_found = true;
   for (const Node& n : graph.nodes) {
     const OpSchema* s = ops.find(n.domain, n.op_type);
-    if (s == nullptr) fail("autograd: {}: unknown op", n.describe());
+    const TrainingForwardFn f = s == nullptr ? grads.find_forward(n.domain, n.op_type) : nullptr;
+    if (s == nullptr && f == nullptr) fail("autograd: {}: unknown op", n.describe());
     m.schemas.push_back(s);
+    m.forwards.push_back(f);
     for (const std::string& o : n.outputs)
       if (o == m.loss) loss_found = true;
   }
@@ -136,7 +147,6 @@ Autograd::Autograd(const Graph& graph, std::vector<std::string> params, std::str
       to_loss.insert(in);
     }
   }
-  const GradRegistry& grads = GradRegistry::instance();
   for (size_t i = 0; i < count; ++i) {
     if (!on_path[i]) continue;
     const Node& n = graph.nodes[i];
@@ -181,7 +191,10 @@ void Autograd::forward(const std::map<std::string, Tensor>& feeds) {
       ins.push_back(&it->second);
     }
     OpContext ctx(node, std::move(ins), nullptr);
-    if (!grad::run_fast_forward(ctx)) m.schemas[i]->run(ctx);
+    if (m.forwards[i] != nullptr)
+      m.forwards[i](ctx);
+    else if (!grad::run_fast_forward(ctx))
+      m.schemas[i]->run(ctx);
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       if (node.outputs[o].empty()) continue;
       if (!ctx.outputs[o].defined())

@@ -33,15 +33,21 @@ struct GradContext {
 };
 
 using GradFn = void (*)(GradContext&);
+class OpContext;
+// The forward of a training-only op (one the runtime's op registry does not hold).
+using TrainingForwardFn = void (*)(OpContext&);
 
 class GradRegistry {
  public:
   static const GradRegistry& instance();
-  void add(const std::string& domain, const std::string& op, GradFn fn);
+  // `forward`: for training-only ops, their forward; null for ops of the op registry.
+  void add(const std::string& domain, const std::string& op, GradFn fn,
+           TrainingForwardFn forward = nullptr);
   GradFn find(const std::string& domain, const std::string& op) const;  // null when none
+  TrainingForwardFn find_forward(const std::string& domain, const std::string& op) const;
 
  private:
-  std::map<std::pair<std::string, std::string>, GradFn> rules_;
+  std::map<std::pair<std::string, std::string>, std::pair<GradFn, TrainingForwardFn>> rules_;
 };
 
 class Autograd {

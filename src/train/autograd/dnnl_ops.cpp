@@ -9,6 +9,7 @@
 
 #include "core/parallel.hpp"
 #include "kernels/dnnl/dnnl_common.hpp"
+#include "train/autograd/blocked_layout.hpp"
 #include "train/autograd/grad_util.hpp"
 
 namespace nnaccel::grad {
@@ -124,33 +125,67 @@ void trim_plans() {
   if (plans().size() > 256) plans().clear();
 }
 
-// The geometry of one convolution in oneDNN's terms (plain f32 descriptors of the caller's
-// tensors); `ok` is false when oneDNN cannot express it.
+// The geometry of one convolution in oneDNN's terms; `ok` is false when oneDNN cannot express
+// it. Activations are described as the caller holds them: plain f32, or channel-blocked
+// (blocked_layout.hpp) in f32 or bf16, which the primitive then reads and writes in place.
 struct ConvSetup {
   bool ok = false;
   int rank = 0;
-  memory::dims src_dims, wei_dims, dst_dims;
-  memory::desc src, wei, dst, bias;  // plain f32
+  memory::dims src_dims, wei_dims, dst_dims;  // logical
+  memory::desc src, wei, dst, bias;           // as the caller holds them
+  bool src_blocked = false, dst_blocked = false;
   memory::dims strides, dilates, pad_l, pad_r;
 
   memory::desc any(const memory::dims& d, dt type) const { return {d, type, tag::any}; }
+  // Blocked activations of the wanted type are taken as they are; anything else as oneDNN likes.
+  memory::desc src_as(dt type) const {
+    return src_blocked && src.data_type() == type ? src : any(src_dims, type);
+  }
+  memory::desc dst_as(dt type) const {
+    return dst_blocked && dst.data_type() == type ? dst : any(dst_dims, type);
+  }
+  // bf16 when a Bf16Products scope lives or an activation is held in bf16.
+  dt operand() const {
+    return t_bf16 || src.data_type() == dt::bf16 || dst.data_type() == dt::bf16 ? dt::bf16
+                                                                                : dt::f32;
+  }
   // Identifies the convolution for the plan cache.
   std::vector<int64_t> key(int64_t kind, bool bf16) const {
-    std::vector<int64_t> k = {kind, bf16 ? 1 : 0, thread_count(), rank};
+    std::vector<int64_t> k = {kind,
+                              bf16 ? 1 : 0,
+                              thread_count(),
+                              rank,
+                              src_blocked ? 1 + static_cast<int64_t>(src.data_type()) : 0,
+                              dst_blocked ? 1 + static_cast<int64_t>(dst.data_type()) : 0};
     for (const auto* v : {&src_dims, &wei_dims, &dst_dims, &strides, &dilates, &pad_l, &pad_r})
       k.insert(k.end(), v->begin(), v->end());
     return k;
   }
 };
 
-ConvSetup conv_setup(const Shape& x, const Shape& w, const Shape& y, int64_t group,
+const tag act_tags[] = {tag::ncw, tag::nchw, tag::ncdhw};
+
+// The descriptor of activation `t` of a convolution with `r` spatial dims, and its logical dims.
+memory::desc act_desc(const Tensor& t, size_t r, memory::dims& logical, bool& blocked) {
+  blocked = blocked_layout::is_blocked(t, r);
+  if (!blocked) {
+    logical = dims_of(t.shape());
+    return memory::desc(logical, dt::f32, act_tags[r - 1]);
+  }
+  const Shape l = blocked_layout::logical_shape(t);
+  logical = dims_of(l);
+  return dnnl_kernels::blocked_desc(l, blocked_layout::block_of(t),
+                                    t.dtype() == DType::bf16 ? dt::bf16 : dt::f32);
+}
+
+ConvSetup conv_setup(const Tensor& x, const Shape& w, const Tensor& y, int64_t group,
                      const nn::Window& win) {
   ConvSetup s;
   const size_t r = win.rank();
-  if (r < 1 || r > 3 || x.size() != r + 2) return s;
-  static const tag act_tags[] = {tag::ncw, tag::nchw, tag::ncdhw};
-  static const tag wei_tags[] = {tag::oiw, tag::oihw, tag::oidhw};
-  static const tag gwei_tags[] = {tag::goiw, tag::goihw, tag::goidhw};
+  auto fits = [r](const Tensor& t) {
+    return static_cast<size_t>(t.rank()) == r + 2 || blocked_layout::is_blocked(t, r);
+  };
+  if (r < 1 || r > 3 || !fits(x) || !fits(y)) return s;
   for (size_t i = 0; i < r; ++i) {
     const int64_t ext = (win.kernel[i] - 1) * win.dilations[i] + 1;
     const int64_t pr = (win.out[i] - 1) * win.strides[i] + ext - win.in[i] - win.pads_begin[i];
@@ -163,14 +198,15 @@ ConvSetup conv_setup(const Shape& x, const Shape& w, const Shape& y, int64_t gro
     s.pad_r.push_back(pr);
   }
   s.rank = static_cast<int>(r);
-  s.src_dims = dims_of(x);
-  s.dst_dims = dims_of(y);
-  s.src = memory::desc(s.src_dims, dt::f32, act_tags[r - 1]);
-  s.dst = memory::desc(s.dst_dims, dt::f32, act_tags[r - 1]);
+  s.src = act_desc(x, r, s.src_dims, s.src_blocked);
+  s.dst = act_desc(y, r, s.dst_dims, s.dst_blocked);
   if (group == 1) {
     s.wei_dims = dims_of(w);
+    static const tag wei_tags[] = {tag::oiw, tag::oihw, tag::oidhw};
     s.wei = memory::desc(s.wei_dims, dt::f32, wei_tags[r - 1]);
   } else {
+    if (s.src_blocked || s.dst_blocked) return s;
+    static const tag gwei_tags[] = {tag::goiw, tag::goihw, tag::goidhw};
     s.wei_dims = {group, w[0] / group};
     s.wei_dims.insert(s.wei_dims.end(), w.begin() + 1, w.end());
     s.wei = memory::desc(s.wei_dims, dt::f32, gwei_tags[r - 1]);
@@ -180,9 +216,6 @@ ConvSetup conv_setup(const Shape& x, const Shape& w, const Shape& y, int64_t gro
   return s;
 }
 
-// The operands' type: bf16 while a Bf16Products scope is alive.
-dt operand_type() { return t_bf16 ? dt::bf16 : dt::f32; }
-
 // Descriptors for one attempt: every layout left to oneDNN (its blocked direct kernels are
 // several times faster here than the gemm-based ones plain NCHW gets), or all plain.
 struct ConvDescs {
@@ -190,9 +223,8 @@ struct ConvDescs {
 };
 
 ConvDescs conv_descs(const ConvSetup& s, bool any, dt src_t, dt wei_t, dt dst_t) {
-  if (any) return {s.any(s.src_dims, src_t), s.any(s.wei_dims, wei_t), s.any(s.dst_dims, dst_t)};
+  if (any) return {s.src_as(src_t), s.any(s.wei_dims, wei_t), s.dst_as(dst_t)};
   const int r = s.rank;
-  static const tag act_tags[] = {tag::ncw, tag::nchw, tag::ncdhw};
   const bool grouped = s.wei_dims.size() == s.src_dims.size() + 1;
   static const tag wei_tags[] = {tag::oiw, tag::oihw, tag::oidhw};
   static const tag gwei_tags[] = {tag::goiw, tag::goihw, tag::goidhw};
@@ -221,8 +253,8 @@ using ConvBwdData = dnnl::convolution_backward_data;
 using ConvBwdWeights = dnnl::convolution_backward_weights;
 
 ConvFwd::primitive_desc forward_pd(const ConvSetup& s, bool with_bias) {
-  const dt op = operand_type();
-  return choose<ConvFwd::primitive_desc>(s, op, op, dt::f32, [&](const ConvDescs& d) {
+  const dt op = s.operand();
+  return choose<ConvFwd::primitive_desc>(s, op, op, s.dst.data_type(), [&](const ConvDescs& d) {
     const auto desc =
         with_bias
             ? ConvFwd::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
@@ -243,7 +275,7 @@ void finish_plan(Plan& p, const Pd& pd, dnnl::primitive prim) {
 }
 
 Plan* forward_plan(const ConvSetup& s, bool with_bias) {
-  auto& slot = plans()[s.key(with_bias ? 1 : 0, t_bf16)];
+  auto& slot = plans()[s.key(with_bias ? 1 : 0, s.operand() == dt::bf16)];
   if (slot) return slot.get();
   const auto pd = forward_pd(s, with_bias);
   if (!pd) return nullptr;
@@ -259,16 +291,17 @@ Plan* forward_plan(const ConvSetup& s, bool with_bias) {
 }
 
 Plan* backward_data_plan(const ConvSetup& s) {
-  auto& slot = plans()[s.key(2, t_bf16)];
+  auto& slot = plans()[s.key(2, s.operand() == dt::bf16)];
   if (slot) return slot.get();
   const auto hint = forward_pd(s, false);
   if (!hint) return nullptr;
-  const dt op = operand_type();
-  const auto pd = choose<ConvBwdData::primitive_desc>(s, dt::f32, op, op, [&](const ConvDescs& d) {
-    const ConvBwdData::desc desc(dnnl::algorithm::convolution_direct, d.src, d.wei, d.dst,
-                                 s.strides, s.dilates, s.pad_l, s.pad_r);
-    return ConvBwdData::primitive_desc(desc, user_scratchpad(), cpu_engine(), hint, true);
-  });
+  const dt op = s.operand();
+  const auto pd =
+      choose<ConvBwdData::primitive_desc>(s, s.src.data_type(), op, op, [&](const ConvDescs& d) {
+        const ConvBwdData::desc desc(dnnl::algorithm::convolution_direct, d.src, d.wei, d.dst,
+                                     s.strides, s.dilates, s.pad_l, s.pad_r);
+        return ConvBwdData::primitive_desc(desc, user_scratchpad(), cpu_engine(), hint, true);
+      });
   if (!pd) return nullptr;
   auto p = std::make_unique<Plan>();
   p->inputs.emplace_back(DNNL_ARG_DIFF_DST, Arg(s.dst, pd.diff_dst_desc()));
@@ -287,11 +320,11 @@ Plan* backward_data_plan(const ConvSetup& s) {
 // fast as the gemm-based ones (resnet-s, 2 threads: 18.7 against 40 ms per bf16 step), and an idle
 // machine is what training is run on.
 Plan* backward_weights_plan(const ConvSetup& s) {
-  auto& slot = plans()[s.key(3, t_bf16)];
+  auto& slot = plans()[s.key(3, s.operand() == dt::bf16)];
   if (slot) return slot.get();
   const auto hint = forward_pd(s, false);
   if (!hint) return nullptr;
-  const dt op = operand_type();
+  const dt op = s.operand();
   const auto pd =
       choose<ConvBwdWeights::primitive_desc>(s, op, dt::f32, op, [&](const ConvDescs& d) {
         const ConvBwdWeights::desc desc(dnnl::algorithm::convolution_direct, d.src, d.wei, d.dst,
@@ -324,7 +357,7 @@ bool conv_forward_dnnl(const Tensor& x, const Tensor& w, const Tensor* b, int64_
                        const nn::Window& win, Tensor& y) {
   if (!dnnl_enabled() || x.numel() == 0 || y.numel() == 0) return false;
   trim_plans();
-  const ConvSetup s = conv_setup(x.shape(), w.shape(), y.shape(), group, win);
+  const ConvSetup s = conv_setup(x, w.shape(), y, group, win);
   if (!s.ok) return false;
   Plan* p = forward_plan(s, b != nullptr);
   if (p == nullptr) return false;
@@ -338,13 +371,13 @@ bool conv_backward_dnnl(const Tensor& x, const Tensor& w, const Tensor& dy, int6
                         const nn::Window& win, Tensor* dx, Tensor* dw) {
   if (!dnnl_enabled() || x.numel() == 0 || dy.numel() == 0) return false;
   trim_plans();
-  const ConvSetup s = conv_setup(x.shape(), w.shape(), dy.shape(), group, win);
+  const ConvSetup s = conv_setup(x, w.shape(), dy, group, win);
   if (!s.ok) return false;
   Plan* data = dx != nullptr ? backward_data_plan(s) : nullptr;
   Plan* weights = dw != nullptr ? backward_weights_plan(s) : nullptr;
   if ((dx != nullptr && data == nullptr) || (dw != nullptr && weights == nullptr)) return false;
   if (dx != nullptr) {
-    *dx = uninitialized(DType::f32, x.shape());
+    *dx = uninitialized(x.dtype(), x.shape());
     data->run({dy.raw(), w.raw()}, dx->raw());
   }
   if (dw != nullptr) {
@@ -364,7 +397,7 @@ bool conv_backward_data_dnnl(const Tensor& w, const Tensor& dy, int64_t group,
                              const nn::Window& win, Tensor& dx) {
   if (!dnnl_enabled() || dx.numel() == 0 || dy.numel() == 0) return false;
   trim_plans();
-  const ConvSetup s = conv_setup(dx.shape(), w.shape(), dy.shape(), group, win);
+  const ConvSetup s = conv_setup(dx, w.shape(), dy, group, win);
   if (!s.ok) return false;
   Plan* p = backward_data_plan(s);
   if (p == nullptr) return false;

@@ -5,6 +5,8 @@
 #include <memory>
 
 #include "ops/op_registry.hpp"
+#include "train/autograd/blocked_ops.hpp"
+#include "train/autograd/dnnl_ops.hpp"
 
 namespace nnaccel::grad {
 
@@ -78,6 +80,10 @@ Tensor add(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape() || a.dtype() != b.dtype())
     fail("autograd: cannot add gradients {} {} and {} {}", dtype_name(a.dtype()),
          shape_str(a.shape()), dtype_name(b.dtype()), shape_str(b.shape()));
+  // Activation gradients (f32, or bf16 under mixed precision) are summed by oneDNN, in parallel.
+  if ((a.dtype() == DType::f32 || a.dtype() == DType::bf16) && a.numel() > 0 && a.rank() >= 1 &&
+      a.rank() <= 6 && dnnl_enabled())
+    return blocked_add(a, b, false);
   Tensor r(a.dtype(), a.shape());
   visit_numeric(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
