@@ -12,7 +12,8 @@
 # Environment: NNACCEL (the binary, default build/tools/nnaccel/nnaccel), ROUNDS, STEPS (timed
 # steps per run, after 10 untimed ones), THREADS, BATCH, OMP_WAIT_POLICY (default passive: on a
 # shared machine the default spinning policy measures mostly how long one thread waits for the
-# other; both frameworks use libgomp, so both get the same policy), RESULTS (the file to write).
+# other; on idle cores run it again with OMP_WAIT_POLICY=default, libgomp's own; both frameworks use libgomp, so
+# both get the same policy; each policy has its own section), RESULTS (the file to write).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,7 +24,9 @@ steps=${STEPS:-60}
 threads=${THREADS:-2}
 batch=${BATCH:-64}
 results=${RESULTS:-$root/bench/RESULTS.md}
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+policy=${OMP_WAIT_POLICY:-passive}
+# "default": libgomp's own policy (threads spin a while, then sleep), which nnaccel keeps.
+if [ "$policy" = default ]; then unset OMP_WAIT_POLICY; else export OMP_WAIT_POLICY=$policy; fi
 warmup=10
 total=$((steps + warmup))
 
@@ -49,11 +52,14 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 log="$work/runs.txt"
 : >"$log"
 
-run_nnaccel() {  # precision -> median ms (the first step, which creates the kernels, excluded)
+# precision [layout] -> median ms (the first step, which creates the kernels, excluded)
+run_nnaccel() {
   "$nnaccel" train --arch resnet-s --data "$work/data" --epochs 1 --max-steps "$total" \
-    --batch "$batch" --threads "$threads" --nesterov --precision "$1" --out "$work/m.onnx" |
-    sed -n 's/.*, \([0-9.]*\) ms\/step median).*/\1/p'
+    --batch "$batch" --threads "$threads" --nesterov --precision "$1" --layout "${2:-blocked}" \
+    --out "$work/m.onnx" | sed -n 's/.*, \([0-9.]*\) ms\/step median).*/\1/p'
 }
+# The activations plain NCHW f32 between layers: the trainer before blocked activations.
+run_nnaccel_plain() { run_nnaccel "$1" plain; }
 run_torch() {
   /usr/bin/python3 "$here/bench_train_torch.py" --threads "$threads" --batch "$batch" \
     --steps "$steps" --warmup "$warmup" --precision "$1" |
@@ -62,7 +68,7 @@ run_torch() {
 
 for ((r = 1; r <= rounds; r++)); do
   for precision in fp32 bf16; do
-    if ((r % 2)); then order="nnaccel torch"; else order="torch nnaccel"; fi
+    if ((r % 2)); then order="nnaccel nnaccel_plain torch"; else order="torch nnaccel_plain nnaccel"; fi
     for fw in $order; do
       ms=$(run_$fw "$precision")
       echo "$r $precision $fw $ms" | tee -a "$log" >&2
@@ -85,35 +91,41 @@ ncpu = sum(1 for l in open("/proc/cpuinfo") if l.startswith("processor"))
 commit = subprocess.run(["git", "-C", "$root", "rev-parse", "--short", "HEAD"],
                         capture_output=True, text=True).stdout.strip()
 per_epoch = 60000 // $batch
+def rounds_of(p, fw):
+    return " / ".join(f"{v:.1f}" for v in runs[(p, fw)])
 def row(p):
-    n, t = med[(p, "nnaccel")], med[(p, "torch")]
-    runs_n = " / ".join(f"{v:.0f}" for v in runs[(p, "nnaccel")])
-    runs_t = " / ".join(f"{v:.0f}" for v in runs[(p, "torch")])
-    return (f"| {p} | {n:.1f} ms ({runs_n}) | {t:.1f} ms ({runs_t}) | **{n / t:.2f}** | "
-            f"{n * per_epoch / 1000:.0f} s |")
+    n, q, t = med[(p, "nnaccel")], med[(p, "nnaccel_plain")], med[(p, "torch")]
+    return (f"| {p} | {n:.1f} ms ({rounds_of(p, 'nnaccel')}) | {q:.1f} ms "
+            f"({rounds_of(p, 'nnaccel_plain')}) | {t:.1f} ms ({rounds_of(p, 'torch')}) | "
+            f"**{n / t:.2f}** | {n * per_epoch / 1000:.0f} s |")
 plural = "s" if $threads > 1 else ""
-title = f"## Training (resnet-s, batch $batch, $threads thread{plural}, vs PyTorch 1.13)"
+title = (f"## Training (resnet-s, batch $batch, $threads thread{plural}, "
+         f"OMP_WAIT_POLICY=$policy, vs PyTorch 1.13)")
 section = f"""{title}
 
 CPU: {cpu}, {ncpu} vCPUs; {datetime.date.today()}, commit {commit}. Load average
 {"$load_before"} before, {"$load_after"} after (a shared machine: above ~0.5 other work ran
-beside the benchmark); figures are medians of alternating rounds. OMP_WAIT_POLICY=$OMP_WAIT_POLICY
+beside the benchmark); figures are medians of alternating rounds. OMP_WAIT_POLICY=$policy
 for both frameworks.
 
 Command: \`ROUNDS=$rounds STEPS=$steps THREADS=$threads bench/train/bench_train.sh\` (the same
 resnet-s in PyTorch: bench/train/bench_train_torch.py; SGD Nesterov momentum 0.9, weight decay
 5e-4, Fashion-MNIST; nnaccel: \`nnaccel train --arch resnet-s --max-steps {$total} --nesterov
---precision P\`, its median excludes the first step; PyTorch: {$steps} steps after {$warmup}
-untimed; PyTorch bf16 is torch.autocast("cpu", torch.bfloat16)).
+--precision P\`, its median excludes the first step; "plain" adds \`--layout plain\`, the trainer
+before activations were kept blocked; PyTorch: {$steps} steps after {$warmup} untimed; PyTorch bf16
+is torch.autocast("cpu", torch.bfloat16)).
 
-| precision | nnaccel median step (rounds) | PyTorch median step (rounds) | nnaccel / PyTorch | nnaccel epoch (937 steps) |
-|---|---|---|---|---|
+| precision | nnaccel median step (rounds) | nnaccel plain layout | PyTorch median step (rounds) | nnaccel / PyTorch | nnaccel epoch (937 steps) |
+|---|---|---|---|---|---|
 {row("fp32")}
 {row("bf16")}
 
 bf16 over fp32 per epoch (ratio of the median step times; an epoch is 937 equal steps):
-nnaccel **{med[("fp32", "nnaccel")] / med[("bf16", "nnaccel")]:.2f}x**, PyTorch
-{med[("fp32", "torch")] / med[("bf16", "torch")]:.2f}x.
+nnaccel **{med[("fp32", "nnaccel")] / med[("bf16", "nnaccel")]:.2f}x** (plain layout
+{med[("fp32", "nnaccel_plain")] / med[("bf16", "nnaccel_plain")]:.2f}x), PyTorch
+{med[("fp32", "torch")] / med[("bf16", "torch")]:.2f}x. Blocked over plain layout: fp32
+{med[("fp32", "nnaccel_plain")] / med[("fp32", "nnaccel")]:.2f}x, bf16
+{med[("bf16", "nnaccel_plain")] / med[("bf16", "nnaccel")]:.2f}x.
 """
 sys.path.insert(0, "$root/bench/quant")
 from results_section import write_section  # one writer of RESULTS.md sections below the marker

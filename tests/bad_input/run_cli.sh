@@ -95,6 +95,7 @@ expect "train unknown arch" "$work/out_train" "$nnaccel" train --arch vgg --data
 expect "train missing data" "$work/out_train" "$nnaccel" train --arch mlp --data "$work/absent" --out "$tm"
 expect "train data without labels" "$work/out_train" "$nnaccel" train --arch mlp --data "$work/npy_nolabels" --out "$tm"
 expect "train bad precision" "$work/out_train" "$nnaccel" train --arch mlp --data fashion-mnist --precision fp16 --out "$tm"
+expect "train bad layout" "$work/out_train" "$nnaccel" train --arch mlp --data fashion-mnist --layout nhwc --out "$tm"
 expect "train bad optimizer" "$work/out_train" "$nnaccel" train --arch mlp --data fashion-mnist --optimizer lion --out "$tm"
 expect "train bad freeze regex" "$work/out_train" "$nnaccel" train --arch mlp --data fashion-mnist --freeze '([' --out "$tm"
 expect "train zero batch" "$work/out_train" "$nnaccel" train --arch mlp --data fashion-mnist --batch 0 --out "$tm"
