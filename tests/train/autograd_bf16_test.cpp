@@ -9,16 +9,6 @@
 namespace nnaccel::testing {
 namespace {
 
-// Largest |a - ref| relative to the largest |ref|.
-double relative_error(const Tensor& a, const Tensor& ref) {
-  EXPECT_EQ(a.shape(), ref.shape());
-  double scale = 0, err = 0;
-  for (int64_t i = 0; i < ref.numel(); ++i) scale = std::max(scale, std::fabs(ref.at_f64(i)));
-  for (int64_t i = 0; i < ref.numel(); ++i)
-    err = std::max(err, std::fabs(a.at_f64(i) - ref.at_f64(i)));
-  return scale > 0 ? err / scale : err;
-}
-
 // bf16 keeps 8 significant bits: each operand is off by up to 2^-9 relative, so a sum of
 // products is off by ~1e-3 of its terms' size; 2e-2 of the largest value leaves room for
 // unlucky cancellations. f32 products are ~1e-7 off: more than 1e-5 means bf16 ran.

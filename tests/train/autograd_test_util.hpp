@@ -24,6 +24,16 @@ inline Attribute attr_is(const std::string& n, std::vector<int64_t> v) {
   return Attribute::of_ints(n, std::move(v));
 }
 
+// Largest |a - ref| relative to the largest |ref| (a of any float type).
+inline double relative_error(const Tensor& a, const Tensor& ref) {
+  EXPECT_EQ(a.shape(), ref.shape());
+  double scale = 0, err = 0;
+  for (int64_t i = 0; i < ref.numel(); ++i) scale = std::max(scale, std::fabs(ref.at_f64(i)));
+  for (int64_t i = 0; i < ref.numel(); ++i)
+    err = std::max(err, std::fabs(a.at_f64(i) - ref.at_f64(i)));
+  return scale > 0 ? err / scale : err;
+}
+
 struct GradCheckOptions {
   std::set<size_t> wrt;            // inputs to differentiate
   std::vector<size_t> outputs{0};  // outputs that feed the loss

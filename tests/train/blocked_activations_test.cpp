@@ -15,20 +15,11 @@
 #include "train/autograd/autograd.hpp"
 #include "train/autograd/blocked_layout.hpp"
 #include "train/autograd/blocked_ops.hpp"
+#include "train/autograd_test_util.hpp"
 #include "train/block_activations.hpp"
 
 namespace nnaccel::testing {
 namespace {
-
-// Largest |a - ref| relative to the largest |ref| (a may be bf16).
-double relative_error(const Tensor& a, const Tensor& ref) {
-  EXPECT_EQ(a.shape(), ref.shape());
-  double scale = 0, err = 0;
-  for (int64_t i = 0; i < ref.numel(); ++i) scale = std::max(scale, std::fabs(ref.at_f64(i)));
-  for (int64_t i = 0; i < ref.numel(); ++i)
-    err = std::max(err, std::fabs(a.at_f64(i) - ref.at_f64(i)));
-  return scale > 0 ? err / scale : err;
-}
 
 struct Step {
   double loss = 0;
