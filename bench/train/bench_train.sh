@@ -108,7 +108,7 @@ CPU: {cpu}, {ncpu} vCPUs; {datetime.date.today()}, commit {commit}. Load average
 beside the benchmark); figures are medians of alternating rounds. OMP_WAIT_POLICY=$policy
 for both frameworks.
 
-Command: \`ROUNDS=$rounds STEPS=$steps THREADS=$threads bench/train/bench_train.sh\` (the same
+Command: \`OMP_WAIT_POLICY=$policy ROUNDS=$rounds STEPS=$steps THREADS=$threads bench/train/bench_train.sh\` (the same
 resnet-s in PyTorch: bench/train/bench_train_torch.py; SGD Nesterov momentum 0.9, weight decay
 5e-4, Fashion-MNIST; nnaccel: \`nnaccel train --arch resnet-s --max-steps {$total} --nesterov
 --precision P\`, its median excludes the first step; "plain" adds \`--layout plain\`, the trainer
