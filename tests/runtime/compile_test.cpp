@@ -575,3 +575,58 @@ TEST(CompiledSession, Bf16ResidualCnnKeepsBf16BetweenConvolutions) {
 
 }  // namespace
 }  // namespace nnaccel
+
+namespace nnaccel {
+namespace {
+
+// A convolution whose output the next convolution reads blocked and an If branch reads from the
+// outer scope: the branch must see the plain values (the plan converts for it), so the fast path
+// gives the reference interpreter's output in both branches.
+TEST(CompiledSession, AValueReadBlockedAndInsideAnIfBranchReachesTheBranchPlain) {
+  auto node = [](std::string op, std::vector<std::string> in, std::vector<std::string> out) {
+    std::string name = out[0];  // before `out` is moved
+    return Node::of(std::move(op), std::move(name), std::move(in), std::move(out));
+  };
+  Model m;
+  m.opsets[""] = kCanonicalOpset;
+  const Shape s = {2, 16, 7, 5};  // ragged spatial sizes
+  m.graph.inputs = {ValueInfo{"x", TypeInfo::of(DType::f32, s), ""},
+                    ValueInfo{"c", TypeInfo::of(DType::boolean, {}), ""}};
+  std::mt19937 rng(3);
+  std::normal_distribution<float> d(0.0f, 0.2f);
+  for (const char* w : {"w1", "w2"}) {
+    Tensor t(DType::f32, {16, 16, 3, 3});
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(rng);
+    m.graph.initializers[w] = t;
+  }
+  auto then_g = std::make_shared<Graph>();
+  then_g->nodes = {node("Relu", {"y"}, {"t"})};
+  then_g->outputs = {ValueInfo{"t", {}, ""}};
+  auto else_g = std::make_shared<Graph>();
+  else_g->nodes = {node("Neg", {"y"}, {"e"})};
+  else_g->outputs = {ValueInfo{"e", {}, ""}};
+  Node conv1 = node("Conv", {"x", "w1"}, {"y"}), conv2 = node("Conv", {"y", "w2"}, {"z"});
+  for (Node* c : {&conv1, &conv2}) c->set_attr(Attribute::of_ints("pads", {1, 1, 1, 1}));
+  Node if_node = node("If", {"c"}, {"b"});
+  if_node.attrs = {Attribute::of_graph("then_branch", then_g),
+                   Attribute::of_graph("else_branch", else_g)};
+  m.graph.nodes = {conv1, conv2, if_node};
+  m.graph.outputs = {ValueInfo{"z", {}, ""}, ValueInfo{"b", {}, ""}};
+  Tensor x(DType::f32, s);
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = d(rng) * 5;
+  SessionOptions reference;
+  reference.fast = false;
+  Session fast(m), oracle(m, reference);
+  for (bool branch : {true, false}) {
+    Tensor c(DType::boolean, {});
+    c.data<uint8_t>()[0] = branch ? 1 : 0;
+    const std::vector<Tensor> got = fast.run({{"x", x}, {"c", c}});
+    const std::vector<Tensor> want = oracle.run({{"x", x}, {"c", c}});
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_LT(rel_l2(got[0], want[0]), 1e-5) << "z, branch " << branch;
+    EXPECT_LT(rel_l2(got[1], want[1]), 1e-5) << "b, branch " << branch;
+  }
+}
+
+}  // namespace
+}  // namespace nnaccel
