@@ -1,5 +1,6 @@
 #include "train/block_activations.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -58,7 +59,8 @@ int block_activations(TrainingGraph& tg, int64_t block, DType dtype) {
   // Pass 1: which nodes become blocked ops, and which values they produce blocked.
   FreshNames names(g);
   std::map<std::string, std::string> blocked;  // value -> its blocked value's name
-  std::map<size_t, Node> rewritten;            // by node index
+  // By node index: the blocked op, and the value its first output stands for.
+  std::map<size_t, std::pair<Node, std::string>> rewritten;
   std::set<size_t> fused;                      // ReLUs absorbed by the node before
   int count = 0;
   auto blocked_name = [&](const std::string& v) {
@@ -79,6 +81,7 @@ int block_activations(TrainingGraph& tg, int64_t block, DType dtype) {
     const Node& n = g.nodes[i];
     if (fused.count(i)) continue;
     Node b;
+    std::string value;  // what b's first output holds, blocked
     b.domain = kDomain;
     b.op_type = n.op_type;
     b.name = n.name;
@@ -91,21 +94,20 @@ int block_activations(TrainingGraph& tg, int64_t block, DType dtype) {
       b.set_attr(Attribute::of_int("dtype", static_cast<int64_t>(dtype)));
       const std::string& x = n.inputs[0];
       b.inputs = {blocked.count(x) ? blocked.at(x) : x, n.inputs[1]};
-      b.outputs = {blocked_name(n.outputs[0])};
+      value = n.outputs[0];
     } else if (standard(n, "BatchNormalization")) {
       if (n.inputs.size() != 5 || !blocked.count(n.inputs[0]) || n.outputs.size() != 3 ||
           n.attr_int("training_mode", 0) != 1)
         continue;
-      const int64_t ch =
-          g.initializers.count(n.inputs[1]) ? g.initializers.at(n.inputs[1]).numel() : -1;
-      bool ok = ch > 0 && ch % block == 0;
-      for (size_t k = 1; k < 5; ++k) ok = ok && f32_initializer(g, n.inputs[k], 1) != nullptr;
+      const Tensor* scale = f32_initializer(g, n.inputs[1], 1);
+      bool ok = scale != nullptr && scale->numel() % block == 0;
+      for (size_t k = 2; k < 5; ++k) ok = ok && f32_initializer(g, n.inputs[k], 1) != nullptr;
       if (!ok) continue;
       b.attrs = n.attrs;
       b.inputs = n.inputs;
       b.inputs[0] = blocked.at(n.inputs[0]);
-      const std::string y = fuse_relu(b, n.outputs[0]);
-      b.outputs = {blocked_name(y),
+      value = fuse_relu(b, n.outputs[0]);
+      b.outputs = {"",
                    n.outputs[1],
                    n.outputs[2],
                    names.fresh(n.name + "/saved_mean"),
@@ -116,12 +118,13 @@ int block_activations(TrainingGraph& tg, int64_t block, DType dtype) {
           !same_known_shape(n.inputs[0], n.inputs[1]))
         continue;
       b.inputs = {blocked.at(n.inputs[0]), blocked.at(n.inputs[1])};
-      const std::string y = fuse_relu(b, n.outputs[0]);
-      b.outputs = {blocked_name(y)};
+      value = fuse_relu(b, n.outputs[0]);
     } else {
       continue;
     }
-    rewritten.emplace(i, std::move(b));
+    b.outputs.resize(std::max<size_t>(b.outputs.size(), 1));
+    b.outputs[0] = blocked_name(value);
+    rewritten.emplace(i, std::make_pair(std::move(b), value));
     ++count;
   }
   if (rewritten.empty()) return 0;
@@ -148,13 +151,12 @@ int block_activations(TrainingGraph& tg, int64_t block, DType dtype) {
       nodes.push_back(std::move(g.nodes[i]));
       continue;
     }
-    nodes.push_back(it->second);
-    for (const auto& [value, name] : blocked) {
-      if (name != nodes.back().outputs[0] || !needs_plain(value)) continue;
-      Node p = Node::of("ToPlain", names.fresh(value + "/to_plain"), {name}, {value});
+    const auto& [node, value] = it->second;
+    nodes.push_back(node);
+    if (needs_plain(value)) {
+      Node p = Node::of("ToPlain", names.fresh(value + "/to_plain"), {node.outputs[0]}, {value});
       p.domain = kDomain;
       nodes.push_back(std::move(p));
-      break;
     }
   }
   g.nodes = std::move(nodes);

@@ -31,15 +31,21 @@ void GradRegistry::add(const std::string& domain, const std::string& op, GradFn 
   rules_[{domain == "ai.onnx" ? "" : domain, op}] = {fn, forward};
 }
 
-GradFn GradRegistry::find(const std::string& domain, const std::string& op) const {
+const GradRegistry::Rule* GradRegistry::rule(const std::string& domain,
+                                             const std::string& op) const {
   auto it = rules_.find({domain == "ai.onnx" ? "" : domain, op});
-  return it == rules_.end() ? nullptr : it->second.first;
+  return it == rules_.end() ? nullptr : &it->second;
+}
+
+GradFn GradRegistry::find(const std::string& domain, const std::string& op) const {
+  const Rule* r = rule(domain, op);
+  return r == nullptr ? nullptr : r->grad;
 }
 
 TrainingForwardFn GradRegistry::find_forward(const std::string& domain,
                                              const std::string& op) const {
-  auto it = rules_.find({domain == "ai.onnx" ? "" : domain, op});
-  return it == rules_.end() ? nullptr : it->second.second;
+  const Rule* r = rule(domain, op);
+  return r == nullptr ? nullptr : r->forward;
 }
 
 namespace {

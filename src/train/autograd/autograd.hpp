@@ -47,7 +47,12 @@ class GradRegistry {
   TrainingForwardFn find_forward(const std::string& domain, const std::string& op) const;
 
  private:
-  std::map<std::pair<std::string, std::string>, std::pair<GradFn, TrainingForwardFn>> rules_;
+  struct Rule {
+    GradFn grad = nullptr;
+    TrainingForwardFn forward = nullptr;
+  };
+  const Rule* rule(const std::string& domain, const std::string& op) const;  // null when none
+  std::map<std::pair<std::string, std::string>, Rule> rules_;
 };
 
 class Autograd {

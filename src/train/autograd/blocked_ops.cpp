@@ -9,6 +9,7 @@
 #include "core/check.hpp"
 #include "core/parallel.hpp"  // thread_count
 #include "kernels/dnnl/dnnl_common.hpp"
+#include "kernels/dnnl/dnnl_int8.hpp"  // dnnl_type
 #include "train/autograd/blocked_layout.hpp"
 #include "train/autograd/grad_util.hpp"
 
@@ -19,14 +20,9 @@ namespace {
 using dnnl::memory;
 using dnnl_kernels::cpu_engine;
 using dnnl_kernels::cpu_stream;
+using dnnl_kernels::dnnl_type;
 using dt = memory::data_type;
 using Flags = dnnl::normalization_flags;
-
-dt dnnl_type(DType t) {
-  NNA_CHECK(t == DType::f32 || t == DType::bf16, "blocked training values are f32 or bf16, got {}",
-            dtype_name(t));
-  return t == DType::bf16 ? dt::bf16 : dt::f32;
-}
 
 // The descriptor of a blocked value [N, C/b, spatial..., b].
 memory::desc blocked_md(const Tensor& t) {
@@ -56,6 +52,17 @@ std::vector<int64_t> key_of(int64_t kind, const Tensor& t, int64_t extra) {
   std::vector<int64_t> k = {kind, static_cast<int64_t>(t.dtype()), extra};
   k.insert(k.end(), t.shape().begin(), t.shape().end());
   return k;
+}
+
+// Runs `prim` on two inputs and a new output like `in0`, all laid out as `md`.
+Tensor run_binary_like(const dnnl::primitive& prim, const memory::desc& md, int in0_arg,
+                       const Tensor& in0, int in1_arg, const Tensor& in1, int out_arg) {
+  Tensor out = uninitialized(in0.dtype(), in0.shape());
+  prim.execute(cpu_stream(), {{in0_arg, bind(md, in0.raw())},
+                              {in1_arg, bind(md, in1.raw())},
+                              {out_arg, bind(md, out.raw())}});
+  cpu_stream().wait();
+  return out;
 }
 
 struct BatchNormPrims {
@@ -118,16 +125,16 @@ void blocked_batch_norm_backward(const Tensor& x, const Tensor& scale, const Ten
   Tensor diff_src = uninitialized(x.dtype(), x.shape());
   Tensor diff_scale = uninitialized(DType::f32, {channels});
   Tensor diff_shift = uninitialized(DType::f32, {channels});
-  const memory::desc stat = channel_md(channels), wei = stat;
+  const memory::desc stat = channel_md(channels);
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, bind(md, x.raw())},
                                           {DNNL_ARG_MEAN, bind(stat, fwd.mean.raw())},
                                           {DNNL_ARG_VARIANCE, bind(stat, fwd.var.raw())},
                                           {DNNL_ARG_DIFF_DST, bind(md, dy.raw())},
-                                          {DNNL_ARG_SCALE, bind(wei, scale.raw())},
-                                          {DNNL_ARG_SHIFT, bind(wei, shift.raw())},
+                                          {DNNL_ARG_SCALE, bind(stat, scale.raw())},
+                                          {DNNL_ARG_SHIFT, bind(stat, shift.raw())},
                                           {DNNL_ARG_DIFF_SRC, bind(md, diff_src.raw())},
-                                          {DNNL_ARG_DIFF_SCALE, bind(wei, diff_scale.raw())},
-                                          {DNNL_ARG_DIFF_SHIFT, bind(wei, diff_shift.raw())}};
+                                          {DNNL_ARG_DIFF_SCALE, bind(stat, diff_scale.raw())},
+                                          {DNNL_ARG_DIFF_SHIFT, bind(stat, diff_shift.raw())}};
   if (relu) args[DNNL_ARG_WORKSPACE] = bind(p.bwd_pd.workspace_desc(), fwd.workspace.raw());
   p.bwd.execute(cpu_stream(), args);
   cpu_stream().wait();
@@ -149,12 +156,7 @@ Tensor blocked_add(const Tensor& a, const Tensor& b, bool relu) {
     return dnnl::binary(dnnl::binary::primitive_desc({dnnl::algorithm::binary_add, md, md, md},
                                                      attr, cpu_engine()));
   });
-  Tensor y = uninitialized(a.dtype(), a.shape());
-  prim.execute(cpu_stream(), {{DNNL_ARG_SRC_0, bind(md, a.raw())},
-                              {DNNL_ARG_SRC_1, bind(md, b.raw())},
-                              {DNNL_ARG_DST, bind(md, y.raw())}});
-  cpu_stream().wait();
-  return y;
+  return run_binary_like(prim, md, DNNL_ARG_SRC_0, a, DNNL_ARG_SRC_1, b, DNNL_ARG_DST);
 }
 
 Tensor relu_backward_from_output(const Tensor& y, const Tensor& dy) {
@@ -169,12 +171,7 @@ Tensor relu_backward_from_output(const Tensor& y, const Tensor& dy) {
     return dnnl::eltwise_backward(
         dnnl::eltwise_backward::primitive_desc({alg, md, md, 0.0f, 0.0f}, cpu_engine(), hint));
   });
-  Tensor dx = uninitialized(y.dtype(), y.shape());
-  prim.execute(cpu_stream(), {{DNNL_ARG_DST, bind(md, y.raw())},
-                              {DNNL_ARG_DIFF_DST, bind(md, dy.raw())},
-                              {DNNL_ARG_DIFF_SRC, bind(md, dx.raw())}});
-  cpu_stream().wait();
-  return dx;
+  return run_binary_like(prim, md, DNNL_ARG_DST, y, DNNL_ARG_DIFF_DST, dy, DNNL_ARG_DIFF_SRC);
 }
 
 namespace {

@@ -9,6 +9,7 @@
 
 #include "core/parallel.hpp"
 #include "kernels/dnnl/dnnl_common.hpp"
+#include "kernels/dnnl/dnnl_int8.hpp"  // dnnl_type
 #include "train/autograd/blocked_layout.hpp"
 #include "train/autograd/grad_util.hpp"
 
@@ -100,7 +101,7 @@ class Arg {
   bool make_table() {
     constexpr int64_t kMaxElements = int64_t{1} << 16;
     const int64_t n = static_cast<int64_t>(given_.get_size() / sizeof(float));
-    if (given_.data_type() != dt::f32 || wanted_type_ == dt::s8 || wanted_type_ == dt::u8 ||
+    if (given_.data_type() != dt::f32 || (wanted_type_ != dt::f32 && wanted_type_ != dt::bf16) ||
         n > kMaxElements || given_.data.format_kind != dnnl_blocked ||
         wanted_.data.format_kind != dnnl_blocked)
       return false;
@@ -203,9 +204,9 @@ struct ConvSetup {
                                                                                 : dt::f32;
   }
   // Identifies the convolution for the plan cache.
-  std::vector<int64_t> key(int64_t kind, bool bf16) const {
+  std::vector<int64_t> key(int64_t kind) const {
     std::vector<int64_t> k = {kind,
-                              bf16 ? 1 : 0,
+                              operand() == dt::bf16 ? 1 : 0,
                               thread_count(),
                               rank,
                               src_blocked ? 1 + static_cast<int64_t>(src.data_type()) : 0,
@@ -216,7 +217,10 @@ struct ConvSetup {
   }
 };
 
+// Plain layouts of activations, weights and grouped weights by spatial rank (1 to 3).
 const tag act_tags[] = {tag::ncw, tag::nchw, tag::ncdhw};
+const tag wei_tags[] = {tag::oiw, tag::oihw, tag::oidhw};
+const tag gwei_tags[] = {tag::goiw, tag::goihw, tag::goidhw};
 
 // The descriptor of activation `t` of a convolution with `r` spatial dims, and its logical dims.
 memory::desc act_desc(const Tensor& t, size_t r, memory::dims& logical, bool& blocked) {
@@ -228,7 +232,7 @@ memory::desc act_desc(const Tensor& t, size_t r, memory::dims& logical, bool& bl
   const Shape l = blocked_layout::logical_shape(t);
   logical = dims_of(l);
   return dnnl_kernels::blocked_desc(l, blocked_layout::block_of(t),
-                                    t.dtype() == DType::bf16 ? dt::bf16 : dt::f32);
+                                    dnnl_kernels::dnnl_type(t.dtype()));
 }
 
 ConvSetup conv_setup(const Tensor& x, const Shape& w, const Tensor& y, int64_t group,
@@ -255,11 +259,9 @@ ConvSetup conv_setup(const Tensor& x, const Shape& w, const Tensor& y, int64_t g
   s.dst = act_desc(y, r, s.dst_dims, s.dst_blocked);
   if (group == 1) {
     s.wei_dims = dims_of(w);
-    static const tag wei_tags[] = {tag::oiw, tag::oihw, tag::oidhw};
     s.wei = memory::desc(s.wei_dims, dt::f32, wei_tags[r - 1]);
   } else {
     if (s.src_blocked || s.dst_blocked) return s;
-    static const tag gwei_tags[] = {tag::goiw, tag::goihw, tag::goidhw};
     s.wei_dims = {group, w[0] / group};
     s.wei_dims.insert(s.wei_dims.end(), w.begin() + 1, w.end());
     s.wei = memory::desc(s.wei_dims, dt::f32, gwei_tags[r - 1]);
@@ -279,8 +281,6 @@ ConvDescs conv_descs(const ConvSetup& s, bool any, dt src_t, dt wei_t, dt dst_t)
   if (any) return {s.src_as(src_t), s.any(s.wei_dims, wei_t), s.dst_as(dst_t)};
   const int r = s.rank;
   const bool grouped = s.wei_dims.size() == s.src_dims.size() + 1;
-  static const tag wei_tags[] = {tag::oiw, tag::oihw, tag::oidhw};
-  static const tag gwei_tags[] = {tag::goiw, tag::goihw, tag::goidhw};
   return {memory::desc(s.src_dims, src_t, act_tags[r - 1]),
           memory::desc(s.wei_dims, wei_t, grouped ? gwei_tags[r - 1] : wei_tags[r - 1]),
           memory::desc(s.dst_dims, dst_t, act_tags[r - 1])};
@@ -328,7 +328,7 @@ void finish_plan(Plan& p, const Pd& pd, dnnl::primitive prim) {
 }
 
 Plan* forward_plan(const ConvSetup& s, bool with_bias) {
-  auto& slot = plans()[s.key(with_bias ? 1 : 0, s.operand() == dt::bf16)];
+  auto& slot = plans()[s.key(with_bias ? 1 : 0)];
   if (slot) return slot.get();
   const auto pd = forward_pd(s, with_bias);
   if (!pd) return nullptr;
@@ -344,7 +344,7 @@ Plan* forward_plan(const ConvSetup& s, bool with_bias) {
 }
 
 Plan* backward_data_plan(const ConvSetup& s) {
-  auto& slot = plans()[s.key(2, s.operand() == dt::bf16)];
+  auto& slot = plans()[s.key(2)];
   if (slot) return slot.get();
   const auto hint = forward_pd(s, false);
   if (!hint) return nullptr;
@@ -373,7 +373,7 @@ Plan* backward_data_plan(const ConvSetup& s) {
 // fast as the gemm-based ones (resnet-s, 2 threads: 18.7 against 40 ms per bf16 step), and an idle
 // machine is what training is run on.
 Plan* backward_weights_plan(const ConvSetup& s) {
-  auto& slot = plans()[s.key(3, s.operand() == dt::bf16)];
+  auto& slot = plans()[s.key(3)];
   if (slot) return slot.get();
   const auto hint = forward_pd(s, false);
   if (!hint) return nullptr;
